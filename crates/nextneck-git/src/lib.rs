@@ -1,0 +1,501 @@
+//! Reads a git repository into nextneck's [`History`] with gix.
+//!
+//! This crate is the only one that knows git's storage: it discovers the
+//! repository (work trees, bare repositories and linked worktrees alike),
+//! lists its tags and branches, and walks every commit reachable from them,
+//! keeping only what the metrics need (parents, author and committer times,
+//! the subject, and the commits the message says it reverts). It reads no
+//! trees and computes no diffs, so the walk costs about what
+//! `git log --format='%H %P %at %ct'` costs.
+//!
+//! It does not decide what a deployment is; that is a metric definition and
+//! lives in `nextneck-metrics`.
+
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
+use gix::hashtable::HashMap;
+use nextneck_model::{Branch, Commit, CommitId, CommitIdx, History, Tag, TagTarget, Timestamp};
+
+/// Why a repository could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The path is not inside a git repository.
+    #[error("{path}: not a git repository (or any parent); pass the path of a clone")]
+    NotARepository {
+        /// The path the user gave.
+        path: PathBuf,
+        /// What gix said.
+        #[source]
+        source: gix::Error,
+    },
+    /// The repository has no commit reachable from `HEAD`, a branch or a tag.
+    #[error(
+        "{path}: the repository has no commits yet; commit something or pass another repository"
+    )]
+    Empty {
+        /// The repository's path.
+        path: PathBuf,
+    },
+    /// A branch the caller asked for does not exist.
+    #[error("branch `{name}` not found in {path}; branches here: {available}")]
+    BranchNotFound {
+        /// The name asked for.
+        name: String,
+        /// The repository's path.
+        path: PathBuf,
+        /// The local branches, comma separated.
+        available: String,
+    },
+    /// A branch the caller asked for points at something other than a commit.
+    #[error("`{name}` in {path} does not point at a commit")]
+    BranchNotACommit {
+        /// The name asked for.
+        name: String,
+        /// The repository's path.
+        path: PathBuf,
+    },
+    /// A commit object could not be read or parsed.
+    #[error("commit {id}: {reason}; the repository may be corrupt (try `git fsck`)")]
+    BadCommit {
+        /// The commit's id.
+        id: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// Any other failure while reading objects or references.
+    #[error("{path}: could not read {what}")]
+    Read {
+        /// The repository's path.
+        path: PathBuf,
+        /// What was being read.
+        what: String,
+        /// What gix said.
+        #[source]
+        source: gix::Error,
+    },
+}
+
+/// What to load besides `HEAD`, local branches and tags.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Branches to resolve and include (for example the deployment branch).
+    /// A name is looked up as git would (`main`, `heads/main`,
+    /// `origin/main`, `refs/remotes/origin/main`), then as `origin/NAME`.
+    pub branches: Vec<String>,
+}
+
+/// Progress of the commit walk, reported to a caller-supplied sink.
+pub trait Progress {
+    /// Called every few thousand commits with the number read so far.
+    fn commits_read(&mut self, count: usize);
+}
+
+/// A [`Progress`] that ignores everything.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn commits_read(&mut self, _count: usize) {}
+}
+
+/// Opens the repository at or above `path` and loads its history.
+pub fn load(
+    path: &Path,
+    options: &LoadOptions,
+    progress: &mut dyn Progress,
+) -> Result<History, Error> {
+    let repo = gix::discover(path).map_err(|source| Error::NotARepository {
+        path: path.to_owned(),
+        source,
+    })?;
+    let display_path = repo.git_dir().to_owned();
+    let read_err = |what: &str| {
+        let path = display_path.clone();
+        let what = what.to_owned();
+        move |source: gix::Error| Error::Read { path, what, source }
+    };
+
+    let shallow = repo.is_shallow().map_err(read_err("the shallow file"))?;
+    let mut loader = Loader::new(&repo);
+
+    // Tags, peeled to what they finally point at.
+    let mut raw_tags = Vec::new();
+    let platform = repo.references().map_err(read_err("references"))?;
+    for reference in platform.tags().map_err(read_err("tags"))? {
+        let mut reference = reference.map_err(read_err("a tag reference"))?;
+        let name = String::from_utf8_lossy(reference.name().shorten()).into_owned();
+        let Ok(id) = reference.follow_to_object() else {
+            raw_tags.push((name, None, None));
+            continue;
+        };
+        let (target, tagger_time) = loader.peel_tag(id.detach())?;
+        raw_tags.push((name, target, tagger_time));
+    }
+
+    // Local branches.
+    let mut raw_branches = Vec::new();
+    for reference in platform.local_branches().map_err(read_err("branches"))? {
+        let mut reference = reference.map_err(read_err("a branch reference"))?;
+        let name = String::from_utf8_lossy(reference.name().shorten()).into_owned();
+        if let Ok(id) = reference.peel_to_id() {
+            if loader.is_commit(id.detach())? {
+                raw_branches.push((name, id.detach()));
+            }
+        }
+    }
+    for wanted in &options.branches {
+        if raw_branches.iter().any(|(name, _)| name == wanted) {
+            continue;
+        }
+        let id = resolve_branch(&repo, wanted).ok_or_else(|| Error::BranchNotFound {
+            name: wanted.clone(),
+            path: display_path.clone(),
+            available: list_or_none(raw_branches.iter().map(|(n, _)| n.as_str())),
+        })?;
+        if !loader.is_commit(id)? {
+            return Err(Error::BranchNotACommit {
+                name: wanted.clone(),
+                path: display_path.clone(),
+            });
+        }
+        raw_branches.push((wanted.clone(), id));
+    }
+
+    let head = repo.head_id().ok().map(|id| id.detach());
+    let head = match head {
+        Some(id) if loader.is_commit(id)? => Some(id),
+        _ => None,
+    };
+
+    // Walk everything reachable from the tips.
+    let mut tips: Vec<ObjectId> = Vec::new();
+    tips.extend(head);
+    tips.extend(raw_branches.iter().map(|(_, id)| *id));
+    tips.extend(raw_tags.iter().filter_map(|(_, t, _)| *t));
+    loader.walk(tips, progress)?;
+    if loader.commits.is_empty() {
+        return Err(Error::Empty { path: display_path });
+    }
+
+    let index = &loader.index;
+    let idx = |id: &ObjectId| index.get(id).copied();
+    let tags = raw_tags
+        .into_iter()
+        .map(|(name, target, tagger_time)| Tag {
+            name,
+            target: target
+                .and_then(|t| idx(&t))
+                .map_or(TagTarget::NotACommit, TagTarget::Commit),
+            tagger_time,
+        })
+        .collect();
+    let branches = raw_branches
+        .into_iter()
+        .filter_map(|(name, id)| idx(&id).map(|tip| Branch { name, tip }))
+        .collect();
+    let head = head.and_then(|id| idx(&id));
+    let missing_parents = loader.link_parents();
+    let history = History {
+        commits: loader.commits,
+        tags,
+        branches,
+        head,
+        shallow: shallow || missing_parents > 0,
+    };
+    debug_assert_eq!(history.validate(), Ok(()));
+    Ok(history)
+}
+
+fn list_or_none<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let list: Vec<&str> = names.collect();
+    if list.is_empty() {
+        "none".to_owned()
+    } else {
+        list.join(", ")
+    }
+}
+
+fn resolve_branch(repo: &gix::Repository, name: &str) -> Option<ObjectId> {
+    let candidates = [name.to_owned(), format!("origin/{name}")];
+    candidates.iter().find_map(|candidate| {
+        let mut reference = repo.try_find_reference(candidate.as_str()).ok()??;
+        reference.peel_to_id().ok().map(|id| id.detach())
+    })
+}
+
+struct Loader<'r> {
+    repo: &'r gix::Repository,
+    buf: Vec<u8>,
+    index: HashMap<ObjectId, CommitIdx>,
+    commits: Vec<Commit>,
+    /// Parent ids of each commit, resolved to indices after the walk.
+    parent_ids: Vec<Vec<ObjectId>>,
+}
+
+impl<'r> Loader<'r> {
+    fn new(repo: &'r gix::Repository) -> Self {
+        Loader {
+            repo,
+            buf: Vec::with_capacity(4096),
+            index: HashMap::default(),
+            commits: Vec::new(),
+            parent_ids: Vec::new(),
+        }
+    }
+
+    fn is_commit(&mut self, id: ObjectId) -> Result<bool, Error> {
+        let found = find(self.repo, &id, &mut self.buf)?;
+        Ok(found.is_some_and(|d| d.kind == gix::object::Kind::Commit))
+    }
+
+    /// Follows a tag reference's object through annotated tags. Returns the
+    /// commit it ends at (if any) and the first annotated tag's tagger time.
+    fn peel_tag(
+        &mut self,
+        mut id: ObjectId,
+    ) -> Result<(Option<ObjectId>, Option<Timestamp>), Error> {
+        let mut tagger_time = None;
+        for depth in 0..32 {
+            let found = find(self.repo, &id, &mut self.buf)?;
+            let Some(data) = found else {
+                return Ok((None, tagger_time));
+            };
+            match data.kind {
+                gix::object::Kind::Commit => return Ok((Some(id), tagger_time)),
+                gix::object::Kind::Tag => {
+                    let tag = gix::objs::TagRef::from_bytes(data.data, data.object_hash).map_err(
+                        |e| Error::BadCommit {
+                            id: id.to_string(),
+                            reason: format!("unreadable tag object: {e}"),
+                        },
+                    )?;
+                    if depth == 0 {
+                        tagger_time = tag.tagger.and_then(|raw| signature_time(raw).ok());
+                    }
+                    id = tag.target();
+                }
+                _ => return Ok((None, tagger_time)),
+            }
+        }
+        Ok((None, tagger_time))
+    }
+
+    fn walk(&mut self, tips: Vec<ObjectId>, progress: &mut dyn Progress) -> Result<(), Error> {
+        let mut stack = tips;
+        while let Some(id) = stack.pop() {
+            if self.index.contains_key(&id) {
+                continue;
+            }
+            let found = find(self.repo, &id, &mut self.buf)?;
+            let Some(data) = found else {
+                // A parent beyond a shallow boundary or a partial clone.
+                continue;
+            };
+            if data.kind != gix::object::Kind::Commit {
+                continue;
+            }
+            let parsed = parse_commit(data.data).map_err(|reason| Error::BadCommit {
+                id: id.to_string(),
+                reason,
+            })?;
+            let idx = self.commits.len() as CommitIdx;
+            self.index.insert(id, idx);
+            stack.extend(parsed.parents.iter().rev().copied());
+            self.commits.push(Commit {
+                id: to_commit_id(&id),
+                parents: Vec::new(),
+                parent_count: parsed.parents.len() as u32,
+                author_time: parsed.author_time,
+                committer_time: parsed.committer_time,
+                subject: parsed.subject.into(),
+                reverts: nextneck_model::parse_reverts(parsed.message),
+            });
+            self.parent_ids.push(parsed.parents);
+            if self.commits.len() % 4096 == 0 {
+                progress.commits_read(self.commits.len());
+            }
+        }
+        progress.commits_read(self.commits.len());
+        Ok(())
+    }
+
+    /// Resolves parent ids to indices; returns how many were missing.
+    fn link_parents(&mut self) -> usize {
+        let mut missing = 0;
+        for (commit, ids) in self.commits.iter_mut().zip(self.parent_ids.drain(..)) {
+            commit.parents = ids
+                .iter()
+                .filter_map(|id| {
+                    let found = self.index.get(id).copied();
+                    missing += usize::from(found.is_none());
+                    found
+                })
+                .collect();
+        }
+        missing
+    }
+}
+
+fn find<'b>(
+    repo: &gix::Repository,
+    id: &ObjectId,
+    buf: &'b mut Vec<u8>,
+) -> Result<Option<gix::objs::Data<'b>>, Error> {
+    use gix::prelude::Find;
+    repo.objects
+        .try_find(id, buf)
+        .map_err(|source| Error::Read {
+            path: repo.git_dir().to_owned(),
+            what: format!("object {id}"),
+            source,
+        })
+}
+
+fn to_commit_id(id: &ObjectId) -> CommitId {
+    let mut out = [0u8; 20];
+    let bytes = id.as_slice();
+    let n = bytes.len().min(20);
+    out[..n].copy_from_slice(&bytes[..n]);
+    CommitId(out)
+}
+
+/// The parts of a commit object the metrics need.
+#[derive(Debug, PartialEq, Eq)]
+struct ParsedCommit<'a> {
+    parents: Vec<ObjectId>,
+    author_time: Timestamp,
+    committer_time: Timestamp,
+    subject: String,
+    message: &'a [u8],
+}
+
+/// Parses a raw commit object: header lines up to the first empty line,
+/// then the message.
+fn parse_commit(data: &[u8]) -> Result<ParsedCommit<'_>, String> {
+    let mut parents = Vec::new();
+    let mut author_time = None;
+    let mut committer_time = None;
+    let mut rest = data;
+    let message = loop {
+        let (line, after) = match rest.iter().position(|&b| b == b'\n') {
+            Some(end) => (&rest[..end], &rest[end + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        if line.is_empty() {
+            break after;
+        }
+        if let Some(hex) = line.strip_prefix(b"parent ") {
+            let id = ObjectId::from_hex(hex)
+                .map_err(|_| format!("bad parent line `{}`", String::from_utf8_lossy(line)))?;
+            parents.push(id);
+        } else if let Some(sig) = line.strip_prefix(b"author ") {
+            author_time = Some(signature_time(sig).map_err(|e| format!("author line: {e}"))?);
+        } else if let Some(sig) = line.strip_prefix(b"committer ") {
+            committer_time = Some(signature_time(sig).map_err(|e| format!("committer line: {e}"))?);
+        }
+        if after.is_empty() {
+            break after;
+        }
+        rest = after;
+    };
+    let author_time = author_time.ok_or("no author line")?;
+    let committer_time = committer_time.ok_or("no committer line")?;
+    let first_line = message.split(|&b| b == b'\n').next().unwrap_or_default();
+    let first_line = first_line.strip_suffix(b"\r").unwrap_or(first_line);
+    Ok(ParsedCommit {
+        parents,
+        author_time,
+        committer_time,
+        subject: String::from_utf8_lossy(first_line).into_owned(),
+        message,
+    })
+}
+
+/// The seconds of a signature `Name <email> 1700000000 +0100`.
+fn signature_time(sig: &[u8]) -> Result<Timestamp, String> {
+    let after_email = match sig.iter().rposition(|&b| b == b'>') {
+        Some(pos) => &sig[pos + 1..],
+        None => sig,
+    };
+    let text = String::from_utf8_lossy(after_email);
+    let seconds = text
+        .split_ascii_whitespace()
+        .next()
+        .ok_or_else(|| "no time".to_owned())?;
+    seconds
+        .parse::<i64>()
+        .map_err(|_| format!("unreadable time `{seconds}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(raw: &str, expected: Result<(usize, i64, i64, &str, &str), &str>) {
+        let got = parse_commit(raw.as_bytes()).map(|p| {
+            (
+                p.parents.len(),
+                p.author_time,
+                p.committer_time,
+                p.subject,
+                String::from_utf8_lossy(p.message).into_owned(),
+            )
+        });
+        let expected = expected
+            .map(|(n, a, c, s, m)| (n, a, c, s.to_owned(), m.to_owned()))
+            .map_err(str::to_owned);
+        assert_eq!(got, expected, "input: {raw:?}");
+    }
+
+    const TREE: &str = "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n";
+    const P1: &str = "parent 0123456789abcdef0123456789abcdef01234567\n";
+    const P2: &str = "parent 89abcdef0123456789abcdef0123456789abcdef\n";
+
+    #[test]
+    fn commit_headers_and_message() {
+        check(
+            &format!(
+                "{TREE}{P1}{P2}author A U <a@x> 1700000000 +0100\ncommitter C <c@x> 1700000100 -0500\n\nSubject line\n\nbody\n"
+            ),
+            Ok((
+                2,
+                1_700_000_000,
+                1_700_000_100,
+                "Subject line",
+                "Subject line\n\nbody\n",
+            )),
+        );
+        check(
+            &format!(
+                "{TREE}author A <a@x> 5 +0000\ncommitter C <c@x> 6 +0000\ngpgsig -----BEGIN\n line\n -----END\n\nsigned\r\n"
+            ),
+            Ok((0, 5, 6, "signed", "signed\r\n")),
+        );
+        // No message at all.
+        check(
+            &format!("{TREE}author A <a@x> 5 +0000\ncommitter C <c@x> 6 +0000\n"),
+            Ok((0, 5, 6, "", "")),
+        );
+        // A name containing `>` still finds the time after the last one.
+        check(
+            &format!("{TREE}author A <b> <a@x> 7 +0000\ncommitter C <c@x> 8 +0000\n\nx"),
+            Ok((0, 7, 8, "x", "x")),
+        );
+    }
+
+    #[test]
+    fn broken_commits_say_what_is_wrong() {
+        check(
+            &format!("{TREE}committer C <c@x> 6 +0000\n\nx"),
+            Err("no author line"),
+        );
+        check(
+            &format!("{TREE}author A <a@x> soon +0000\ncommitter C <c@x> 6 +0000\n\nx"),
+            Err("author line: unreadable time `soon`"),
+        );
+        check(
+            &format!("{TREE}parent 12\nauthor A <a@x> 5 +0000\ncommitter C <c@x> 6 +0000\n\nx"),
+            Err("bad parent line `parent 12`"),
+        );
+    }
+}

@@ -1,0 +1,903 @@
+//! The delivery report of a git history: deployments from tags or a
+//! branch, the changes each one shipped, lead time and its stages, failures,
+//! recovery, rework and the bottleneck. `docs/metrics.md` is the
+//! definition; this module is its implementation, and the tests of
+//! `nextneck-cli` pin the two together on real repositories.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use nextneck_model::{CommitIdx, History, TagTarget, Timestamp};
+use regex::Regex;
+
+use crate::report::*;
+use crate::stats::Summary;
+use crate::tiers;
+use crate::time::{self, DAY, WEEK};
+
+/// The default `--deploy-tags`: `v1.2`, `1.2.3`, `v1.2.3`; no pre-releases.
+pub const DEFAULT_DEPLOY_TAGS: &str = r"^v?[0-9]+(\.[0-9]+){1,2}$";
+/// The default `--hotfix-pattern`, matched against commit subjects.
+pub const DEFAULT_HOTFIX_PATTERN: &str = r"(?i)\bhotfix\b";
+/// The default window length.
+pub const DEFAULT_WINDOW_DAYS: i64 = 90;
+
+/// Where deployments come from.
+#[derive(Clone, Debug)]
+pub enum DeploySource {
+    /// Tags whose name matches.
+    Tags(Regex),
+    /// Every first-parent commit of this branch (as loaded into the history).
+    Branch(String),
+}
+
+/// Which deployments the report looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowSpec {
+    /// The 90 whole UTC days ending with the day of the newest commit or
+    /// deployment.
+    Default,
+    /// From the day of the oldest commit or deployment to the end of the
+    /// newest one's day.
+    All,
+    /// Explicit bounds; a missing `since` is `until` − 90 days, a missing
+    /// `until` the end of the newest event's day.
+    Range {
+        /// Inclusive start.
+        since: Option<Timestamp>,
+        /// Exclusive end.
+        until: Option<Timestamp>,
+    },
+}
+
+/// Everything the git report needs besides the history.
+#[derive(Clone, Debug)]
+pub struct GitSettings {
+    /// The repository path as the user gave it (for the report header).
+    pub path: String,
+    /// Where deployments come from.
+    pub deploy: DeploySource,
+    /// Matched against subjects to find hotfixes.
+    pub hotfix: Regex,
+    /// The window.
+    pub window: WindowSpec,
+    /// Whether to fill [`Report::explain`].
+    pub explain: bool,
+}
+
+/// Why a report could not be computed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ReportError {
+    /// The window is empty or inverted.
+    #[error(
+        "the window is empty: since {since} is not before until {until}; pass an earlier --since or a later --until"
+    )]
+    EmptyWindow {
+        /// RFC 3339.
+        since: String,
+        /// RFC 3339.
+        until: String,
+    },
+    /// The deployment branch was not loaded into the history.
+    #[error("branch `{0}` is not in the loaded history; check --deploy-branch")]
+    BranchNotLoaded(String),
+}
+
+const NONE: u32 = u32::MAX;
+
+/// A deployment: one commit, at one time, shipping a set of commits.
+#[derive(Clone, Debug)]
+struct Deployment {
+    commit: CommitIdx,
+    time: Timestamp,
+    name: String,
+    aliases: Vec<String>,
+    /// Range into `Shipping::order`.
+    shipped: Range<usize>,
+}
+
+/// Which deployment shipped each commit, and where it landed.
+struct Shipping {
+    /// Deployment index per commit, or `NONE`.
+    by: Vec<u32>,
+    /// Landing commit per commit (first commit of the deployment's
+    /// first-parent chain containing it), or `NONE`.
+    landing: Vec<u32>,
+    /// Shipped commits grouped by deployment.
+    order: Vec<CommitIdx>,
+}
+
+/// Computes the report.
+pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, ReportError> {
+    let mut notices = Vec::new();
+    let generation = generations(history);
+
+    // 1. Deployments, in order.
+    let (mut deployments, deployments_from) = match &settings.deploy {
+        DeploySource::Tags(pattern) => tag_deployments(history, pattern, &mut notices),
+        DeploySource::Branch(name) => {
+            let branch = history
+                .branch(name)
+                .ok_or_else(|| ReportError::BranchNotLoaded(name.clone()))?;
+            let deployments = branch_deployments(history, name, branch.tip);
+            (
+                deployments,
+                DeploymentsFrom::Branch {
+                    branch: name.clone(),
+                },
+            )
+        }
+    };
+    deployments.sort_by(|a, b| {
+        (a.time, generation[a.commit as usize], &a.name).cmp(&(
+            b.time,
+            generation[b.commit as usize],
+            &b.name,
+        ))
+    });
+
+    // 2. What each one shipped.
+    let shipping = ship(history, &mut deployments);
+
+    // 3. Failures: a shipped commit reverted by a commit a later deployment ships.
+    let failures = failures(history, &shipping);
+
+    // 4. The window.
+    let newest = history
+        .commits
+        .iter()
+        .map(|c| c.committer_time)
+        .chain(deployments.iter().map(|d| d.time))
+        .max()
+        .unwrap_or(0);
+    let oldest = history
+        .commits
+        .iter()
+        .map(|c| c.committer_time)
+        .chain(deployments.iter().map(|d| d.time))
+        .min()
+        .unwrap_or(0);
+    let end_of_newest_day = time::day_floor(newest) + DAY;
+    let (since, until, selection) = match settings.window {
+        WindowSpec::Default => (
+            end_of_newest_day - DEFAULT_WINDOW_DAYS * DAY,
+            end_of_newest_day,
+            "default",
+        ),
+        WindowSpec::All => (time::day_floor(oldest), end_of_newest_day, "all"),
+        WindowSpec::Range { since, until } => {
+            let until = until.unwrap_or(end_of_newest_day);
+            let since = since.unwrap_or(until - DEFAULT_WINDOW_DAYS * DAY);
+            (since, until, "explicit")
+        }
+    };
+    if since >= until {
+        return Err(ReportError::EmptyWindow {
+            since: time::rfc3339(since),
+            until: time::rfc3339(until),
+        });
+    }
+    let in_window: Vec<usize> = (0..deployments.len())
+        .filter(|&d| (since..until).contains(&deployments[d].time))
+        .collect();
+
+    // 5. Lead times and stages of the window's changes.
+    let mid = since + (until - since) / 2;
+    let mut lead = Vec::new();
+    let mut coding = Vec::new();
+    let mut deploy = Vec::new();
+    let mut halves = [[0i64; 2]; 2];
+    let mut negative_dropped = 0;
+    let mut baseline_changes = 0;
+    for &d in &in_window {
+        let dep = &deployments[d];
+        for &c in &shipping.order[dep.shipped.clone()] {
+            let commit = history.commit(c);
+            if commit.is_merge() {
+                continue;
+            }
+            if d == 0 {
+                baseline_changes += 1;
+                continue;
+            }
+            match stage_split(history, &shipping, c, dep.time) {
+                Some((lt, cd, dp)) => {
+                    lead.push(lt);
+                    coding.push(cd);
+                    deploy.push(dp);
+                    let half = usize::from(dep.time >= mid);
+                    halves[half][0] += cd;
+                    halves[half][1] += dp;
+                }
+                None => negative_dropped += 1,
+            }
+        }
+    }
+
+    // 6. DORA figures.
+    let window_days = (until - since) as f64 / DAY as f64;
+    let count = in_window.len();
+    let per_week = (count as f64) / (window_days / 7.0);
+    let (median_days, weeks) = deploy_days_per_week(&deployments, since, until);
+    let lead_summary = Summary::of_seconds(&lead);
+    let failed: Vec<usize> = in_window
+        .iter()
+        .copied()
+        .filter(|&d| failures.first[d] != NONE)
+        .collect();
+    let recoveries: Vec<i64> = failed
+        .iter()
+        .map(|&d| deployments[failures.first[d] as usize].time - deployments[d].time)
+        .collect();
+    let recovery_summary = Summary::of_seconds(&recoveries);
+    let rework_of: Vec<Vec<ReworkReason>> = in_window
+        .iter()
+        .map(|&d| rework_reasons(history, &shipping, &deployments[d], &settings.hotfix))
+        .collect();
+    let reworked = rework_of.iter().filter(|r| !r.is_empty()).count();
+    let ratio = |n: usize| (count > 0).then(|| n as f64 / count as f64);
+
+    let dora = Dora {
+        deployments: Deployments {
+            count,
+            in_history: deployments.len(),
+            baseline_in_window: in_window.first() == Some(&0),
+        },
+        deployment_frequency: DeploymentFrequency {
+            per_week: Some(per_week),
+            median_deploy_days_per_week: median_days,
+            weeks,
+            tier: Some(tiers::deployment_frequency(per_week)),
+        },
+        lead_time: LeadTime {
+            median_seconds: lead_summary.median,
+            p85_seconds: lead_summary.p85,
+            changes: lead_summary.count,
+            negative_dropped,
+            baseline_changes,
+            tier: lead_summary.median.map(tiers::lead_time),
+        },
+        change_failure_rate: ChangeFailureRate {
+            ratio: ratio(failed.len()),
+            failed: failed.len(),
+            deployments: count,
+            tier: ratio(failed.len()).map(tiers::change_failure_rate),
+        },
+        recovery_time: RecoveryTime {
+            median_seconds: recovery_summary.median,
+            p85_seconds: recovery_summary.p85,
+            recoveries: recovery_summary.count,
+            tier: recovery_summary.median.map(tiers::recovery_time),
+        },
+        rework_rate: ReworkRate {
+            ratio: ratio(reworked),
+            reworked,
+            deployments: count,
+        },
+    };
+
+    // 7. Stages and the bottleneck.
+    let stages = build_stages(&[("coding", coding), ("deploy", deploy)]);
+    let bottleneck = bottleneck(&stages, &halves);
+
+    // 8. What waits undeployed.
+    let tip = match &settings.deploy {
+        DeploySource::Branch(name) => history.branch(name).map(|b| b.tip),
+        DeploySource::Tags(_) => history.head,
+    };
+    let undeployed = undeployed(history, &shipping, tip);
+
+    // 9. Notices.
+    if history.shallow {
+        notices.push(Notice {
+            code: "shallow_clone",
+            message: "the history is cut (a shallow clone or missing parents): lead times of the oldest changes are cut too; run `git fetch --unshallow` for exact figures".to_owned(),
+        });
+    }
+    if deployments.is_empty() {
+        let how = match &settings.deploy {
+            DeploySource::Tags(p) => format!("no tag matches --deploy-tags '{p}'"),
+            DeploySource::Branch(b) => format!("branch `{b}` has no commits"),
+        };
+        notices.push(Notice {
+            code: "no_deployments",
+            message: format!(
+                "no deployment found: {how}; if every commit on the main line is deployed, pass --deploy-branch main, or pass --deploy-tags with a pattern your release tags match"
+            ),
+        });
+    } else if count == 0 {
+        notices.push(Notice {
+            code: "no_deployments_in_window",
+            message: format!(
+                "none of the {} deployments is in the window; widen it with --since/--until or pass --all",
+                deployments.len()
+            ),
+        });
+    }
+    if dora.deployments.baseline_in_window {
+        notices.push(Notice {
+            code: "baseline",
+            message: format!(
+                "the oldest deployment in the history ({}) is the baseline: it counts as a deployment, but its {} changes get no lead time",
+                deployments[0].name, baseline_changes
+            ),
+        });
+    }
+    if negative_dropped > 0 {
+        notices.push(Notice {
+            code: "negative_lead_times",
+            message: format!(
+                "{negative_dropped} changes were authored after the deployment that shipped them (clock skew or rewritten dates) and are left out of lead time"
+            ),
+        });
+    }
+
+    let explain = settings.explain.then(|| Explain {
+        deployments: in_window
+            .iter()
+            .zip(rework_of)
+            .map(|(&d, rework)| {
+                explain_deployment(history, &shipping, &deployments, &failures, d, rework)
+            })
+            .collect(),
+    });
+
+    Ok(Report {
+        schema_version: SCHEMA_VERSION,
+        source: Source {
+            kind: "git",
+            path: settings.path.clone(),
+            commits: history.commits.len(),
+            tags: history.tags.len(),
+            shallow: history.shallow,
+        },
+        window: Window {
+            since,
+            until,
+            days: window_days,
+            selection,
+        },
+        deployments_from,
+        dora,
+        stages,
+        bottleneck,
+        undeployed,
+        notices,
+        explain,
+    })
+}
+
+/// Lead time, coding and deploy seconds of change `c` deployed at `at`;
+/// `None` for a negative lead time. The landing time is clamped into
+/// `[author, at]` so that coding + deploy = lead time.
+fn stage_split(
+    history: &History,
+    shipping: &Shipping,
+    c: CommitIdx,
+    at: Timestamp,
+) -> Option<(i64, i64, i64)> {
+    let commit = history.commit(c);
+    let lead = at - commit.author_time;
+    if lead < 0 {
+        return None;
+    }
+    let landed = history.commit(shipping.landing[c as usize]).committer_time;
+    let coding = (landed - commit.author_time).clamp(0, lead);
+    Some((lead, coding, lead - coding))
+}
+
+/// Generation numbers: 1 for a root, else 1 + the largest parent's.
+fn generations(history: &History) -> Vec<u32> {
+    let n = history.commits.len();
+    let mut generation = vec![0u32; n];
+    let mut stack: Vec<(CommitIdx, bool)> = Vec::new();
+    for start in 0..n as CommitIdx {
+        if generation[start as usize] != 0 {
+            continue;
+        }
+        stack.push((start, false));
+        while let Some((c, expanded)) = stack.pop() {
+            if generation[c as usize] != 0 {
+                continue;
+            }
+            let parents = &history.commit(c).parents;
+            if expanded {
+                let max = parents
+                    .iter()
+                    .map(|&p| generation[p as usize])
+                    .max()
+                    .unwrap_or(0);
+                generation[c as usize] = max + 1;
+            } else {
+                stack.push((c, true));
+                stack.extend(
+                    parents
+                        .iter()
+                        .filter(|&&p| generation[p as usize] == 0)
+                        .map(|&p| (p, false)),
+                );
+            }
+        }
+    }
+    generation
+}
+
+fn tag_deployments(
+    history: &History,
+    pattern: &Regex,
+    notices: &mut Vec<Notice>,
+) -> (Vec<Deployment>, DeploymentsFrom) {
+    let mut by_commit: HashMap<CommitIdx, Deployment> = HashMap::new();
+    let mut matching = 0;
+    let mut skipped = 0;
+    let mut other: Vec<&str> = Vec::new();
+    for tag in &history.tags {
+        if !pattern.is_match(&tag.name) {
+            other.push(&tag.name);
+            continue;
+        }
+        matching += 1;
+        let TagTarget::Commit(commit) = tag.target else {
+            skipped += 1;
+            continue;
+        };
+        let time = tag
+            .tagger_time
+            .unwrap_or(history.commit(commit).committer_time);
+        match by_commit.get_mut(&commit) {
+            None => {
+                by_commit.insert(
+                    commit,
+                    Deployment {
+                        commit,
+                        time,
+                        name: tag.name.clone(),
+                        aliases: Vec::new(),
+                        shipped: 0..0,
+                    },
+                );
+            }
+            Some(existing) => {
+                if (time, &tag.name) < (existing.time, &existing.name) {
+                    let old_name = std::mem::replace(&mut existing.name, tag.name.clone());
+                    existing.aliases.push(old_name);
+                    existing.time = time;
+                } else {
+                    existing.aliases.push(tag.name.clone());
+                }
+            }
+        }
+    }
+    let mut deployments: Vec<Deployment> = by_commit.into_values().collect();
+    for d in &mut deployments {
+        d.aliases.sort();
+    }
+    if skipped > 0 {
+        notices.push(Notice {
+            code: "tags_not_commits",
+            message: format!(
+                "{skipped} matching tags point at a tree or blob, not a commit, and are skipped"
+            ),
+        });
+    }
+    if let Some(hint) = component_tag_hint(&other) {
+        notices.push(hint);
+    }
+    let from = DeploymentsFrom::Tags {
+        pattern: pattern.as_str().to_owned(),
+        matching_tags: matching,
+        skipped_not_commit: skipped,
+    };
+    (deployments, from)
+}
+
+/// Tags like `tokio-1.38.0` or `api/v2.1.0`: releases of a monorepo's
+/// components that the pattern does not select.
+fn component_tag_hint(other: &[&str]) -> Option<Notice> {
+    let re = component_tag_regex();
+    let mut groups: HashMap<&str, usize> = HashMap::new();
+    let mut total = 0;
+    for name in other {
+        if let Some(caps) = re.captures(name) {
+            if let Some(prefix) = caps.get(1) {
+                *groups.entry(prefix.as_str()).or_default() += 1;
+                total += 1;
+            }
+        }
+    }
+    if total == 0 {
+        return None;
+    }
+    let mut groups: Vec<(&str, usize)> = groups.into_iter().collect();
+    groups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let examples: Vec<String> = groups
+        .iter()
+        .take(3)
+        .map(|(prefix, n)| format!("{n} of `{prefix}`"))
+        .collect();
+    let (top, _) = groups[0];
+    Some(Notice {
+        code: "component_release_tags",
+        message: format!(
+            "{total} other {} like releases of components ({}{}); to count the releases of `{}` as deployments, pass --deploy-tags '^{}v?[0-9]+(\\.[0-9]+){{1,2}}$'",
+            if total == 1 { "tag looks" } else { "tags look" },
+            examples.join(", "),
+            if groups.len() > 3 {
+                format!(", {} more components", groups.len() - 3)
+            } else {
+                String::new()
+            },
+            top.trim_end_matches(['-', '/', '_', '@']),
+            escape_literal(top),
+        ),
+    })
+}
+
+fn component_tag_regex() -> &'static Regex {
+    static RE: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+        Regex::new(r"^(.*[^0-9.][-/_@])v?[0-9]+(\.[0-9]+){1,2}$")
+            .expect("a literal pattern compiles")
+    });
+    &RE
+}
+
+fn escape_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if r"\.+*?()|[]{}^$#".contains(ch) {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn branch_deployments(history: &History, name: &str, tip: CommitIdx) -> Vec<Deployment> {
+    let mut out = Vec::new();
+    let mut cursor = Some(tip);
+    while let Some(c) = cursor {
+        let commit = history.commit(c);
+        out.push(Deployment {
+            commit: c,
+            time: commit.committer_time,
+            name: format!("{name}@{}", commit.id.short(10)),
+            aliases: Vec::new(),
+            shipped: 0..0,
+        });
+        cursor = commit.parents.first().copied();
+    }
+    out
+}
+
+/// Assigns every commit reachable from a deployment to the first deployment
+/// (in order) that reaches it, and records where on that deployment's
+/// first-parent chain it landed.
+fn ship(history: &History, deployments: &mut [Deployment]) -> Shipping {
+    let n = history.commits.len();
+    let mut by = vec![NONE; n];
+    let mut landing = vec![NONE; n];
+    let mut order = Vec::new();
+    let mut chain = Vec::new();
+    let mut stack = Vec::new();
+    for (d, dep) in deployments.iter_mut().enumerate() {
+        let start = order.len();
+        chain.clear();
+        let mut cursor = Some(dep.commit);
+        while let Some(c) = cursor.filter(|&c| by[c as usize] == NONE) {
+            chain.push(c);
+            cursor = history.commit(c).parents.first().copied();
+        }
+        for &f in chain.iter().rev() {
+            stack.push(f);
+            while let Some(c) = stack.pop() {
+                if by[c as usize] != NONE {
+                    continue;
+                }
+                by[c as usize] = d as u32;
+                landing[c as usize] = f;
+                order.push(c);
+                stack.extend(
+                    history
+                        .commit(c)
+                        .parents
+                        .iter()
+                        .filter(|&&p| by[p as usize] == NONE),
+                );
+            }
+        }
+        dep.shipped = start..order.len();
+    }
+    Shipping { by, landing, order }
+}
+
+struct Failures {
+    /// Per deployment: the first later deployment that shipped a revert of
+    /// one of its commits, or `NONE`.
+    first: Vec<u32>,
+    /// (failed deployment, reverted commit, revert commit, revert deployment).
+    links: Vec<(u32, CommitIdx, CommitIdx, u32)>,
+}
+
+fn failures(history: &History, shipping: &Shipping) -> Failures {
+    let deployments = shipping
+        .order
+        .iter()
+        .map(|&c| shipping.by[c as usize])
+        .max()
+        .map_or(0, |m| m as usize + 1);
+    let mut first = vec![NONE; deployments];
+    let mut links = Vec::new();
+    let has_reverts = history.commits.iter().any(|c| !c.reverts.is_empty());
+    if !has_reverts {
+        return Failures { first, links };
+    }
+    let index = history.index_by_id();
+    for (r, commit) in history.commits.iter().enumerate() {
+        let dr = shipping.by[r];
+        if dr == NONE {
+            continue;
+        }
+        for target in &commit.reverts {
+            let Some(&x) = index.get(target) else {
+                continue;
+            };
+            let dx = shipping.by[x as usize];
+            if dx != NONE && dr > dx {
+                links.push((dx, x, r as CommitIdx, dr));
+                let slot = &mut first[dx as usize];
+                *slot = (*slot).min(dr);
+            }
+        }
+    }
+    links.sort_unstable();
+    Failures { first, links }
+}
+
+fn rework_reasons(
+    history: &History,
+    shipping: &Shipping,
+    dep: &Deployment,
+    hotfix: &Regex,
+) -> Vec<ReworkReason> {
+    shipping.order[dep.shipped.clone()]
+        .iter()
+        .filter_map(|&c| {
+            let commit = history.commit(c);
+            let reason = if !commit.reverts.is_empty() {
+                "revert"
+            } else if hotfix.is_match(&commit.subject) {
+                "hotfix"
+            } else {
+                return None;
+            };
+            Some(ReworkReason {
+                commit: commit.id.to_hex(),
+                reason,
+                subject: commit.subject.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Median over whole 7-day blocks, counted back from `until`, of the number
+/// of 24-hour days (counted the same way) holding a deployment.
+fn deploy_days_per_week(
+    deployments: &[Deployment],
+    since: Timestamp,
+    until: Timestamp,
+) -> (Option<f64>, usize) {
+    let weeks = ((until - since) / WEEK) as usize;
+    if weeks == 0 {
+        return (None, 0);
+    }
+    let first = until - weeks as i64 * WEEK;
+    let mut days = vec![[false; 7]; weeks];
+    for d in deployments {
+        if (first..until).contains(&d.time) {
+            let offset = d.time - first;
+            days[(offset / WEEK) as usize][((offset % WEEK) / DAY) as usize] = true;
+        }
+    }
+    let mut counts: Vec<f64> = days
+        .iter()
+        .map(|w| w.iter().filter(|&&x| x).count() as f64)
+        .collect();
+    (Summary::of(&mut counts).median, weeks)
+}
+
+fn build_stages(stages: &[(&'static str, Vec<i64>)]) -> Vec<Stage> {
+    let grand: i64 = stages.iter().flat_map(|(_, v)| v.iter()).sum();
+    stages
+        .iter()
+        .map(|(name, values)| {
+            let s = Summary::of_seconds(values);
+            Stage {
+                name,
+                median_seconds: s.median,
+                p85_seconds: s.p85,
+                total_seconds: s.total,
+                share: (grand > 0).then(|| s.total / grand as f64),
+                changes: s.count,
+            }
+        })
+        .collect()
+}
+
+fn bottleneck(stages: &[Stage], halves: &[[i64; 2]; 2]) -> Option<Bottleneck> {
+    let mut ranked: Vec<(usize, &Stage)> = stages
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.share.is_some())
+        .collect();
+    // Largest share first; on a tie, the earlier stage in flow order.
+    ranked.sort_by(|a, b| {
+        b.1.total_seconds
+            .total_cmp(&a.1.total_seconds)
+            .then(a.0.cmp(&b.0))
+    });
+    let (index, top) = *ranked.first()?;
+    let share = top.share?;
+    let half_share = |h: &[i64; 2]| {
+        let sum: i64 = h.iter().sum();
+        (sum > 0).then(|| h[index] as f64 / sum as f64)
+    };
+    let first = half_share(&halves[0]);
+    let second = half_share(&halves[1]);
+    let trend = match (first, second) {
+        (Some(a), Some(b)) if b - a > 0.05 => Some("rising"),
+        (Some(a), Some(b)) if a - b > 0.05 => Some("falling"),
+        (Some(_), Some(_)) => Some("steady"),
+        _ => None,
+    };
+    let next = ranked.get(1).map(|(_, s)| RunnerUp {
+        stage: s.name,
+        share: s.share.unwrap_or(0.0),
+        median_seconds: s.median_seconds,
+    });
+    let mut summary = format!(
+        "{} holds {:.0}% of change time (median {}, p85 {}, {} changes)",
+        top.name,
+        share * 100.0,
+        top.median_seconds.map_or("n/a".to_owned(), time::human),
+        top.p85_seconds.map_or("n/a".to_owned(), time::human),
+        top.changes
+    );
+    if let (Some(t), Some(a), Some(b)) = (trend, first, second) {
+        summary.push_str(&format!(
+            "; {t} ({:.0}% in the window's first half, {:.0}% in the second)",
+            a * 100.0,
+            b * 100.0
+        ));
+    }
+    if let Some(n) = &next {
+        summary.push_str(&format!("; next: {} at {:.0}%", n.stage, n.share * 100.0));
+    }
+    Some(Bottleneck {
+        stage: top.name,
+        share,
+        evidence: Evidence {
+            median_seconds: top.median_seconds,
+            p85_seconds: top.p85_seconds,
+            changes: top.changes,
+            first_half_share: first,
+            second_half_share: second,
+            trend,
+            summary,
+        },
+        next,
+    })
+}
+
+fn undeployed(history: &History, shipping: &Shipping, tip: Option<CommitIdx>) -> Undeployed {
+    let mut seen = vec![false; history.commits.len()];
+    let mut stack: Vec<CommitIdx> = tip.into_iter().collect();
+    let mut changes = 0;
+    let mut oldest: Option<Timestamp> = None;
+    while let Some(c) = stack.pop() {
+        if seen[c as usize] || shipping.by[c as usize] != NONE {
+            continue;
+        }
+        seen[c as usize] = true;
+        let commit = history.commit(c);
+        if !commit.is_merge() {
+            changes += 1;
+            oldest = Some(oldest.map_or(commit.author_time, |o| o.min(commit.author_time)));
+        }
+        stack.extend(commit.parents.iter().copied());
+    }
+    Undeployed {
+        changes,
+        oldest_author_time: oldest,
+    }
+}
+
+fn explain_deployment(
+    history: &History,
+    shipping: &Shipping,
+    deployments: &[Deployment],
+    failures: &Failures,
+    d: usize,
+    rework: Vec<ReworkReason>,
+) -> ExplainedDeployment {
+    let dep = &deployments[d];
+    let mut changes = Vec::new();
+    let mut merges = 0;
+    for &c in &shipping.order[dep.shipped.clone()] {
+        let commit = history.commit(c);
+        if commit.is_merge() {
+            merges += 1;
+            continue;
+        }
+        let landing = history.commit(shipping.landing[c as usize]);
+        let split = if d == 0 {
+            None
+        } else {
+            stage_split(history, shipping, c, dep.time)
+        };
+        changes.push(ExplainedChange {
+            commit: commit.id.to_hex(),
+            subject: commit.subject.to_string(),
+            author_time: commit.author_time,
+            landed_by: landing.id.to_hex(),
+            landed_at: landing.committer_time,
+            lead_time_seconds: dep.time - commit.author_time,
+            coding_seconds: split.map(|s| s.1),
+            deploy_seconds: split.map(|s| s.2),
+            counted: split.is_some(),
+        });
+    }
+    changes.sort_by(|a, b| (a.author_time, &a.commit).cmp(&(b.author_time, &b.commit)));
+    let reverted = failures
+        .links
+        .iter()
+        .filter(|l| l.0 as usize == d)
+        .map(|&(_, x, r, dr)| RevertLink {
+            commit: history.commit(x).id.to_hex(),
+            reverted_by: history.commit(r).id.to_hex(),
+            revert_deployment: deployments[dr as usize].name.clone(),
+            revert_deployment_time: deployments[dr as usize].time,
+        })
+        .collect();
+    let first = failures.first.get(d).copied().unwrap_or(NONE);
+    ExplainedDeployment {
+        name: dep.name.clone(),
+        aliases: dep.aliases.clone(),
+        commit: history.commit(dep.commit).id.to_hex(),
+        time: dep.time,
+        baseline: d == 0,
+        changes,
+        merges,
+        reverted,
+        recovery_seconds: (first != NONE).then(|| deployments[first as usize].time - dep.time),
+        rework,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn component_tags_get_a_pattern_that_selects_them() {
+        let check = |tags: &[&str], expected: Option<&str>| {
+            let got = component_tag_hint(tags).map(|n| n.message);
+            assert_eq!(got.as_deref(), expected, "{tags:?}");
+        };
+        check(&["v1.0.0-rc1", "nightly", "1.2.3-beta"], None);
+        check(
+            &["tokio-1.38.0", "tokio-1.39.0", "api/v2.1.0"],
+            Some(
+                "3 other tags look like releases of components (2 of `tokio-`, 1 of `api/`); to count the releases of `tokio` as deployments, pass --deploy-tags '^tokio-v?[0-9]+(\\.[0-9]+){1,2}$'",
+            ),
+        );
+        check(
+            &["grep-cli-0.1.0"],
+            Some(
+                "1 other tag looks like releases of components (1 of `grep-cli-`); to count the releases of `grep-cli` as deployments, pass --deploy-tags '^grep-cli-v?[0-9]+(\\.[0-9]+){1,2}$'",
+            ),
+        );
+        // The suggested pattern selects exactly the group's tags.
+        let suggested = Regex::new(r"^tokio-v?[0-9]+(\.[0-9]+){1,2}$").expect("valid");
+        assert!(suggested.is_match("tokio-1.38.0") && !suggested.is_match("tokio-macros-1.0.0"));
+    }
+}

@@ -1,0 +1,15 @@
+//! nextneck's metrics engine: from normalized facts to a [`Report`].
+//!
+//! Pure computation: no IO, no clock, no environment. Every figure's
+//! definition is in `docs/metrics.md`; the functions here implement those
+//! definitions and nothing else, so the same input always gives the same
+//! report, and `--explain` can show the events behind every number.
+
+pub mod git;
+pub mod report;
+pub mod stats;
+pub mod tiers;
+pub mod time;
+
+pub use git::{DeploySource, GitSettings, ReportError, WindowSpec, git_report};
+pub use report::Report;

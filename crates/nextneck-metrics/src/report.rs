@@ -1,0 +1,354 @@
+//! The delivery report: what `nextneck report` computes and every renderer
+//! prints. Its serde form is the documented JSON schema (`docs/metrics.md`);
+//! a figure that cannot be computed is `None` (JSON `null`), never `0`.
+
+use nextneck_model::Timestamp;
+use serde::Serialize;
+
+use crate::tiers::Tier;
+use crate::time::serde_rfc3339;
+
+/// The JSON schema version; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A delivery report over one window.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Where the events came from.
+    pub source: Source,
+    /// The half-open window `[since, until)`.
+    pub window: Window,
+    /// How deployments were recognised.
+    pub deployments_from: DeploymentsFrom,
+    /// The four DORA keys and rework rate.
+    pub dora: Dora,
+    /// The lead time split into stages, in flow order.
+    pub stages: Vec<Stage>,
+    /// The stage with the largest share of change time, if any time was
+    /// measured.
+    pub bottleneck: Option<Bottleneck>,
+    /// Changes on the deployed line that no deployment has shipped yet.
+    pub undeployed: Undeployed,
+    /// Things the reader should know: cut history, skipped tags, hints.
+    pub notices: Vec<Notice>,
+    /// Every deployment in the window with its changes and links; present
+    /// when asked for (`--explain`).
+    pub explain: Option<Explain>,
+}
+
+/// Where the report's events came from.
+#[derive(Clone, Debug, Serialize)]
+pub struct Source {
+    /// `git` for a repository clone.
+    pub kind: &'static str,
+    /// The repository's path, as given.
+    pub path: String,
+    /// Commits read.
+    pub commits: usize,
+    /// Tags in the repository.
+    pub tags: usize,
+    /// True when the history is cut (a shallow clone or missing parents).
+    pub shallow: bool,
+}
+
+/// The report's time window.
+#[derive(Clone, Debug, Serialize)]
+pub struct Window {
+    /// Start, inclusive.
+    #[serde(with = "serde_rfc3339")]
+    pub since: Timestamp,
+    /// End, exclusive.
+    #[serde(with = "serde_rfc3339")]
+    pub until: Timestamp,
+    /// Length in days (may be fractional).
+    pub days: f64,
+    /// `default` (the 90 days ending with the newest event), `all` or
+    /// `explicit`.
+    pub selection: &'static str,
+}
+
+/// How deployments were recognised.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "mode", rename_all = "lowercase")]
+pub enum DeploymentsFrom {
+    /// Tags matching a pattern.
+    Tags {
+        /// The regular expression.
+        pattern: String,
+        /// Tags whose name matches it.
+        matching_tags: usize,
+        /// Matching tags that peel to a tree or blob, not a commit.
+        skipped_not_commit: usize,
+    },
+    /// Every first-parent commit of a branch.
+    Branch {
+        /// The branch name.
+        branch: String,
+    },
+}
+
+/// The DORA figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct Dora {
+    /// Deployments in the window.
+    pub deployments: Deployments,
+    /// How often.
+    pub deployment_frequency: DeploymentFrequency,
+    /// From commit to deployment.
+    pub lead_time: LeadTime,
+    /// Share of deployments that failed.
+    pub change_failure_rate: ChangeFailureRate,
+    /// From a failed deployment to the one that recovered it.
+    pub recovery_time: RecoveryTime,
+    /// Share of deployments that shipped a revert or a hotfix.
+    pub rework_rate: ReworkRate,
+}
+
+/// Deployment count.
+#[derive(Clone, Debug, Serialize)]
+pub struct Deployments {
+    /// Deployments whose time is in the window.
+    pub count: usize,
+    /// Deployments in the whole history.
+    pub in_history: usize,
+    /// True when the history's oldest deployment (the baseline, whose
+    /// changes get no lead time) is in the window.
+    pub baseline_in_window: bool,
+}
+
+/// Deployment frequency.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeploymentFrequency {
+    /// Deployments per week: count / (window days / 7).
+    pub per_week: Option<f64>,
+    /// Median over the window's whole weeks (counted back from `until`) of
+    /// the number of days in the week with at least one deployment.
+    pub median_deploy_days_per_week: Option<f64>,
+    /// Whole weeks that median is over.
+    pub weeks: usize,
+    /// DORA level.
+    pub tier: Option<Tier>,
+}
+
+/// Lead time for changes.
+#[derive(Clone, Debug, Serialize)]
+pub struct LeadTime {
+    /// Median, seconds.
+    pub median_seconds: Option<f64>,
+    /// 85th percentile, seconds.
+    pub p85_seconds: Option<f64>,
+    /// Changes measured.
+    pub changes: usize,
+    /// Changes whose deployment time is before their author time, left out.
+    pub negative_dropped: usize,
+    /// Changes shipped by the baseline deployment, which get no lead time.
+    pub baseline_changes: usize,
+    /// DORA level (of the median).
+    pub tier: Option<Tier>,
+}
+
+/// Change failure rate.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChangeFailureRate {
+    /// failed / deployments.
+    pub ratio: Option<f64>,
+    /// Failed deployments in the window.
+    pub failed: usize,
+    /// Deployments in the window.
+    pub deployments: usize,
+    /// DORA level.
+    pub tier: Option<Tier>,
+}
+
+/// Failed deployment recovery time.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecoveryTime {
+    /// Median, seconds.
+    pub median_seconds: Option<f64>,
+    /// 85th percentile, seconds.
+    pub p85_seconds: Option<f64>,
+    /// Failed deployments in the window with a recovery.
+    pub recoveries: usize,
+    /// DORA level (of the median).
+    pub tier: Option<Tier>,
+}
+
+/// Rework rate.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReworkRate {
+    /// reworked / deployments.
+    pub ratio: Option<f64>,
+    /// Deployments that shipped a revert or a hotfix.
+    pub reworked: usize,
+    /// Deployments in the window.
+    pub deployments: usize,
+}
+
+/// One stage of a change's way to production.
+#[derive(Clone, Debug, Serialize)]
+pub struct Stage {
+    /// `coding`, `deploy`, ...
+    pub name: &'static str,
+    /// Median, seconds.
+    pub median_seconds: Option<f64>,
+    /// 85th percentile, seconds.
+    pub p85_seconds: Option<f64>,
+    /// Sum over all measured changes, seconds.
+    pub total_seconds: f64,
+    /// total / the sum of all stages' totals.
+    pub share: Option<f64>,
+    /// Changes measured.
+    pub changes: usize,
+}
+
+/// The bottleneck verdict.
+#[derive(Clone, Debug, Serialize)]
+pub struct Bottleneck {
+    /// The stage with the largest share.
+    pub stage: &'static str,
+    /// Its share of all change time.
+    pub share: f64,
+    /// Why it is credible.
+    pub evidence: Evidence,
+    /// The runner-up: the next bottleneck once this one is fixed.
+    pub next: Option<RunnerUp>,
+}
+
+/// The facts behind a bottleneck verdict.
+#[derive(Clone, Debug, Serialize)]
+pub struct Evidence {
+    /// Median time in the stage, seconds.
+    pub median_seconds: Option<f64>,
+    /// 85th percentile, seconds.
+    pub p85_seconds: Option<f64>,
+    /// Changes measured.
+    pub changes: usize,
+    /// The stage's share in the window's first half (by deployment time).
+    pub first_half_share: Option<f64>,
+    /// The stage's share in the second half.
+    pub second_half_share: Option<f64>,
+    /// `rising`, `falling` or `steady` (a change of more than 5 percentage
+    /// points between halves); `None` when a half has no measured change.
+    pub trend: Option<&'static str>,
+    /// The verdict in one sentence.
+    pub summary: String,
+}
+
+/// The second-largest stage.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunnerUp {
+    /// Its name.
+    pub stage: &'static str,
+    /// Its share.
+    pub share: f64,
+    /// Its median, seconds.
+    pub median_seconds: Option<f64>,
+}
+
+/// Changes waiting on the deployed line.
+#[derive(Clone, Debug, Serialize)]
+pub struct Undeployed {
+    /// Non-merge commits reachable from the deployed line's tip (`HEAD`, or
+    /// the deployment branch) that no deployment ships.
+    pub changes: usize,
+    /// The oldest such change's author time.
+    #[serde(with = "serde_rfc3339::option")]
+    pub oldest_author_time: Option<Timestamp>,
+}
+
+/// Something the reader should know.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Notice {
+    /// Stable code, for example `shallow_clone` or `no_deployments`.
+    pub code: &'static str,
+    /// What it means and what to do, in words.
+    pub message: String,
+}
+
+/// The traceable detail behind every figure.
+#[derive(Clone, Debug, Serialize)]
+pub struct Explain {
+    /// Deployments in the window, oldest first.
+    pub deployments: Vec<ExplainedDeployment>,
+}
+
+/// One deployment with what it shipped and how it failed or recovered.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExplainedDeployment {
+    /// Tag name, or `BRANCH@SHORTSHA` in branch mode.
+    pub name: String,
+    /// Other matching tags on the same commit.
+    pub aliases: Vec<String>,
+    /// The deployed commit.
+    pub commit: String,
+    /// Deployment time.
+    #[serde(with = "serde_rfc3339")]
+    pub time: Timestamp,
+    /// True for the history's oldest deployment.
+    pub baseline: bool,
+    /// Non-merge commits shipped, oldest author time first.
+    pub changes: Vec<ExplainedChange>,
+    /// Merge commits shipped (not changes, but they can be reverted).
+    pub merges: usize,
+    /// Shipped commits reverted by a later deployment.
+    pub reverted: Vec<RevertLink>,
+    /// Time to the first deployment that shipped a revert of this one's
+    /// commits, seconds; `None` when it did not fail.
+    pub recovery_seconds: Option<i64>,
+    /// Why this deployment counts as rework.
+    pub rework: Vec<ReworkReason>,
+}
+
+/// One change shipped by a deployment.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExplainedChange {
+    /// The commit.
+    pub commit: String,
+    /// Its subject.
+    pub subject: String,
+    /// Author time.
+    #[serde(with = "serde_rfc3339")]
+    pub author_time: Timestamp,
+    /// The first commit of the deployment's first-parent chain containing
+    /// this change (the merge, or the change itself).
+    pub landed_by: String,
+    /// When it landed: that commit's committer time.
+    #[serde(with = "serde_rfc3339")]
+    pub landed_at: Timestamp,
+    /// Deployment time minus author time; present even when negative.
+    pub lead_time_seconds: i64,
+    /// `coding` stage, seconds; `None` when not counted.
+    pub coding_seconds: Option<i64>,
+    /// `deploy` stage, seconds; `None` when not counted.
+    pub deploy_seconds: Option<i64>,
+    /// Whether this change counts in lead time and stages (`false` for the
+    /// baseline's changes and negative lead times).
+    pub counted: bool,
+}
+
+/// A revert that made a deployment failed.
+#[derive(Clone, Debug, Serialize)]
+pub struct RevertLink {
+    /// The reverted commit, shipped by this deployment.
+    pub commit: String,
+    /// The commit that reverts it.
+    pub reverted_by: String,
+    /// The later deployment that shipped the revert.
+    pub revert_deployment: String,
+    /// When that deployment happened.
+    #[serde(with = "serde_rfc3339")]
+    pub revert_deployment_time: Timestamp,
+}
+
+/// A shipped commit that makes a deployment rework.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReworkReason {
+    /// The commit.
+    pub commit: String,
+    /// `revert` or `hotfix`.
+    pub reason: &'static str,
+    /// Its subject.
+    pub subject: String,
+}

@@ -1,0 +1,101 @@
+//! Time helpers: UTC days, RFC 3339 output and human durations.
+
+use nextneck_model::Timestamp;
+
+/// Seconds in a UTC day.
+pub const DAY: i64 = 86_400;
+/// Seconds in a week.
+pub const WEEK: i64 = 7 * DAY;
+
+/// The start (00:00 UTC) of the day holding `t`.
+pub fn day_floor(t: Timestamp) -> Timestamp {
+    t.div_euclid(DAY) * DAY
+}
+
+/// RFC 3339 in UTC with a `Z`, for example `2024-03-01T12:00:00Z`.
+pub fn rfc3339(t: Timestamp) -> String {
+    match jiff::Timestamp::from_second(t) {
+        Ok(ts) => ts.to_string(),
+        // Outside jiff's range (years before -9999 or after 9999): say so
+        // rather than print a wrong date.
+        Err(_) => format!("@{t}"),
+    }
+}
+
+/// The calendar date of `t` in UTC, `2024-03-01`.
+pub fn date(t: Timestamp) -> String {
+    let mut s = rfc3339(t);
+    s.truncate(10);
+    s
+}
+
+/// Serde helper: a [`Timestamp`] as RFC 3339.
+pub(crate) mod serde_rfc3339 {
+    use nextneck_model::Timestamp;
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::rfc3339(*t))
+    }
+
+    pub mod option {
+        use nextneck_model::Timestamp;
+        use serde::Serializer;
+
+        pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => s.serialize_str(&super::super::rfc3339(*t)),
+                None => s.serialize_none(),
+            }
+        }
+    }
+}
+
+/// A duration for people: `45s`, `12m`, `3.5h`, `2.1d`, `5.0w`. Negative
+/// durations keep their sign.
+pub fn human(seconds: f64) -> String {
+    let sign = if seconds < 0.0 { "-" } else { "" };
+    let s = seconds.abs();
+    let text = if s < 60.0 {
+        format!("{s:.0}s")
+    } else if s < 3600.0 {
+        format!("{:.0}m", s / 60.0)
+    } else if s < 2.0 * DAY as f64 {
+        format!("{:.1}h", s / 3600.0)
+    } else if s < 4.0 * WEEK as f64 {
+        format!("{:.1}d", s / DAY as f64)
+    } else {
+        format!("{:.1}w", s / WEEK as f64)
+    };
+    format!("{sign}{text}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_and_dates() {
+        assert_eq!(day_floor(1_700_000_000), 1_699_920_000);
+        assert_eq!(day_floor(-1), -DAY);
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(date(1_700_000_000), "2023-11-14");
+    }
+
+    #[test]
+    fn human_durations() {
+        let cases = [
+            (0.0, "0s"),
+            (59.0, "59s"),
+            (90.0, "2m"),
+            (3600.0, "1.0h"),
+            (5400.0, "1.5h"),
+            (2.0 * 86400.0, "2.0d"),
+            (30.0 * 86400.0, "4.3w"),
+            (-7200.0, "-2.0h"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(human(input), expected, "{input}");
+        }
+    }
+}

@@ -235,6 +235,7 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
         .map(|&d| rework_reasons(history, &shipping, &deployments[d], &settings.hotfix))
         .collect();
     let reworked = rework_of.iter().filter(|r| !r.is_empty()).count();
+    let recognised = !deployments.is_empty();
     let ratio = |n: usize| (count > 0).then(|| n as f64 / count as f64);
 
     let dora = Dora {
@@ -243,11 +244,13 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
             in_history: deployments.len(),
             baseline_in_window: in_window.first() == Some(&0),
         },
+        // With no deployment in the whole history there is nothing to count
+        // (deployments are not recognised), not a frequency of zero.
         deployment_frequency: DeploymentFrequency {
-            per_week: Some(per_week),
-            median_deploy_days_per_week: median_days,
+            per_week: recognised.then_some(per_week),
+            median_deploy_days_per_week: median_days.filter(|_| recognised),
             weeks,
-            tier: Some(tiers::deployment_frequency(per_week)),
+            tier: recognised.then(|| tiers::deployment_frequency(per_week)),
         },
         lead_time: LeadTime {
             median_seconds: lead_summary.median,

@@ -1,0 +1,625 @@
+//! End-to-end tests of `nextneck report` on real repositories with fixed
+//! dates. Every expected figure is computed by hand in the comments from
+//! the definitions in docs/metrics.md.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+/// Asserts each JSON pointer's value.
+fn check(report: &Value, expected: &[(&str, Value)]) {
+    let mut failures = Vec::new();
+    for (pointer, want) in expected {
+        let got = report.pointer(pointer).unwrap_or(&Value::Null);
+        let same = match (got.as_f64(), want.as_f64()) {
+            (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+            _ => got == want,
+        };
+        if !same {
+            failures.push(format!("{pointer}: got {got}, want {want}"));
+        }
+    }
+    assert!(failures.is_empty(), "mismatches:\n{}", failures.join("\n"));
+}
+
+/// The main scenario. Days are counted from 2024-01-01.
+///
+/// ```text
+/// c1   d0 09:00                         v0.1.0 (lightweight: baseline), api/v2.1.0, tokio-1.38.0
+/// c2   authored d1 10:00
+/// c3   authored d2 10:00, committed d3 10:00
+///                                       v0.2.0 annotated at d4 10:00
+///   f1 (branch) d5 09:00
+///   f2 (branch) d6 09:00
+/// m1   merge at d7 09:00                v0.3.0 (lightweight, d7 09:00), 0.3.0 (annotated d8), v0.3.0-rc1
+/// c4   "Hotfix: login" d8 12:00
+/// r1   revert of f1 at d9 12:00         v0.3.1 annotated at d10 12:00
+/// c5   authored d20, committed d11 08:00  v0.4.0 (lightweight, d11 08:00): negative lead time
+///                                       v9.9.9 -> a tree: skipped
+/// ```
+struct Scenario {
+    repo: Repo,
+    c2: String,
+    f1: String,
+    r1: String,
+    m1: String,
+}
+
+fn scenario() -> Scenario {
+    let mut repo = Repo::new();
+    let c1 = repo.commit("initial", at(0, 9), at(0, 9));
+    repo.tag("v0.1.0", &c1);
+    repo.tag("api/v2.1.0", &c1);
+    repo.tag("tokio-1.38.0", &c1);
+    let c2 = repo.commit("add search", at(1, 10), at(1, 10));
+    let c3 = repo.commit("add index", at(2, 10), at(3, 10));
+    repo.tag_annotated("v0.2.0", &c3, at(4, 10));
+    repo.checkout(&["-b", "feature"]);
+    let f1 = repo.commit("feature part one", at(5, 9), at(5, 9));
+    repo.commit("feature part two", at(6, 9), at(6, 9));
+    repo.checkout(&["main"]);
+    let m1 = repo.merge("feature", at(7, 9));
+    repo.tag("v0.3.0", &m1);
+    repo.tag_annotated("0.3.0", &m1, at(8, 0));
+    repo.tag("v0.3.0-rc1", &m1);
+    repo.commit("Hotfix: login", at(8, 12), at(8, 12));
+    let r1 = repo.revert(&f1, at(9, 12));
+    repo.tag_annotated("v0.3.1", &r1, at(10, 12));
+    let c5 = repo.commit("from the future", at(20, 0), at(11, 8));
+    repo.tag("v0.4.0", &c5);
+    let tree = repo.git(&["rev-parse", "HEAD^{tree}"], None, None);
+    repo.tag("v9.9.9", &tree);
+    let _ = c3;
+    Scenario {
+        repo,
+        c2,
+        f1,
+        r1,
+        m1,
+    }
+}
+
+#[test]
+fn whole_history_figures() {
+    let s = scenario();
+    let r = report_json(s.repo.path(), &["--all"]);
+    // Window: the day of c1 to the end of the day of the newest event (c5,
+    // committed d11 08:00): 12 days.
+    // Deployments: v0.1.0 d0 09:00 (baseline), v0.2.0 d4 10:00, v0.3.0
+    // d7 09:00, v0.3.1 d10 12:00, v0.4.0 d11 08:00.
+    // Lead times (counted): c2 3d, c3 2d, f1 2d, f2 1d, c4 2d, r1 1d;
+    // c5 is negative and dropped; c1 belongs to the baseline.
+    // Sorted 1d 1d 2d 2d 2d 3d: median 2d, p85 at rank 4.25 = 2.25d.
+    // coding: c2 0, c3 1d, f1 2d, f2 1d, c4 0, r1 0 = 4d in all;
+    // deploy: c2 3d, c3 1d, f1 0, f2 0, c4 2d, r1 1d = 7d in all.
+    // v0.3.0 failed: f1 reverted by r1, shipped by v0.3.1: recovery
+    // d10 12:00 - d7 09:00 = 3d 3h = 270000 s.
+    // v0.3.1 is rework (a revert and a hotfix).
+    // Halves split at d6: first half (v0.2.0) deploy 4d of 5d = 0.8;
+    // second half coding 3d, deploy 3d = 0.5: falling.
+    check(
+        &r,
+        &[
+            ("/schema_version", json!(1)),
+            ("/window/since", json!("2024-01-01T00:00:00Z")),
+            ("/window/until", json!("2024-01-13T00:00:00Z")),
+            ("/window/days", json!(12.0)),
+            ("/window/selection", json!("all")),
+            ("/deployments_from/mode", json!("tags")),
+            ("/deployments_from/matching_tags", json!(7)),
+            ("/deployments_from/skipped_not_commit", json!(1)),
+            ("/dora/deployments/count", json!(5)),
+            ("/dora/deployments/baseline_in_window", json!(true)),
+            (
+                "/dora/deployment_frequency/per_week",
+                json!(5.0 / (12.0 / 7.0)),
+            ),
+            ("/dora/deployment_frequency/weeks", json!(1)),
+            // The one whole week, d5..d12, has deployments on d7, d10 and d11.
+            (
+                "/dora/deployment_frequency/median_deploy_days_per_week",
+                json!(3.0),
+            ),
+            ("/dora/deployment_frequency/tier", json!("high")),
+            ("/dora/lead_time/changes", json!(6)),
+            ("/dora/lead_time/median_seconds", json!(2 * DAY)),
+            ("/dora/lead_time/p85_seconds", json!(2.25 * DAY as f64)),
+            ("/dora/lead_time/negative_dropped", json!(1)),
+            ("/dora/lead_time/baseline_changes", json!(1)),
+            ("/dora/lead_time/tier", json!("high")),
+            ("/dora/change_failure_rate/ratio", json!(0.2)),
+            ("/dora/change_failure_rate/failed", json!(1)),
+            ("/dora/change_failure_rate/deployments", json!(5)),
+            ("/dora/change_failure_rate/tier", json!("low")),
+            ("/dora/recovery_time/median_seconds", json!(270_000)),
+            ("/dora/recovery_time/recoveries", json!(1)),
+            ("/dora/recovery_time/tier", json!("medium")),
+            ("/dora/rework_rate/ratio", json!(0.2)),
+            ("/dora/rework_rate/reworked", json!(1)),
+            ("/stages/0/name", json!("coding")),
+            ("/stages/0/total_seconds", json!(4 * DAY)),
+            ("/stages/0/median_seconds", json!(DAY / 2)),
+            ("/stages/0/p85_seconds", json!(1.25 * DAY as f64)),
+            ("/stages/0/share", json!(4.0 / 11.0)),
+            ("/stages/0/changes", json!(6)),
+            ("/stages/1/name", json!("deploy")),
+            ("/stages/1/total_seconds", json!(7 * DAY)),
+            ("/stages/1/median_seconds", json!(DAY)),
+            ("/stages/1/p85_seconds", json!(2.25 * DAY as f64)),
+            ("/stages/1/share", json!(7.0 / 11.0)),
+            ("/bottleneck/stage", json!("deploy")),
+            ("/bottleneck/share", json!(7.0 / 11.0)),
+            ("/bottleneck/evidence/changes", json!(6)),
+            ("/bottleneck/evidence/first_half_share", json!(0.8)),
+            ("/bottleneck/evidence/second_half_share", json!(0.5)),
+            ("/bottleneck/evidence/trend", json!("falling")),
+            ("/bottleneck/next/stage", json!("coding")),
+            ("/bottleneck/next/share", json!(4.0 / 11.0)),
+            ("/undeployed/changes", json!(0)),
+            ("/source/shallow", json!(false)),
+            ("/source/tags", json!(10)),
+            ("/explain", Value::Null),
+        ],
+    );
+    let codes: Vec<&str> = r["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "tags_not_commits",
+            "component_release_tags",
+            "baseline",
+            "negative_lead_times"
+        ]
+    );
+    let hint = r["notices"][1]["message"].as_str().unwrap();
+    assert!(
+        hint.starts_with("2 other tags look like releases of components"),
+        "{hint}"
+    );
+}
+
+#[test]
+fn explain_traces_every_figure_to_commits() {
+    let s = scenario();
+    let r = report_json(s.repo.path(), &["--all", "--explain"]);
+    let deployments = r["explain"]["deployments"].as_array().unwrap();
+    let names: Vec<&str> = deployments
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["v0.1.0", "v0.2.0", "v0.3.0", "v0.3.1", "v0.4.0"]);
+    check(
+        &r,
+        &[
+            ("/explain/deployments/0/baseline", json!(true)),
+            ("/explain/deployments/0/changes/0/counted", json!(false)),
+            ("/explain/deployments/1/time", json!("2024-01-05T10:00:00Z")),
+            ("/explain/deployments/1/changes/0/commit", json!(s.c2)),
+            (
+                "/explain/deployments/1/changes/0/lead_time_seconds",
+                json!(3 * DAY),
+            ),
+            ("/explain/deployments/1/changes/0/coding_seconds", json!(0)),
+            (
+                "/explain/deployments/1/changes/0/deploy_seconds",
+                json!(3 * DAY),
+            ),
+            (
+                "/explain/deployments/1/changes/1/landed_at",
+                json!("2024-01-04T10:00:00Z"),
+            ),
+            (
+                "/explain/deployments/1/changes/1/coding_seconds",
+                json!(DAY),
+            ),
+            ("/explain/deployments/2/aliases", json!(["0.3.0"])),
+            ("/explain/deployments/2/merges", json!(1)),
+            ("/explain/deployments/2/changes/0/commit", json!(s.f1)),
+            ("/explain/deployments/2/changes/0/landed_by", json!(s.m1)),
+            ("/explain/deployments/2/reverted/0/commit", json!(s.f1)),
+            ("/explain/deployments/2/reverted/0/reverted_by", json!(s.r1)),
+            (
+                "/explain/deployments/2/reverted/0/revert_deployment",
+                json!("v0.3.1"),
+            ),
+            ("/explain/deployments/2/recovery_seconds", json!(270_000)),
+            ("/explain/deployments/3/rework/0/reason", json!("hotfix")),
+            ("/explain/deployments/3/rework/1/reason", json!("revert")),
+            ("/explain/deployments/3/rework/1/commit", json!(s.r1)),
+            (
+                "/explain/deployments/4/changes/0/lead_time_seconds",
+                json!(at(11, 8) - at(20, 0)),
+            ),
+            ("/explain/deployments/4/changes/0/counted", json!(false)),
+        ],
+    );
+}
+
+#[test]
+fn a_window_selects_deployments_by_time() {
+    let s = scenario();
+    let since = "2024-01-05";
+    let until = "2024-01-09T00:00:00Z";
+    let r = report_json(s.repo.path(), &["--since", since, "--until", until]);
+    // v0.2.0 (d4 10:00) and v0.3.0 (d7 09:00). v0.3.0 failed: its revert
+    // shipped after the window, which still counts.
+    // Lead times 3d, 2d, 2d, 1d: median 2d, p85 at rank 2.55 = 2.55d.
+    check(
+        &r,
+        &[
+            ("/window/since", json!("2024-01-05T00:00:00Z")),
+            ("/window/until", json!("2024-01-09T00:00:00Z")),
+            ("/window/selection", json!("explicit")),
+            ("/dora/deployments/count", json!(2)),
+            ("/dora/deployments/baseline_in_window", json!(false)),
+            ("/dora/deployment_frequency/per_week", json!(3.5)),
+            ("/dora/deployment_frequency/weeks", json!(0)),
+            (
+                "/dora/deployment_frequency/median_deploy_days_per_week",
+                Value::Null,
+            ),
+            ("/dora/lead_time/changes", json!(4)),
+            ("/dora/lead_time/median_seconds", json!(2 * DAY)),
+            ("/dora/lead_time/p85_seconds", json!(2.55 * DAY as f64)),
+            ("/dora/lead_time/negative_dropped", json!(0)),
+            ("/dora/change_failure_rate/ratio", json!(0.5)),
+            ("/dora/recovery_time/median_seconds", json!(270_000)),
+            ("/dora/rework_rate/ratio", json!(0.0)),
+        ],
+    );
+}
+
+#[test]
+fn default_window_is_the_90_days_ending_with_the_newest_commit() {
+    let s = scenario();
+    let r = report_json(s.repo.path(), &[]);
+    check(
+        &r,
+        &[
+            ("/window/since", json!("2023-10-15T00:00:00Z")),
+            ("/window/until", json!("2024-01-13T00:00:00Z")),
+            ("/window/days", json!(90.0)),
+            ("/window/selection", json!("default")),
+            ("/dora/deployments/count", json!(5)),
+            ("/dora/deployment_frequency/weeks", json!(12)),
+            // Ten weeks without a deployment, one with two days, one with three.
+            (
+                "/dora/deployment_frequency/median_deploy_days_per_week",
+                json!(0.0),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn custom_patterns_select_deployments_and_hotfixes() {
+    let s = scenario();
+    // Pre-releases count when the pattern says so; v0.3.0-rc1 joins the
+    // v0.3.0 commit as an alias, so the count does not change.
+    let r = report_json(
+        s.repo.path(),
+        &["--all", "--deploy-tags", r"^v[0-9.]+(-rc[0-9]+)?$"],
+    );
+    check(
+        &r,
+        &[
+            ("/dora/deployments/count", json!(5)),
+            ("/deployments_from/matching_tags", json!(7)),
+        ],
+    );
+    // A hotfix pattern nothing matches leaves only the revert as rework.
+    let r = report_json(
+        s.repo.path(),
+        &["--all", "--hotfix-pattern", "^URGENT", "--explain"],
+    );
+    check(
+        &r,
+        &[
+            ("/dora/rework_rate/reworked", json!(1)),
+            ("/explain/deployments/3/rework/0/reason", json!("revert")),
+            ("/explain/deployments/3/rework/1", Value::Null),
+        ],
+    );
+    // Component tags selected explicitly.
+    let r = report_json(
+        s.repo.path(),
+        &["--all", "--deploy-tags", r"^tokio-v?[0-9]+(\.[0-9]+){1,2}$"],
+    );
+    check(
+        &r,
+        &[
+            ("/dora/deployments/count", json!(1)),
+            ("/dora/lead_time/median_seconds", Value::Null),
+        ],
+    );
+}
+
+/// Branch mode: every first-parent commit of the branch is a deployment at
+/// its committer time.
+///
+/// ```text
+/// a    authored d0 00:00, committed d0 06:00
+///   b (branch) authored d1 00:00
+///   c (branch) authored d2 00:00
+/// m    merge at d3 00:00
+/// d    authored d3 12:00, committed d4 00:00
+/// e    "Revert ..." of b at d5 00:00
+/// ```
+#[test]
+fn branch_mode_deploys_every_first_parent_commit() {
+    let mut repo = Repo::new();
+    repo.commit("a", at(0, 0), at(0, 6));
+    repo.checkout(&["-b", "topic"]);
+    let b = repo.commit("b", at(1, 0), at(1, 0));
+    repo.commit("c", at(2, 0), at(2, 0));
+    repo.checkout(&["main"]);
+    repo.merge("topic", at(3, 0));
+    repo.commit("d", at(3, 12), at(4, 0));
+    let e = repo.revert(&b, at(5, 0));
+    repo.checkout(&["-b", "elsewhere"]);
+    repo.commit("not deployed", at(6, 0), at(6, 0));
+    let r = report_json(
+        repo.path(),
+        &["--all", "--deploy-branch", "main", "--explain"],
+    );
+    // Deployments: a (baseline), m, d, e. Changes: b 2d (coding 2d), c 1d
+    // (coding 1d), d 12h (coding 12h), e 0. Median of 0, 12h, 1d, 2d = 18h;
+    // p85 at rank 2.55: 1d + 0.55d = 1.55d.
+    // m failed (b reverted by e, shipped at d5): recovery 2d.
+    // Window: d0 to the end of d6 (the newest commit, on another branch).
+    check(
+        &r,
+        &[
+            ("/deployments_from/mode", json!("branch")),
+            ("/deployments_from/branch", json!("main")),
+            ("/dora/deployments/count", json!(4)),
+            ("/dora/lead_time/changes", json!(4)),
+            ("/dora/lead_time/median_seconds", json!(18 * HOUR)),
+            ("/dora/lead_time/p85_seconds", json!(1.55 * DAY as f64)),
+            ("/stages/0/total_seconds", json!(3 * DAY + 12 * HOUR)),
+            ("/stages/1/total_seconds", json!(0)),
+            ("/bottleneck/stage", json!("coding")),
+            ("/bottleneck/share", json!(1.0)),
+            ("/dora/change_failure_rate/failed", json!(1)),
+            ("/dora/recovery_time/median_seconds", json!(2 * DAY)),
+            ("/dora/rework_rate/reworked", json!(1)),
+            ("/window/until", json!("2024-01-08T00:00:00Z")),
+            ("/explain/deployments/3/rework/0/commit", json!(e)),
+            ("/undeployed/changes", json!(0)),
+        ],
+    );
+    let name = r["explain"]["deployments"][1]["name"].as_str().unwrap();
+    assert!(name.starts_with("main@") && name.len() == 15, "{name}");
+}
+
+#[test]
+fn equal_times_order_deployments_by_ancestry() {
+    // Three commits in the same second, each tagged: the older commit is the
+    // earlier deployment, so each ships exactly one change.
+    let mut repo = Repo::new();
+    let a = repo.commit("a", at(0, 0), at(0, 0));
+    let b = repo.commit("b", at(0, 0), at(0, 0));
+    let c = repo.commit("c", at(0, 0), at(0, 0));
+    repo.tag("v3.0.0", &a);
+    repo.tag("v2.0.0", &b);
+    repo.tag("v1.0.0", &c);
+    let r = report_json(repo.path(), &["--all", "--explain"]);
+    check(
+        &r,
+        &[
+            ("/explain/deployments/0/name", json!("v3.0.0")),
+            ("/explain/deployments/1/name", json!("v2.0.0")),
+            ("/explain/deployments/1/changes/0/commit", json!(b)),
+            ("/explain/deployments/2/name", json!("v1.0.0")),
+            ("/dora/lead_time/changes", json!(2)),
+            ("/dora/lead_time/median_seconds", json!(0)),
+            ("/bottleneck", Value::Null),
+        ],
+    );
+}
+
+#[test]
+fn no_deployment_still_gives_parseable_json_with_nulls() {
+    let mut repo = Repo::new();
+    repo.commit("one", at(0, 0), at(0, 0));
+    repo.commit("two", at(1, 0), at(1, 0));
+    repo.tag("nightly", "HEAD");
+    let r = report_json(repo.path(), &[]);
+    check(
+        &r,
+        &[
+            ("/dora/deployments/count", json!(0)),
+            ("/dora/deployment_frequency/per_week", Value::Null),
+            ("/dora/deployment_frequency/tier", Value::Null),
+            ("/dora/lead_time/median_seconds", Value::Null),
+            ("/dora/change_failure_rate/ratio", Value::Null),
+            ("/dora/recovery_time/median_seconds", Value::Null),
+            ("/dora/rework_rate/ratio", Value::Null),
+            ("/stages/0/share", Value::Null),
+            ("/bottleneck", Value::Null),
+            ("/undeployed/changes", json!(2)),
+            ("/notices/0/code", json!("no_deployments")),
+        ],
+    );
+    let message = r["notices"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("--deploy-branch main") && message.contains("--deploy-tags"),
+        "{message}"
+    );
+    let (code, out, _) = run_text(&["report", repo.path().to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(out.contains("no deployment found"), "{out}");
+}
+
+#[test]
+fn bare_repositories_worktrees_and_subdirectories_give_the_same_report() {
+    let s = scenario();
+    let expected = report_json(s.repo.path(), &["--all"]);
+    let strip = |mut v: Value| {
+        v["source"]["path"] = Value::Null;
+        v
+    };
+    let expected = strip(expected);
+
+    let bare = tempfile::tempdir().unwrap();
+    let bare_path = bare.path().join("bare.git");
+    s.repo.git(
+        &["clone", "-q", "--bare", ".", bare_path.to_str().unwrap()],
+        None,
+        None,
+    );
+    assert_eq!(strip(report_json(&bare_path, &["--all"])), expected);
+
+    let wt = tempfile::tempdir().unwrap();
+    let wt_path = wt.path().join("wt");
+    s.repo.git(
+        &[
+            "worktree",
+            "add",
+            "-q",
+            wt_path.to_str().unwrap(),
+            "feature",
+        ],
+        None,
+        None,
+    );
+    let mut from_worktree = strip(report_json(&wt_path, &["--all"]));
+    // HEAD differs (the worktree has `feature` checked out): so does what
+    // waits undeployed.
+    from_worktree["undeployed"] = expected["undeployed"].clone();
+    assert_eq!(from_worktree, expected);
+
+    let sub = s.repo.path().join("sub/dir");
+    std::fs::create_dir_all(&sub).unwrap();
+    assert_eq!(strip(report_json(&sub, &["--all"])), expected);
+}
+
+#[test]
+fn shallow_clones_are_reported() {
+    let s = scenario();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", s.repo.path().display());
+    let clone = dir.path().join("shallow");
+    s.repo.git(
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "2",
+            "--no-tags",
+            &url,
+            clone.to_str().unwrap(),
+        ],
+        None,
+        None,
+    );
+    let r = report_json(&clone, &["--all"]);
+    check(&r, &[("/source/shallow", json!(true))]);
+    let shallow = r["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["code"] == "shallow_clone");
+    assert!(shallow, "{:#}", r["notices"]);
+}
+
+#[test]
+fn bad_input_gets_clear_errors_and_exit_codes() {
+    let not_repo = tempfile::tempdir().unwrap();
+    let p = not_repo.path().to_str().unwrap();
+    let (code, _, err) = run_text(&["report", p]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("error: ") && err.contains("not a git repository"),
+        "{err}"
+    );
+
+    let empty = Repo::new();
+    let e = empty.path().to_str().unwrap();
+    let (code, _, err) = run_text(&["report", e]);
+    assert_eq!(code, 1);
+    assert!(err.contains("has no commits yet"), "{err}");
+
+    let mut repo = Repo::new();
+    repo.commit("one", at(0, 0), at(0, 0));
+    let p = repo.path().to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--deploy-tags", "v[0-9"],
+            "not a valid regular expression",
+        ),
+        (
+            &["--hotfix-pattern", "(?<"],
+            "not a valid regular expression",
+        ),
+        (&["--since", "last tuesday"], "is not a date"),
+        (
+            &["--since", "2024-02-01", "--until", "2024-01-01"],
+            "--since must be before --until",
+        ),
+        (&["--deploy-branch", "nope"], "branch `nope` not found"),
+        (&["--all", "--since", "2024-01-01"], "cannot be used with"),
+        (&["--format", "yaml"], "invalid value 'yaml'"),
+        (&["--since", "2030-01-01"], "the window is empty"),
+    ];
+    for (args, message) in cases {
+        let mut all = vec!["report", p];
+        all.extend_from_slice(args);
+        let (code, out, err) = run_text(&all);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}");
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let mut repo = Repo::new();
+    // A report larger than a pipe's buffer, so writing hits the closed end.
+    for i in 0..400 {
+        repo.commit(
+            &format!("change {i} {}", "x".repeat(200)),
+            at(0, 0) + i,
+            at(0, 0) + i,
+        );
+    }
+    repo.tag("v1.0.0", "HEAD~399");
+    repo.tag("v1.1.0", "HEAD");
+    let mut child = nextneck()
+        .args([
+            "report",
+            repo.path().to_str().unwrap(),
+            "--all",
+            "--explain",
+            "--format",
+            "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -137,11 +137,10 @@ pub fn load(
     for reference in platform.local_branches().map_err(read_err("branches"))? {
         let mut reference = reference.map_err(read_err("a branch reference"))?;
         let name = String::from_utf8_lossy(reference.name().shorten()).into_owned();
-        if let Ok(id) = reference.peel_to_id() {
-            if loader.is_commit(id.detach())? {
+        if let Ok(id) = reference.peel_to_id()
+            && loader.is_commit(id.detach())? {
                 raw_branches.push((name, id.detach()));
             }
-        }
     }
     for wanted in &options.branches {
         if raw_branches.iter().any(|(name, _)| name == wanted) {
@@ -311,7 +310,7 @@ impl<'r> Loader<'r> {
                 reverts: nextneck_model::parse_reverts(parsed.message),
             });
             self.parent_ids.push(parsed.parents);
-            if self.commits.len() % 4096 == 0 {
+            if self.commits.len().is_multiple_of(4096) {
                 progress.commits_read(self.commits.len());
             }
         }

@@ -501,12 +501,11 @@ fn component_tag_hint(other: &[&str]) -> Option<Notice> {
     let mut groups: HashMap<&str, usize> = HashMap::new();
     let mut total = 0;
     for name in other {
-        if let Some(caps) = re.captures(name) {
-            if let Some(prefix) = caps.get(1) {
+        if let Some(caps) = re.captures(name)
+            && let Some(prefix) = caps.get(1) {
                 *groups.entry(prefix.as_str()).or_default() += 1;
                 total += 1;
             }
-        }
     }
     if total == 0 {
         return None;

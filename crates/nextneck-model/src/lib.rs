@@ -184,10 +184,10 @@ impl History {
             }
         }
         for t in &self.tags {
-            if let TagTarget::Commit(c) = t.target {
-                if !ok(c) {
-                    return Err(format!("tag {} points out of range", t.name));
-                }
+            if let TagTarget::Commit(c) = t.target
+                && !ok(c)
+            {
+                return Err(format!("tag {} points out of range", t.name));
             }
         }
         if let Some(b) = self.branches.iter().find(|b| !ok(b.tip)) {
@@ -210,10 +210,8 @@ pub fn parse_reverts(message: &[u8]) -> Vec<CommitId> {
         let after = &rest[pos + NEEDLE.len()..];
         if after.len() >= 40 {
             let ends_cleanly = after.get(40).is_none_or(|b| !b.is_ascii_hexdigit());
-            if ends_cleanly {
-                if let Some(id) = CommitId::from_hex(&after[..40]) {
-                    out.push(id);
-                }
+            if ends_cleanly && let Some(id) = CommitId::from_hex(&after[..40]) {
+                out.push(id);
             }
         }
         rest = after;

@@ -12,15 +12,16 @@ pub fn timestamp(s: &str) -> Result<Timestamp, String> {
         return Ok(ts.as_second());
     }
     if let Ok(dt) = s.parse::<jiff::civil::DateTime>()
-        && let Ok(ts) = jiff::tz::TimeZone::UTC.to_timestamp(dt) {
-            return Ok(ts.as_second());
-        }
+        && let Ok(ts) = jiff::tz::TimeZone::UTC.to_timestamp(dt)
+    {
+        return Ok(ts.as_second());
+    }
     if let Ok(d) = s.parse::<jiff::civil::Date>()
         && let Ok(ts) =
             jiff::tz::TimeZone::UTC.to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
-        {
-            return Ok(ts.as_second());
-        }
+    {
+        return Ok(ts.as_second());
+    }
     Err(format!(
         "`{s}` is not a date; use an RFC 3339 date or date-time such as 2024-03-01 or 2024-03-01T12:00:00Z"
     ))

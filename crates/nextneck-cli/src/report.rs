@@ -128,9 +128,10 @@ fn resolve(args: &ReportArgs) -> Settings {
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     let settings = resolve(&args);
     if let (Some(since), Some(until)) = (args.since, args.until)
-        && since >= until {
-            return Err(UsageError("--since must be before --until".to_owned()).into());
-        }
+        && since >= until
+    {
+        return Err(UsageError("--since must be before --until".to_owned()).into());
+    }
     let options = nextneck_git::LoadOptions {
         branches: args.deploy_branch.iter().cloned().collect(),
     };

@@ -623,3 +623,141 @@ fn a_closed_pipe_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs `nextneck report . ARGS` inside the repository (so the printed path
+/// is stable) and returns stdout.
+fn report_text(repo: &Repo, args: &[&str]) -> String {
+    let out = nextneck()
+        .current_dir(repo.path())
+        .arg("report")
+        .arg(".")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn table_output() {
+    let s = scenario();
+    insta::assert_snapshot!(report_text(&s.repo, &["--all", "--explain"]), @r#"
+    nextneck report . (9 commits, 10 tags)
+    window       2024-01-01T00:00:00Z to 2024-01-13T00:00:00Z (12 days, all)
+    deployments  tags matching ^v?[0-9]+(\.[0-9]+){1,2}$ (7 tags)
+
+    DORA                   value                                                 level
+    deployment frequency   2.92/week (5 deployments, median 3 deploy days/week)  high
+    lead time for changes  median 2.0d, p85 2.2d (6 changes)                     high
+    change failure rate    20% (1 of 5 deployments)                              low
+    recovery time          median 3.1d, p85 3.1d (1 recovery)                    medium
+    rework rate            20% (1 of 5 deployments)
+
+    stage   median  p85    total  share
+    coding  12.0h   30.0h  4.0d   36%    ███████████
+    deploy  24.0h   2.2d   7.0d   64%    ███████████████████
+
+    bottleneck: deploy holds 64% of change time (median 24.0h, p85 2.2d, 6 changes); falling (80% in the window's first half, 50% in the second); next: coding at 36%
+
+    notes
+      - 1 matching tag points at a tree or blob, not a commit, and is skipped
+      - 2 other tags look like releases of components (1 of `api/`, 1 of `tokio-`); to count the releases of `api` as deployments, pass --deploy-tags '^api/v?[0-9]+(\.[0-9]+){1,2}$'
+      - the oldest deployment in the history (v0.1.0) is the baseline: it counts as a deployment, but its 1 change gets no lead time
+      - 1 change was authored after the deployment that shipped it (clock skew or rewritten dates) and left out of lead time
+
+    deployments in the window, oldest first
+    v0.1.0  2024-01-01T09:00:00Z  724fd8eeaade  baseline: changes get no lead time
+      1 change (0 counted), 0 merges
+        724fd8eeaa  2024-01-01T09:00:00Z  baseline  initial
+    v0.2.0  2024-01-05T10:00:00Z  fdd8d3fd9a23
+      2 changes (2 counted), 0 merges
+        53678d0d49  2024-01-02T10:00:00Z  lead 3.0d = coding 0s + deploy 3.0d  add search
+        fdd8d3fd9a  2024-01-03T10:00:00Z  lead 2.0d = coding 24.0h + deploy 24.0h  add index
+    v0.3.0  2024-01-08T09:00:00Z  084dd8278ebf  (also 0.3.0)
+      2 changes (2 counted), 1 merge
+        54551b3b6e  2024-01-06T09:00:00Z  lead 2.0d = coding 2.0d + deploy 0s  feature part one
+        b761919d21  2024-01-07T09:00:00Z  lead 24.0h = coding 24.0h + deploy 0s  feature part two
+      failed: 54551b3b6e reverted by f30e7ae26c shipped in v0.3.1 (2024-01-11T12:00:00Z)
+      recovery time 3.1d
+    v0.3.1  2024-01-11T12:00:00Z  f30e7ae26cb5
+      2 changes (2 counted), 0 merges
+        4189fb6257  2024-01-09T12:00:00Z  lead 2.0d = coding 0s + deploy 2.0d  Hotfix: login
+        f30e7ae26c  2024-01-10T12:00:00Z  lead 24.0h = coding 0s + deploy 24.0h  Revert "feature part one"
+      rework (hotfix): 4189fb6257  Hotfix: login
+      rework (revert): f30e7ae26c  Revert "feature part one"
+    v0.4.0  2024-01-12T08:00:00Z  cbe9d2ddc04b
+      1 change (0 counted), 0 merges
+        cbe9d2ddc0  2024-01-21T00:00:00Z  lead -8.7d (negative, not counted)  from the future
+    "#);
+}
+
+#[test]
+fn markdown_output() {
+    let s = scenario();
+    insta::assert_snapshot!(report_text(&s.repo, &["--all", "--format", "markdown"]), @r"
+    ## nextneck report: . (9 commits, 10 tags)
+
+    Window: 2024-01-01T00:00:00Z to 2024-01-13T00:00:00Z (12 days, all). Deployments: tags matching ^v?[0-9]+(\.[0-9]+){1,2}$ (7 tags).
+
+    | DORA | value | level |
+    |---|---|---|
+    | deployment frequency | 2.92/week (5 deployments, median 3 deploy days/week) | high |
+    | lead time for changes | median 2.0d, p85 2.2d (6 changes) | high |
+    | change failure rate | 20% (1 of 5 deployments) | low |
+    | recovery time | median 3.1d, p85 3.1d (1 recovery) | medium |
+    | rework rate | 20% (1 of 5 deployments) |  |
+
+    | stage | median | p85 | total | share |
+    |---|---:|---:|---:|---:|
+    | coding | 12.0h | 30.0h | 4.0d | 36% |
+    | **deploy** | 24.0h | 2.2d | 7.0d | 64% |
+
+    **Bottleneck:** deploy holds 64% of change time (median 24.0h, p85 2.2d, 6 changes); falling (80% in the window's first half, 50% in the second); next: coding at 36%.
+
+    > 1 matching tag points at a tree or blob, not a commit, and is skipped
+
+    > 2 other tags look like releases of components (1 of `api/`, 1 of `tokio-`); to count the releases of `api` as deployments, pass --deploy-tags '^api/v?[0-9]+(\.[0-9]+){1,2}$'
+
+    > the oldest deployment in the history (v0.1.0) is the baseline: it counts as a deployment, but its 1 change gets no lead time
+
+    > 1 change was authored after the deployment that shipped it (clock skew or rewritten dates) and left out of lead time
+    ");
+}
+
+/// Colour appears only on a terminal, and `NO_COLOR` turns it off there.
+/// `script` gives the command a pseudo-terminal.
+#[test]
+fn colour_only_on_a_terminal_without_no_color() {
+    let s = scenario();
+    let bin = env!("CARGO_BIN_EXE_nextneck");
+    let on_tty = |no_color: Option<&str>| {
+        let mut cmd = std::process::Command::new("script");
+        cmd.args(["-qec", &format!("{bin} report . --all"), "/dev/null"])
+            .current_dir(s.repo.path());
+        cmd.env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(on_tty(None).contains("\x1b["), "no colour on a terminal");
+    assert!(
+        !on_tty(Some("1")).contains("\x1b["),
+        "colour despite NO_COLOR"
+    );
+    // An empty NO_COLOR does not count (no-color.org).
+    assert!(on_tty(Some("")).contains("\x1b["));
+    // Not a terminal: no colour, unless asked for.
+    assert!(!report_text(&s.repo, &["--all"]).contains("\x1b["));
+    assert!(report_text(&s.repo, &["--all", "--color", "always"]).contains("\x1b["));
+}

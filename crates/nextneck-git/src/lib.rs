@@ -138,9 +138,10 @@ pub fn load(
         let mut reference = reference.map_err(read_err("a branch reference"))?;
         let name = String::from_utf8_lossy(reference.name().shorten()).into_owned();
         if let Ok(id) = reference.peel_to_id()
-            && loader.is_commit(id.detach())? {
-                raw_branches.push((name, id.detach()));
-            }
+            && loader.is_commit(id.detach())?
+        {
+            raw_branches.push((name, id.detach()));
+        }
     }
     for wanted in &options.branches {
         if raw_branches.iter().any(|(name, _)| name == wanted) {

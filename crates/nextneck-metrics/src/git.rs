@@ -312,8 +312,8 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
         notices.push(Notice {
             code: "no_deployments_in_window",
             message: format!(
-                "none of the {} deployments is in the window; widen it with --since/--until or pass --all",
-                deployments.len()
+                "none of the history's {} is in the window; widen it with --since/--until or pass --all",
+                plural(deployments.len(), "deployment", "deployments")
             ),
         });
     }
@@ -321,8 +321,9 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
         notices.push(Notice {
             code: "baseline",
             message: format!(
-                "the oldest deployment in the history ({}) is the baseline: it counts as a deployment, but its {} changes get no lead time",
-                deployments[0].name, baseline_changes
+                "the oldest deployment in the history ({}) is the baseline: it counts as a deployment, but its {} no lead time",
+                deployments[0].name,
+                plural(baseline_changes, "change gets", "changes get")
             ),
         });
     }
@@ -330,7 +331,9 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
         notices.push(Notice {
             code: "negative_lead_times",
             message: format!(
-                "{negative_dropped} changes were authored after the deployment that shipped them (clock skew or rewritten dates) and are left out of lead time"
+                "{} authored after the deployment that shipped {} (clock skew or rewritten dates) and left out of lead time",
+                plural(negative_dropped, "change was", "changes were"),
+                if negative_dropped == 1 { "it" } else { "them" }
             ),
         });
     }
@@ -368,6 +371,15 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
         notices,
         explain,
     })
+}
+
+/// `1 change`, `2 changes`: the count and the word that agrees with it.
+fn plural(n: usize, singular: &str, plural: &str) -> String {
+    if n == 1 {
+        format!("1 {singular}")
+    } else {
+        format!("{n} {plural}")
+    }
 }
 
 /// Lead time, coding and deploy seconds of change `c` deployed at `at`;
@@ -479,7 +491,9 @@ fn tag_deployments(
         notices.push(Notice {
             code: "tags_not_commits",
             message: format!(
-                "{skipped} matching tags point at a tree or blob, not a commit, and are skipped"
+                "{} a tree or blob, not a commit, and {} skipped",
+                plural(skipped, "matching tag points at", "matching tags point at"),
+                if skipped == 1 { "is" } else { "are" }
             ),
         });
     }
@@ -502,10 +516,11 @@ fn component_tag_hint(other: &[&str]) -> Option<Notice> {
     let mut total = 0;
     for name in other {
         if let Some(caps) = re.captures(name)
-            && let Some(prefix) = caps.get(1) {
-                *groups.entry(prefix.as_str()).or_default() += 1;
-                total += 1;
-            }
+            && let Some(prefix) = caps.get(1)
+        {
+            *groups.entry(prefix.as_str()).or_default() += 1;
+            total += 1;
+        }
     }
     if total == 0 {
         return None;
@@ -757,12 +772,12 @@ fn bottleneck(stages: &[Stage], halves: &[[i64; 2]; 2]) -> Option<Bottleneck> {
         median_seconds: s.median_seconds,
     });
     let mut summary = format!(
-        "{} holds {:.0}% of change time (median {}, p85 {}, {} changes)",
+        "{} holds {:.0}% of change time (median {}, p85 {}, {})",
         top.name,
         share * 100.0,
         top.median_seconds.map_or("n/a".to_owned(), time::human),
         top.p85_seconds.map_or("n/a".to_owned(), time::human),
-        top.changes
+        plural(top.changes, "change", "changes")
     );
     if let (Some(t), Some(a), Some(b)) = (trend, first, second) {
         summary.push_str(&format!(

@@ -51,8 +51,11 @@ pub(crate) mod serde_rfc3339 {
     }
 }
 
-/// A duration for people: `45s`, `12m`, `3.5h`, `2.1d`, `5.0w`. Negative
-/// durations keep their sign.
+/// A Gregorian year of 365.2425 days, in seconds.
+const YEAR: f64 = 365.2425 * DAY as f64;
+
+/// A duration for people: `45s`, `12m`, `3.5h`, `2.1d`, `5.0w`, `2.3y`.
+/// Negative durations keep their sign.
 pub fn human(seconds: f64) -> String {
     let sign = if seconds < 0.0 { "-" } else { "" };
     let s = seconds.abs();
@@ -64,8 +67,10 @@ pub fn human(seconds: f64) -> String {
         format!("{:.1}h", s / 3600.0)
     } else if s < 4.0 * WEEK as f64 {
         format!("{:.1}d", s / DAY as f64)
-    } else {
+    } else if s < 2.0 * YEAR {
         format!("{:.1}w", s / WEEK as f64)
+    } else {
+        format!("{:.1}y", s / YEAR)
     };
     format!("{sign}{text}")
 }
@@ -93,6 +98,8 @@ mod tests {
             (2.0 * 86400.0, "2.0d"),
             (30.0 * 86400.0, "4.3w"),
             (-7200.0, "-2.0h"),
+            (103.0 * 7.0 * 86400.0, "103.0w"),
+            (3.0 * 365.2425 * 86400.0, "3.0y"),
         ];
         for (input, expected) in cases {
             assert_eq!(human(input), expected, "{input}");

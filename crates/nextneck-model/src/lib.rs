@@ -220,7 +220,7 @@ pub fn parse_reverts(message: &[u8]) -> Vec<CommitId> {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 #[cfg(test)]

@@ -40,6 +40,15 @@ pub fn json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)
 }
 
+/// `1 change`, `2 changes`.
+fn count(n: usize, singular: &str, plural: &str) -> String {
+    if n == 1 {
+        format!("1 {singular}")
+    } else {
+        format!("{n} {plural}")
+    }
+}
+
 fn opt_human(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".to_owned(), human)
 }
@@ -116,34 +125,42 @@ fn dora_rows(report: &Report) -> Vec<(&'static str, String, Option<Tier>)> {
                 .map_or(String::new(), |m| {
                     format!(", median {} deploy days/week", trim_float(m))
                 });
-            format!("{:.2}/week ({} deployments{days})", pw, d.deployments.count)
+            format!(
+                "{:.2}/week ({}{days})",
+                pw,
+                count(d.deployments.count, "deployment", "deployments")
+            )
         }
         None => "n/a".to_owned(),
     };
     let lead = match d.lead_time.median_seconds {
         Some(m) => format!(
-            "median {}, p85 {} ({} changes)",
+            "median {}, p85 {} ({})",
             human(m),
             opt_human(d.lead_time.p85_seconds),
-            d.lead_time.changes
+            count(d.lead_time.changes, "change", "changes")
         ),
         None => "n/a (no measured change)".to_owned(),
     };
     let cfr = match d.change_failure_rate.ratio {
         Some(r) => format!(
-            "{:.0}% ({} of {} deployments)",
+            "{:.0}% ({} of {})",
             r * 100.0,
             d.change_failure_rate.failed,
-            d.change_failure_rate.deployments
+            count(
+                d.change_failure_rate.deployments,
+                "deployment",
+                "deployments"
+            )
         ),
         None => "n/a (no deployment)".to_owned(),
     };
     let recovery = match d.recovery_time.median_seconds {
         Some(m) => format!(
-            "median {}, p85 {} ({} recoveries)",
+            "median {}, p85 {} ({})",
             human(m),
             opt_human(d.recovery_time.p85_seconds),
-            d.recovery_time.recoveries
+            count(d.recovery_time.recoveries, "recovery", "recoveries")
         ),
         None => "n/a (no failed deployment)".to_owned(),
     };
@@ -222,9 +239,9 @@ fn table_report(report: &Report, color: bool, out: &mut dyn Write) -> io::Result
     if report.undeployed.changes > 0 {
         writeln!(
             out,
-            "{} {} changes not deployed yet (oldest authored {})",
+            "{} {} not deployed yet (oldest authored {})",
             bold("waiting:"),
-            report.undeployed.changes,
+            count(report.undeployed.changes, "change", "changes"),
             report
                 .undeployed
                 .oldest_author_time
@@ -265,10 +282,10 @@ fn explain_text(d: &ExplainedDeployment, color: bool, out: &mut dyn Write) -> io
     let counted = d.changes.iter().filter(|c| c.counted).count();
     writeln!(
         out,
-        "  {} changes ({} counted), {} merges",
-        d.changes.len(),
+        "  {} ({} counted), {}",
+        count(d.changes.len(), "change", "changes"),
         counted,
-        d.merges
+        count(d.merges, "merge", "merges")
     )?;
     for c in &d.changes {
         let times = match (c.coding_seconds, c.deploy_seconds) {
@@ -378,8 +395,8 @@ fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
         writeln!(
             out,
-            "**Waiting:** {} changes not deployed yet (oldest authored {}).",
-            report.undeployed.changes,
+            "**Waiting:** {} not deployed yet (oldest authored {}).",
+            count(report.undeployed.changes, "change", "changes"),
             report
                 .undeployed
                 .oldest_author_time

@@ -761,3 +761,29 @@ fn colour_only_on_a_terminal_without_no_color() {
     assert!(!report_text(&s.repo, &["--all"]).contains("\x1b["));
     assert!(report_text(&s.repo, &["--all", "--color", "always"]).contains("\x1b["));
 }
+
+/// Packed commits are decoded ahead of the walk on other threads; loose
+/// ones by the walk itself. Both must give the same report.
+#[test]
+fn packed_and_loose_objects_give_the_same_report() {
+    let mut s = scenario();
+    let loose = report_json(s.repo.path(), &["--all", "--explain"]);
+    s.repo.git(&["repack", "-adq"], None, None);
+    let packs = std::fs::read_dir(s.repo.path().join(".git/objects/pack"))
+        .unwrap()
+        .count();
+    assert!(packs >= 2, "expected a pack and its index");
+    assert_eq!(report_json(s.repo.path(), &["--all", "--explain"]), loose);
+
+    // New loose commits on top of the pack.
+    s.repo.commit("after the pack", at(12, 0), at(12, 0));
+    s.repo.tag("v0.5.0", "HEAD");
+    let mixed = report_json(s.repo.path(), &["--all"]);
+    check(
+        &mixed,
+        &[
+            ("/dora/deployments/count", json!(6)),
+            ("/source/commits", json!(10)),
+        ],
+    );
+}

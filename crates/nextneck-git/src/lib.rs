@@ -13,6 +13,8 @@
 
 use std::path::{Path, PathBuf};
 
+mod prefetch;
+
 use gix::ObjectId;
 use gix::hashtable::HashMap;
 use nextneck_model::{Branch, Commit, CommitId, CommitIdx, History, Tag, TagTarget, Timestamp};
@@ -172,7 +174,23 @@ pub fn load(
     tips.extend(head);
     tips.extend(raw_branches.iter().map(|(_, id)| *id));
     tips.extend(raw_tags.iter().filter_map(|(_, t, _)| *t));
-    loader.walk(tips, progress)?;
+    let prefetch = prefetch::Prefetch::new(&repo);
+    let helpers = if prefetch.is_empty() {
+        0
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(2, 8)
+            - 1
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..helpers {
+            scope.spawn(|| prefetch.help());
+        }
+        let walked = loader.walk(tips, &prefetch, progress);
+        prefetch.finish();
+        walked
+    })?;
     if loader.commits.is_empty() {
         return Err(Error::Empty { path: display_path });
     }
@@ -230,6 +248,7 @@ struct Loader<'r> {
     commits: Vec<Commit>,
     /// Parent ids of each commit, resolved to indices after the walk.
     parent_ids: Vec<Vec<ObjectId>>,
+    inflate: gix::zlib::Inflate,
 }
 
 impl<'r> Loader<'r> {
@@ -240,6 +259,7 @@ impl<'r> Loader<'r> {
             index: HashMap::default(),
             commits: Vec::new(),
             parent_ids: Vec::new(),
+            inflate: gix::zlib::Inflate::default(),
         }
     }
 
@@ -280,38 +300,47 @@ impl<'r> Loader<'r> {
         Ok((None, tagger_time))
     }
 
-    fn walk(&mut self, tips: Vec<ObjectId>, progress: &mut dyn Progress) -> Result<(), Error> {
+    fn walk(
+        &mut self,
+        tips: Vec<ObjectId>,
+        prefetch: &prefetch::Prefetch,
+        progress: &mut dyn Progress,
+    ) -> Result<(), Error> {
         let mut stack = tips;
         while let Some(id) = stack.pop() {
             if self.index.contains_key(&id) {
                 continue;
             }
-            let found = find(self.repo, &id, &mut self.buf)?;
-            let Some(data) = found else {
-                // A parent beyond a shallow boundary or a partial clone.
-                continue;
+            let owned = match prefetch.take(&id, &mut self.inflate, &mut self.buf) {
+                Some(owned) => owned,
+                None => {
+                    let Some(data) = find(self.repo, &id, &mut self.buf)? else {
+                        // A parent beyond a shallow boundary or a partial clone.
+                        continue;
+                    };
+                    if data.kind != gix::object::Kind::Commit {
+                        continue;
+                    }
+                    OwnedCommit::parse(data.data).map_err(|reason| Error::BadCommit {
+                        id: id.to_string(),
+                        reason,
+                    })?
+                }
             };
-            if data.kind != gix::object::Kind::Commit {
-                continue;
-            }
-            let parsed = parse_commit(data.data).map_err(|reason| Error::BadCommit {
-                id: id.to_string(),
-                reason,
-            })?;
             let idx = self.commits.len() as CommitIdx;
             self.index.insert(id, idx);
-            stack.extend(parsed.parents.iter().rev().copied());
+            stack.extend(owned.parents.iter().rev().copied());
             self.commits.push(Commit {
                 id: to_commit_id(&id),
                 parents: Vec::new(),
-                parent_count: parsed.parents.len() as u32,
-                author_time: parsed.author_time,
-                committer_time: parsed.committer_time,
-                subject: parsed.subject.into(),
-                reverts: nextneck_model::parse_reverts(parsed.message),
+                parent_count: owned.parents.len() as u32,
+                author_time: owned.author_time,
+                committer_time: owned.committer_time,
+                subject: owned.subject,
+                reverts: owned.reverts,
             });
-            self.parent_ids.push(parsed.parents);
-            if self.commits.len().is_multiple_of(4096) {
+            self.parent_ids.push(owned.parents);
+            if self.commits.len() % 4096 == 0 {
                 progress.commits_read(self.commits.len());
             }
         }
@@ -357,6 +386,28 @@ fn to_commit_id(id: &ObjectId) -> CommitId {
     let n = bytes.len().min(20);
     out[..n].copy_from_slice(&bytes[..n]);
     CommitId(out)
+}
+
+/// A parsed commit that owns its parts, so it can cross threads.
+struct OwnedCommit {
+    parents: Vec<ObjectId>,
+    author_time: Timestamp,
+    committer_time: Timestamp,
+    subject: Box<str>,
+    reverts: Vec<CommitId>,
+}
+
+impl OwnedCommit {
+    fn parse(data: &[u8]) -> Result<OwnedCommit, String> {
+        let p = parse_commit(data)?;
+        Ok(OwnedCommit {
+            reverts: nextneck_model::parse_reverts(p.message),
+            parents: p.parents,
+            author_time: p.author_time,
+            committer_time: p.committer_time,
+            subject: p.subject.into(),
+        })
+    }
 }
 
 /// The parts of a commit object the metrics need.

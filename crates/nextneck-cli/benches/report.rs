@@ -229,12 +229,12 @@ fn write_history(out: &mut dyn Write, commits: usize) -> std::io::Result<()> {
             mark += 1;
             let author_t = t;
             t += (next() % 7200) as i64 + 60;
-            let subject = if made % 89 == 0 {
+            let subject = if made.is_multiple_of(89) {
                 format!("Hotfix: issue {made}")
             } else {
                 format!("Change {made}")
             };
-            let revert = (made % 97 == 0 && commit_marks.len() > 10)
+            let revert = (made.is_multiple_of(97) && commit_marks.len() > 10)
                 .then(|| commit_marks[commit_marks.len() - 5]);
             write_commit(
                 out,

@@ -340,7 +340,7 @@ impl<'r> Loader<'r> {
                 reverts: owned.reverts,
             });
             self.parent_ids.push(owned.parents);
-            if self.commits.len() % 4096 == 0 {
+            if self.commits.len().is_multiple_of(4096) {
                 progress.commits_read(self.commits.len());
             }
         }

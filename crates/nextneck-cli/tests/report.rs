@@ -787,3 +787,79 @@ fn packed_and_loose_objects_give_the_same_report() {
         ],
     );
 }
+
+/// The HTML report opened in a real browser: every chart drew marks, the
+/// page logged nothing and requested nothing beyond this machine, and the
+/// basics of accessibility hold. Screenshots (desktop and phone widths) are
+/// kept in `target/screenshots/`.
+#[test]
+fn html_report_renders_in_a_browser() {
+    let s = scenario();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.html");
+    let out = nextneck()
+        .args([
+            "report",
+            s.repo.path().to_str().unwrap(),
+            "--all",
+            "--format",
+            "html",
+            "--output",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "--output still wrote to stdout");
+    let html = std::fs::read_to_string(&file).unwrap();
+    // The figures are the report's: the tiles show the JSON's values.
+    assert!(
+        html.contains("2.92/week") && html.contains("Bottleneck: deploy."),
+        "figures missing"
+    );
+    let url = format!("file://{}", file.display());
+    let page = browser::load(&url);
+    browser::check_page(
+        &page,
+        &["stages", "lead-histogram", "cycle-scatter", "deployments"],
+    );
+    browser::screenshot(&url, "report-desktop", 1100, 2200);
+    browser::screenshot(&url, "report-phone", 390, 3200);
+}
+
+#[test]
+fn output_files_are_written_whole_or_not_at_all() {
+    let s = scenario();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/dir/report.json");
+    let (code, _, err) = run_text(&[
+        "report",
+        s.repo.path().to_str().unwrap(),
+        "--format",
+        "json",
+        "-o",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("could not create a file in"), "{err}");
+    let file = dir.path().join("report.json");
+    let (code, out, _) = run_text(&[
+        "report",
+        s.repo.path().to_str().unwrap(),
+        "--all",
+        "--format",
+        "json",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(written, report_json(s.repo.path(), &["--all"]));
+    let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(leftovers, 1, "temporary files left behind");
+}

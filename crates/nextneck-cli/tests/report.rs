@@ -863,3 +863,29 @@ fn output_files_are_written_whole_or_not_at_all() {
     let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(leftovers, 1, "temporary files left behind");
 }
+
+/// A tag of a tag peels to the commit; its time is the outer tag's tagger
+/// time. A detached `HEAD` still loads.
+#[test]
+fn nested_annotated_tags_and_detached_head() {
+    let mut repo = Repo::new();
+    let a = repo.commit("a", at(0, 0), at(0, 0));
+    let b = repo.commit("b", at(1, 0), at(1, 0));
+    repo.tag("v1.0.0", &a);
+    repo.tag_annotated("inner", &b, at(2, 0));
+    // `git tag -a v1.1.0 inner` makes a tag object whose target is the tag
+    // object `inner`.
+    repo.git(&["tag", "-a", "v1.1.0", "-m", "outer", "inner"], None, Some(at(3, 0)));
+    repo.checkout(&["--detach", &a]);
+    let r = report_json(repo.path(), &["--all", "--explain"]);
+    check(
+        &r,
+        &[
+            ("/dora/deployments/count", json!(2)),
+            ("/explain/deployments/1/name", json!("v1.1.0")),
+            ("/explain/deployments/1/commit", json!(b)),
+            ("/explain/deployments/1/time", json!("2024-01-04T00:00:00Z")),
+            ("/dora/lead_time/median_seconds", json!(2 * DAY)),
+        ],
+    );
+}

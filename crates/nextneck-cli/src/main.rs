@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod args;
+mod output;
 mod report;
 
 /// Finds where your organisation's work waits: DORA metrics, the time

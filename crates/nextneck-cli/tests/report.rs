@@ -875,7 +875,11 @@ fn nested_annotated_tags_and_detached_head() {
     repo.tag_annotated("inner", &b, at(2, 0));
     // `git tag -a v1.1.0 inner` makes a tag object whose target is the tag
     // object `inner`.
-    repo.git(&["tag", "-a", "v1.1.0", "-m", "outer", "inner"], None, Some(at(3, 0)));
+    repo.git(
+        &["tag", "-a", "v1.1.0", "-m", "outer", "inner"],
+        None,
+        Some(at(3, 0)),
+    );
     repo.checkout(&["--detach", &a]);
     let r = report_json(repo.path(), &["--all", "--explain"]);
     check(

@@ -13,6 +13,8 @@
 
 use std::path::{Path, PathBuf};
 
+mod cache;
+pub mod changes;
 mod prefetch;
 
 use gix::ObjectId;
@@ -91,6 +93,10 @@ pub struct LoadOptions {
 pub trait Progress {
     /// Called every few thousand commits with the number read so far.
     fn commits_read(&mut self, count: usize);
+
+    /// Called as commits are diffed (`nextneck code`), with the number done
+    /// and the number to do.
+    fn commits_diffed(&mut self, _done: usize, _total: usize) {}
 }
 
 /// A [`Progress`] that ignores everything.
@@ -174,7 +180,7 @@ pub fn load(
     tips.extend(head);
     tips.extend(raw_branches.iter().map(|(_, id)| *id));
     tips.extend(raw_tags.iter().filter_map(|(_, t, _)| *t));
-    let prefetch = prefetch::Prefetch::new(&repo);
+    let prefetch = prefetch::Prefetch::new(&repo, |data| OwnedCommit::parse(data).ok());
     let helpers = if prefetch.is_empty() {
         0
     } else {
@@ -303,7 +309,7 @@ impl<'r> Loader<'r> {
     fn walk(
         &mut self,
         tips: Vec<ObjectId>,
-        prefetch: &prefetch::Prefetch,
+        prefetch: &prefetch::Prefetch<OwnedCommit>,
         progress: &mut dyn Progress,
     ) -> Result<(), Error> {
         let mut stack = tips;

@@ -27,9 +27,10 @@ pub fn chromium() -> PathBuf {
     }
     for name in ["chromium", "chromium-browser"] {
         if let Ok(out) = Command::new("which").arg(name).output()
-            && out.status.success() {
-                return PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-            }
+            && out.status.success()
+        {
+            return PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        }
     }
     panic!(
         "Chromium is needed for the browser tests: run ./test.sh (it installs Debian's chromium), or install it and set NEXTNECK_CHROMIUM"

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod args;
+mod code;
 mod output;
 mod report;
 
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// DORA metrics, stages and the bottleneck of a git repository.
     Report(report::ReportArgs),
+    /// Hotspots, change coupling, knowledge islands and the truck factor.
+    Code(code::CodeArgs),
 }
 
 /// An error in what the user asked for (exit code 2), as opposed to a
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Report(args) => report::run(args),
+        Command::Code(args) => code::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

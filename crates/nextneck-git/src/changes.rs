@@ -882,19 +882,11 @@ struct Differ {
 
 impl Differ {
     fn new(mut repo: gix::Repository, renames: bool) -> Differ {
-        if std::env::var_os("NN_STATIC").is_some() {
-            repo.objects.set_pack_cache(|| {
-                Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<64>::new(
-                    PACK_CACHE_BYTES,
-                ))
-            });
-        } else {
-            repo.objects.set_pack_cache(|| {
-                Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
-                    PACK_CACHE_BYTES,
-                ))
-            });
-        }
+        repo.objects.set_pack_cache(|| {
+            Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+                PACK_CACHE_BYTES,
+            ))
+        });
         repo.object_cache_size(None);
         Differ {
             repo,

@@ -159,26 +159,7 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
         .chain(deployments.iter().map(|d| d.time))
         .min()
         .unwrap_or(0);
-    let end_of_newest_day = time::day_floor(newest) + DAY;
-    let (since, until, selection) = match settings.window {
-        WindowSpec::Default => (
-            end_of_newest_day - DEFAULT_WINDOW_DAYS * DAY,
-            end_of_newest_day,
-            "default",
-        ),
-        WindowSpec::All => (time::day_floor(oldest), end_of_newest_day, "all"),
-        WindowSpec::Range { since, until } => {
-            let until = until.unwrap_or(end_of_newest_day);
-            let since = since.unwrap_or(until - DEFAULT_WINDOW_DAYS * DAY);
-            (since, until, "explicit")
-        }
-    };
-    if since >= until {
-        return Err(ReportError::EmptyWindow {
-            since: time::rfc3339(since),
-            until: time::rfc3339(until),
-        });
-    }
+    let (since, until, selection) = resolve_window(settings.window, oldest, newest)?;
     let in_window: Vec<usize> = (0..deployments.len())
         .filter(|&d| (since..until).contains(&deployments[d].time))
         .collect();
@@ -237,6 +218,13 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
     let recoveries: Vec<i64> = failed
         .iter()
         .map(|&d| deployments[failures.first[d] as usize].time - deployments[d].time)
+        .collect();
+    let failed_changes = failed
+        .iter()
+        .flat_map(|&d| shipping.order[deployments[d].shipped.clone()].iter())
+        .map(|&c| history.commit(c))
+        .filter(|c| !c.is_merge())
+        .map(|c| c.id)
         .collect();
     let recovery_summary = Summary::of_seconds(&recoveries);
     let rework_of: Vec<Vec<ReworkReason>> = in_window
@@ -433,7 +421,40 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
         notices,
         series,
         explain,
+        code: None,
+        failed_changes,
     })
+}
+
+/// The window `[since, until)` and how it was selected, from the spec and
+/// the oldest and newest event times (see "The window" in
+/// `docs/metrics.md`; `nextneck code` uses the same rules).
+pub(crate) fn resolve_window(
+    spec: WindowSpec,
+    oldest: Timestamp,
+    newest: Timestamp,
+) -> Result<(Timestamp, Timestamp, &'static str), ReportError> {
+    let end_of_newest_day = time::day_floor(newest) + DAY;
+    let (since, until, selection) = match spec {
+        WindowSpec::Default => (
+            end_of_newest_day - DEFAULT_WINDOW_DAYS * DAY,
+            end_of_newest_day,
+            "default",
+        ),
+        WindowSpec::All => (time::day_floor(oldest), end_of_newest_day, "all"),
+        WindowSpec::Range { since, until } => {
+            let until = until.unwrap_or(end_of_newest_day);
+            let since = since.unwrap_or(until - DEFAULT_WINDOW_DAYS * DAY);
+            (since, until, "explicit")
+        }
+    };
+    if since >= until {
+        return Err(ReportError::EmptyWindow {
+            since: time::rfc3339(since),
+            until: time::rfc3339(until),
+        });
+    }
+    Ok((since, until, selection))
 }
 
 /// `1 change`, `2 changes`: the count and the word that agrees with it.

@@ -5,11 +5,13 @@
 //! definitions and nothing else, so the same input always gives the same
 //! report, and `--explain` can show the events behind every number.
 
+pub mod code;
 pub mod git;
 pub mod report;
 pub mod stats;
 pub mod tiers;
 pub mod time;
 
+pub use code::{CodeReport, CodeSettings, code_report};
 pub use git::{DeploySource, GitSettings, ReportError, WindowSpec, git_report};
 pub use report::Report;

@@ -11,11 +11,14 @@ use nextneck_metrics::report::{DeploymentsFrom, ExplainedDeployment, Report};
 use nextneck_metrics::tiers::Tier;
 use nextneck_metrics::time::{date, human, rfc3339};
 
+pub mod code;
 pub mod html;
 pub mod svg;
 mod table;
 
 use table::{Style, Table};
+
+pub use code::render_code;
 
 /// The output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -254,6 +257,9 @@ fn table_report(report: &Report, color: bool, out: &mut dyn Write) -> io::Result
                 .map_or_else(String::new, date)
         )?;
     }
+    if let Some(code) = &report.code {
+        writeln!(out, "{} {}", bold("code:"), code.summary)?;
+    }
     if !report.notices.is_empty() {
         writeln!(out)?;
         writeln!(out, "{}", bold("notes"))?;
@@ -408,6 +414,10 @@ fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 .oldest_author_time
                 .map_or_else(String::new, date)
         )?;
+    }
+    if let Some(code) = &report.code {
+        writeln!(out)?;
+        writeln!(out, "**Code:** {}.", md_escape(&code.summary))?;
     }
     if !report.notices.is_empty() {
         writeln!(out)?;

@@ -136,13 +136,21 @@ fn generated_history() -> tempfile::TempDir {
     let mut commit = |root: &Path, msg: &str, t: &mut i64| {
         *t += 3600;
         git(root, &["add", "-A"], None);
-        git(root, &["commit", "-q", "--allow-empty", "-m", msg], Some(*t));
+        git(
+            root,
+            &["commit", "-q", "--allow-empty", "-m", msg],
+            Some(*t),
+        );
     };
     // The initial import.
     for i in 0..6 {
         let path = format!("src/file{i}.c");
         let n = 30 + rng.below(150);
-        write(root, &path, text_file(&mut rng, &format!("f{i}"), n).as_bytes());
+        write(
+            root,
+            &path,
+            text_file(&mut rng, &format!("f{i}"), n).as_bytes(),
+        );
         texts.push(path);
     }
     let mut big = text_file(&mut rng, "big", 3000);
@@ -248,7 +256,11 @@ fn generated_history() -> tempfile::TempDir {
                     write(root, "switch", b"a file again\n");
                 } else {
                     let _ = std::fs::remove_file(&p);
-                    write(root, "switch/inside.txt", b"now a directory\nwith two lines\n");
+                    write(
+                        root,
+                        "switch/inside.txt",
+                        b"now a directory\nwith two lines\n",
+                    );
                 }
             }
         }
@@ -262,7 +274,11 @@ fn generated_history() -> tempfile::TempDir {
             write(root, "main-only.txt", b"main work\n");
             commit(root, "main work", &mut t);
             t += 3600;
-            git(root, &["merge", "-q", "--no-ff", "-m", "merge side", "side"], Some(t));
+            git(
+                root,
+                &["merge", "-q", "--no-ff", "-m", "merge side", "side"],
+                Some(t),
+            );
             git(root, &["tag", "v1.0.0"], None);
         }
         if step == 45 {
@@ -336,7 +352,9 @@ fn nextneck_numstat(dir: &Path, options: CodeOptions) -> BTreeMap<String, Vec<St
                 .iter()
                 .map(|ch| {
                     let path = match ch.from {
-                        Some(from) => format!("{} => {}", history.path(from), history.path(ch.path)),
+                        Some(from) => {
+                            format!("{} => {}", history.path(from), history.path(ch.path))
+                        }
                         None => history.path(ch.path).to_owned(),
                     };
                     match ch.lines {
@@ -360,7 +378,10 @@ fn assert_same(git: &BTreeMap<String, Vec<String>>, ours: &BTreeMap<String, Vec<
     let mut mismatches = Vec::new();
     for (id, lines) in git {
         if ours[id] != *lines {
-            mismatches.push(format!("{id}:\n  git:      {lines:?}\n  nextneck: {:?}", ours[id]));
+            mismatches.push(format!(
+                "{id}:\n  git:      {lines:?}\n  nextneck: {:?}",
+                ours[id]
+            ));
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
@@ -399,7 +420,10 @@ fn renames_equal_git_log_with_rename_detection() {
     let ours = nextneck_numstat(repo.path(), no_cache(true));
     assert_same(&expected, &ours);
     assert!(
-        expected.values().flatten().any(|l| l.contains(" => moved/")),
+        expected
+            .values()
+            .flatten()
+            .any(|l| l.contains(" => moved/")),
         "renames were detected"
     );
 }
@@ -423,7 +447,10 @@ fn the_cache_gives_the_same_changes_and_stays_right_when_history_is_rewritten() 
     let (history, report) = loader.finish();
     assert_eq!(report.diffed, 0, "nothing left to diff");
     assert!(!report.written, "nothing changed, nothing written");
-    assert_eq!(report.reused, history.commits.iter().filter(|c| c.diffed).count());
+    assert_eq!(
+        report.reused,
+        history.commits.iter().filter(|c| c.diffed).count()
+    );
     assert_eq!(first, nextneck_numstat(root, no_cache(false)));
 
     // Rewrite history: amend the tip (a force-pushed branch), drop the side
@@ -433,10 +460,17 @@ fn the_cache_gives_the_same_changes_and_stays_right_when_history_is_rewritten() 
     git(root, &["reset", "-q", "--hard", "HEAD~3"], None);
     write(root, "src/file0.c", b"rewritten\n");
     git(root, &["add", "-A"], None);
-    git(root, &["commit", "-q", "-m", "rewritten tip"], Some(1_800_000_000));
+    git(
+        root,
+        &["commit", "-q", "-m", "rewritten tip"],
+        Some(1_800_000_000),
+    );
     let after_cache = nextneck_numstat(root, cached(false));
     let after_fresh = nextneck_numstat(root, no_cache(false));
-    assert_eq!(after_cache, after_fresh, "the cache agrees with a fresh read");
+    assert_eq!(
+        after_cache, after_fresh,
+        "the cache agrees with a fresh read"
+    );
     assert_same(&git_numstat(root, false), &after_cache);
     assert!(
         first.keys().any(|id| !after_cache.contains_key(id)),
@@ -495,5 +529,10 @@ fn the_cache_falls_back_to_the_user_cache_dir() {
     loader.diff(None, &mut NoProgress).unwrap();
     let (_, report) = loader.finish();
     assert!(!report.written);
-    assert!(report.warning.unwrap().contains("could not write the cache"));
+    assert!(
+        report
+            .warning
+            .unwrap()
+            .contains("could not write the cache")
+    );
 }

@@ -1198,12 +1198,12 @@ pub fn failure_code(
     );
     if let Some(h) = &top_hotspot {
         summary.push_str(&format!(
-            "; the top hotspot among them is {}, #{} of {} changed in the window ({}, {} lines changed)",
+            "; the top hotspot among them is {}, #{} of {} changed in the window ({}, {})",
             h.path,
             h.rank,
             ranked_files,
             plural(h.changes, "change", "changes"),
-            h.lines_changed
+            plural(h.lines_changed as usize, "line changed", "lines changed")
         ));
     }
     if files > 0 {

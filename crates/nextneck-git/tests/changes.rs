@@ -133,7 +133,7 @@ fn generated_history() -> tempfile::TempDir {
     let mut t: i64 = 1_700_000_000;
     let mut texts: Vec<String> = Vec::new();
     let mut next_file = 0;
-    let mut commit = |root: &Path, msg: &str, t: &mut i64| {
+    let commit = |root: &Path, msg: &str, t: &mut i64| {
         *t += 3600;
         git(root, &["add", "-A"], None);
         git(

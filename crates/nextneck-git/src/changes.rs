@@ -18,7 +18,6 @@
 //! every run: the cache stores the identities as written in the commits.
 
 use std::collections::HashMap as StdHashMap;
-use std::collections::VecDeque;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -34,6 +33,7 @@ use nextneck_model::code::{
 };
 
 use crate::cache::{self, CacheFile, StoredChange, StoredCommit};
+use crate::objects::{Packs, Reader};
 use crate::{Error, Progress, find, prefetch, signature_time, to_commit_id};
 
 /// git reads this many bytes of a file to decide whether it is binary.
@@ -49,11 +49,11 @@ const RENAME_SIMILARITY: f64 = 0.5;
 /// Commits handed to a thread at a time; consecutive commits in walk order
 /// are mostly parent and child, so a thread's caches serve both.
 const CHUNK: usize = 16;
-/// Per thread: memory for delta bases while reading packed objects.
-const PACK_CACHE_BYTES: usize = 96 * 1024 * 1024;
-/// Per thread: memory for recently read trees and blobs (a commit's tree
-/// and new blobs are its parent's old ones, diffed next by the same thread).
-const OBJECT_CACHE_BYTES: usize = 32 * 1024 * 1024;
+/// Per thread: memory for decoded trees and blobs (git's delta base cache
+/// is 96 MiB). A commit's tree and new blobs are its parent's old ones,
+/// diffed next by the same thread, and a file's versions are deltas of one
+/// another.
+const OBJECT_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 const NONE: u32 = u32::MAX;
 
@@ -89,6 +89,7 @@ pub struct CacheReport {
 /// sizes. See the module documentation for the order of calls.
 pub struct CodeLoader {
     sync: gix::ThreadSafeRepository,
+    packs: Packs,
     options: CodeOptions,
     display_path: PathBuf,
     common_dir: PathBuf,
@@ -204,6 +205,7 @@ impl CodeLoader {
         let common_dir = repo.common_dir().to_owned();
         let mut loader = CodeLoader {
             sync: repo.clone().into_sync(),
+            packs: Packs::open(&repo),
             options,
             display_path,
             common_dir,
@@ -280,6 +282,7 @@ impl CodeLoader {
             .collect();
         let results = run_parallel(
             &self.sync,
+            &self.packs,
             &work,
             self.options.renames,
             progress,
@@ -310,13 +313,12 @@ impl CodeLoader {
     /// commits) with their sizes in lines.
     pub fn snapshot(&mut self, commit: u32) -> Result<Snapshot, Error> {
         let tree = self.trees[commit as usize];
-        let repo = self.sync.to_thread_local();
+        let mut reader = Reader::new(&self.packs, self.sync.to_thread_local(), OBJECT_CACHE_BYTES);
         let mut files: Vec<(Vec<u8>, ObjectId, u32)> = Vec::new();
         let mut stack = vec![(Vec::new(), tree)];
-        let mut buf = Vec::new();
         while let Some((prefix, id)) = stack.pop() {
-            let len = read_object(&repo, &id, gix::object::Kind::Tree, &mut buf)?;
-            for entry in TreeEntries::new(&buf[..len]) {
+            let data = reader.read(&id, gix::object::Kind::Tree)?;
+            for entry in TreeEntries::new(&data) {
                 let entry = entry.map_err(|reason| Error::BadCommit {
                     id: id.to_string(),
                     reason,
@@ -347,6 +349,7 @@ impl CodeLoader {
         if !missing.is_empty() {
             let results = run_parallel(
                 &self.sync,
+                &self.packs,
                 &missing,
                 false,
                 &mut crate::NoProgress,
@@ -775,10 +778,11 @@ fn tips(
 #[allow(clippy::type_complexity)]
 fn run_parallel<I: Sync, R: Send>(
     sync: &gix::ThreadSafeRepository,
+    packs: &Packs,
     items: &[I],
     renames: bool,
     progress: &mut dyn Progress,
-    job: impl Fn(&mut Differ, &I) -> Result<R, Error> + Sync,
+    job: impl Fn(&mut Differ<'_>, &I) -> Result<R, Error> + Sync,
 ) -> Result<Vec<(Vec<Vec<u8>>, Vec<(u32, R)>)>, Error> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -789,7 +793,10 @@ fn run_parallel<I: Sync, R: Send>(
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
     let run = |report: &mut dyn FnMut(usize)| -> (Vec<Vec<u8>>, Vec<(u32, R)>) {
-        let mut differ = Differ::new(sync.to_thread_local(), renames);
+        let mut differ = Differ::new(
+            Reader::new(packs, sync.to_thread_local(), OBJECT_CACHE_BYTES),
+            renames,
+        );
         let mut out = Vec::new();
         loop {
             if failed.load(Ordering::Relaxed) {
@@ -866,10 +873,9 @@ enum Side {
 
 /// A thread's diff machinery: its repository handle with large caches,
 /// buffers, and a path table.
-struct Differ {
-    repo: gix::Repository,
+struct Differ<'p> {
+    objects: Reader<'p>,
     renames: bool,
-    objects: ObjectCache,
     levels: Vec<Level>,
     old: Rc<Vec<u8>>,
     new: Rc<Vec<u8>>,
@@ -880,18 +886,11 @@ struct Differ {
     lines: LineDiff,
 }
 
-impl Differ {
-    fn new(mut repo: gix::Repository, renames: bool) -> Differ {
-        repo.objects.set_pack_cache(|| {
-            Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
-                PACK_CACHE_BYTES,
-            ))
-        });
-        repo.object_cache_size(None);
+impl<'p> Differ<'p> {
+    fn new(objects: Reader<'p>, renames: bool) -> Differ<'p> {
         Differ {
-            repo,
+            objects,
             renames,
-            objects: ObjectCache::new(OBJECT_CACHE_BYTES),
             levels: Vec::new(),
             old: Rc::default(),
             new: Rc::default(),
@@ -1089,7 +1088,7 @@ impl Differ {
         let data = if is_gitlink(mode) {
             Rc::new(format!("Subproject commit {id}\n").into_bytes())
         } else {
-            self.objects.get(&self.repo, id, gix::object::Kind::Blob)?
+            self.objects.read(id, gix::object::Kind::Blob)?
         };
         let len = data.len();
         match side {
@@ -1124,11 +1123,11 @@ impl Differ {
         depth: usize,
     ) -> Result<(), Error> {
         level.old = match &old {
-            Some(id) => self.objects.get(&self.repo, id, gix::object::Kind::Tree)?,
+            Some(id) => self.objects.read(id, gix::object::Kind::Tree)?,
             None => Rc::default(),
         };
         level.new = match &new {
-            Some(id) => self.objects.get(&self.repo, id, gix::object::Kind::Tree)?,
+            Some(id) => self.objects.read(id, gix::object::Kind::Tree)?,
             None => Rc::default(),
         };
         let bad = |id: Option<ObjectId>| {
@@ -1215,99 +1214,6 @@ impl Differ {
             });
             Ok(())
         }
-    }
-}
-
-/// Reads object `id`, which must be of `kind`, into `buf`; returns its
-/// length.
-fn read_object(
-    repo: &gix::Repository,
-    id: &ObjectId,
-    kind: gix::object::Kind,
-    buf: &mut Vec<u8>,
-) -> Result<usize, Error> {
-    // The object database decodes into the start of `buf`.
-    let (found, len) = match find(repo, id, buf)? {
-        None => (None, 0),
-        Some(data) => (Some(data.kind), data.data.len()),
-    };
-    buf.truncate(len);
-    match found {
-        Some(k) if k == kind => Ok(len),
-        Some(other) => Err(Error::BadCommit {
-            id: id.to_string(),
-            reason: format!("expected a {kind}, found a {other}"),
-        }),
-        None => Err(Error::BadCommit {
-            id: id.to_string(),
-            reason: format!("the {kind} is missing from the object database"),
-        }),
-    }
-}
-
-/// Recently read objects, shared by reference, up to a memory limit
-/// (oldest out first).
-/// Buffers of evicted objects are reused for the next reads, which saves
-/// the allocator most of its work (and, for large objects, the page faults
-/// of fresh mappings).
-struct ObjectCache {
-    map: HashMap<ObjectId, Rc<Vec<u8>>>,
-    order: VecDeque<(ObjectId, usize)>,
-    bytes: usize,
-    limit: usize,
-    spare: Vec<Vec<u8>>,
-}
-
-/// Spare buffers kept for reuse.
-const SPARE_BUFFERS: usize = 32;
-
-impl ObjectCache {
-    fn new(limit: usize) -> ObjectCache {
-        ObjectCache {
-            map: HashMap::default(),
-            order: VecDeque::new(),
-            bytes: 0,
-            limit,
-            spare: Vec::new(),
-        }
-    }
-
-    /// Takes back a buffer nobody else holds.
-    fn recycle(&mut self, data: Rc<Vec<u8>>) {
-        if self.spare.len() < SPARE_BUFFERS
-            && let Ok(buf) = Rc::try_unwrap(data)
-        {
-            self.spare.push(buf);
-        }
-    }
-
-    fn get(
-        &mut self,
-        repo: &gix::Repository,
-        id: &ObjectId,
-        kind: gix::object::Kind,
-    ) -> Result<Rc<Vec<u8>>, Error> {
-        if let Some(data) = self.map.get(id) {
-            return Ok(Rc::clone(data));
-        }
-        let mut buf = self.spare.pop().unwrap_or_default();
-        let len = read_object(repo, id, kind, &mut buf)?;
-        let data = Rc::new(buf);
-        if len <= self.limit / 8 {
-            self.map.insert(*id, Rc::clone(&data));
-            self.order.push_back((*id, len));
-            self.bytes += len;
-            while self.bytes > self.limit {
-                let Some((old, size)) = self.order.pop_front() else {
-                    break;
-                };
-                if let Some(evicted) = self.map.remove(&old) {
-                    self.recycle(evicted);
-                }
-                self.bytes -= size;
-            }
-        }
-        Ok(data)
     }
 }
 

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 mod cache;
 pub mod changes;
+mod objects;
 mod prefetch;
 
 use gix::ObjectId;

@@ -1,0 +1,339 @@
+//! Reading trees and blobs from packs, with a cache of decoded objects
+//! keyed by pack position, as git's delta base cache works.
+//!
+//! A pack stores most versions of a file as deltas against another version
+//! (usually the next newer one), in chains up to 50 deep. Reading an old
+//! version means decoding its chain from the nearest version already at
+//! hand. gix caches the objects it was asked for, but not the ones decoded
+//! on the way, and always inflates a chain's full base again; walking the
+//! history from new to old, that makes every read cost most of a chain.
+//! This reader caches every object it decodes, intermediate ones included,
+//! so that reading the versions of a file one after the other costs one
+//! delta each, as in git. Objects not in a pack (loose ones, alternates)
+//! are read through gix.
+
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+
+use gix::ObjectId;
+use gix::odb::pack;
+
+use crate::{Error, find};
+
+/// The repository's packs, opened once and shared by every thread.
+pub(crate) struct Packs {
+    bundles: Vec<pack::Bundle>,
+}
+
+impl Packs {
+    /// Opens every pack index of the repository (unreadable ones are left
+    /// to gix).
+    pub(crate) fn open(repo: &gix::Repository) -> Packs {
+        let pack_dir = repo.common_dir().join("objects").join("pack");
+        let mut paths: Vec<_> = std::fs::read_dir(&pack_dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        paths.sort();
+        let bundles = paths
+            .iter()
+            .filter_map(|p| pack::Bundle::at(p, repo.object_hash()).ok())
+            .collect();
+        Packs { bundles }
+    }
+
+    fn locate(&self, id: &ObjectId) -> Option<(u32, u64)> {
+        self.bundles.iter().enumerate().find_map(|(b, bundle)| {
+            let i = bundle.index.lookup(id)?;
+            Some((b as u32, bundle.index.pack_offset_at_index(i)))
+        })
+    }
+}
+
+/// A decoded object.
+pub(crate) type Object = Rc<Vec<u8>>;
+
+/// Decoded objects by pack position, least recently used out first.
+struct Cache {
+    map: HashMap<(u32, u64), (gix::object::Kind, Object, u64)>,
+    order: VecDeque<((u32, u64), u64)>,
+    bytes: usize,
+    limit: usize,
+    clock: u64,
+}
+
+impl Cache {
+    fn get(&mut self, key: (u32, u64)) -> Option<(gix::object::Kind, Object)> {
+        self.clock += 1;
+        let clock = self.clock;
+        let (kind, data, stamp) = self.map.get_mut(&key)?;
+        *stamp = clock;
+        let found = (*kind, Rc::clone(data));
+        self.order.push_back((key, clock));
+        self.trim_order();
+        Some(found)
+    }
+
+    fn put(&mut self, key: (u32, u64), kind: gix::object::Kind, data: &Object) {
+        if data.len() > self.limit / 4 || self.map.contains_key(&key) {
+            return;
+        }
+        self.clock += 1;
+        self.map.insert(key, (kind, Rc::clone(data), self.clock));
+        self.order.push_back((key, self.clock));
+        self.bytes += data.len();
+        while self.bytes > self.limit {
+            let Some((old, stamp)) = self.order.pop_front() else {
+                break;
+            };
+            // Entries used since they were queued are queued again later.
+            if self.map.get(&old).is_some_and(|e| e.2 == stamp)
+                && let Some((_, data, _)) = self.map.remove(&old)
+            {
+                self.bytes -= data.len();
+            }
+        }
+        self.trim_order();
+    }
+
+    /// Drops stale queue entries when the queue grows much longer than the
+    /// map.
+    fn trim_order(&mut self) {
+        if self.order.len() > 4 * self.map.len() + 1024 {
+            let map = &self.map;
+            self.order
+                .retain(|(key, stamp)| map.get(key).is_some_and(|e| e.2 == *stamp));
+        }
+    }
+}
+
+/// One thread's object reader.
+pub(crate) struct Reader<'p> {
+    packs: &'p Packs,
+    repo: gix::Repository,
+    cache: Cache,
+    inflate: gix::zlib::Inflate,
+    delta: Vec<u8>,
+}
+
+impl<'p> Reader<'p> {
+    /// A reader keeping up to `limit` bytes of decoded objects.
+    pub(crate) fn new(packs: &'p Packs, repo: gix::Repository, limit: usize) -> Reader<'p> {
+        Reader {
+            packs,
+            repo,
+            cache: Cache {
+                map: HashMap::new(),
+                order: VecDeque::new(),
+                bytes: 0,
+                limit,
+                clock: 0,
+            },
+            inflate: gix::zlib::Inflate::default(),
+            delta: Vec::new(),
+        }
+    }
+
+    /// Object `id`, which must be of `kind`.
+    pub(crate) fn read(&mut self, id: &ObjectId, kind: gix::object::Kind) -> Result<Object, Error> {
+        let (found, data) = match self.packs.locate(id) {
+            Some((b, offset)) => match self.decode(b, offset) {
+                Ok(decoded) => decoded,
+                Err(reason) => {
+                    return Err(Error::BadCommit {
+                        id: id.to_string(),
+                        reason: format!("unreadable pack entry: {reason}"),
+                    });
+                }
+            },
+            None => self.read_loose(id)?,
+        };
+        if found != kind {
+            return Err(Error::BadCommit {
+                id: id.to_string(),
+                reason: format!("expected a {kind}, found a {found}"),
+            });
+        }
+        Ok(data)
+    }
+
+    fn read_loose(&mut self, id: &ObjectId) -> Result<(gix::object::Kind, Object), Error> {
+        let mut buf = Vec::new();
+        let (kind, len) = match find(&self.repo, id, &mut buf)? {
+            Some(data) => (data.kind, data.data.len()),
+            None => {
+                return Err(Error::BadCommit {
+                    id: id.to_string(),
+                    reason: "the object is missing from the object database".to_owned(),
+                });
+            }
+        };
+        buf.truncate(len);
+        Ok((kind, Rc::new(buf)))
+    }
+
+    /// The object at `offset` in pack `b`: its chain is followed down to
+    /// an object in the cache or a full one, then its deltas are applied
+    /// upwards, every result cached.
+    fn decode(&mut self, b: u32, offset: u64) -> Result<(gix::object::Kind, Object), String> {
+        let bundle = &self.packs.bundles[b as usize];
+        let mut chain: Vec<pack::data::Entry> = Vec::new();
+        let mut cursor = offset;
+        let (kind, mut data) = loop {
+            if let Some(hit) = self.cache.get((b, cursor)) {
+                break hit;
+            }
+            if chain.len() > 10_000 {
+                return Err("a delta chain that does not end".to_owned());
+            }
+            let entry = bundle.pack.entry(cursor).map_err(|e| e.to_string())?;
+            use pack::data::entry::Header;
+            match entry.header {
+                Header::OfsDelta { base_distance } => {
+                    cursor = entry
+                        .checked_base_pack_offset(base_distance)
+                        .ok_or("a delta base before the start of the pack")?;
+                    chain.push(entry);
+                }
+                Header::RefDelta { base_id } => {
+                    chain.push(entry);
+                    let base = match self.packs.locate(&base_id) {
+                        Some((bb, bo)) if bb != b || bo != cursor => self.decode(bb, bo)?,
+                        _ => self.read_loose(&base_id).map_err(|e| e.to_string())?,
+                    };
+                    break base;
+                }
+                header => {
+                    let kind = header
+                        .as_kind()
+                        .ok_or("an entry that is neither an object nor a delta")?;
+                    let size = usize::try_from(entry.decompressed_size)
+                        .map_err(|_| "an entry too large for memory")?;
+                    let mut out = vec![0; size];
+                    bundle
+                        .pack
+                        .decompress_entry(&entry, &mut self.inflate, &mut out)
+                        .map_err(|e| e.to_string())?;
+                    let out = Rc::new(out);
+                    self.cache.put((b, cursor), kind, &out);
+                    break (kind, out);
+                }
+            }
+        };
+        for entry in chain.iter().rev() {
+            let size = usize::try_from(entry.decompressed_size)
+                .map_err(|_| "a delta too large for memory")?;
+            self.delta.resize(size, 0);
+            bundle
+                .pack
+                .decompress_entry(entry, &mut self.inflate, &mut self.delta)
+                .map_err(|e| e.to_string())?;
+            let result = apply_delta(&data, &self.delta)?;
+            data = Rc::new(result);
+            self.cache.put((b, entry.pack_offset()), kind, &data);
+        }
+        Ok((kind, data))
+    }
+}
+
+/// A size in a delta header: little-endian base-128.
+fn delta_size(d: &[u8], i: &mut usize) -> Result<usize, String> {
+    let mut size = 0usize;
+    let mut shift = 0;
+    loop {
+        let byte = *d.get(*i).ok_or("a delta header cut short")?;
+        *i += 1;
+        if shift > 56 {
+            return Err("a delta size too large".to_owned());
+        }
+        size |= usize::from(byte & 0x7f) << shift;
+        shift += 7;
+        if byte & 0x80 == 0 {
+            return Ok(size);
+        }
+    }
+}
+
+/// Applies a git delta (base size, result size, then copy and insert
+/// instructions) to `base`.
+fn apply_delta(base: &[u8], delta: &[u8]) -> Result<Vec<u8>, String> {
+    let mut i = 0;
+    let base_size = delta_size(delta, &mut i)?;
+    if base_size != base.len() {
+        return Err(format!(
+            "a delta for a base of {base_size} bytes applied to one of {}",
+            base.len()
+        ));
+    }
+    let result_size = delta_size(delta, &mut i)?;
+    let mut out = Vec::with_capacity(result_size);
+    while i < delta.len() {
+        let cmd = delta[i];
+        i += 1;
+        if cmd & 0x80 != 0 {
+            let mut arg = |bit: u8, shift: u32| -> Result<usize, String> {
+                if cmd & bit == 0 {
+                    return Ok(0);
+                }
+                let byte = *delta.get(i).ok_or("a copy instruction cut short")?;
+                i += 1;
+                Ok(usize::from(byte) << shift)
+            };
+            let offset = arg(0x01, 0)? | arg(0x02, 8)? | arg(0x04, 16)? | arg(0x08, 24)?;
+            let mut size = arg(0x10, 0)? | arg(0x20, 8)? | arg(0x40, 16)?;
+            if size == 0 {
+                size = 0x10000;
+            }
+            let end = offset
+                .checked_add(size)
+                .ok_or("a copy range that overflows")?;
+            out.extend_from_slice(
+                base.get(offset..end)
+                    .ok_or("a copy range beyond the base object")?,
+            );
+        } else if cmd != 0 {
+            let end = i + usize::from(cmd);
+            out.extend_from_slice(delta.get(i..end).ok_or("an insert cut short")?);
+            i = end;
+        } else {
+            return Err("the reserved delta instruction 0".to_owned());
+        }
+    }
+    if out.len() != result_size {
+        return Err(format!(
+            "a delta that makes {} bytes instead of {result_size}",
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deltas_copy_and_insert() {
+        let base = b"hello, world";
+        // base 12, result 12: copy 7 bytes at 0, insert "there", copy... no:
+        // copy "hello, " (offset 0, size 7), insert "there".
+        let delta = [12, 12, 0x80 | 0x10, 7, 5, b't', b'h', b'e', b'r', b'e'];
+        assert_eq!(apply_delta(base, &delta).expect("valid"), b"hello, there");
+        // A copy with an offset: "world" at 7.
+        let delta = [12, 5, 0x80 | 0x01 | 0x10, 7, 5];
+        assert_eq!(apply_delta(base, &delta).expect("valid"), b"world");
+        // Wrong base size, range beyond the base, reserved instruction.
+        assert!(apply_delta(base, &[11, 1, 1, b'x']).is_err());
+        assert!(apply_delta(base, &[12, 5, 0x80 | 0x01 | 0x10, 10, 5]).is_err());
+        assert!(apply_delta(base, &[12, 1, 0]).is_err());
+        assert!(
+            apply_delta(base, &[12, 9, 1, b'x']).is_err(),
+            "wrong result size"
+        );
+    }
+}

@@ -48,7 +48,7 @@ const RENAME_PAIR_LIMIT: usize = 10_000;
 const RENAME_SIMILARITY: f64 = 0.5;
 /// Commits handed to a thread at a time; consecutive commits in walk order
 /// are mostly parent and child, so a thread's caches serve both.
-const CHUNK: usize = 16;
+const CHUNK: usize = 256;
 /// Per thread: memory for decoded trees and blobs (git's delta base cache
 /// is 96 MiB). A commit's tree and new blobs are its parent's old ones,
 /// diffed next by the same thread, and a file's versions are deltas of one

@@ -13,6 +13,7 @@
 //! are read through gix.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
 use gix::ObjectId;
@@ -58,17 +59,48 @@ impl Packs {
 /// A decoded object.
 pub(crate) type Object = Rc<Vec<u8>>;
 
+/// A hash for pack positions (FxHash's mixing).
+#[derive(Default)]
+struct PositionHasher(u64);
+
+impl Hasher for PositionHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Position = (u32, u64);
+
 /// Decoded objects by pack position, least recently used out first.
 struct Cache {
-    map: HashMap<(u32, u64), (gix::object::Kind, Object, u64)>,
-    order: VecDeque<((u32, u64), u64)>,
+    map: HashMap<Position, (gix::object::Kind, Object, u64), BuildHasherDefault<PositionHasher>>,
+    order: VecDeque<(Position, u64)>,
     bytes: usize,
     limit: usize,
     clock: u64,
 }
 
 impl Cache {
-    fn get(&mut self, key: (u32, u64)) -> Option<(gix::object::Kind, Object)> {
+    /// An empty buffer for `size` bytes.
+    fn buffer(&mut self, size: usize) -> Vec<u8> {
+        Vec::with_capacity(size)
+    }
+
+    fn get(&mut self, key: Position) -> Option<(gix::object::Kind, Object)> {
         self.clock += 1;
         let clock = self.clock;
         let (kind, data, stamp) = self.map.get_mut(&key)?;
@@ -79,14 +111,14 @@ impl Cache {
         Some(found)
     }
 
-    fn put(&mut self, key: (u32, u64), kind: gix::object::Kind, data: &Object) {
-        if data.len() > self.limit / 4 || self.map.contains_key(&key) {
+    fn put(&mut self, key: Position, kind: gix::object::Kind, data: &Object) {
+        if data.capacity() > self.limit / 4 || self.map.contains_key(&key) {
             return;
         }
         self.clock += 1;
         self.map.insert(key, (kind, Rc::clone(data), self.clock));
         self.order.push_back((key, self.clock));
-        self.bytes += data.len();
+        self.bytes += data.capacity();
         while self.bytes > self.limit {
             let Some((old, stamp)) = self.order.pop_front() else {
                 break;
@@ -95,7 +127,7 @@ impl Cache {
             if self.map.get(&old).is_some_and(|e| e.2 == stamp)
                 && let Some((_, data, _)) = self.map.remove(&old)
             {
-                self.bytes -= data.len();
+                self.bytes -= data.capacity();
             }
         }
         self.trim_order();
@@ -128,7 +160,7 @@ impl<'p> Reader<'p> {
             packs,
             repo,
             cache: Cache {
-                map: HashMap::new(),
+                map: HashMap::default(),
                 order: VecDeque::new(),
                 bytes: 0,
                 limit,
@@ -214,7 +246,8 @@ impl<'p> Reader<'p> {
                         .ok_or("an entry that is neither an object nor a delta")?;
                     let size = usize::try_from(entry.decompressed_size)
                         .map_err(|_| "an entry too large for memory")?;
-                    let mut out = vec![0; size];
+                    let mut out = self.cache.buffer(size);
+                    out.resize(size, 0);
                     bundle
                         .pack
                         .decompress_entry(&entry, &mut self.inflate, &mut out)
@@ -233,7 +266,8 @@ impl<'p> Reader<'p> {
                 .pack
                 .decompress_entry(entry, &mut self.inflate, &mut self.delta)
                 .map_err(|e| e.to_string())?;
-            let result = apply_delta(&data, &self.delta)?;
+            let mut result = self.cache.buffer(delta_result_size(&self.delta)?);
+            apply_delta(&data, &self.delta, &mut result)?;
             data = Rc::new(result);
             self.cache.put((b, entry.pack_offset()), kind, &data);
         }
@@ -259,9 +293,16 @@ fn delta_size(d: &[u8], i: &mut usize) -> Result<usize, String> {
     }
 }
 
+/// The size of the object a delta makes.
+fn delta_result_size(delta: &[u8]) -> Result<usize, String> {
+    let mut i = 0;
+    delta_size(delta, &mut i)?;
+    delta_size(delta, &mut i)
+}
+
 /// Applies a git delta (base size, result size, then copy and insert
 /// instructions) to `base`.
-fn apply_delta(base: &[u8], delta: &[u8]) -> Result<Vec<u8>, String> {
+fn apply_delta(base: &[u8], delta: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
     let mut i = 0;
     let base_size = delta_size(delta, &mut i)?;
     if base_size != base.len() {
@@ -271,7 +312,8 @@ fn apply_delta(base: &[u8], delta: &[u8]) -> Result<Vec<u8>, String> {
         ));
     }
     let result_size = delta_size(delta, &mut i)?;
-    let mut out = Vec::with_capacity(result_size);
+    out.clear();
+    out.reserve(result_size);
     while i < delta.len() {
         let cmd = delta[i];
         i += 1;
@@ -310,12 +352,17 @@ fn apply_delta(base: &[u8], delta: &[u8]) -> Result<Vec<u8>, String> {
             out.len()
         ));
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn apply(base: &[u8], delta: &[u8]) -> Result<Vec<u8>, String> {
+        let mut out = vec![1, 2, 3];
+        apply_delta(base, delta, &mut out).map(|()| out)
+    }
 
     #[test]
     fn deltas_copy_and_insert() {
@@ -323,17 +370,14 @@ mod tests {
         // base 12, result 12: copy 7 bytes at 0, insert "there", copy... no:
         // copy "hello, " (offset 0, size 7), insert "there".
         let delta = [12, 12, 0x80 | 0x10, 7, 5, b't', b'h', b'e', b'r', b'e'];
-        assert_eq!(apply_delta(base, &delta).expect("valid"), b"hello, there");
+        assert_eq!(apply(base, &delta).expect("valid"), b"hello, there");
         // A copy with an offset: "world" at 7.
         let delta = [12, 5, 0x80 | 0x01 | 0x10, 7, 5];
-        assert_eq!(apply_delta(base, &delta).expect("valid"), b"world");
+        assert_eq!(apply(base, &delta).expect("valid"), b"world");
         // Wrong base size, range beyond the base, reserved instruction.
-        assert!(apply_delta(base, &[11, 1, 1, b'x']).is_err());
-        assert!(apply_delta(base, &[12, 5, 0x80 | 0x01 | 0x10, 10, 5]).is_err());
-        assert!(apply_delta(base, &[12, 1, 0]).is_err());
-        assert!(
-            apply_delta(base, &[12, 9, 1, b'x']).is_err(),
-            "wrong result size"
-        );
+        assert!(apply(base, &[11, 1, 1, b'x']).is_err());
+        assert!(apply(base, &[12, 5, 0x80 | 0x01 | 0x10, 10, 5]).is_err());
+        assert!(apply(base, &[12, 1, 0]).is_err());
+        assert!(apply(base, &[12, 9, 1, b'x']).is_err(), "wrong result size");
     }
 }

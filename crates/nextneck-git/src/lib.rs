@@ -10,6 +10,10 @@
 //!
 //! It does not decide what a deployment is; that is a metric definition and
 //! lives in `nextneck-metrics`.
+//!
+//! [`changes`] reads what each commit changed, file by file (for
+//! `nextneck code`): that one does read trees and compute diffs, on every
+//! core, and keeps what it computed in an on-disk cache.
 
 use std::path::{Path, PathBuf};
 

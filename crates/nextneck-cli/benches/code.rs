@@ -37,6 +37,8 @@ fn main() {
         None => generated_repo(env_or("NEXTNECK_BENCH_COMMITS", 100_000)),
     };
     let nextneck = env!("CARGO_BIN_EXE_nextneck");
+    // A previous run's extra commit.
+    let _ = git_output(&repo, &["update-ref", "-d", "refs/heads/bench-rerun"]);
     let commits = git_output(&repo, &["rev-list", "--count", "--branches", "--tags"]);
     let non_merges = git_output(
         &repo,

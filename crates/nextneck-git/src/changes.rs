@@ -1346,7 +1346,8 @@ impl LineDiff {
         if no == 0 || nn == 0 {
             return all_changed;
         }
-        let mut tokens: LineMap<'_> = StdHashMap::default();
+        let mut tokens: LineMap<'_> =
+            StdHashMap::with_capacity_and_hasher(no + nn, Default::default());
         for k in 0..no {
             let next = tokens.len() as u32 + 1;
             tokens

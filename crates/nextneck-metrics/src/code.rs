@@ -605,7 +605,7 @@ pub fn code_report(
 
     let hotspots = hotspots(history, &resolved, &present, since, settings);
     let coupling = coupling(history, &resolved, &present, since, settings);
-    let knowledge = knowledge(history, &resolved, &present, until, settings);
+    let knowledge = knowledge(history, &resolved, &snapshot_files, until, settings);
 
     if history.shallow {
         notices.push(Notice {
@@ -922,22 +922,21 @@ fn ranked_authors(
         .collect()
 }
 
-fn knowledge(
+fn knowledge<'s>(
     history: &CodeHistory,
     resolved: &[Resolved],
-    present: &[Option<Option<u32>>],
+    snapshot_files: &HashMap<&'s str, Option<u32>>,
     until: Timestamp,
     settings: &CodeSettings,
 ) -> Knowledge {
-    // Lines added per file (present at the snapshot) and author.
-    let mut per_file: HashMap<PathIdx, HashMap<AuthorIdx, u64>> = HashMap::new();
-    for (f, p) in present.iter().enumerate() {
-        if p.is_some() {
-            per_file.insert(f as PathIdx, HashMap::new());
-        }
-    }
+    // Lines added per file at the snapshot (every one, even a file no
+    // analysed commit added, such as one a merge brought in) and author.
+    let mut per_file: HashMap<&'s str, HashMap<AuthorIdx, u64>> = snapshot_files
+        .keys()
+        .map(|p| (*p, HashMap::new()))
+        .collect();
     for r in resolved {
-        let Some(files) = per_file.get_mut(&r.file) else {
+        let Some(files) = per_file.get_mut(history.path(r.file)) else {
             continue;
         };
         if let Some((added, _)) = r.lines {
@@ -954,22 +953,21 @@ fn knowledge(
         }
     }
 
-    let mut paths: Vec<PathIdx> = per_file.keys().copied().collect();
-    paths.sort_by(|a, b| history.path(*a).cmp(history.path(*b)));
+    let mut paths: Vec<&str> = per_file.keys().copied().collect();
+    paths.sort_unstable();
     let mut files = Vec::with_capacity(paths.len());
     let mut directories: HashMap<String, (usize, HashMap<AuthorIdx, u64>)> = HashMap::new();
     let mut all_authors: HashSet<AuthorIdx> = HashSet::new();
     let mut lines_added = 0;
     let mut islands = Vec::new();
     let quiet_since = until - settings.islands.inactive_days * DAY;
-    for &f in &paths {
-        let lines = &per_file[&f];
-        let path = history.path(f);
+    for &path in &paths {
+        let lines = &per_file[path];
         let authors = ranked_authors(history, lines);
         let total: u64 = lines.values().sum();
         lines_added += total;
         all_authors.extend(lines.iter().filter(|(_, n)| **n > 0).map(|(a, _)| *a));
-        let size_lines = present[f as usize].flatten();
+        let size_lines = snapshot_files.get(path).copied().flatten();
         for dir in ancestors(path) {
             let entry = directories.entry(dir.to_owned()).or_default();
             entry.0 += 1;
@@ -1053,13 +1051,13 @@ fn ancestors(path: &str) -> impl Iterator<Item = &str> {
 /// there added less than half of its lines.
 fn truck_factor(
     history: &CodeHistory,
-    paths: &[PathIdx],
-    per_file: &HashMap<PathIdx, HashMap<AuthorIdx, u64>>,
+    paths: &[&str],
+    per_file: &HashMap<&str, HashMap<AuthorIdx, u64>>,
 ) -> Option<TruckFactor> {
     // Files with lines, and each one's lines by author.
     let files: Vec<(u64, &HashMap<AuthorIdx, u64>)> = paths
         .iter()
-        .map(|f| &per_file[f])
+        .map(|f| &per_file[*f])
         .map(|lines| (lines.values().sum::<u64>(), lines))
         .filter(|(total, _)| *total > 0)
         .collect();

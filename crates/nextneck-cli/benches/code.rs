@@ -59,6 +59,7 @@ fn main() {
     let nn_cmd = |cmd: &mut Command| {
         cmd.args(["code", "--all", "--format", "json"]).arg(&repo);
     };
+    let load_before = load_average();
     let cache_dir = repo.join("nextneck");
     let clear_cache = || {
         let _ = std::fs::remove_dir_all(&cache_dir);
@@ -76,17 +77,31 @@ fn main() {
     let mut git_times = Vec::new();
     let mut first_times = Vec::new();
     let mut rerun_times = Vec::new();
+    let (mut git_cpu, mut first_cpu, mut rerun_cpu) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         eprintln!("round {} of {rounds}", round + 1);
-        git_times.push(time_once("git", &git_cmd));
+        let (wall, cpu) = time_once("git", &git_cmd);
+        git_times.push(wall);
+        git_cpu.extend(cpu);
         clear_cache();
-        first_times.push(time_once(nextneck, &nn_cmd));
+        let (wall, cpu) = time_once(nextneck, &nn_cmd);
+        first_times.push(wall);
+        first_cpu.extend(cpu);
         add_commit();
-        rerun_times.push(time_once(nextneck, &nn_cmd));
+        let (wall, cpu) = time_once(nextneck, &nn_cmd);
+        rerun_times.push(wall);
+        rerun_cpu.extend(cpu);
     }
     let git_median = median(&mut git_times);
     let first_median = median(&mut first_times);
     let rerun_median = median(&mut rerun_times);
+    let cpu = |v: &mut Vec<f64>| {
+        if v.is_empty() {
+            "n/a".to_owned()
+        } else {
+            format!("{:.1}", median(v))
+        }
+    };
     let git_rss = peak_rss_kib("git", &git_cmd);
     clear_cache();
     let first_rss = peak_rss_kib(nextneck, &nn_cmd);
@@ -98,11 +113,13 @@ fn main() {
         })
     };
     println!();
-    println!("| command | median of {rounds} (s) | min (s) | max (s) | peak memory |");
-    println!("|---|---:|---:|---:|---:|");
-    let row = |name: &str, m: f64, v: &[f64], rss: Option<u64>| {
+    println!(
+        "| command | median of {rounds} (s) | min (s) | max (s) | CPU, median (s) | peak memory |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    let row = |name: &str, m: f64, v: &[f64], cpu: String, rss: Option<u64>| {
         println!(
-            "| {name} | {m:.3} | {:.3} | {:.3} | {} |",
+            "| {name} | {m:.3} | {:.3} | {:.3} | {cpu} | {} |",
             v[0],
             v[v.len() - 1],
             mib(rss)
@@ -112,19 +129,28 @@ fn main() {
         "`git log --branches --tags --no-renames --numstat`",
         git_median,
         &git_times,
+        cpu(&mut git_cpu),
         git_rss,
     );
     row(
         "`nextneck code --all`, first run (no cache)",
         first_median,
         &first_times,
+        cpu(&mut first_cpu),
         first_rss,
     );
     row(
         "`nextneck code --all`, re-run after one new commit",
         rerun_median,
         &rerun_times,
+        cpu(&mut rerun_cpu),
         rerun_rss,
+    );
+    println!();
+    println!(
+        "load average before / after: {} / {}",
+        load_before,
+        load_average()
     );
     println!();
     println!(
@@ -135,6 +161,14 @@ fn main() {
         "ratio re-run / git log (medians): {:.3} (goal 0.05)",
         rerun_median / git_median
     );
+}
+
+/// The 1-minute load average (other processes competing for the cores).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "n/a".to_owned())
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -154,16 +188,34 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// Wall time of one run, output discarded.
-fn time_once(program: &str, setup: &dyn Fn(&mut Command)) -> f64 {
-    let mut cmd = Command::new(program);
-    setup(&mut cmd);
-    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+/// Wall time and CPU time (user + system, from `/usr/bin/time` when
+/// available) of one run, output discarded.
+fn time_once(program: &str, setup: &dyn Fn(&mut Command)) -> (f64, Option<f64>) {
+    let mut inner = Command::new(program);
+    setup(&mut inner);
+    let time = Path::new("/usr/bin/time");
+    let mut cmd = if time.exists() {
+        let mut cmd = Command::new(time);
+        cmd.args(["-f", "%U %S"])
+            .arg(inner.get_program())
+            .args(inner.get_args());
+        cmd
+    } else {
+        inner
+    };
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
     let start = Instant::now();
-    let status = cmd.status().unwrap();
+    let out = cmd.output().unwrap();
     let elapsed = start.elapsed().as_secs_f64();
-    assert!(status.success(), "{program} failed");
-    elapsed
+    assert!(out.status.success(), "{program} failed");
+    let cpu = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .last()
+        .and_then(|l| {
+            let mut parts = l.split_whitespace().map(|p| p.parse::<f64>().ok());
+            Some(parts.next()?? + parts.next()??)
+        });
+    (elapsed, cpu)
 }
 
 /// Peak resident memory through `/usr/bin/time -f %M`, when available.

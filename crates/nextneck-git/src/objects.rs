@@ -48,7 +48,7 @@ impl Packs {
         Packs { bundles }
     }
 
-    fn locate(&self, id: &ObjectId) -> Option<(u32, u64)> {
+    fn locate(&self, id: &ObjectId) -> Option<Position> {
         self.bundles.iter().enumerate().find_map(|(b, bundle)| {
             let i = bundle.index.lookup(id)?;
             Some((b as u32, bundle.index.pack_offset_at_index(i)))
@@ -85,61 +85,40 @@ impl Hasher for PositionHasher {
 
 type Position = (u32, u64);
 
-/// Decoded objects by pack position, least recently used out first.
+/// Object positions remembered per thread (some 40 bytes each).
+const LOCATED_LIMIT: usize = 1 << 18;
+
+/// Decoded objects by pack position, oldest out first (first in, first
+/// out: cheaper than least recently used, and as good here, where objects
+/// are needed again soon or not at all).
 struct Cache {
-    map: HashMap<Position, (gix::object::Kind, Object, u64), BuildHasherDefault<PositionHasher>>,
-    order: VecDeque<(Position, u64)>,
+    map: HashMap<Position, (gix::object::Kind, Object), BuildHasherDefault<PositionHasher>>,
+    order: VecDeque<(Position, usize)>,
     bytes: usize,
     limit: usize,
-    clock: u64,
 }
 
 impl Cache {
-    /// An empty buffer for `size` bytes.
-    fn buffer(&mut self, size: usize) -> Vec<u8> {
-        Vec::with_capacity(size)
-    }
-
-    fn get(&mut self, key: Position) -> Option<(gix::object::Kind, Object)> {
-        self.clock += 1;
-        let clock = self.clock;
-        let (kind, data, stamp) = self.map.get_mut(&key)?;
-        *stamp = clock;
-        let found = (*kind, Rc::clone(data));
-        self.order.push_back((key, clock));
-        self.trim_order();
-        Some(found)
+    fn get(&self, key: Position) -> Option<(gix::object::Kind, Object)> {
+        self.map
+            .get(&key)
+            .map(|(kind, data)| (*kind, Rc::clone(data)))
     }
 
     fn put(&mut self, key: Position, kind: gix::object::Kind, data: &Object) {
-        if data.capacity() > self.limit / 4 || self.map.contains_key(&key) {
+        let size = data.capacity();
+        if size > self.limit / 4 || self.map.contains_key(&key) {
             return;
         }
-        self.clock += 1;
-        self.map.insert(key, (kind, Rc::clone(data), self.clock));
-        self.order.push_back((key, self.clock));
-        self.bytes += data.capacity();
+        self.map.insert(key, (kind, Rc::clone(data)));
+        self.order.push_back((key, size));
+        self.bytes += size;
         while self.bytes > self.limit {
-            let Some((old, stamp)) = self.order.pop_front() else {
+            let Some((old, size)) = self.order.pop_front() else {
                 break;
             };
-            // Entries used since they were queued are queued again later.
-            if self.map.get(&old).is_some_and(|e| e.2 == stamp)
-                && let Some((_, data, _)) = self.map.remove(&old)
-            {
-                self.bytes -= data.capacity();
-            }
-        }
-        self.trim_order();
-    }
-
-    /// Drops stale queue entries when the queue grows much longer than the
-    /// map.
-    fn trim_order(&mut self) {
-        if self.order.len() > 4 * self.map.len() + 1024 {
-            let map = &self.map;
-            self.order
-                .retain(|(key, stamp)| map.get(key).is_some_and(|e| e.2 == *stamp));
+            self.map.remove(&old);
+            self.bytes -= size;
         }
     }
 }
@@ -149,6 +128,10 @@ pub(crate) struct Reader<'p> {
     packs: &'p Packs,
     repo: gix::Repository,
     cache: Cache,
+    /// Where objects are in the packs: a lookup in a pack index is a binary
+    /// search over the whole index, mostly cache misses, and many objects
+    /// are read more than once.
+    located: gix::hashtable::HashMap<ObjectId, Option<Position>>,
     inflate: gix::zlib::Inflate,
     delta: Vec<u8>,
 }
@@ -164,8 +147,8 @@ impl<'p> Reader<'p> {
                 order: VecDeque::new(),
                 bytes: 0,
                 limit,
-                clock: 0,
             },
+            located: gix::hashtable::HashMap::default(),
             inflate: gix::zlib::Inflate::default(),
             delta: Vec::new(),
         }
@@ -173,7 +156,18 @@ impl<'p> Reader<'p> {
 
     /// Object `id`, which must be of `kind`.
     pub(crate) fn read(&mut self, id: &ObjectId, kind: gix::object::Kind) -> Result<Object, Error> {
-        let (found, data) = match self.packs.locate(id) {
+        let position = match self.located.get(id) {
+            Some(p) => *p,
+            None => {
+                if self.located.len() > LOCATED_LIMIT {
+                    self.located.clear();
+                }
+                let p = self.packs.locate(id);
+                self.located.insert(*id, p);
+                p
+            }
+        };
+        let (found, data) = match position {
             Some((b, offset)) => match self.decode(b, offset) {
                 Ok(decoded) => decoded,
                 Err(reason) => {
@@ -246,8 +240,7 @@ impl<'p> Reader<'p> {
                         .ok_or("an entry that is neither an object nor a delta")?;
                     let size = usize::try_from(entry.decompressed_size)
                         .map_err(|_| "an entry too large for memory")?;
-                    let mut out = self.cache.buffer(size);
-                    out.resize(size, 0);
+                    let mut out = vec![0; size];
                     bundle
                         .pack
                         .decompress_entry(&entry, &mut self.inflate, &mut out)
@@ -266,7 +259,7 @@ impl<'p> Reader<'p> {
                 .pack
                 .decompress_entry(entry, &mut self.inflate, &mut self.delta)
                 .map_err(|e| e.to_string())?;
-            let mut result = self.cache.buffer(delta_result_size(&self.delta)?);
+            let mut result = Vec::with_capacity(delta_result_size(&self.delta)?);
             apply_delta(&data, &self.delta, &mut result)?;
             data = Rc::new(result);
             self.cache.put((b, entry.pack_offset()), kind, &data);

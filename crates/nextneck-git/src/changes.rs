@@ -55,6 +55,10 @@ const CHUNK: usize = 256;
 /// another.
 const OBJECT_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
+/// Diffing this many commits or more reads most of the repository's
+/// objects: then hash tables of the pack indices beat binary searches.
+const HASH_INDICES_COMMITS: usize = 1000;
+
 const NONE: u32 = u32::MAX;
 
 /// How to read file changes.
@@ -271,6 +275,9 @@ impl CodeLoader {
             .collect();
         if jobs.is_empty() {
             return Ok(());
+        }
+        if jobs.len() >= HASH_INDICES_COMMITS {
+            self.packs.hash_indices();
         }
         let work: Vec<(u32, ObjectId, Option<ObjectId>)> = jobs
             .iter()

@@ -414,6 +414,49 @@ fn apply_delta(base: &[u8], delta: &[u8], out: &mut Vec<u8>) -> Result<(), Strin
 mod tests {
     use super::*;
 
+    #[test]
+    fn lookup_tables_find_what_index_searches_find() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .current_dir(dir.path())
+                .args(args)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .env("GIT_AUTHOR_NAME", "A")
+                .env("GIT_AUTHOR_EMAIL", "a@x")
+                .env("GIT_COMMITTER_NAME", "A")
+                .env("GIT_COMMITTER_EMAIL", "a@x")
+                .output()
+                .expect("git runs");
+            assert!(out.status.success(), "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        for i in 0..40 {
+            std::fs::write(dir.path().join(format!("f{}.txt", i % 7)), format!("{i}\n"))
+                .expect("write");
+            git(&["add", "-A"]);
+            git(&["commit", "-q", "-m", &format!("c{i}")]);
+        }
+        git(&["repack", "-adq"]);
+        let repo = gix::open(dir.path()).expect("a repository");
+        let mut packs = Packs::open(&repo);
+        let ids: Vec<ObjectId> = packs.bundles[0]
+            .index
+            .iter()
+            .map(|e| e.oid)
+            .collect();
+        assert!(ids.len() > 100);
+        let searched: Vec<_> = ids.iter().map(|id| packs.locate(id)).collect();
+        packs.hash_indices();
+        let hashed: Vec<_> = ids.iter().map(|id| packs.locate(id)).collect();
+        assert_eq!(searched, hashed);
+        assert!(hashed.iter().all(Option::is_some));
+        let missing = ObjectId::from_hex(b"0123456789abcdef0123456789abcdef01234567")
+            .expect("valid hex");
+        assert_eq!(packs.locate(&missing), None);
+    }
+
     fn apply(base: &[u8], delta: &[u8]) -> Result<Vec<u8>, String> {
         let mut out = vec![1, 2, 3];
         apply_delta(base, delta, &mut out).map(|()| out)

@@ -1270,10 +1270,98 @@ impl Hasher for LineHasher {
 struct LineDiff {
     old_ends: Vec<u32>,
     new_ends: Vec<u32>,
+    mid_tokens: Vec<Token>,
     end_tokens: Vec<Token>,
     before: Vec<Token>,
     after: Vec<Token>,
+    tokens: Tokens,
     diff: Diff,
+}
+
+/// A hash of a line.
+fn line_hash(line: &[u8]) -> u64 {
+    let mut h = LineHasher::default();
+    h.write(line);
+    h.finish()
+}
+
+/// Hashes a key that is already a hash.
+#[derive(Default)]
+struct HashOfHash(u64);
+
+impl Hasher for HashOfHash {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+}
+
+/// The tokens of the distinct lines between the common ends, kept from one
+/// diff to the next (so their table is not allocated anew): the first token
+/// of each line hash, chains of tokens whose lines share a hash, and where
+/// each token's line is (old or new, start, end). Token 0 is every other
+/// line.
+#[derive(Default)]
+struct Tokens {
+    first: StdHashMap<u64, u32, BuildHasherDefault<HashOfHash>>,
+    next: Vec<u32>,
+    at: Vec<(bool, u32, u32)>,
+}
+
+impl Tokens {
+    fn clear(&mut self) {
+        self.first.clear();
+        self.next.clear();
+        self.at.clear();
+        self.next.push(NONE);
+        self.at.push((false, 0, 0));
+    }
+
+    /// Real tokens so far.
+    fn len(&self) -> usize {
+        self.at.len() - 1
+    }
+
+    fn text<'a>(&self, t: u32, old: &'a [u8], new: &'a [u8]) -> &'a [u8] {
+        let (in_old, start, end) = self.at[t as usize];
+        let data = if in_old { old } else { new };
+        &data[start as usize..end as usize]
+    }
+
+    fn find(&self, line: &[u8], hash: u64, old: &[u8], new: &[u8]) -> Option<u32> {
+        let mut t = *self.first.get(&hash)?;
+        while t != NONE {
+            if self.text(t, old, new) == line {
+                return Some(t);
+            }
+            t = self.next[t as usize];
+        }
+        None
+    }
+
+    /// The token of the line at `start..end` of `old` (or `new`).
+    fn intern(&mut self, in_old: bool, start: u32, end: u32, old: &[u8], new: &[u8]) -> u32 {
+        let data = if in_old { old } else { new };
+        let line = &data[start as usize..end as usize];
+        let hash = line_hash(line);
+        if let Some(t) = self.find(line, hash, old, new) {
+            return t;
+        }
+        let t = self.at.len() as u32;
+        self.at.push((in_old, start, end));
+        let previous = self.first.insert(hash, t).unwrap_or(NONE);
+        self.next.push(previous);
+        t
+    }
 }
 
 /// End offsets (exclusive) of the lines of `data`.
@@ -1283,11 +1371,6 @@ fn line_ends(data: &[u8], ends: &mut Vec<u32>) {
     if data.last().is_some_and(|&b| b != b'\n') {
         ends.push(data.len() as u32);
     }
-}
-
-fn line<'a>(data: &'a [u8], ends: &[u32], k: usize) -> &'a [u8] {
-    let start = if k == 0 { 0 } else { ends[k - 1] as usize };
-    &data[start..ends[k] as usize]
 }
 
 /// Length of the common prefix of two byte strings.
@@ -1323,8 +1406,6 @@ fn fingerprint(line: &[u8]) -> usize {
     (line.len().wrapping_mul(31) ^ first.wrapping_mul(131) ^ mid.wrapping_mul(7)) & 4095
 }
 
-type LineMap<'a> = StdHashMap<&'a [u8], u32, BuildHasherDefault<LineHasher>>;
-
 impl LineDiff {
     fn count(&mut self, old: &[u8], new: &[u8]) -> LineCounts {
         // Common whole lines at the start: up to the last line break before
@@ -1353,36 +1434,41 @@ impl LineDiff {
         if no == 0 || nn == 0 {
             return all_changed;
         }
-        let mut tokens: LineMap<'_> =
-            StdHashMap::with_capacity_and_hasher(no + nn, Default::default());
-        for k in 0..no {
-            let next = tokens.len() as u32 + 1;
-            tokens
-                .entry(line(old_mid, &self.old_ends, k))
-                .or_insert(next);
+        // Tokens of the lines between the ends, in the order of the lines.
+        let tokens = &mut self.tokens;
+        tokens.clear();
+        let mut mid_tokens = std::mem::take(&mut self.mid_tokens);
+        mid_tokens.clear();
+        let mut start = 0;
+        for &end in &self.old_ends {
+            mid_tokens.push(Token(tokens.intern(true, start, end, old_mid, new_mid)));
+            start = end;
         }
         let old_distinct = tokens.len();
         let mut shared = false;
-        for k in 0..nn {
-            let next = tokens.len() as u32 + 1;
-            let token = *tokens
-                .entry(line(new_mid, &self.new_ends, k))
-                .or_insert(next);
-            shared |= token as usize <= old_distinct;
+        let mut start = 0;
+        for &end in &self.new_ends {
+            let t = tokens.intern(false, start, end, old_mid, new_mid);
+            shared |= t as usize <= old_distinct;
+            mid_tokens.push(Token(t));
+            start = end;
         }
         if !shared {
+            self.mid_tokens = mid_tokens;
             return all_changed;
         }
+        let (old_tokens, new_tokens) = mid_tokens.split_at(no);
         let mut filter = [0u64; 64];
-        for l in tokens.keys() {
-            let f = fingerprint(l);
+        for t in 1..=tokens.len() as u32 {
+            let f = fingerprint(tokens.text(t, old_mid, new_mid));
             filter[f >> 6] |= 1 << (f & 63);
         }
+        let tokens = &self.tokens;
         let token_of = |l: &[u8]| -> Token {
             let f = fingerprint(l);
             let maybe = filter[f >> 6] & (1 << (f & 63)) != 0;
             Token(if maybe {
-                tokens.get(l).copied().unwrap_or(0)
+                tokens.find(l, line_hash(l), old_mid, new_mid).unwrap_or(0)
             } else {
                 0
             })
@@ -1406,20 +1492,16 @@ impl LineDiff {
         let (head_tokens, tail_tokens) = end_tokens.split_at(head_lines);
         self.before.clear();
         self.before.extend_from_slice(head_tokens);
-        self.before
-            .extend((0..no).map(|k| Token(tokens[line(old_mid, &self.old_ends, k)])));
+        self.before.extend_from_slice(old_tokens);
         self.before.extend_from_slice(tail_tokens);
         self.after.clear();
         self.after.extend_from_slice(head_tokens);
-        self.after
-            .extend((0..nn).map(|k| Token(tokens[line(new_mid, &self.new_ends, k)])));
+        self.after.extend_from_slice(new_tokens);
         self.after.extend_from_slice(tail_tokens);
-        self.diff.compute_with(
-            Algorithm::Myers,
-            &self.before,
-            &self.after,
-            tokens.len() as u32 + 1,
-        );
+        let num_tokens = self.tokens.len() as u32 + 1;
+        self.diff
+            .compute_with(Algorithm::Myers, &self.before, &self.after, num_tokens);
+        self.mid_tokens = mid_tokens;
         self.end_tokens = end_tokens;
         LineCounts {
             added: self.diff.count_additions(),

@@ -441,19 +441,15 @@ mod tests {
         git(&["repack", "-adq"]);
         let repo = gix::open(dir.path()).expect("a repository");
         let mut packs = Packs::open(&repo);
-        let ids: Vec<ObjectId> = packs.bundles[0]
-            .index
-            .iter()
-            .map(|e| e.oid)
-            .collect();
+        let ids: Vec<ObjectId> = packs.bundles[0].index.iter().map(|e| e.oid).collect();
         assert!(ids.len() > 100);
         let searched: Vec<_> = ids.iter().map(|id| packs.locate(id)).collect();
         packs.hash_indices();
         let hashed: Vec<_> = ids.iter().map(|id| packs.locate(id)).collect();
         assert_eq!(searched, hashed);
         assert!(hashed.iter().all(Option::is_some));
-        let missing = ObjectId::from_hex(b"0123456789abcdef0123456789abcdef01234567")
-            .expect("valid hex");
+        let missing =
+            ObjectId::from_hex(b"0123456789abcdef0123456789abcdef01234567").expect("valid hex");
         assert_eq!(packs.locate(&missing), None);
     }
 

@@ -159,7 +159,9 @@ fn delimiter(header: &[u8]) -> u8 {
             _ => {}
         }
     }
-    let best = (0..3).max_by_key(|&i| (counts[i], usize::from(i == 0))).unwrap_or(0);
+    let best = (0..3)
+        .max_by_key(|&i| (counts[i], usize::from(i == 0)))
+        .unwrap_or(0);
     [b',', b';', b'\t'][best]
 }
 
@@ -241,7 +243,12 @@ fn record_end(buf: &[u8]) -> Option<usize> {
     last
 }
 
-fn parse_block(chunk: &[u8], layout: &Layout, delimiter: u8, ctx: &Ctx<'_>) -> Result<Block, Error> {
+fn parse_block(
+    chunk: &[u8],
+    layout: &Layout,
+    delimiter: u8,
+    ctx: &Ctx<'_>,
+) -> Result<Block, Error> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -286,8 +293,13 @@ fn parse_block(chunk: &[u8], layout: &Layout, delimiter: u8, ctx: &Ctx<'_>) -> R
             ));
         }
         let text = |i: usize| {
-            std::str::from_utf8(&rec[i])
-                .map_err(|_| ctx.field(line, &layout.names[i], "is not UTF-8; save the file as UTF-8"))
+            std::str::from_utf8(&rec[i]).map_err(|_| {
+                ctx.field(
+                    line,
+                    &layout.names[i],
+                    "is not UTF-8; save the file as UTF-8",
+                )
+            })
         };
         let row = Row {
             case: text(case_i)?,
@@ -330,7 +342,8 @@ impl Merger<'_> {
                 let per_byte = block.batch.events.len() as f64 / len.max(1) as f64;
                 let expected = (self.size as f64 * per_byte * 1.02) as usize;
                 let log = &mut *self.log;
-                log.events.reserve(expected.saturating_sub(log.events.len()));
+                log.events
+                    .reserve(expected.saturating_sub(log.events.len()));
             }
             block.batch.merge_into(self.log, self.source);
             self.next += 1;

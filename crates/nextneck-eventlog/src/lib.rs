@@ -8,7 +8,7 @@
 //! field, and saying what to do.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use jiff::tz::TimeZone;
@@ -54,7 +54,14 @@ impl Role {
     /// The usual column names, most specific first (compared without case).
     pub fn candidates(self) -> &'static [&'static str] {
         match self {
-            Role::Case => &["case_id", "case:concept:name", "case", "caseid", "id", "key"],
+            Role::Case => &[
+                "case_id",
+                "case:concept:name",
+                "case",
+                "caseid",
+                "id",
+                "key",
+            ],
             Role::Stage => &["stage", "status", "state", "activity", "concept:name"],
             Role::Time => &["timestamp", "time:timestamp", "time", "date"],
             Role::Lifecycle => &["lifecycle:transition", "lifecycle"],
@@ -230,7 +237,9 @@ pub fn read_into(log: &mut EventLog, path: &Path, options: &ReadOptions) -> Resu
     };
     let file = File::open(path).map_err(io_err)?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let gz = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    let gz = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
     let mut input: Box<dyn BufRead + Send> = if gz {
         Box::new(BufReader::with_capacity(
             1 << 16,
@@ -365,9 +374,11 @@ impl Layout {
                 continue;
             }
             if let Some(col) = index[i]
-                && Role::ALL
-                    .iter()
-                    .any(|&r| r != role && ctx.options.columns.get(r).is_some() && index[role_index(r)] == Some(col))
+                && Role::ALL.iter().any(|&r| {
+                    r != role
+                        && ctx.options.columns.get(r).is_some()
+                        && index[role_index(r)] == Some(col)
+                })
             {
                 index[i] = role
                     .candidates()
@@ -377,7 +388,10 @@ impl Layout {
             }
         }
         for role in Role::ALL {
-            if role.required() && (with_case || role != Role::Case) && index[role_index(role)].is_none() {
+            if role.required()
+                && (with_case || role != Role::Case)
+                && index[role_index(role)].is_none()
+            {
                 return Err(ctx.line(
                     line,
                     format!(
@@ -474,7 +488,11 @@ pub(crate) fn parse_row(
     }
     let stage = row.stage.trim();
     if stage.is_empty() {
-        return Err(ctx.field(line, names.stage, "is empty; every row needs a stage or activity"));
+        return Err(ctx.field(
+            line,
+            names.stage,
+            "is empty; every row needs a stage or activity",
+        ));
     }
     let mut start_only = false;
     if let Some(lc) = row.lifecycle {
@@ -512,7 +530,11 @@ pub(crate) fn parse_row(
     } else {
         time_of(row.time, names.time)?
     };
-    let (start, time) = if start_only { (time, NO_TIME) } else { (start, time) };
+    let (start, time) = if start_only {
+        (time, NO_TIME)
+    } else {
+        (start, time)
+    };
     Ok(Parsed::Event(Event {
         start,
         time,
@@ -574,12 +596,4 @@ impl Batch {
         }));
         source.skipped_lifecycle += self.skipped_lifecycle;
     }
-}
-
-/// Reads all of `input` into memory (for small inputs and tests).
-#[allow(dead_code)]
-pub(crate) fn read_all(mut input: impl Read) -> io::Result<Vec<u8>> {
-    let mut v = Vec::new();
-    input.read_to_end(&mut v)?;
-    Ok(v)
 }

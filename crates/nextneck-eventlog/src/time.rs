@@ -39,7 +39,10 @@ fn epoch(b: &[u8]) -> Option<i64> {
         Some(b'+') => (false, &b[1..]),
         _ => (false, b),
     };
-    let int_len = digits.iter().position(|c| !c.is_ascii_digit()).unwrap_or(digits.len());
+    let int_len = digits
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
     if int_len == 0 || int_len > 18 {
         return None;
     }
@@ -117,9 +120,7 @@ fn iso(b: &[u8], tz: &TimeZone) -> Option<Option<i64>> {
         [sign @ (b'+' | b'-'), tail @ ..] => {
             let (h, m) = match tail {
                 [h1, h2] => (num(&[*h1, *h2])?, 0),
-                [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => {
-                    (num(&[*h1, *h2])?, num(&[*m1, *m2])?)
-                }
+                [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => (num(&[*h1, *h2])?, num(&[*m1, *m2])?),
                 _ => return None,
             };
             if h > 23 || m > 59 {
@@ -141,8 +142,8 @@ fn iso(b: &[u8], tz: &TimeZone) -> Option<Option<i64>> {
     }
     // A leap second is the last second of its minute.
     let second = second.min(59);
-    let local = days_from_civil(year, month, day) * 86_400
-        + i64::from(hour * 3600 + minute * 60 + second);
+    let local =
+        days_from_civil(year, month, day) * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
     Some(match offset {
         Some(off) => Some(local - off),
         None if *tz == TimeZone::UTC => Some(local),
@@ -184,6 +185,7 @@ fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

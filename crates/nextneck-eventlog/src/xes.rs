@@ -69,7 +69,8 @@ pub(crate) fn read(
     let mut trace_events: Vec<(u64, Attrs)> = Vec::new();
     let mut event: Option<(u64, Attrs)> = None;
     loop {
-        let line_of = |r: &quick_xml::Reader<Lines<Box<dyn BufRead + Send>>>| r.get_ref().newlines + 1;
+        let line_of =
+            |r: &quick_xml::Reader<Lines<Box<dyn BufRead + Send>>>| r.get_ref().newlines + 1;
         let xml = match reader.read_event_into(&mut buf) {
             Ok(x) => x,
             Err(e) => {
@@ -92,7 +93,13 @@ pub(crate) fn read(
                         trace_name = None;
                         trace_events.clear();
                         if empty {
-                            traces_done(&mut batch, ctx, traces, &mut trace_name, &mut trace_events)?;
+                            traces_done(
+                                &mut batch,
+                                ctx,
+                                traces,
+                                &mut trace_name,
+                                &mut trace_events,
+                            )?;
                         }
                     }
                     (b"event", Some(b"trace")) => {
@@ -171,7 +178,11 @@ fn local(e: &BytesStart<'_>) -> Vec<u8> {
 
 /// `(key, value)` of an attribute element such as
 /// `<string key="concept:name" value="Register"/>`.
-fn attribute(e: &BytesStart<'_>, ctx: &Ctx<'_>, line: u64) -> Result<Option<(String, String)>, Error> {
+fn attribute(
+    e: &BytesStart<'_>,
+    ctx: &Ctx<'_>,
+    line: u64,
+) -> Result<Option<(String, String)>, Error> {
     let mut key = None;
     let mut value = None;
     for a in e.attributes() {
@@ -196,11 +207,17 @@ fn traces_done(
     trace_name: &mut Option<String>,
     events: &mut Vec<(u64, Attrs)>,
 ) -> Result<(), Error> {
-    let case = trace_name.take().unwrap_or_else(|| format!("trace {index}"));
+    let case = trace_name
+        .take()
+        .unwrap_or_else(|| format!("trace {index}"));
     for (line, attrs) in events.drain(..) {
         let keys: Vec<String> = attrs.iter().map(|(k, _, _)| k.clone()).collect();
         let layout = Layout::find(&keys, ctx, line, false).map_err(|e| match e {
-            Error::Line { path, line, problem } => Error::Line {
+            Error::Line {
+                path,
+                line,
+                problem,
+            } => Error::Line {
                 path,
                 line,
                 problem: format!("in an <event>: {problem}"),

@@ -70,7 +70,9 @@ fn check(name: &str, content: &str, options: &ReadOptions, expected: &[&str]) {
 fn check_err(name: &str, content: &str, options: &ReadOptions, expected: &str) {
     let files = Files::new();
     let path = files.write(name, content);
-    let err = read(&[path.clone()], options).unwrap_err().to_string();
+    let err = read(std::slice::from_ref(&path), options)
+        .unwrap_err()
+        .to_string();
     let want = format!("{}{expected}", path.display());
     assert_eq!(err, want, "{name}");
 }
@@ -84,11 +86,17 @@ fn csv_columns_by_their_usual_names() {
     let cases: &[(&str, &str)] = &[
         ("case_id,stage,timestamp\n", "case_id"),
         ("Case,Status,Time\n", "Case"),
-        ("case:concept:name,concept:name,time:timestamp\n", "xes names"),
+        (
+            "case:concept:name,concept:name,time:timestamp\n",
+            "xes names",
+        ),
         ("CaseID,state,date\n", "CaseID"),
         ("key,activity,timestamp,resource\n", "key"),
         ("id;status;timestamp\n", "semicolons"),
-        ("\u{feff}id\tstatus\ttimestamp\n", "tabs and a byte order mark"),
+        (
+            "\u{feff}id\tstatus\ttimestamp\n",
+            "tabs and a byte order mark",
+        ),
     ];
     for (header, label) in cases {
         let sep = if header.contains(';') {
@@ -98,7 +106,11 @@ fn csv_columns_by_their_usual_names() {
         } else {
             ","
         };
-        let extra = if header.contains("resource") { ",ann" } else { "" };
+        let extra = if header.contains("resource") {
+            ",ann"
+        } else {
+            ""
+        };
         let body = format!(
             "{header}A-1{sep}open{sep}2024-03-01T00:00:10Z{extra}\nA-1{sep}done{sep}2024-03-01T00:00:20Z{extra}\n"
         );
@@ -331,7 +343,10 @@ fn malformed_files_name_file_line_and_field() {
         ),
         (
             "notime.xes",
-            &XES.replace("<date key=\"time:timestamp\" value=\"2024-03-01T00:02:00Z\"/>", ""),
+            &XES.replace(
+                "<date key=\"time:timestamp\" value=\"2024-03-01T00:02:00Z\"/>",
+                "",
+            ),
             ":21: in an <event>: no time column: looked for timestamp, time:timestamp, time, date and found \"org:resource\", \"concept:name\"; name it with --time-column NAME",
         ),
         (
@@ -348,7 +363,10 @@ fn malformed_files_name_file_line_and_field() {
 #[test]
 fn files_are_read_in_order_into_one_log() {
     let files = Files::new();
-    let a = files.write("a.csv", "case,stage,timestamp\nX,open,2024-03-01T00:00:00Z\n");
+    let a = files.write(
+        "a.csv",
+        "case,stage,timestamp\nX,open,2024-03-01T00:00:00Z\n",
+    );
     let b = files.write(
         "b.ndjson",
         "{\"case\": \"Y\", \"stage\": \"open\", \"timestamp\": \"2024-03-01T00:00:01Z\"}\n{\"case\": \"X\", \"stage\": \"done\", \"timestamp\": \"2024-03-01T00:00:02Z\"}\n",
@@ -359,7 +377,9 @@ fn files_are_read_in_order_into_one_log() {
     assert_eq!(log.sources.len(), 2);
     assert_eq!(log.sources[1].events, 2);
     let missing = files.dir.path().join("nope.csv");
-    let err = read(&[missing.clone()], &opts()).unwrap_err().to_string();
+    let err = read(std::slice::from_ref(&missing), &opts())
+        .unwrap_err()
+        .to_string();
     assert!(
         err.starts_with(&format!("{}: ", missing.display())),
         "{err}"

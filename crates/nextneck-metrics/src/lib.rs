@@ -5,6 +5,8 @@
 //! definitions and nothing else, so the same input always gives the same
 //! report, and `--explain` can show the events behind every number.
 
+pub mod flow;
+pub mod forecast;
 pub mod git;
 pub mod report;
 pub mod stats;

@@ -8,6 +8,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod args;
+mod config;
+mod flow;
+mod forecast;
 mod report;
 
 /// Finds where your organisation's work waits: DORA metrics, the time
@@ -23,6 +26,12 @@ struct Cli {
 enum Command {
     /// DORA metrics, stages and the bottleneck of a git repository.
     Report(report::ReportArgs),
+    /// Flow metrics and the bottleneck of any value stream, from event logs
+    /// (CSV, NDJSON, XES) or the streams of nextneck.toml.
+    Flow(flow::FlowArgs),
+    /// When will N items be done, how many in D days: Monte Carlo over daily
+    /// throughput of an event log, a stream, or a repository (--git).
+    Forecast(forecast::ForecastArgs),
 }
 
 /// An error in what the user asked for (exit code 2), as opposed to a
@@ -49,6 +58,8 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Report(args) => report::run(args),
+        Command::Flow(args) => flow::run(args),
+        Command::Forecast(args) => forecast::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -61,14 +61,14 @@ pub struct ReportArgs {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum FormatArg {
+pub(crate) enum FormatArg {
     Table,
     Json,
     Markdown,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum ColorArg {
+pub(crate) enum ColorArg {
     Auto,
     Always,
     Never,

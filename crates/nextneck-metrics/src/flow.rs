@@ -410,7 +410,10 @@ pub fn overview(reports: &[&FlowReport]) -> Vec<OverviewRow> {
             stream: r.source.stream.clone(),
             stage: r.bottleneck.as_ref().map(|b| b.stage.clone()),
             share: r.bottleneck.as_ref().map(|b| b.share),
-            median_seconds: r.bottleneck.as_ref().and_then(|b| b.evidence.median_seconds),
+            median_seconds: r
+                .bottleneck
+                .as_ref()
+                .and_then(|b| b.evidence.median_seconds),
             aging: r.bottleneck.as_ref().map_or(0, |b| b.evidence.aging),
             throughput_per_week: r.flow.throughput_per_week,
             flow_time_median_seconds: r.flow.flow_time.median_seconds,
@@ -569,7 +572,9 @@ fn done_stages(
     for (i, name) in log.stages.iter().enumerate() {
         let configured = settings.done.iter().any(|d| d.eq_ignore_ascii_case(name));
         let by_name = settings.done.is_empty()
-            && DEFAULT_DONE.iter().any(|d| d.eq_ignore_ascii_case(name.trim()));
+            && DEFAULT_DONE
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(name.trim()));
         if configured {
             reason[i] = Some("configured");
         } else if by_name {
@@ -980,7 +985,12 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
                 if stage != NONE {
                     acc[stage as usize].wip += 1;
                 }
-                wip_items.push((c as u32, stage, now - arrival, current.map(|s| now - s.enter)));
+                wip_items.push((
+                    c as u32,
+                    stage,
+                    now - arrival,
+                    current.map(|s| now - s.enter),
+                ));
             }
         }
     }
@@ -1096,7 +1106,11 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
         .collect();
 
     // CFD.
-    let cfd_stages: Vec<usize> = order.iter().copied().filter(|&s| !done[s] || model == Model::Activities).collect();
+    let cfd_stages: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&s| !done[s] || model == Model::Activities)
+        .collect();
     let mut running = vec![0i64; stage_count];
     let mut done_running = 0i64;
     let mut days = Vec::with_capacity(cfd_days);
@@ -1107,7 +1121,10 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
         done_running += done_diff[d];
         days.push(CfdDay {
             date: time::date(cfd_start + d as i64 * DAY),
-            counts: cfd_stages.iter().map(|&s| running[s].max(0) as u64).collect(),
+            counts: cfd_stages
+                .iter()
+                .map(|&s| running[s].max(0) as u64)
+                .collect(),
             done: done_running.max(0) as u64,
         });
     }
@@ -1143,7 +1160,10 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     if after_now > 0 {
         notices.push(Notice {
             code: "events_after_now",
-            message: format!("{after_now} events after now ({}) were left out", time::rfc3339(now)),
+            message: format!(
+                "{after_now} events after now ({}) were left out",
+                time::rfc3339(now)
+            ),
         });
     }
     if completed_count == 0 {
@@ -1152,8 +1172,11 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
             message: "no item finished in the window, so there is no flow time, throughput or aging; widen the window with --all or check the done stages (--done)".to_owned(),
         });
     }
-    if lag_flow_total > 0 && lag_total * 2 > lag_flow_total
-        && let Some((&stage, _)) = lag_by_stage.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+    if lag_flow_total > 0
+        && lag_total * 2 > lag_flow_total
+        && let Some((&stage, _)) = lag_by_stage
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
     {
         let name = log.stages.get(stage);
         notices.push(Notice {
@@ -1218,7 +1241,10 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
             oldest_wip,
         },
         cfd: Cfd {
-            stages: cfd_stages.iter().map(|&s| log.stages.get(s as u32).to_owned()).collect(),
+            stages: cfd_stages
+                .iter()
+                .map(|&s| log.stages.get(s as u32).to_owned())
+                .collect(),
             days,
         },
         scatter: scatter
@@ -1262,7 +1288,11 @@ fn median_p85(mut v: Vec<i64>) -> (Option<f64>, Option<f64>) {
     (percentile_sorted(&f, 50), percentile_sorted(&f, 85))
 }
 
-fn window(spec: WindowSpec, oldest: Timestamp, newest: Timestamp) -> (Timestamp, Timestamp, &'static str) {
+fn window(
+    spec: WindowSpec,
+    oldest: Timestamp,
+    newest: Timestamp,
+) -> (Timestamp, Timestamp, &'static str) {
     let end_of_newest_day = time::day_floor(newest) + DAY;
     match spec {
         WindowSpec::Default => (
@@ -1291,15 +1321,17 @@ fn bottleneck(
         .collect();
     // Largest share first; ties: earlier in flow order.
     ranked.sort_by(|&a, &b| {
-        let (sa, sb) = (stages[a].share.unwrap_or(0.0), stages[b].share.unwrap_or(0.0));
+        let (sa, sb) = (
+            stages[a].share.unwrap_or(0.0),
+            stages[b].share.unwrap_or(0.0),
+        );
         sb.total_cmp(&sa).then(a.cmp(&b))
     });
     let &top = ranked.first()?;
     let st = &stages[top];
     let a = &acc[order[top]];
-    let half_share = |h: usize| {
-        (half_totals[h] > 0).then(|| a.halves[h] as f64 / half_totals[h] as f64)
-    };
+    let half_share =
+        |h: usize| (half_totals[h] > 0).then(|| a.halves[h] as f64 / half_totals[h] as f64);
     let (first, second) = (half_share(0), half_share(1));
     let trend = match (first, second) {
         (Some(f), Some(s)) if s - f > 0.05 => Some("rising"),

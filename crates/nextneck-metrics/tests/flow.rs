@@ -253,7 +253,9 @@ fn done_stages_configured_or_never_left() {
             ("/notices/0/code", json!("done_never_left")),
             (
                 "/notices/0/message",
-                json!("\"offer accepted\" counted as done because no item ever leaves it; name the done stages with --done if that is wrong"),
+                json!(
+                    "\"offer accepted\" counted as done because no item ever leaves it; name the done stages with --done if that is wrong"
+                ),
             ),
         ],
     );
@@ -360,7 +362,10 @@ fn activities_model() {
             &r,
             &[
                 ("/model", json!("activities")),
-                ("/done_stages", json!([{"name": "Decide", "reason": "never_left"}])),
+                (
+                    "/done_stages",
+                    json!([{"name": "Decide", "reason": "never_left"}]),
+                ),
                 ("/stages/0/name", json!("Register")),
                 ("/stages/0/count", json!(2)),
                 ("/stages/0/median_seconds", json!(H)),
@@ -419,7 +424,9 @@ fn activities_in_progress_and_admin_lag() {
             ("/notices/0/code", json!("admin_lag")),
             (
                 "/notices/0/message",
-                json!("90% of the flow time of finished items comes after \"Resolve ticket\", which looks like resolution: that is administrative lag, not work; pass --done \"Resolve ticket\" to end the flow there"),
+                json!(
+                    "90% of the flow time of finished items comes after \"Resolve ticket\", which looks like resolution: that is administrative lag, not work; pass --done \"Resolve ticket\" to end the flow there"
+                ),
             ),
         ],
     );
@@ -504,7 +511,9 @@ fn window_and_trend() {
     let summary = json_of(&r)["bottleneck"]["evidence"]["summary"].clone();
     assert_eq!(
         summary,
-        json!("a holds 73% of item time (median 2.0d, p85 2.7d, 2 stays); its queue is not growing; rising (50% in the window's first half, 86% in the second); next: b at 27%")
+        json!(
+            "a holds 73% of item time (median 2.0d, p85 2.7d, 2 stays); its queue is not growing; rising (50% in the window's first half, 86% in the second); next: b at 27%"
+        )
     );
 }
 
@@ -531,5 +540,8 @@ fn streams_are_ranked_by_their_bottleneck() {
 #[test]
 fn an_empty_log_is_an_error() {
     let err = flow_report(&EventLog::default(), &FlowSettings::new("x")).unwrap_err();
-    assert_eq!(err.to_string(), "the log has no events; check the file and its columns");
+    assert_eq!(
+        err.to_string(),
+        "the log has no events; check the file and its columns"
+    );
 }

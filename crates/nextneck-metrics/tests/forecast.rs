@@ -122,7 +122,9 @@ fn percentiles_fall_in_the_exact_windows() {
         }
         for q in [50u32, 70, 85, 95] {
             let p = f64::from(q) / 100.0;
-            let when = v["forecast"]["when"][format!("p{q}")]["days"].as_u64().unwrap();
+            let when = v["forecast"]["when"][format!("p{q}")]["days"]
+                .as_u64()
+                .unwrap();
             let (lo, hi) = (when_quantile(&cdf, p - tol), when_quantile(&cdf, p + tol));
             assert!(
                 (lo..=hi).contains(&when),
@@ -130,7 +132,9 @@ fn percentiles_fall_in_the_exact_windows() {
             );
             // "At least k with q% odds" is the (100 - q)th percentile of the
             // sum.
-            let many = v["forecast"]["how_many"][format!("p{q}")]["items"].as_u64().unwrap();
+            let many = v["forecast"]["how_many"][format!("p{q}")]["items"]
+                .as_u64()
+                .unwrap();
             let (lo, hi) = (
                 quantile(&sum20, 1.0 - p - tol),
                 quantile(&sum20, 1.0 - p + tol),
@@ -186,7 +190,10 @@ fn history_window_and_degenerate_inputs() {
     s.since = Some(BASE + 3 * DAY + 5);
     s.until = Some(BASE + 5 * DAY + 5);
     let r = forecast(&c, newest, BASE, &s).unwrap();
-    assert_eq!((r.history.since, r.history.until), (BASE + 3 * DAY, BASE + 5 * DAY));
+    assert_eq!(
+        (r.history.since, r.history.until),
+        (BASE + 3 * DAY, BASE + 5 * DAY)
+    );
     assert_eq!(r.history.completed, 2);
 
     let none = forecast(&[], newest, BASE, &s).unwrap_err();
@@ -195,10 +202,12 @@ fn history_window_and_degenerate_inputs() {
         "no items completed between 2024-03-04T00:00:00Z and 2024-03-06T00:00:00Z, so there is no throughput to forecast from; widen the history with --since, or check what counts as done"
     );
     s.until = s.since;
-    assert!(forecast(&c, newest, BASE, &s)
-        .unwrap_err()
-        .to_string()
-        .starts_with("the history is empty"));
+    assert!(
+        forecast(&c, newest, BASE, &s)
+            .unwrap_err()
+            .to_string()
+            .starts_with("the history is empty")
+    );
     let nothing = forecast(&c, newest, BASE, &settings(None, None)).unwrap_err();
     assert_eq!(
         nothing.to_string(),

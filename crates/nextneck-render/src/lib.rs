@@ -10,6 +10,7 @@ use nextneck_metrics::report::{DeploymentsFrom, ExplainedDeployment, Report};
 use nextneck_metrics::tiers::Tier;
 use nextneck_metrics::time::{date, human, rfc3339};
 
+pub mod flow;
 mod table;
 
 use table::{Style, Table};

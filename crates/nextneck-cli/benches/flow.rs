@@ -11,7 +11,8 @@
 //!
 //! Environment:
 //! * `NEXTNECK_BENCH_EVENTS=N`: the log's size (default 10,000,000).
-//! * `NEXTNECK_BENCH_ROUNDS=N`: rounds (default 5; PM4Py runs at most 3).
+//! * `NEXTNECK_BENCH_ROUNDS=N`: rounds (default 5; PM4Py, at over a minute
+//!   a run, runs once, with no warm-up: `NEXTNECK_BENCH_PM4PY_ROUNDS=N`).
 //! * `NEXTNECK_BENCH_PYTHON=PATH`: the Python with pm4py and duckdb.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
@@ -97,14 +98,14 @@ fn main() {
             &python,
             vec![pm4py_script.display().to_string(), log_s.clone()],
         );
-        t.max_rounds = 3;
+        t.max_rounds = env_or("NEXTNECK_BENCH_PM4PY_ROUNDS", 1);
         tools.push(t);
     } else {
         println!("pm4py is not installed: pip install pm4py");
     }
 
     // One warm-up run each (page cache, Python imports), then rounds.
-    for t in &tools {
+    for t in tools.iter().filter(|t| t.max_rounds > 1) {
         let s = t.run();
         println!("warm-up {}: {s:.2} s", t.label);
     }
@@ -133,8 +134,10 @@ fn main() {
             times[0],
             times[times.len() - 1],
             m / base,
-            t.rss
-                .map_or("n/a".to_owned(), |k| format!("{:.0} MiB", k as f64 / 1024.0))
+            t.rss.map_or("n/a".to_owned(), |k| format!(
+                "{:.0} MiB",
+                k as f64 / 1024.0
+            ))
         );
     }
 }

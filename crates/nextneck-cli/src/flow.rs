@@ -308,13 +308,8 @@ pub fn run(args: FlowArgs) -> anyhow::Result<()> {
     let mut reports: Vec<FlowReport> = Vec::with_capacity(streams.len());
     for mut s in streams {
         s.flow.window = window;
-        let t0 = std::time::Instant::now();
         let log = read(&s)?;
-        let t1 = std::time::Instant::now();
         let report = nextneck_metrics::flow::flow_report(&log, &s.flow).map_err(flow_error)?;
-        if std::env::var_os("NEXTNECK_TIMINGS").is_some() {
-            eprintln!("read {:?} compute {:?}", t1 - t0, t1.elapsed());
-        }
         drop(log);
         reports.push(report);
     }

@@ -39,7 +39,9 @@ fn every_example_runs() {
     ];
     let cfg = config();
     for (stream, model, bottleneck) in cases {
-        let r = ok_json(&["flow", "--config", &cfg, "--stream", stream, "--format", "json"]);
+        let r = ok_json(&[
+            "flow", "--config", &cfg, "--stream", stream, "--format", "json",
+        ]);
         assert_eq!(r["source"]["stream"], stream);
         assert_eq!(r["model"], model, "{stream}");
         assert_eq!(r["bottleneck"]["stage"], bottleneck, "{stream}");
@@ -80,9 +82,16 @@ fn every_example_runs() {
         .current_dir(examples())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with("nextneck flow: every stream's bottleneck"), "{text}");
+    assert!(
+        text.starts_with("nextneck flow: every stream's bottleneck"),
+        "{text}"
+    );
 }
 
 const LOG: &str = "case_id,stage,timestamp
@@ -158,7 +167,11 @@ fn the_table_and_split_files() {
 fn errors_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.csv");
-    std::fs::write(&bad, "case_id,stage,timestamp\nA,new,2024-03-01\nA,done,31/12/2024\n").unwrap();
+    std::fs::write(
+        &bad,
+        "case_id,stage,timestamp\nA,new,2024-03-01\nA,done,31/12/2024\n",
+    )
+    .unwrap();
     let good = dir.path().join("good.csv");
     std::fs::write(&good, LOG).unwrap();
     let (bad_s, good_s) = (bad.to_str().unwrap(), good.to_str().unwrap());
@@ -191,7 +204,11 @@ fn errors_and_exit_codes() {
     ];
     for (args, want_code, want_err) in cases {
         let (code, _, err) = run_text(&args);
-        assert_eq!((code, err.as_str()), (want_code, want_err.as_str()), "{args:?}");
+        assert_eq!(
+            (code, err.as_str()),
+            (want_code, want_err.as_str()),
+            "{args:?}"
+        );
     }
     let cfg = config();
     let (code, _, err) = run_text(&["flow", "--config", &cfg, "--stream", "payroll"]);
@@ -229,12 +246,17 @@ fn forecast_over_a_repositorys_deployments() {
         repo.tag(&format!("v1.{d}.0"), &c);
     }
     let path = repo.path().to_str().unwrap();
-    let r = ok_json(&["forecast", "--git", path, "--items", "5", "--format", "json"]);
+    let r = ok_json(&[
+        "forecast", "--git", path, "--items", "5", "--format", "json",
+    ]);
     // One deployment a day, every day of the ten-day history: 5 days.
     assert_eq!(r["source"]["unit"], "deployments");
     assert_eq!(r["history"]["days"], 10);
     assert_eq!(r["history"]["completed"], 10);
-    assert_eq!(r["forecast"]["when"]["p95"], json!({"days": 5, "date": "2024-01-15"}));
+    assert_eq!(
+        r["forecast"]["when"]["p95"],
+        json!({"days": 5, "date": "2024-01-15"})
+    );
     // Changes: two per deployment except the baseline's.
     let r = ok_json(&[
         "forecast", "--git", path, "--count", "changes", "--days", "3", "--format", "json",

@@ -249,12 +249,6 @@ fn parse_block(
     delimiter: u8,
     ctx: &Ctx<'_>,
 ) -> Result<Block, Error> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(chunk);
-    let mut rec = csv::ByteRecord::new();
     let mut batch = Batch::default();
     let names = FieldNames {
         case: layout.name(Role::Case),
@@ -263,13 +257,52 @@ fn parse_block(
         start: layout.name(Role::Start),
     };
     let idx = |r| layout.get(r);
-    let (case_i, stage_i, time_i) = (
-        idx(Role::Case).unwrap_or(0),
-        idx(Role::Stage).unwrap_or(0),
-        idx(Role::Time).unwrap_or(0),
-    );
-    let (lc_i, start_i, type_i) = (idx(Role::Lifecycle), idx(Role::Start), idx(Role::Type));
+    let roles = Roles {
+        case: idx(Role::Case).unwrap_or(0),
+        stage: idx(Role::Stage).unwrap_or(0),
+        time: idx(Role::Time).unwrap_or(0),
+        lifecycle: idx(Role::Lifecycle),
+        start: idx(Role::Start),
+        item_type: idx(Role::Type),
+    };
     let columns = layout.names.len();
+    let lines = memchr::memchr_iter(b'\n', chunk).count() as u64;
+    if memchr::memchr(b'"', chunk).is_none() {
+        // No quotes: split lines and fields directly (the common case, and
+        // the fast one).
+        let mut fields: Vec<&[u8]> = Vec::with_capacity(columns);
+        let mut line = 0u64;
+        let mut start = 0;
+        while start < chunk.len() {
+            let end = memchr::memchr(b'\n', &chunk[start..]).map_or(chunk.len(), |i| start + i);
+            line += 1;
+            let mut record = &chunk[start..end];
+            start = end + 1;
+            if let [rest @ .., b'\r'] = record {
+                record = rest;
+            }
+            if record.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            fields.clear();
+            let mut from = 0;
+            for i in memchr::memchr_iter(delimiter, record) {
+                fields.push(&record[from..i]);
+                from = i + 1;
+            }
+            fields.push(&record[from..]);
+            row(
+                &fields, columns, &roles, layout, &names, line, ctx, &mut batch,
+            )?;
+        }
+        return Ok(Block { batch, lines });
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(chunk);
+    let mut rec = csv::ByteRecord::new();
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(true) => {}
@@ -283,36 +316,62 @@ fn parse_block(
         if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        if rec.len() != columns {
-            return Err(ctx.line(
-                line,
-                format!(
-                    "has {} fields but the header has {columns}; quote fields that contain the separator",
-                    rec.len()
-                ),
-            ));
-        }
-        let text = |i: usize| {
-            std::str::from_utf8(&rec[i]).map_err(|_| {
-                ctx.field(
-                    line,
-                    &layout.names[i],
-                    "is not UTF-8; save the file as UTF-8",
-                )
-            })
-        };
-        let row = Row {
-            case: text(case_i)?,
-            stage: text(stage_i)?,
-            time: text(time_i)?,
-            lifecycle: lc_i.map(text).transpose()?,
-            start: start_i.map(text).transpose()?,
-            item_type: type_i.map(text).transpose()?,
-        };
-        batch.push(&row, &names, line, ctx)?;
+        let fields: Vec<&[u8]> = rec.iter().collect();
+        row(
+            &fields, columns, &roles, layout, &names, line, ctx, &mut batch,
+        )?;
     }
-    let lines = memchr::memchr_iter(b'\n', chunk).count() as u64;
     Ok(Block { batch, lines })
+}
+
+/// Field index of each role.
+struct Roles {
+    case: usize,
+    stage: usize,
+    time: usize,
+    lifecycle: Option<usize>,
+    start: Option<usize>,
+    item_type: Option<usize>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn row(
+    fields: &[&[u8]],
+    columns: usize,
+    roles: &Roles,
+    layout: &Layout,
+    names: &FieldNames<'_>,
+    line: u64,
+    ctx: &Ctx<'_>,
+    batch: &mut Batch,
+) -> Result<(), Error> {
+    if fields.len() != columns {
+        return Err(ctx.line(
+            line,
+            format!(
+                "has {} fields but the header has {columns}; quote fields that contain the separator",
+                fields.len()
+            ),
+        ));
+    }
+    let text = |i: usize| {
+        std::str::from_utf8(fields[i]).map_err(|_| {
+            ctx.field(
+                line,
+                &layout.names[i],
+                "is not UTF-8; save the file as UTF-8",
+            )
+        })
+    };
+    let row = Row {
+        case: text(roles.case)?,
+        stage: text(roles.stage)?,
+        time: text(roles.time)?,
+        lifecycle: roles.lifecycle.map(text).transpose()?,
+        start: roles.start.map(text).transpose()?,
+        item_type: roles.item_type.map(text).transpose()?,
+    };
+    batch.push(&row, names, line, ctx)
 }
 
 /// Merges parsed blocks into the log in file order.

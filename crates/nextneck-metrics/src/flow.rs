@@ -622,6 +622,7 @@ fn transitions_item(
     events: &[u32],
     now: Timestamp,
     done: &[bool],
+    rows: &mut Vec<(StageIdx, Timestamp)>,
     item: &mut Item,
 ) {
     item.stays.clear();
@@ -629,7 +630,7 @@ fn transitions_item(
     item.finish = None;
     item.resolution = None;
     // (stage, entry) rows up to now, repeated stages collapsed.
-    let mut rows: Vec<(StageIdx, Timestamp)> = Vec::with_capacity(events.len());
+    rows.clear();
     for &i in events {
         let e = log.events[i as usize];
         let t = e.at();
@@ -878,6 +879,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     let mut after_now = 0usize;
 
     let mut mark = vec![NONE; stage_count];
+    let mut rows = Vec::new();
     let mut item = Item::default();
     let mut completed = Vec::new();
     let mut open = Vec::new();
@@ -891,7 +893,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
             })
             .count();
         match model {
-            Model::Transitions => transitions_item(log, events, now, &done, &mut item),
+            Model::Transitions => transitions_item(log, events, now, &done, &mut rows, &mut item),
             Model::Activities => activities_item(
                 log,
                 events,
@@ -1129,7 +1131,6 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
         });
     }
 
-    scatter.sort_by_key(|&(c, finish, _)| (finish, c));
     let completed_count = flow_times.len();
 
     // Notices.
@@ -1247,14 +1248,20 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
                 .collect(),
             days,
         },
-        scatter: scatter
-            .into_iter()
-            .map(|(c, finished, ft)| ScatterPoint {
-                case: log.cases.get(c).to_owned(),
-                finished,
-                flow_time_seconds: ft,
-            })
-            .collect(),
+        scatter: {
+            // Names in case order (sequential reads), then by finish time;
+            // equal times stay in case order.
+            let mut points: Vec<ScatterPoint> = scatter
+                .into_iter()
+                .map(|(c, finished, ft)| ScatterPoint {
+                    case: log.cases.get(c).to_owned(),
+                    finished,
+                    flow_time_seconds: ft,
+                })
+                .collect();
+            points.sort_by_key(|p| p.finished);
+            points
+        },
         notices,
     })
 }

@@ -136,6 +136,9 @@ impl EventLog {
 pub struct Names {
     text: String,
     ends: Vec<usize>,
+    /// Each name's hash, so that growing the table and most failed
+    /// comparisons do not touch the text.
+    hashes: Vec<u64>,
     table: HashTable<u32>,
 }
 
@@ -169,24 +172,40 @@ impl Names {
 
     /// The index of `name`, if it was interned.
     pub fn find(&self, name: &str) -> Option<u32> {
-        let Names { text, ends, table } = self;
+        let h = hash(name);
+        let Names {
+            text,
+            ends,
+            hashes,
+            table,
+        } = self;
         table
-            .find(hash(name), |&i| slice(text, ends, i) == name)
+            .find(h, |&i| {
+                hashes[i as usize] == h && slice(text, ends, i) == name
+            })
             .copied()
     }
 
     /// The index of `name`, interning it when new.
     pub fn intern(&mut self, name: &str) -> u32 {
         let h = hash(name);
-        let Names { text, ends, table } = self;
-        if let Some(&i) = table.find(h, |&i| slice(text, ends, i) == name) {
+        let Names {
+            text,
+            ends,
+            hashes,
+            table,
+        } = self;
+        if let Some(&i) = table.find(h, |&i| {
+            hashes[i as usize] == h && slice(text, ends, i) == name
+        }) {
             return i;
         }
         let idx = ends.len() as u32;
         text.push_str(name);
         ends.push(text.len());
-        let (text, ends) = (&*text, &*ends);
-        table.insert_unique(h, idx, |&i| hash(slice(text, ends, i)));
+        hashes.push(h);
+        let hashes = &*hashes;
+        table.insert_unique(h, idx, |&i| hashes[i as usize]);
         idx
     }
 
@@ -199,6 +218,7 @@ impl Names {
     pub fn heap_bytes(&self) -> usize {
         self.text.capacity()
             + self.ends.capacity() * std::mem::size_of::<usize>()
+            + self.hashes.capacity() * std::mem::size_of::<u64>()
             + self.table.capacity() * (std::mem::size_of::<u32>() + 1)
     }
 }

@@ -255,6 +255,7 @@ fn parse_block(
         stage: layout.name(Role::Stage),
         time: layout.name(Role::Time),
         start: layout.name(Role::Start),
+        item_type: layout.name(Role::Type),
     };
     let idx = |r| layout.get(r);
     let roles = Roles {
@@ -291,9 +292,7 @@ fn parse_block(
                 from = i + 1;
             }
             fields.push(&record[from..]);
-            row(
-                &fields, columns, &roles, layout, &names, line, ctx, &mut batch,
-            )?;
+            row(&fields, columns, &roles, &names, line, ctx, &mut batch)?;
         }
         return Ok(Block { batch, lines });
     }
@@ -317,9 +316,7 @@ fn parse_block(
             continue;
         }
         let fields: Vec<&[u8]> = rec.iter().collect();
-        row(
-            &fields, columns, &roles, layout, &names, line, ctx, &mut batch,
-        )?;
+        row(&fields, columns, &roles, &names, line, ctx, &mut batch)?;
     }
     Ok(Block { batch, lines })
 }
@@ -339,7 +336,6 @@ fn row(
     fields: &[&[u8]],
     columns: usize,
     roles: &Roles,
-    layout: &Layout,
     names: &FieldNames<'_>,
     line: u64,
     ctx: &Ctx<'_>,
@@ -354,22 +350,13 @@ fn row(
             ),
         ));
     }
-    let text = |i: usize| {
-        std::str::from_utf8(fields[i]).map_err(|_| {
-            ctx.field(
-                line,
-                &layout.names[i],
-                "is not UTF-8; save the file as UTF-8",
-            )
-        })
-    };
     let row = Row {
-        case: text(roles.case)?,
-        stage: text(roles.stage)?,
-        time: text(roles.time)?,
-        lifecycle: roles.lifecycle.map(text).transpose()?,
-        start: roles.start.map(text).transpose()?,
-        item_type: roles.item_type.map(text).transpose()?,
+        case: fields[roles.case],
+        stage: fields[roles.stage],
+        time: fields[roles.time],
+        lifecycle: roles.lifecycle.map(|i| fields[i]),
+        start: roles.start.map(|i| fields[i]),
+        item_type: roles.item_type.map(|i| fields[i]),
     };
     batch.push(&row, names, line, ctx)
 }
@@ -403,6 +390,15 @@ impl Merger<'_> {
                 let log = &mut *self.log;
                 log.events
                     .reserve(expected.saturating_sub(log.events.len()));
+                // Cases too, so the name table is not rebuilt as it grows
+                // (an estimate that assumes each case's rows are together).
+                let cases = &block.batch.cases;
+                let per_byte = cases.len() as f64 / len.max(1) as f64;
+                let bytes: usize = cases.iter().map(str::len).sum();
+                let per_case = bytes as f64 / cases.len().max(1) as f64;
+                let expected = (self.size as f64 * per_byte * 1.02) as usize;
+                log.cases
+                    .reserve(expected, (expected as f64 * per_case) as usize);
             }
             block.batch.merge_into(self.log, self.source);
             self.next += 1;

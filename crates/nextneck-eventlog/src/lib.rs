@@ -434,15 +434,16 @@ fn list(names: &[String]) -> String {
         .join(", ")
 }
 
-/// One row's fields by role (`None`: no such column).
+/// One row's fields by role (`None`: no such column), as bytes: only new
+/// names are checked to be UTF-8.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Row<'a> {
-    pub case: &'a str,
-    pub stage: &'a str,
-    pub time: &'a str,
-    pub lifecycle: Option<&'a str>,
-    pub start: Option<&'a str>,
-    pub item_type: Option<&'a str>,
+    pub case: &'a [u8],
+    pub stage: &'a [u8],
+    pub time: &'a [u8],
+    pub lifecycle: Option<&'a [u8]>,
+    pub start: Option<&'a [u8]>,
+    pub item_type: Option<&'a [u8]>,
 }
 
 /// Field names for error messages.
@@ -451,6 +452,7 @@ pub(crate) struct FieldNames<'a> {
     pub stage: &'a str,
     pub time: &'a str,
     pub start: &'a str,
+    pub item_type: &'a str,
 }
 
 /// Interned rows of part of a file, with their own name tables (merged into
@@ -482,11 +484,12 @@ pub(crate) fn parse_row(
     cases: &mut Names,
     stages: &mut Names,
 ) -> Result<Parsed, Error> {
-    let case = row.case.trim();
+    let not_utf8 = |field: &str| ctx.field(line, field, "is not UTF-8; save the file as UTF-8");
+    let case = row.case.trim_ascii();
     if case.is_empty() {
         return Err(ctx.field(line, names.case, "is empty; every row needs a case id"));
     }
-    let stage = row.stage.trim();
+    let stage = row.stage.trim_ascii();
     if stage.is_empty() {
         return Err(ctx.field(
             line,
@@ -496,40 +499,46 @@ pub(crate) fn parse_row(
     }
     let mut start_only = false;
     if let Some(lc) = row.lifecycle {
-        let lc = lc.trim();
-        if lc.eq_ignore_ascii_case("start") {
+        let lc = lc.trim_ascii();
+        if lc.eq_ignore_ascii_case(b"start") {
             start_only = true;
         } else if !(lc.is_empty()
-            || lc.eq_ignore_ascii_case("complete")
-            || lc.eq_ignore_ascii_case("completed"))
+            || lc.eq_ignore_ascii_case(b"complete")
+            || lc.eq_ignore_ascii_case(b"completed"))
         {
             return Ok(Parsed::Skipped);
         }
     }
-    let time_of = |value: &str, field: &str| {
-        time::parse(value, tz).ok_or_else(|| {
+    let time_of = |value: &[u8], field: &str| {
+        time::parse_bytes(value, tz).ok_or_else(|| {
             ctx.field(
                 line,
                 field,
                 format!(
                     "\"{}\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z, or epoch seconds",
-                    value.trim()
+                    String::from_utf8_lossy(value.trim_ascii())
                 ),
             )
         })
     };
     let start = match row.start {
-        Some(s) if !s.trim().is_empty() => time_of(s, names.start)?,
+        Some(s) if !s.trim_ascii().is_empty() => time_of(s, names.start)?,
         _ => NO_TIME,
     };
-    let time = if row.time.trim().is_empty() && start != NO_TIME {
+    let time = if row.time.trim_ascii().is_empty() && start != NO_TIME {
         // A started occurrence that has not completed.
         NO_TIME
-    } else if row.time.trim().is_empty() {
+    } else if row.time.trim_ascii().is_empty() {
         return Err(ctx.field(line, names.time, "is empty; every row needs a time"));
     } else {
         time_of(row.time, names.time)?
     };
+    let case = cases
+        .intern_bytes(case)
+        .ok_or_else(|| not_utf8(names.case))?;
+    let stage = stages
+        .intern_bytes(stage)
+        .ok_or_else(|| not_utf8(names.stage))?;
     let (start, time) = if start_only {
         (time, NO_TIME)
     } else {
@@ -538,8 +547,8 @@ pub(crate) fn parse_row(
     Ok(Parsed::Event(Event {
         start,
         time,
-        case: cases.intern(case),
-        stage: stages.intern(stage),
+        case,
+        stage,
     }))
 }
 
@@ -562,8 +571,18 @@ impl Batch {
             &mut self.stages,
         )? {
             Parsed::Event(e) => {
-                if let Some(ty) = row.item_type.map(str::trim).filter(|t| !t.is_empty()) {
-                    let t = self.types.intern(ty);
+                if let Some(ty) = row
+                    .item_type
+                    .map(<[u8]>::trim_ascii)
+                    .filter(|t| !t.is_empty())
+                {
+                    let Some(t) = self.types.intern_bytes(ty) else {
+                        return Err(ctx.field(
+                            line,
+                            names.item_type,
+                            "is not UTF-8; save the file as UTF-8",
+                        ));
+                    };
                     let i = e.case as usize;
                     if self.case_types.len() <= i {
                         self.case_types.resize(i + 1, NO_NAME);
@@ -581,9 +600,14 @@ impl Batch {
 
     /// Appends this batch to `log`, translating its ids.
     pub fn merge_into(self, log: &mut EventLog, source: &mut SourceFile) {
-        let case_map: Vec<u32> = self.cases.iter().map(|c| log.cases.intern(c)).collect();
-        let stage_map: Vec<u32> = self.stages.iter().map(|s| log.stages.intern(s)).collect();
-        let type_map: Vec<u32> = self.types.iter().map(|t| log.types.intern(t)).collect();
+        let map = |to: &mut Names, from: &Names| -> Vec<u32> {
+            (0..from.len() as u32)
+                .map(|i| to.intern_from(from, i))
+                .collect()
+        };
+        let case_map = map(&mut log.cases, &self.cases);
+        let stage_map = map(&mut log.stages, &self.stages);
+        let type_map = map(&mut log.types, &self.types);
         for (local, &ty) in self.case_types.iter().enumerate() {
             if ty != NO_NAME {
                 log.set_case_type(case_map[local], type_map[ty as usize]);

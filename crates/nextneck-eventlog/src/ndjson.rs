@@ -75,18 +75,19 @@ pub(crate) fn read(
         let start = value(Role::Start)?;
         let item_type = value(Role::Type)?;
         let row = Row {
-            case: &case,
-            stage: &stage,
-            time: &time,
-            lifecycle: lifecycle.as_deref(),
-            start: start.as_deref(),
-            item_type: item_type.as_deref(),
+            case: case.as_bytes(),
+            stage: stage.as_bytes(),
+            time: time.as_bytes(),
+            lifecycle: lifecycle.as_deref().map(str::as_bytes),
+            start: start.as_deref().map(str::as_bytes),
+            item_type: item_type.as_deref().map(str::as_bytes),
         };
         let names = FieldNames {
             case: layout.name(Role::Case),
             stage: layout.name(Role::Stage),
             time: layout.name(Role::Time),
             start: layout.name(Role::Start),
+            item_type: layout.name(Role::Type),
         };
         batch.push(&row, &names, line_no, ctx)?;
     }

@@ -15,7 +15,12 @@ use jiff::tz::TimeZone;
 
 /// Parses `s`; `None` when it is not a time.
 pub fn parse(s: &str, tz: &TimeZone) -> Option<i64> {
-    let b = s.trim().as_bytes();
+    parse_bytes(s.as_bytes(), tz)
+}
+
+/// [`parse`] of bytes (only the slow path needs them to be UTF-8).
+pub fn parse_bytes(b: &[u8], tz: &TimeZone) -> Option<i64> {
+    let b = b.trim_ascii();
     if b.is_empty() {
         return None;
     }
@@ -25,7 +30,7 @@ pub fn parse(s: &str, tz: &TimeZone) -> Option<i64> {
     if let Some(t) = iso(b, tz) {
         return t;
     }
-    let s = s.trim();
+    let s = std::str::from_utf8(b).ok()?;
     if let Ok(ts) = s.parse::<jiff::Timestamp>() {
         return Some(ts.as_second());
     }

@@ -227,19 +227,21 @@ fn traces_done(
         let value = |role: Role| layout.get(role).map(|i| attrs[i].1.as_str());
         // Field errors are mostly about the time: name its line.
         let line = layout.get(Role::Time).map_or(line, |i| attrs[i].2);
+        let bytes = |role: Role| value(role).map(str::as_bytes);
         let row = Row {
-            case: &case,
-            stage: value(Role::Stage).unwrap_or_default(),
-            time: value(Role::Time).unwrap_or_default(),
-            lifecycle: value(Role::Lifecycle),
-            start: value(Role::Start),
-            item_type: value(Role::Type),
+            case: case.as_bytes(),
+            stage: bytes(Role::Stage).unwrap_or_default(),
+            time: bytes(Role::Time).unwrap_or_default(),
+            lifecycle: bytes(Role::Lifecycle),
+            start: bytes(Role::Start),
+            item_type: bytes(Role::Type),
         };
         let names = FieldNames {
             case: "concept:name",
             stage: layout.name(Role::Stage),
             time: layout.name(Role::Time),
             start: layout.name(Role::Start),
+            item_type: layout.name(Role::Type),
         };
         batch.push(&row, &names, line, ctx)?;
     }

@@ -426,6 +426,43 @@ fn parallel_blocks_give_the_sequential_result() {
     );
     assert_eq!(one.case_types, two.case_types);
     assert_eq!(one.types.len(), 3);
+    // Without quotes the blocks are split directly: the same events.
+    let plain = text
+        .replace('"', "")
+        .replace("doing  deep  work", "doing deep work")
+        .replace("review,legal", "review legal");
+    let plain_path = files.write("plain.csv", &plain);
+    let p1 = read(
+        std::slice::from_ref(&plain_path),
+        &ReadOptions {
+            threads: 1,
+            ..opts()
+        },
+    )
+    .unwrap();
+    let p2 = read(
+        std::slice::from_ref(&plain_path),
+        &ReadOptions {
+            threads: 2,
+            ..opts()
+        },
+    )
+    .unwrap();
+    assert_eq!(p1.events.len(), 240_000);
+    assert_eq!(p1.events, p2.events);
+    assert_eq!(
+        p1.events,
+        one.events
+            .iter()
+            .map(|e| {
+                let name = one.stages.get(e.stage).replace('"', "").replace(',', " ");
+                nextneck_model::flow::Event {
+                    stage: p1.stages.find(&name).unwrap(),
+                    ..*e
+                }
+            })
+            .collect::<Vec<_>>()
+    );
     // An error in a late block names the file's line.
     let bad = text.replacen("c49944,\"done\",1709451207", "c49944,\"done\",never", 1);
     assert!(bad.len() != text.len(), "the row to break is in the file");

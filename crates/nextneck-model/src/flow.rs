@@ -148,7 +148,7 @@ impl std::fmt::Debug for Names {
     }
 }
 
-fn hash(s: &str) -> u64 {
+fn hash(s: &[u8]) -> u64 {
     foldhash::fast::FixedState::with_seed(0x6e65_7874_6e65_636b).hash_one(s)
 }
 
@@ -172,7 +172,7 @@ impl Names {
 
     /// The index of `name`, if it was interned.
     pub fn find(&self, name: &str) -> Option<u32> {
-        let h = hash(name);
+        let h = hash(name.as_bytes());
         let Names {
             text,
             ends,
@@ -188,7 +188,44 @@ impl Names {
 
     /// The index of `name`, interning it when new.
     pub fn intern(&mut self, name: &str) -> u32 {
+        self.intern_hashed(name, hash(name.as_bytes()))
+    }
+
+    /// Like [`Names::intern`] for bytes; `None` when they are new and not
+    /// UTF-8 (only new names are checked).
+    pub fn intern_bytes(&mut self, name: &[u8]) -> Option<u32> {
         let h = hash(name);
+        let Names {
+            text,
+            ends,
+            hashes,
+            table,
+        } = self;
+        if let Some(&i) = table.find(h, |&i| {
+            hashes[i as usize] == h && slice(text, ends, i).as_bytes() == name
+        }) {
+            return Some(i);
+        }
+        let name = std::str::from_utf8(name).ok()?;
+        Some(self.intern_hashed(name, h))
+    }
+
+    /// The index in `self` of `other`'s name `idx`, interning it when new
+    /// (reuses the hash `other` stored).
+    pub fn intern_from(&mut self, other: &Names, idx: u32) -> u32 {
+        self.intern_hashed(other.get(idx), other.hashes[idx as usize])
+    }
+
+    /// Makes room for `names` more names of `bytes` bytes in all.
+    pub fn reserve(&mut self, names: usize, bytes: usize) {
+        self.text.reserve(bytes);
+        self.ends.reserve(names);
+        self.hashes.reserve(names);
+        let hashes = &self.hashes;
+        self.table.reserve(names, |&i| hashes[i as usize]);
+    }
+
+    fn intern_hashed(&mut self, name: &str, h: u64) -> u32 {
         let Names {
             text,
             ends,

@@ -157,10 +157,11 @@ fn source_line(r: &FlowReport) -> String {
 
 fn window_line(r: &FlowReport) -> String {
     format!(
-        "{} to {} ({} days, {}); now {}",
+        "{} to {} ({} {}, {}); now {}",
         rfc3339(r.window.since),
         rfc3339(r.window.until),
         trim_float(r.window.days),
+        if r.window.days == 1.0 { "day" } else { "days" },
         r.window.selection,
         rfc3339(r.now)
     )

@@ -778,6 +778,256 @@ struct StageAcc {
     seen: bool,
 }
 
+/// What one pass over the cases needs.
+struct Scan<'a> {
+    log: &'a EventLog,
+    grouped: &'a Grouped,
+    model: Model,
+    now: Timestamp,
+    done: &'a [bool],
+    resolution_like: &'a [bool],
+    since: Timestamp,
+    until: Timestamp,
+    mid: Timestamp,
+    cfd_start: Timestamp,
+    cfd_days: usize,
+}
+
+/// What a pass over some cases adds up.
+struct Part {
+    acc: Vec<StageAcc>,
+    flow_times: Vec<i64>,
+    scatter: Vec<(u32, Timestamp, i64)>,
+    wip_items: Vec<(u32, u32, i64, Option<i64>)>,
+    arrived: usize,
+    eff_active: i64,
+    eff_wait: i64,
+    eff_known: bool,
+    lag_total: i64,
+    lag_flow_total: i64,
+    lag_by_stage: HashMap<StageIdx, i64>,
+    after_now: usize,
+    cfd_diff: Vec<Vec<i64>>,
+    done_diff: Vec<i64>,
+}
+
+impl Part {
+    fn new(stages: usize, cfd_days: usize) -> Part {
+        Part {
+            acc: vec![StageAcc::default(); stages],
+            flow_times: Vec::new(),
+            scatter: Vec::new(),
+            wip_items: Vec::new(),
+            arrived: 0,
+            eff_active: 0,
+            eff_wait: 0,
+            eff_known: false,
+            lag_total: 0,
+            lag_flow_total: 0,
+            lag_by_stage: HashMap::new(),
+            after_now: 0,
+            cfd_diff: vec![vec![0; cfd_days + 1]; stages],
+            done_diff: vec![0; cfd_days + 1],
+        }
+    }
+
+    /// Adds `other`, which covers later cases.
+    fn add(&mut self, other: Part) {
+        for (a, b) in self.acc.iter_mut().zip(other.acc) {
+            a.durations.extend(b.durations);
+            a.waits.extend(b.waits);
+            a.services.extend(b.services);
+            a.total += b.total;
+            a.halves[0] += b.halves[0];
+            a.halves[1] += b.halves[1];
+            a.entries += b.entries;
+            a.exits += b.exits;
+            a.wip += b.wip;
+            a.aging += b.aging;
+            a.rank_sum += b.rank_sum;
+            a.rank_n += b.rank_n;
+            a.seen |= b.seen;
+        }
+        self.flow_times.extend(other.flow_times);
+        self.scatter.extend(other.scatter);
+        self.wip_items.extend(other.wip_items);
+        self.arrived += other.arrived;
+        self.eff_active += other.eff_active;
+        self.eff_wait += other.eff_wait;
+        self.eff_known |= other.eff_known;
+        self.lag_total += other.lag_total;
+        self.lag_flow_total += other.lag_flow_total;
+        for (k, v) in other.lag_by_stage {
+            *self.lag_by_stage.entry(k).or_default() += v;
+        }
+        self.after_now += other.after_now;
+        for (a, b) in self.cfd_diff.iter_mut().zip(other.cfd_diff) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+        for (x, y) in self.done_diff.iter_mut().zip(other.done_diff) {
+            *x += y;
+        }
+    }
+}
+
+impl Scan<'_> {
+    fn in_window(&self, t: Timestamp) -> bool {
+        t != NO_TIME && (self.since..self.until).contains(&t)
+    }
+
+    /// The first CFD day whose end (start + (d + 1) days) is at or after t.
+    fn first_day(&self, t: Timestamp) -> usize {
+        let d = (t - self.cfd_start + DAY - 1).div_euclid(DAY) - 1;
+        d.clamp(0, self.cfd_days as i64) as usize
+    }
+
+    fn run(&self, cases: std::ops::Range<usize>) -> Part {
+        let log = self.log;
+        let (now, mid, cfd_days) = (self.now, self.mid, self.cfd_days);
+        let stage_count = log.stages.len();
+        let mut part = Part::new(stage_count, cfd_days);
+        let Part {
+            acc,
+            flow_times,
+            scatter,
+            wip_items,
+            arrived,
+            eff_active,
+            eff_wait,
+            eff_known,
+            lag_total,
+            lag_flow_total,
+            lag_by_stage,
+            after_now,
+            cfd_diff,
+            done_diff,
+        } = &mut part;
+        let mut mark = vec![NONE; stage_count];
+        let mut rows = Vec::new();
+        let mut item = Item::default();
+        let mut completed = Vec::new();
+        let mut open = Vec::new();
+        for c in cases {
+            let events = self.grouped.case(c);
+            *after_now += events
+                .iter()
+                .filter(|&&i| {
+                    let e = log.events[i as usize];
+                    e.start.max(e.time) > now
+                })
+                .count();
+            match self.model {
+                Model::Transitions => {
+                    transitions_item(log, events, now, self.done, &mut rows, &mut item)
+                }
+                Model::Activities => activities_item(
+                    log,
+                    events,
+                    now,
+                    self.done,
+                    self.resolution_like,
+                    &mut completed,
+                    &mut open,
+                    &mut item,
+                ),
+            }
+            let Some(arrival) = item.arrival else {
+                continue;
+            };
+            if self.in_window(arrival) {
+                *arrived += 1;
+            }
+            // Flow order: the position of each stage's first stay in the case.
+            let mut pos = 0u64;
+            for s in &item.stays {
+                if mark[s.stage as usize] != c as u32 {
+                    mark[s.stage as usize] = c as u32;
+                    let a = &mut acc[s.stage as usize];
+                    a.rank_sum += pos;
+                    a.rank_n += 1;
+                    pos += 1;
+                }
+            }
+            let mut current: Option<&Stay> = None;
+            for s in &item.stays {
+                let a = &mut acc[s.stage as usize];
+                a.seen = true;
+                if !s.counted {
+                    continue;
+                }
+                if self.in_window(s.enter) {
+                    a.entries += 1;
+                }
+                if s.exit == NO_TIME {
+                    current = Some(s);
+                } else if self.in_window(s.exit) {
+                    a.exits += 1;
+                    let d = s.exit - s.enter;
+                    a.durations.push(d);
+                    a.total += d;
+                    a.halves[usize::from(s.exit >= mid)] += d;
+                    if s.wait != NO_TIME {
+                        a.waits.push(s.wait);
+                    }
+                    if s.service != NO_TIME {
+                        a.services.push(s.service);
+                        *eff_known = true;
+                        *eff_active += s.service;
+                        if s.wait != NO_TIME {
+                            *eff_wait += s.wait;
+                        }
+                    }
+                }
+                if cfd_days > 0 {
+                    let lo = self.first_day(s.enter);
+                    let hi = if s.exit == NO_TIME {
+                        cfd_days
+                    } else {
+                        self.first_day(s.exit)
+                    };
+                    if lo < hi {
+                        cfd_diff[s.stage as usize][lo] += 1;
+                        cfd_diff[s.stage as usize][hi] -= 1;
+                    }
+                }
+            }
+            match item.finish {
+                Some(finish) => {
+                    if self.in_window(finish) {
+                        let ft = finish - arrival;
+                        flow_times.push(ft);
+                        scatter.push((c as u32, finish, ft));
+                        if cfd_days > 0 {
+                            done_diff[self.first_day(finish)] += 1;
+                        }
+                        if let Some((stage, at)) = item.resolution {
+                            let lag = finish - at;
+                            *lag_total += lag;
+                            *lag_by_stage.entry(stage).or_default() += lag;
+                        }
+                        *lag_flow_total += ft;
+                    }
+                }
+                None => {
+                    let stage = current.map_or(NONE, |s| s.stage);
+                    if stage != NONE {
+                        acc[stage as usize].wip += 1;
+                    }
+                    wip_items.push((
+                        c as u32,
+                        stage,
+                        now - arrival,
+                        current.map(|s| now - s.enter),
+                    ));
+                }
+            }
+        }
+        part
+    }
+}
+
 /// Computes the flow report.
 pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport, FlowError> {
     let (Some(newest), Some(oldest)) = (log.newest(), log.oldest()) else {
@@ -821,7 +1071,6 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
             until: time::rfc3339(until),
         });
     }
-    let in_window = |t: Timestamp| t != NO_TIME && (since..until).contains(&t);
     let mid = since + (until - since) / 2;
     let weeks = (until - since) as f64 / WEEK as f64;
 
@@ -857,145 +1106,68 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     } else {
         0
     };
-    // The first day whose end (start + (d + 1) days) is at or after t.
-    let first_day = |t: Timestamp| -> usize {
-        let d = (t - cfd_start + DAY - 1).div_euclid(DAY) - 1;
-        d.clamp(0, cfd_days as i64) as usize
+    let scan = Scan {
+        log,
+        grouped: &grouped,
+        model,
+        now,
+        done: &done,
+        resolution_like: &resolution_like,
+        since,
+        until,
+        mid,
+        cfd_start,
+        cfd_days,
     };
-    let mut cfd_diff = vec![vec![0i64; cfd_days + 1]; stage_count];
-    let mut done_diff = vec![0i64; cfd_days + 1];
-
-    let mut acc = vec![StageAcc::default(); stage_count];
-    let mut flow_times: Vec<i64> = Vec::new();
-    let mut scatter: Vec<(u32, Timestamp, i64)> = Vec::new();
-    let mut wip_items: Vec<(u32, u32, i64, Option<i64>)> = Vec::new();
-    let mut arrived = 0usize;
-    let mut eff_active = 0i64;
-    let mut eff_wait = 0i64;
-    let mut eff_known = false;
-    let mut lag_total = 0i64;
-    let mut lag_flow_total = 0i64;
-    let mut lag_by_stage: HashMap<StageIdx, i64> = HashMap::new();
-    let mut after_now = 0usize;
-
-    let mut mark = vec![NONE; stage_count];
-    let mut rows = Vec::new();
-    let mut item = Item::default();
-    let mut completed = Vec::new();
-    let mut open = Vec::new();
-    for c in 0..log.cases.len() {
-        let events = grouped.case(c);
-        after_now += events
-            .iter()
-            .filter(|&&i| {
-                let e = log.events[i as usize];
-                e.start.max(e.time) > now
-            })
-            .count();
-        match model {
-            Model::Transitions => transitions_item(log, events, now, &done, &mut rows, &mut item),
-            Model::Activities => activities_item(
-                log,
-                events,
-                now,
-                &done,
-                &resolution_like,
-                &mut completed,
-                &mut open,
-                &mut item,
-            ),
-        }
-        let Some(arrival) = item.arrival else {
-            continue;
-        };
-        if in_window(arrival) {
-            arrived += 1;
-        }
-        // Flow order: the position of each stage's first stay in the case.
-        let mut pos = 0u64;
-        for s in &item.stays {
-            if mark[s.stage as usize] != c as u32 {
-                mark[s.stage as usize] = c as u32;
-                let a = &mut acc[s.stage as usize];
-                a.rank_sum += pos;
-                a.rank_n += 1;
-                pos += 1;
+    // Cases are independent: halves of them are read on separate cores and
+    // the parts added up in case order, so the result is the same.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(log.cases.len().div_ceil(10_000))
+        .max(1);
+    let cases = log.cases.len();
+    let parts: Vec<Part> = if threads == 1 {
+        vec![scan.run(0..cases)]
+    } else {
+        let chunk = cases.div_ceil(threads);
+        std::thread::scope(|scope| {
+            let scan = &scan;
+            let handles: Vec<_> = (1..threads)
+                .map(|t| scope.spawn(move || scan.run(t * chunk..((t + 1) * chunk).min(cases))))
+                .collect();
+            let mut parts = vec![scan.run(0..chunk.min(cases))];
+            for h in handles {
+                parts.push(
+                    h.join()
+                        .unwrap_or_else(|_| Part::new(stage_count, cfd_days)),
+                );
             }
-        }
-        let mut current: Option<&Stay> = None;
-        for s in &item.stays {
-            let a = &mut acc[s.stage as usize];
-            a.seen = true;
-            if !s.counted {
-                continue;
-            }
-            if in_window(s.enter) {
-                a.entries += 1;
-            }
-            if s.exit == NO_TIME {
-                current = Some(s);
-            } else if in_window(s.exit) {
-                a.exits += 1;
-                let d = s.exit - s.enter;
-                a.durations.push(d);
-                a.total += d;
-                a.halves[usize::from(s.exit >= mid)] += d;
-                if s.wait != NO_TIME {
-                    a.waits.push(s.wait);
-                }
-                if s.service != NO_TIME {
-                    a.services.push(s.service);
-                    eff_known = true;
-                    eff_active += s.service;
-                    if s.wait != NO_TIME {
-                        eff_wait += s.wait;
-                    }
-                }
-            }
-            if cfd_days > 0 {
-                let lo = first_day(s.enter);
-                let hi = if s.exit == NO_TIME {
-                    cfd_days
-                } else {
-                    first_day(s.exit)
-                };
-                if lo < hi {
-                    cfd_diff[s.stage as usize][lo] += 1;
-                    cfd_diff[s.stage as usize][hi] -= 1;
-                }
-            }
-        }
-        match item.finish {
-            Some(finish) => {
-                if in_window(finish) {
-                    let ft = finish - arrival;
-                    flow_times.push(ft);
-                    scatter.push((c as u32, finish, ft));
-                    if cfd_days > 0 {
-                        done_diff[first_day(finish)] += 1;
-                    }
-                    if let Some((stage, at)) = item.resolution {
-                        let lag = finish - at;
-                        lag_total += lag;
-                        *lag_by_stage.entry(stage).or_default() += lag;
-                    }
-                    lag_flow_total += ft;
-                }
-            }
-            None => {
-                let stage = current.map_or(NONE, |s| s.stage);
-                if stage != NONE {
-                    acc[stage as usize].wip += 1;
-                }
-                wip_items.push((
-                    c as u32,
-                    stage,
-                    now - arrival,
-                    current.map(|s| now - s.enter),
-                ));
-            }
-        }
+            parts
+        })
+    };
+    let mut parts = parts.into_iter();
+    let mut part = parts
+        .next()
+        .unwrap_or_else(|| Part::new(stage_count, cfd_days));
+    for p in parts {
+        part.add(p);
     }
+    let Part {
+        mut acc,
+        flow_times,
+        scatter,
+        mut wip_items,
+        arrived,
+        eff_active,
+        eff_wait,
+        eff_known,
+        lag_total,
+        lag_flow_total,
+        lag_by_stage,
+        after_now,
+        cfd_diff,
+        done_diff,
+    } = part;
 
     // Flow time and aging.
     let mut ft_sorted = flow_times.clone();
@@ -1476,5 +1648,67 @@ fn plural(n: usize, one: &str, many: &str) -> String {
         format!("1 {one}")
     } else {
         format!("{n} {many}")
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use nextneck_model::flow::Event;
+
+    /// Parts of cases added up give what one pass over all of them gives.
+    #[test]
+    fn parts_add_up() {
+        let mut log = EventLog::default();
+        let stages = ["new", "doing", "review", "done"];
+        for c in 0..500u32 {
+            let case = log.cases.intern(&format!("c{c}"));
+            let mut t = i64::from(c) * 3_600;
+            for (k, stage) in stages.iter().enumerate().take(1 + (c as usize * 7) % 4) {
+                let stage = log.stages.intern(stage);
+                log.events.push(Event {
+                    start: NO_TIME,
+                    time: t,
+                    case,
+                    stage,
+                });
+                t += 600 * (1 + (i64::from(c) * 13 + k as i64) % 17);
+            }
+        }
+        let grouped = group(&log);
+        let done = vec![false, false, false, true];
+        let scan = Scan {
+            log: &log,
+            grouped: &grouped,
+            model: Model::Transitions,
+            now: log.newest().unwrap(),
+            done: &done,
+            resolution_like: &[false; 4],
+            since: 0,
+            until: 100 * DAY,
+            mid: 50 * DAY,
+            cfd_start: 0,
+            cfd_days: 30,
+        };
+        let whole = scan.run(0..500);
+        let mut split = scan.run(0..123);
+        split.add(scan.run(123..400));
+        split.add(scan.run(400..500));
+        assert_eq!(whole.flow_times, split.flow_times);
+        assert_eq!(whole.scatter, split.scatter);
+        assert_eq!(whole.wip_items, split.wip_items);
+        assert_eq!(whole.cfd_diff, split.cfd_diff);
+        assert_eq!(whole.done_diff, split.done_diff);
+        assert_eq!(whole.arrived, split.arrived);
+        for (a, b) in whole.acc.iter().zip(&split.acc) {
+            assert_eq!(a.durations, b.durations);
+            assert_eq!(
+                (a.total, a.halves, a.entries, a.exits, a.wip),
+                (b.total, b.halves, b.entries, b.exits, b.wip)
+            );
+            assert_eq!((a.rank_sum, a.rank_n), (b.rank_sum, b.rank_n));
+        }
+        assert!(whole.flow_times.len() > 100);
     }
 }

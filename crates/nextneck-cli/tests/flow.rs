@@ -115,9 +115,9 @@ fn the_table_and_split_files() {
     let (code, out, err) = run_text(&["flow", one.to_str().unwrap(), "--color", "never"]);
     assert_eq!(code, 0, "{err}");
     let out = out.replace(one.to_str().unwrap(), "one.csv");
-    insta::assert_snapshot!(out, @r"
+    insta::assert_snapshot!(out, @"
     nextneck flow one.csv (one.csv; 10 events, 3 items, transitions model)
-    window  2023-12-03T00:00:00Z to 2024-03-02T00:00:00Z (90 days, default); now 2024-03-01T10:00:00Z
+    window  2024-03-01T00:00:00Z to 2024-03-02T00:00:00Z (1 day, default); now 2024-03-01T10:00:00Z
     done    done
 
     stage   count  median  p85   total  share  wip  aging
@@ -125,7 +125,7 @@ fn the_table_and_split_files() {
     doing   3      3.0h    3.7h  7.0h   39%    1    0      █████████
     review  1      1.0h    1.0h  1.0h   6%     0    0      █
 
-    flow: 2 items finished (0.16/week), 1 in progress (0 older than the p85 flow time 8.9h); flow time median 6.5h, p85 8.9h; net flow +0.08/week; flow efficiency n/a
+    flow: 2 items finished (14.00/week), 1 in progress (0 older than the p85 flow time 8.9h); flow time median 6.5h, p85 8.9h; net flow +7.00/week; flow efficiency n/a
     bottleneck: new holds 56% of item time (median 3.0h, p85 4.4h, 3 stays); its queue is not growing; next: doing at 39%
     oldest: C (doing, 7.0h)
 

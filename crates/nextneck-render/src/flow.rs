@@ -57,9 +57,8 @@ pub fn render_streams(
             let bold = |s: &str| Style::Bold.paint(s, color);
             writeln!(
                 out,
-                "{} {}",
-                bold("nextneck flow:"),
-                "every stream's bottleneck, longest median first"
+                "{} every stream's bottleneck, longest median first",
+                bold("nextneck flow:")
             )?;
             overview_table(overview, color, out)?;
             for r in reports {

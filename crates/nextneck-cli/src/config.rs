@@ -144,8 +144,13 @@ pub fn load(explicit: Option<&Path>) -> anyhow::Result<Option<Config>> {
 
 /// Parses the file's text.
 pub fn parse(text: &str) -> Result<Config, String> {
-    let config: Config =
-        toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
+    let config: Config = toml::from_str(text).map_err(|e| {
+        let at = e.span().map_or(0, |s| s.start).min(text.len());
+        let before = &text[..at];
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        format!("line {line}, column {column}: {}", e.message().trim())
+    })?;
     for (name, s) in &config.streams {
         if s.file.is_none() && s.files.is_empty() {
             return Err(format!(
@@ -205,7 +210,7 @@ mod tests {
         let cases = [
             (
                 "[streams.x]\nfile = \"a.csv\"\ndone_stages = [\"x\"]\n",
-                "unknown field `done_stages`",
+                "line 3, column 1: unknown field `done_stages`",
             ),
             (
                 "[streams.x]\ndone = [\"x\"]\n",
@@ -215,7 +220,10 @@ mod tests {
                 "[streams.x]\nfile = \"a.csv\"\nmodel = \"petri\"\n",
                 "model \"petri\" is not a model",
             ),
-            ("[streams.x\n", "invalid table header"),
+            (
+                "[streams.x\n",
+                "line 1, column 11: unclosed table, expected `]`",
+            ),
         ];
         for (text, want) in cases {
             let err = parse(text).unwrap_err();

@@ -488,8 +488,14 @@ fn parallel_blocks_give_the_sequential_result() {
 fn names_must_be_utf8() {
     let files = Files::new();
     let path = files.dir.path().join("latin1.csv");
-    std::fs::write(&path, b"case,stage,timestamp\nA,open,2024-03-01\nA,r\xe9vision,2024-03-02\n").unwrap();
-    let err = read(std::slice::from_ref(&path), &opts()).unwrap_err().to_string();
+    std::fs::write(
+        &path,
+        b"case,stage,timestamp\nA,open,2024-03-01\nA,r\xe9vision,2024-03-02\n",
+    )
+    .unwrap();
+    let err = read(std::slice::from_ref(&path), &opts())
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         format!(

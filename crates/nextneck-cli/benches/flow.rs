@@ -4,7 +4,8 @@
 //!
 //! `cargo bench -p nextneck-cli --bench flow` generates (once, cached under
 //! `target/bench-data/`) a CSV event log, then runs the three alternately
-//! and prints medians, ratios and peak memory (`/usr/bin/time -f %M`).
+//! and prints medians, ratios and peak memory (every run goes through
+//! `/usr/bin/time -f %M`; the largest is shown).
 //! PM4Py and DuckDB come from PyPI: `pip install pm4py duckdb`; when one is
 //! missing its column says so and the others still run. Nothing is
 //! installed here.
@@ -105,7 +106,7 @@ fn main() {
     }
 
     // One warm-up run each (page cache, Python imports), then rounds.
-    for t in tools.iter().filter(|t| t.max_rounds > 1) {
+    for t in tools.iter_mut().filter(|t| t.max_rounds > 1) {
         let s = t.run();
         println!("warm-up {}: {s:.2} s", t.label);
     }
@@ -116,9 +117,6 @@ fn main() {
                 t.times.push(s);
             }
         }
-    }
-    for t in &mut tools {
-        t.rss = t.peak_rss_kib();
     }
     let base = median(&mut tools[0].times.clone());
     println!();
@@ -163,30 +161,24 @@ impl Tool {
         }
     }
 
-    fn run(&self) -> f64 {
+    /// One timed run under `/usr/bin/time -f %M`, which also gives its
+    /// peak memory (kept when larger than the runs before).
+    fn run(&mut self) -> f64 {
         let start = Instant::now();
-        let status = Command::new(&self.program)
-            .args(&self.args)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "{} failed", self.label);
-        start.elapsed().as_secs_f64()
-    }
-
-    fn peak_rss_kib(&self) -> Option<u64> {
         let out = Command::new("/usr/bin/time")
             .args(["-f", "%M", &self.program])
             .args(&self.args)
             .stdout(Stdio::null())
             .output()
-            .ok()?;
-        String::from_utf8_lossy(&out.stderr)
+            .unwrap();
+        let elapsed = start.elapsed().as_secs_f64();
+        assert!(out.status.success(), "{} failed", self.label);
+        let rss: Option<u64> = String::from_utf8_lossy(&out.stderr)
             .lines()
-            .last()?
-            .trim()
-            .parse()
-            .ok()
+            .last()
+            .and_then(|l| l.trim().parse().ok());
+        self.rss = self.rss.max(rss);
+        elapsed
     }
 }
 

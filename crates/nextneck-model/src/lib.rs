@@ -7,6 +7,8 @@
 //! the repository holds (commits, their parents and times, refs), never what
 //! counts as a deployment.
 
+pub mod events;
+
 use std::collections::HashMap;
 use std::fmt;
 

@@ -165,8 +165,11 @@ pub struct Deployment {
 /// A person or account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
-    /// Login or user name (the most stable name the source gives).
-    pub login: String,
+    /// Login or user name, when the source gives one.
+    pub login: Option<String>,
+    /// The source's numeric or opaque user id, when given (GitLab names a
+    /// merge request's author only by id).
+    pub id: Option<String>,
     /// True when the source marks the account as a bot (GitHub
     /// `type: Bot`, GitLab `bot: true`). Logins configured as bots are
     /// decided by the metrics, not here.

@@ -64,15 +64,14 @@ fn walk(
     ctx: &Context,
     out: &mut Vec<Event>,
 ) -> Result<(), IngestError> {
-    let (suite, suite_time) = if node.tag_name().name() == "testsuite" {
-        (
-            node.attribute("name").or(suite),
-            node.attribute("timestamp")
-                .and_then(parse_time)
-                .or(suite_time),
-        )
+    let suite_time = node
+        .attribute("timestamp")
+        .and_then(parse_time)
+        .or(suite_time);
+    let suite = if node.tag_name().name() == "testsuite" {
+        node.attribute("name").or(suite)
     } else {
-        (suite, suite_time)
+        suite
     };
     for child in node.children().filter(|n| n.is_element()) {
         match child.tag_name().name() {

@@ -75,10 +75,10 @@ impl Provider {
     }
 
     /// The largest body accepted: 25 MiB for GitHub and GitLab (their own
-    /// limit), 1 MiB for the others.
+    /// limit) and JUnit reports, 1 MiB for the others.
     pub fn body_limit(self) -> usize {
         match self {
-            Provider::Github | Provider::Gitlab => 25 * 1024 * 1024,
+            Provider::Github | Provider::Gitlab | Provider::Junit => 25 * 1024 * 1024,
             _ => 1024 * 1024,
         }
     }
@@ -161,7 +161,19 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
 
 /// The key a delivery is deduplicated on: the provider's delivery id
 /// header when present and not empty, else `sha256:` and the body's SHA-256.
+///
+/// A JUnit report is one delivery per commit and run: its key hashes the
+/// `x-nextneck-commit` and `x-nextneck-run` headers with the body.
 pub fn dedupe_key(provider: Provider, headers: &[(String, String)], body: &[u8]) -> String {
+    if provider == Provider::Junit {
+        let mut h = Sha256::new();
+        for name in ["x-nextneck-commit", "x-nextneck-run"] {
+            h.update(header(headers, name).unwrap_or("").as_bytes());
+            h.update([0]);
+        }
+        h.update(body);
+        return format!("sha256:{}", hex::encode(h.finalize()));
+    }
     provider
         .delivery_id_header()
         .and_then(|h| header(headers, h))

@@ -53,8 +53,8 @@ impl Secrets {
             Provider::Pagerduty => &self.pagerduty,
             Provider::Jira => &self.jira,
             Provider::Opsgenie => &self.opsgenie,
-            Provider::Events => &self.events,
-            Provider::Junit => &None,
+            // JUnit reports are uploaded with the generic events' token.
+            Provider::Events | Provider::Junit => &self.events,
         };
         s.as_deref().filter(|s| !s.is_empty())
     }
@@ -142,33 +142,67 @@ impl Options {
 }
 
 /// Opens the store (one connection for the writer, one for the processor)
-/// and starts the threads.
+/// and starts the threads. The connections are opened on those threads, so
+/// this can be called from inside an async runtime.
 pub fn start(db_url: &str, options: Options) -> Result<(AppState, Workers), ServerError> {
-    let writer_store = nextneck_store::open(db_url)?;
-    let processor_store = if options.process {
-        Some(nextneck_store::open(db_url)?)
-    } else {
-        None
-    };
     let (tx, rx) = mpsc::sync_channel::<(NewDelivery, Reply)>(options.queue_limit);
     let (wake_tx, wake_rx) = mpsc::channel::<()>();
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
     let max_batch = options.max_batch.max(1);
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<(), StoreError>>();
+    let url = db_url.to_owned();
+    let ready = ready_tx.clone();
     threads.push(
         thread::Builder::new()
             .name("nextneck-writer".into())
-            .spawn(move || writer(writer_store, rx, wake_tx, max_batch))
+            .spawn(move || match nextneck_store::open(&url) {
+                Ok(store) => {
+                    let _ = ready.send(Ok(()));
+                    writer(store, rx, wake_tx, max_batch);
+                }
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                }
+            })
             .map_err(|e| ServerError::Thread("writer", e))?,
     );
-    if let Some(store) = processor_store {
+    let mut expected = 1;
+    if options.process {
+        expected += 1;
         let stop = Arc::clone(&stop);
+        let url = db_url.to_owned();
+        let ready = ready_tx.clone();
         threads.push(
             thread::Builder::new()
                 .name("nextneck-processor".into())
-                .spawn(move || processor(store, wake_rx, stop))
+                .spawn(move || match nextneck_store::open(&url) {
+                    Ok(store) => {
+                        let _ = ready.send(Ok(()));
+                        processor(store, wake_rx, stop);
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                    }
+                })
                 .map_err(|e| ServerError::Thread("processor", e))?,
         );
+    }
+    drop(ready_tx);
+    for _ in 0..expected {
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                stop.store(true, Ordering::SeqCst);
+                return Err(e.into());
+            }
+            Err(_) => {
+                return Err(ServerError::Thread(
+                    "store",
+                    std::io::Error::other("exited"),
+                ));
+            }
+        }
     }
     let state = AppState {
         shared: Arc::new(Shared {
@@ -321,7 +355,7 @@ async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
-        "no such endpoint; webhooks go to POST /hooks/{github,gitlab,pagerduty,opsgenie,jira,events}",
+        "no such endpoint; webhooks go to POST /hooks/{github,gitlab,pagerduty,opsgenie,jira,events,junit}",
     )
 }
 
@@ -393,14 +427,12 @@ async fn hook(
     Path(name): Path<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let provider = Provider::parse(&name)
-        .filter(|p| *p != Provider::Junit)
-        .ok_or_else(|| {
+    let provider = Provider::parse(&name).ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 "unknown_provider",
                 format!(
-                    "no webhook for {name:?}; use github, gitlab, pagerduty, opsgenie, jira or events"
+                    "no webhook for {name:?}; use github, gitlab, pagerduty, opsgenie, jira, events or junit"
                 ),
             )
         })?;
@@ -429,7 +461,7 @@ async fn hook(
             secret,
             header_str(&headers, "x-gitlab-token"),
         )),
-        Provider::Opsgenie | Provider::Events => Some(signature::verify_bearer(
+        Provider::Opsgenie | Provider::Events | Provider::Junit => Some(signature::verify_bearer(
             secret,
             header_str(&headers, "authorization"),
         )),

@@ -8,7 +8,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod args;
+mod db;
+mod import;
 mod report;
+mod reprocess;
+mod serve;
+mod server_config;
+mod status;
 
 /// Finds where your organisation's work waits: DORA metrics, the time
 /// split into stages, and the bottleneck, from a plain git clone.
@@ -23,6 +29,14 @@ struct Cli {
 enum Command {
     /// DORA metrics, stages and the bottleneck of a git repository.
     Report(report::ReportArgs),
+    /// Receive webhooks: store every delivery durably, then derive events.
+    Serve(serve::ServeArgs),
+    /// Import API exports, saved webhook payloads, JUnit reports or generic events.
+    Import(import::ImportArgs),
+    /// Stored deliveries, events, backlog and unknown event types.
+    Status(status::StatusArgs),
+    /// Derive every normalized event again from the stored raw deliveries.
+    Reprocess(reprocess::ReprocessArgs),
 }
 
 /// An error in what the user asked for (exit code 2), as opposed to a
@@ -49,6 +63,10 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Report(args) => report::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Import(args) => import::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Reprocess(args) => reprocess::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

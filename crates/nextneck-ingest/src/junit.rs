@@ -22,7 +22,7 @@ pub(crate) fn convert(headers: &[(String, String)], body: &[u8]) -> Result<Conve
         IngestError::Xml {
             line: pos.row,
             column: pos.col,
-            message: format!("not well-formed XML: {e}"),
+            message: format!("not well-formed XML: {}", without_position(&e.to_string())),
         }
     })?;
     let root = doc.root_element();
@@ -154,4 +154,12 @@ fn test_case(
             report: ctx.report.clone(),
         }),
     })
+}
+
+/// roxmltree's messages end in ` at LINE:COL`, which the error already says.
+fn without_position(msg: &str) -> &str {
+    match msg.rsplit_once(" at ") {
+        Some((head, tail)) if tail.chars().all(|c| c.is_ascii_digit() || c == ':') => head,
+        _ => msg,
+    }
 }

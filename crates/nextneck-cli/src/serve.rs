@@ -59,17 +59,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("could not listen on {addr}"))?;
         let bound = listener.local_addr().context("no local address")?;
         let names: Vec<&str> = served.iter().map(|p| p.as_str()).collect();
-        {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "listening on http://{bound}")?;
-            writeln!(
-                out,
-                "store {}; serving POST /hooks/{{{}}}",
-                redact(&url),
-                names.join(",")
-            )?;
-            out.flush()?;
-        }
+        // The banner is best effort: a closed stdout must not stop the server.
+        let banner = format!(
+            "listening on http://{bound}\nstore {}; serving POST /hooks/{{{}}}\n",
+            redact(&url),
+            names.join(",")
+        );
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
+        drop(out);
         nextneck_server::serve(listener, state, shutdown_signal())
             .await
             .context("the server failed")

@@ -22,7 +22,7 @@ mod opsgenie;
 mod pagerduty;
 pub mod signature;
 
-pub use generic::parse_events;
+pub use generic::{TYPES as EVENT_TYPES, parse_events};
 pub use json::parse_time;
 
 /// A source of deliveries.

@@ -11,7 +11,9 @@ use nextneck_ingest::{EVENT_TYPES, parse_events};
 use serde_json::Value;
 
 fn doc(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -45,7 +47,10 @@ fn every_example_parses_and_every_type_has_one() {
         let (events, unknown) =
             parse_events(block.as_bytes()).unwrap_or_else(|e| panic!("{e} in\n{block}"));
         assert_eq!(unknown, Vec::<String>::new());
-        assert_eq!(events.len(), block.lines().filter(|l| !l.trim().is_empty()).count());
+        assert_eq!(
+            events.len(),
+            block.lines().filter(|l| !l.trim().is_empty()).count()
+        );
         for line in block.lines() {
             let v: Value = serde_json::from_str(line).unwrap();
             seen.insert(v["type"].as_str().unwrap().to_owned());
@@ -63,7 +68,10 @@ fn the_schema_lists_the_parsers_fields() {
     for one in schema["oneOf"].as_array().unwrap() {
         let name = one["$ref"].as_str().unwrap().trim_start_matches("#/$defs/");
         let def = &defs[name];
-        let kind = def["properties"]["type"]["const"].as_str().unwrap().to_owned();
+        let kind = def["properties"]["type"]["const"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let (_, required, optional) = EVENT_TYPES
             .iter()
             .find(|(t, _, _)| *t == kind)
@@ -85,8 +93,9 @@ fn the_schema_lists_the_parsers_fields() {
             .iter()
             .map(|v| v.as_str().unwrap())
             .collect();
-        let want_req: BTreeSet<&str> =
-            std::iter::once("type").chain(required.iter().copied()).collect();
+        let want_req: BTreeSet<&str> = std::iter::once("type")
+            .chain(required.iter().copied())
+            .collect();
         assert_eq!(req, want_req, "{kind}");
         assert_eq!(def["additionalProperties"], Value::Bool(false), "{kind}");
         types.insert(kind);
@@ -110,7 +119,10 @@ fn errors_name_the_line_and_field() {
         "line 1: field commits[0].sha: missing; it is required",
     );
     check("{\"id\": 1}", "line 1: field type: missing; it is required");
-    check("not json", "line 1: not valid JSON: expected ident at line 1 column 2");
+    check(
+        "not json",
+        "line 1: not valid JSON: expected ident at line 1 column 2",
+    );
     check("\n\n", "no events: write one JSON object per line");
     check(
         "{\"type\": \"postmortem.published\", \"id\": \"p\", \"incident_id\": \"i\"}",

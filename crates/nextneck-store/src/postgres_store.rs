@@ -100,16 +100,22 @@ impl Store for PostgresStore {
         let existing =
             tx.prepare("SELECT id FROM deliveries WHERE provider = $1 AND dedupe_key = $2")?;
         let queue = tx.prepare("INSERT INTO queue (delivery_id) VALUES ($1)")?;
-        // Insert in key order: two servers appending overlapping batches then
-        // take the unique-index locks in the same order and cannot deadlock.
-        let mut order: Vec<usize> = (0..batch.len()).collect();
-        order.sort_by(|&a, &b| {
-            (&batch[a].provider, &batch[a].dedupe_key)
-                .cmp(&(&batch[b].provider, &batch[b].dedupe_key))
-        });
-        let mut out = vec![Appended::Duplicate(0); batch.len()];
-        for i in order {
-            let d = &batch[i];
+        // Two servers appending overlapping batches in different orders
+        // could deadlock on the unique index. So first take a transaction
+        // lock on every key of the batch, in one global order (the keys'
+        // hashes, sorted); then insert in arrival order, as SQLite does.
+        let mut locks: Vec<i64> = batch
+            .iter()
+            .map(|d| key_lock(&d.provider, &d.dedupe_key))
+            .collect();
+        locks.sort_unstable();
+        locks.dedup();
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k",
+            &[&locks],
+        )?;
+        let mut out = Vec::with_capacity(batch.len());
+        for d in batch {
             let headers = headers_to_json(&d.headers);
             let row = tx.query_opt(
                 &insert,
@@ -127,11 +133,11 @@ impl Store for PostgresStore {
                 Some(row) => {
                     let id: i64 = row.get(0);
                     tx.execute(&queue, &[&id])?;
-                    out[i] = Appended::New(id);
+                    out.push(Appended::New(id));
                 }
                 None => {
                     let row = tx.query_one(&existing, &[&d.provider, &d.dedupe_key])?;
-                    out[i] = Appended::Duplicate(row.get(0));
+                    out.push(Appended::Duplicate(row.get(0)));
                 }
             }
         }
@@ -270,4 +276,15 @@ impl Store for PostgresStore {
             .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
             .collect())
     }
+}
+
+/// A 64-bit lock key for a delivery's dedupe key (FNV-1a; any stable hash
+/// does: a collision only makes two deliveries wait for each other).
+fn key_lock(provider: &str, key: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in provider.bytes().chain([0]).chain(key.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
 }

@@ -47,7 +47,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         )
         .into());
     }
-    let (state, workers) = nextneck_server::start(&url, Options::new(secrets))
+    let mut options = Options::new(secrets);
+    // Undocumented tuning for the benchmark's baseline (1 = one fsync per
+    // request, no group commit).
+    if let Some(n) = std::env::var("NEXTNECK_SERVE_MAX_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        options.max_batch = n;
+    }
+    let (state, workers) = nextneck_server::start(&url, options)
         .with_context(|| format!("could not start the server on {}", redact(&url)))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

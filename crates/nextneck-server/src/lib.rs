@@ -253,14 +253,19 @@ fn writer(
 
 fn processor(mut store: Box<dyn Store>, wake: mpsc::Receiver<()>, stop: Arc<AtomicBool>) {
     while !stop.load(Ordering::SeqCst) {
-        match process_batch(store.as_mut(), 200) {
-            Ok(0) => {
-                // Idle: wait for the writer, or poll for deliveries another
-                // server stored in a shared database.
+        const LIMIT: usize = 500;
+        match process_batch(store.as_mut(), LIMIT) {
+            // A backlog: keep going.
+            Ok(n) if n >= LIMIT => {}
+            Ok(_) => {
+                // Caught up: wait for the writer (or poll for deliveries
+                // another server stored in a shared database), then let a
+                // few commits accumulate, so processing takes the database's
+                // write lock a few times a second, not once per commit.
                 let _ = wake.recv_timeout(Duration::from_millis(200));
+                thread::sleep(Duration::from_millis(100));
                 while wake.try_recv().is_ok() {}
             }
-            Ok(_) => {}
             Err(e) => {
                 eprintln!("nextneck serve: processing failed: {}", error_chain(&e));
                 thread::sleep(Duration::from_secs(1));

@@ -174,53 +174,69 @@ impl Store for SqliteStore {
             path: path.clone(),
             source,
         };
-        // IMMEDIATE takes the write lock first: the claim and the writes are
-        // one transaction no other connection can interleave with.
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(err)?;
-        let claimed: Vec<Delivery> = {
-            let mut stmt = tx
+        // Read and convert outside the write lock, so the writer thread's
+        // group commits are never kept waiting by processing; then write in
+        // a short IMMEDIATE transaction. A delivery is written only if this
+        // transaction is the one that takes it off the queue, so it is
+        // processed once even if another connection raced for it.
+        loop {
+            let claimed: Vec<Delivery> = {
+                let mut stmt = self
+                .conn
                 .prepare_cached(&format!(
                     "SELECT {DELIVERY_COLUMNS} FROM queue q JOIN deliveries d ON d.id = q.delivery_id
                      ORDER BY q.delivery_id LIMIT ?1"
                 ))
                 .map_err(err)?;
-            stmt.query_map(params![limit as i64], delivery_from_row)
-                .map_err(err)?
-                .collect::<Result<_, _>>()
-                .map_err(err)?
-        };
-        {
-            let mut event = tx
+                stmt.query_map(params![limit as i64], delivery_from_row)
+                    .map_err(err)?
+                    .collect::<Result<_, _>>()
+                    .map_err(err)?
+            };
+            let outcomes: Vec<_> = claimed
+                .iter()
+                .map(|d| (d.id, outcome_of(process(d))))
+                .collect();
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let mut done = 0;
+            {
+                let mut event = tx
                 .prepare_cached(
                     "INSERT INTO events (delivery_id, seq, kind, entity_id, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(err)?;
-            let mut outcome = tx
+                let mut outcome = tx
                 .prepare_cached(
                     "INSERT INTO outcomes (delivery_id, status, error, events) VALUES (?1, ?2, ?3, ?4)",
                 )
                 .map_err(err)?;
-            let mut dequeue = tx
-                .prepare_cached("DELETE FROM queue WHERE delivery_id = ?1")
-                .map_err(err)?;
-            for d in &claimed {
-                let o = outcome_of(process(d));
-                for (seq, (kind, entity, at, data)) in o.events.iter().enumerate() {
-                    event
-                        .execute(params![d.id, seq as i64, kind, entity, at, data])
-                        .map_err(err)?;
-                }
-                outcome
-                    .execute(params![d.id, o.status, o.error, o.events.len() as i64])
+                let mut dequeue = tx
+                    .prepare_cached("DELETE FROM queue WHERE delivery_id = ?1")
                     .map_err(err)?;
-                dequeue.execute(params![d.id]).map_err(err)?;
+                for (id, o) in &outcomes {
+                    if dequeue.execute(params![id]).map_err(err)? == 0 {
+                        continue;
+                    }
+                    for (seq, (kind, entity, at, data)) in o.events.iter().enumerate() {
+                        event
+                            .execute(params![id, seq as i64, kind, entity, at, data])
+                            .map_err(err)?;
+                    }
+                    outcome
+                        .execute(params![id, o.status, o.error, o.events.len() as i64])
+                        .map_err(err)?;
+                    done += 1;
+                }
+            }
+            tx.commit().map_err(err)?;
+            // When another connection took every one of them, look again.
+            if done > 0 || claimed.is_empty() {
+                return Ok(done);
             }
         }
-        tx.commit().map_err(err)?;
-        Ok(claimed.len())
     }
 
     fn requeue_all(&mut self) -> Result<u64, StoreError> {

@@ -115,16 +115,8 @@ fn test_case(
     for child in node.children().filter(|n| n.is_element()) {
         match child.tag_name().name() {
             "failure" => outcome = TestOutcome::Failed,
-            "error" => {
-                if outcome != TestOutcome::Failed {
-                    outcome = TestOutcome::Error
-                }
-            }
-            "skipped" => {
-                if outcome == TestOutcome::Passed {
-                    outcome = TestOutcome::Skipped
-                }
-            }
+            "error" if outcome != TestOutcome::Failed => outcome = TestOutcome::Error,
+            "skipped" if outcome == TestOutcome::Passed => outcome = TestOutcome::Skipped,
             "flakyFailure" | "flakyError" => {
                 flaky = true;
                 reruns += 1;

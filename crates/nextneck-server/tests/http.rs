@@ -185,7 +185,9 @@ mod futures_core_stream {
 async fn malformed_deliveries_are_refused_after_authentication(db: Db) {
     let (state, _w) = server(&db, secrets());
     let router = app(state);
-    let cases: &[(&str, &[u8], &[(&str, &str)], &str)] = &[
+    // (provider, body, extra headers, what the message must say)
+    type Case<'a> = (&'a str, &'a [u8], &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         ("github", b"{not json", &[("x-github-event", "push")], "not valid JSON"),
         (
             "github",

@@ -353,3 +353,27 @@ pub fn fresh_postgres_schema(base: &str) -> Result<String, StoreError> {
     let sep = if base.contains('?') { '&' } else { '?' };
     Ok(format!("{base}{sep}options=-c%20search_path%3D{name}"))
 }
+
+/// Test support: drops the schema [`fresh_postgres_schema`] made for `url`
+/// (best effort, from a thread of its own so it can run inside an async
+/// runtime or a destructor). URLs without such a schema are left alone.
+pub fn drop_postgres_schema(url: &str) {
+    let Some(pos) = url.find("search_path%3Dnn_test_") else {
+        return;
+    };
+    let name: String = url[pos + "search_path%3D".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let base = url[..url.rfind("options=").unwrap_or(url.len())]
+        .trim_end_matches(['?', '&'])
+        .to_owned();
+    let _ = std::thread::spawn(move || {
+        if let Ok(mut client) = postgres::Client::connect(&base, postgres::NoTls) {
+            let _ = client.batch_execute(&format!(
+                "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS {name} CASCADE"
+            ));
+        }
+    })
+    .join();
+}

@@ -18,6 +18,12 @@ struct Db {
     _dir: Option<tempfile::TempDir>,
 }
 
+impl Drop for Db {
+    fn drop(&mut self) {
+        nextneck_store::drop_postgres_schema(&self.url);
+    }
+}
+
 fn sqlite() -> Db {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("test.db").display());

@@ -27,6 +27,12 @@ pub struct Db {
     pub dir: tempfile::TempDir,
 }
 
+impl Drop for Db {
+    fn drop(&mut self) {
+        nextneck_store::drop_postgres_schema(&self.url);
+    }
+}
+
 pub fn sqlite() -> Db {
     let dir = tempfile::tempdir().unwrap();
     Db {

@@ -39,6 +39,12 @@ pub struct Db {
     _dir: Option<tempfile::TempDir>,
 }
 
+impl Drop for Db {
+    fn drop(&mut self) {
+        nextneck_store::drop_postgres_schema(&self.url);
+    }
+}
+
 pub fn sqlite() -> Db {
     let dir = tempfile::tempdir().unwrap();
     Db {

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod args;
 mod db;
 mod import;
+mod output;
 mod report;
 mod reprocess;
 mod serve;

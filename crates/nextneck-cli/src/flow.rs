@@ -271,11 +271,17 @@ pub fn flow_error(e: FlowError) -> anyhow::Error {
     }
 }
 
-pub fn format(f: FormatArg) -> Format {
+/// The output format; HTML pages exist for `report` only so far.
+pub fn format(f: FormatArg) -> anyhow::Result<Format> {
     match f {
-        FormatArg::Table => Format::Table,
-        FormatArg::Json => Format::Json,
-        FormatArg::Markdown => Format::Markdown,
+        FormatArg::Table => Ok(Format::Table),
+        FormatArg::Json => Ok(Format::Json),
+        FormatArg::Markdown => Ok(Format::Markdown),
+        FormatArg::Html => Err(UsageError(
+            "--format html is not available for value streams yet; use table, json or markdown"
+                .to_owned(),
+        )
+        .into()),
     }
 }
 
@@ -304,7 +310,7 @@ pub fn run(args: FlowArgs) -> anyhow::Result<()> {
         WindowSpec::Default
     };
     let streams = resolve_streams(&args.files, &args.stream)?;
-    let (format, color) = (format(args.format), color(args.color));
+    let (format, color) = (format(args.format)?, color(args.color));
     let mut reports: Vec<FlowReport> = Vec::with_capacity(streams.len());
     for mut s in streams {
         s.flow.window = window;

@@ -93,6 +93,7 @@ pub fn run(args: ForecastArgs) -> anyhow::Result<()> {
     {
         return Err(UsageError("--since must be before --until".to_owned()).into());
     }
+    let output = format(args.format)?;
     let mut settings = ForecastSettings {
         unit: "items",
         source: String::new(),
@@ -128,13 +129,8 @@ pub fn run(args: ForecastArgs) -> anyhow::Result<()> {
     })?;
     let stdout = io::stdout().lock();
     let mut out = BufWriter::new(stdout);
-    nextneck_render::flow::render_forecast(
-        &report,
-        format(args.format),
-        color(args.color),
-        &mut out,
-    )
-    .context("could not write the forecast")?;
+    nextneck_render::flow::render_forecast(&report, output, color(args.color), &mut out)
+        .context("could not write the forecast")?;
     out.flush().context("could not write the forecast")?;
     Ok(())
 }
@@ -169,6 +165,7 @@ fn git_completions(
         hotfix: Regex::new(DEFAULT_HOTFIX_PATTERN).expect("the default pattern compiles"),
         window: WindowSpec::All,
         explain: true,
+        series: false,
     };
     let report = nextneck_metrics::git_report(&history, &git).map_err(|e| match e {
         ReportError::EmptyWindow { .. } => anyhow::Error::new(UsageError(e.to_string())),

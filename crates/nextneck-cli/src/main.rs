@@ -9,9 +9,16 @@ use clap::{Parser, Subcommand};
 
 mod args;
 mod config;
+mod db;
 mod flow;
 mod forecast;
+mod import;
+mod output;
 mod report;
+mod reprocess;
+mod serve;
+mod server_config;
+mod status;
 
 /// Finds where your organisation's work waits: DORA metrics, the time
 /// split into stages, and the bottleneck, from a plain git clone.
@@ -32,6 +39,14 @@ enum Command {
     /// When will N items be done, how many in D days: Monte Carlo over daily
     /// throughput of an event log, a stream, or a repository (--git).
     Forecast(forecast::ForecastArgs),
+    /// Receive webhooks: store every delivery durably, then derive events.
+    Serve(serve::ServeArgs),
+    /// Import API exports, saved webhook payloads, JUnit reports or generic events.
+    Import(import::ImportArgs),
+    /// Stored deliveries, events, backlog and unknown event types.
+    Status(status::StatusArgs),
+    /// Derive every normalized event again from the stored raw deliveries.
+    Reprocess(reprocess::ReprocessArgs),
 }
 
 /// An error in what the user asked for (exit code 2), as opposed to a
@@ -60,6 +75,10 @@ fn main() -> ExitCode {
         Command::Report(args) => report::run(args),
         Command::Flow(args) => flow::run(args),
         Command::Forecast(args) => forecast::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Import(args) => import::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Reprocess(args) => reprocess::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,10 +1,9 @@
 //! `nextneck report`: the zero-config DORA report of a git clone.
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nextneck_metrics::git::{DEFAULT_DEPLOY_TAGS, DEFAULT_HOTFIX_PATTERN};
@@ -22,9 +21,13 @@ pub struct ReportArgs {
     #[arg(default_value = ".")]
     path: PathBuf,
 
-    /// Output format.
+    /// Output format. `html` is one self-contained page with charts.
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     format: FormatArg,
+
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
 
     /// When to colour the table: auto (a terminal, and NO_COLOR unset), always or never.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
@@ -65,6 +68,7 @@ pub(crate) enum FormatArg {
     Table,
     Json,
     Markdown,
+    Html,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -106,11 +110,14 @@ fn resolve(args: &ReportArgs) -> Settings {
         FormatArg::Table => Format::Table,
         FormatArg::Json => Format::Json,
         FormatArg::Markdown => Format::Markdown,
+        FormatArg::Html => Format::Html,
     };
     let color = match args.color {
         ColorArg::Always => true,
         ColorArg::Never => false,
-        ColorArg::Auto => io::stdout().is_terminal() && crate::no_color_unset(),
+        ColorArg::Auto => {
+            args.output.is_none() && io::stdout().is_terminal() && crate::no_color_unset()
+        }
     };
     Settings {
         git: GitSettings {
@@ -119,6 +126,7 @@ fn resolve(args: &ReportArgs) -> Settings {
             hotfix,
             window,
             explain: args.explain,
+            series: format == Format::Html,
         },
         format,
         color,
@@ -145,12 +153,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         ReportError::EmptyWindow { .. } => anyhow::Error::new(UsageError(e.to_string())),
         other => anyhow::Error::new(other),
     })?;
-    let stdout = io::stdout().lock();
-    let mut out = BufWriter::new(stdout);
-    nextneck_render::render(&report, settings.format, settings.color, &mut out)
-        .context("could not write the report")?;
-    out.flush().context("could not write the report")?;
-    Ok(())
+    crate::output::write_to(args.output.as_deref(), |out| {
+        nextneck_render::render(&report, settings.format, settings.color, out)
+    })
 }
 
 /// A spinner on stderr once the walk has taken a second, on a terminal only.

@@ -787,3 +787,109 @@ fn packed_and_loose_objects_give_the_same_report() {
         ],
     );
 }
+
+/// The HTML report opened in a real browser: every chart drew marks, the
+/// page logged nothing and requested nothing beyond this machine, and the
+/// basics of accessibility hold. Screenshots (desktop and phone widths) are
+/// kept in `target/screenshots/`.
+#[test]
+fn html_report_renders_in_a_browser() {
+    let s = scenario();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.html");
+    let out = nextneck()
+        .args([
+            "report",
+            s.repo.path().to_str().unwrap(),
+            "--all",
+            "--format",
+            "html",
+            "--output",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "--output still wrote to stdout");
+    let html = std::fs::read_to_string(&file).unwrap();
+    // The figures are the report's: the tiles show the JSON's values.
+    assert!(
+        html.contains("2.92/week") && html.contains("Bottleneck: deploy."),
+        "figures missing"
+    );
+    let url = format!("file://{}", file.display());
+    let page = browser::load(&url);
+    browser::check_page(
+        &page,
+        &["stages", "lead-histogram", "cycle-scatter", "deployments"],
+    );
+    browser::screenshot(&url, "report-desktop", 1100, 2200);
+    browser::screenshot(&url, "report-phone", 390, 3200);
+}
+
+#[test]
+fn output_files_are_written_whole_or_not_at_all() {
+    let s = scenario();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/dir/report.json");
+    let (code, _, err) = run_text(&[
+        "report",
+        s.repo.path().to_str().unwrap(),
+        "--format",
+        "json",
+        "-o",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("could not create a file in"), "{err}");
+    let file = dir.path().join("report.json");
+    let (code, out, _) = run_text(&[
+        "report",
+        s.repo.path().to_str().unwrap(),
+        "--all",
+        "--format",
+        "json",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(written, report_json(s.repo.path(), &["--all"]));
+    let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(leftovers, 1, "temporary files left behind");
+}
+
+/// A tag of a tag peels to the commit; its time is the outer tag's tagger
+/// time. A detached `HEAD` still loads.
+#[test]
+fn nested_annotated_tags_and_detached_head() {
+    let mut repo = Repo::new();
+    let a = repo.commit("a", at(0, 0), at(0, 0));
+    let b = repo.commit("b", at(1, 0), at(1, 0));
+    repo.tag("v1.0.0", &a);
+    repo.tag_annotated("inner", &b, at(2, 0));
+    // `git tag -a v1.1.0 inner` makes a tag object whose target is the tag
+    // object `inner`.
+    repo.git(
+        &["tag", "-a", "v1.1.0", "-m", "outer", "inner"],
+        None,
+        Some(at(3, 0)),
+    );
+    repo.checkout(&["--detach", &a]);
+    let r = report_json(repo.path(), &["--all", "--explain"]);
+    check(
+        &r,
+        &[
+            ("/dora/deployments/count", json!(2)),
+            ("/explain/deployments/1/name", json!("v1.1.0")),
+            ("/explain/deployments/1/commit", json!(b)),
+            ("/explain/deployments/1/time", json!("2024-01-04T00:00:00Z")),
+            ("/dora/lead_time/median_seconds", json!(2 * DAY)),
+        ],
+    );
+}

@@ -63,6 +63,8 @@ pub struct GitSettings {
     pub window: WindowSpec,
     /// Whether to fill [`Report::explain`].
     pub explain: bool,
+    /// Whether to fill [`Report::series`] (the data behind charts).
+    pub series: bool,
 }
 
 /// Why a report could not be computed.
@@ -189,6 +191,7 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
     let mut halves = [[0i64; 2]; 2];
     let mut negative_dropped = 0;
     let mut baseline_changes = 0;
+    let mut points: Vec<SeriesChange> = Vec::new();
     for &d in &in_window {
         let dep = &deployments[d];
         for &c in &shipping.order[dep.shipped.clone()] {
@@ -202,6 +205,12 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
             }
             match stage_split(history, &shipping, c, dep.time) {
                 Some((lt, cd, dp)) => {
+                    points.push(SeriesChange {
+                        deployed_at: dep.time,
+                        lead_time_seconds: lt,
+                        coding_seconds: cd,
+                        deploy_seconds: dp,
+                    });
                     lead.push(lt);
                     coding.push(cd);
                     deploy.push(dp);
@@ -338,6 +347,59 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
         });
     }
 
+    let series = settings.series.then(|| {
+        let failed_at = |d: usize| failures.first[d] != NONE;
+        let half = |from: Timestamp, to: Timestamp| {
+            let ds: Vec<usize> = in_window
+                .iter()
+                .copied()
+                .filter(|&d| (from..to).contains(&deployments[d].time))
+                .collect();
+            let mut leads: Vec<i64> = points
+                .iter()
+                .filter(|p| (from..to).contains(&p.deployed_at))
+                .map(|p| p.lead_time_seconds)
+                .collect();
+            leads.sort_unstable();
+            let failed: Vec<usize> = ds.iter().copied().filter(|&d| failed_at(d)).collect();
+            let recoveries: Vec<i64> = failed
+                .iter()
+                .map(|&d| deployments[failures.first[d] as usize].time - deployments[d].time)
+                .collect();
+            let days = (to - from) as f64 / DAY as f64;
+            HalfFigures {
+                since: from,
+                until: to,
+                deployments: ds.len(),
+                per_week: (recognised && days > 0.0).then(|| ds.len() as f64 / (days / 7.0)),
+                lead_time_median_seconds: Summary::of_seconds(&leads).median,
+                change_failure_rate: (!ds.is_empty())
+                    .then(|| failed.len() as f64 / ds.len() as f64),
+                recovery_median_seconds: Summary::of_seconds(&recoveries).median,
+            }
+        };
+        Series {
+            deployments: in_window
+                .iter()
+                .map(|&d| {
+                    let dep = &deployments[d];
+                    SeriesDeployment {
+                        time: dep.time,
+                        name: dep.name.clone(),
+                        failed: failed_at(d),
+                        baseline: d == 0,
+                        changes: shipping.order[dep.shipped.clone()]
+                            .iter()
+                            .filter(|&&c| !history.commit(c).is_merge())
+                            .count(),
+                    }
+                })
+                .collect(),
+            changes: points.clone(),
+            halves: [half(since, mid), half(mid, until)],
+        }
+    });
+
     let explain = settings.explain.then(|| Explain {
         deployments: in_window
             .iter()
@@ -369,6 +431,7 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
         bottleneck,
         undeployed,
         notices,
+        series,
         explain,
     })
 }

@@ -33,9 +33,75 @@ pub struct Report {
     pub undeployed: Undeployed,
     /// Things the reader should know: cut history, skipped tags, hints.
     pub notices: Vec<Notice>,
+    /// The data behind the charts (every deployment and measured change in
+    /// the window, and the figures of each half); present when asked for
+    /// (HTML output).
+    pub series: Option<Series>,
     /// Every deployment in the window with its changes and links; present
     /// when asked for (`--explain`).
     pub explain: Option<Explain>,
+}
+
+/// The points behind the charts.
+#[derive(Clone, Debug, Serialize)]
+pub struct Series {
+    /// Deployments in the window, oldest first.
+    pub deployments: Vec<SeriesDeployment>,
+    /// Every change with a counted lead time, in deployment order.
+    pub changes: Vec<SeriesChange>,
+    /// The DORA figures of the window's first and second half, for trends.
+    pub halves: [HalfFigures; 2],
+}
+
+/// One deployment on the time axis.
+#[derive(Clone, Debug, Serialize)]
+pub struct SeriesDeployment {
+    /// When.
+    #[serde(with = "serde_rfc3339")]
+    pub time: Timestamp,
+    /// Tag or branch name.
+    pub name: String,
+    /// Whether it failed.
+    pub failed: bool,
+    /// Whether it is the history's baseline.
+    pub baseline: bool,
+    /// Non-merge commits shipped.
+    pub changes: usize,
+}
+
+/// One measured change.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct SeriesChange {
+    /// Its deployment's time.
+    #[serde(with = "serde_rfc3339")]
+    pub deployed_at: Timestamp,
+    /// Lead time, seconds.
+    pub lead_time_seconds: i64,
+    /// `coding` stage, seconds.
+    pub coding_seconds: i64,
+    /// `deploy` stage, seconds.
+    pub deploy_seconds: i64,
+}
+
+/// DORA figures over half of the window.
+#[derive(Clone, Debug, Serialize)]
+pub struct HalfFigures {
+    /// Start, inclusive.
+    #[serde(with = "serde_rfc3339")]
+    pub since: Timestamp,
+    /// End, exclusive.
+    #[serde(with = "serde_rfc3339")]
+    pub until: Timestamp,
+    /// Deployments in the half.
+    pub deployments: usize,
+    /// Deployments per week.
+    pub per_week: Option<f64>,
+    /// Median lead time of the half's changes.
+    pub lead_time_median_seconds: Option<f64>,
+    /// Failed / deployments in the half.
+    pub change_failure_rate: Option<f64>,
+    /// Median recovery time of the half's failed deployments.
+    pub recovery_median_seconds: Option<f64>,
 }
 
 /// Where the report's events came from.

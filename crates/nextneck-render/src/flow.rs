@@ -22,6 +22,7 @@ pub fn render_flow(
         Format::Json => json(report, out),
         Format::Table => flow_table(report, color, out),
         Format::Markdown => flow_markdown(report, out),
+        Format::Html => no_html(),
     }
 }
 
@@ -67,6 +68,7 @@ pub fn render_streams(
             }
             Ok(())
         }
+        Format::Html => no_html(),
         Format::Markdown => {
             writeln!(out, "## nextneck flow: every stream's bottleneck")?;
             writeln!(out)?;
@@ -96,6 +98,15 @@ pub fn render_streams(
             Ok(())
         }
     }
+}
+
+/// Value streams have no HTML page yet; the commands refuse `--format html`
+/// before they start, so this is only reached by other callers.
+fn no_html() -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "HTML is not available for value streams yet; use table, json or markdown",
+    ))
 }
 
 fn overview_table(overview: &[OverviewRow], color: bool, out: &mut dyn Write) -> io::Result<()> {
@@ -373,6 +384,7 @@ pub fn render_forecast(
         Format::Json => json(report, out),
         Format::Table => forecast_text(report, color, false, out),
         Format::Markdown => forecast_text(report, color, true, out),
+        Format::Html => no_html(),
     }
 }
 

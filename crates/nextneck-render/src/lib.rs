@@ -1,4 +1,5 @@
-//! Renderers: a [`Report`] to a terminal table, JSON or Markdown.
+//! Renderers: a [`Report`] to a terminal table, JSON, Markdown or a
+//! self-contained HTML page with SVG charts.
 //!
 //! Every renderer is a sink writing to any [`std::io::Write`]; none decides
 //! anything about the figures, and none reads the environment: whether to
@@ -11,6 +12,8 @@ use nextneck_metrics::tiers::Tier;
 use nextneck_metrics::time::{date, human, rfc3339};
 
 pub mod flow;
+pub mod html;
+pub mod svg;
 mod table;
 
 use table::{Style, Table};
@@ -24,6 +27,8 @@ pub enum Format {
     Json,
     /// GitHub-flavoured Markdown.
     Markdown,
+    /// A self-contained HTML page with charts.
+    Html,
 }
 
 /// Writes `report` in `format`. `color` only affects [`Format::Table`].
@@ -32,6 +37,7 @@ pub fn render(report: &Report, format: Format, color: bool, out: &mut dyn Write)
         Format::Table => table_report(report, color, out),
         Format::Json => json(report, out),
         Format::Markdown => markdown(report, out),
+        Format::Html => html::report(report, out),
     }
 }
 
@@ -94,7 +100,7 @@ fn window_line(report: &Report) -> String {
     )
 }
 
-fn deployments_line(report: &Report) -> String {
+pub(crate) fn deployments_line(report: &Report) -> String {
     match &report.deployments_from {
         DeploymentsFrom::Tags {
             pattern,

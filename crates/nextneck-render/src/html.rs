@@ -1,0 +1,730 @@
+//! Self-contained HTML reports: one file, no network (no CDN, no web
+//! fonts, no scripts from elsewhere), light and dark, readable on a phone.
+//! Charts are inline SVG from [`crate::svg`]; every chart has a title, axis
+//! labels with units, a hover title on every mark and a data table as its
+//! text alternative.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use nextneck_metrics::report::{Report, Series};
+use nextneck_metrics::tiers::Tier;
+use nextneck_metrics::time::{DAY, WEEK, date, human, rfc3339};
+
+use crate::svg::{Chart, Scale, duration_ticks, esc, nice_ticks};
+
+/// One colour in both themes.
+#[derive(Clone, Copy, Debug)]
+pub struct Swatch {
+    /// CSS class suffix.
+    pub name: &'static str,
+    /// On the light background.
+    pub light: &'static str,
+    /// On the dark background.
+    pub dark: &'static str,
+}
+
+/// Page background and text, light then dark.
+pub const BACKGROUND: (&str, &str) = ("#ffffff", "#0d1117");
+/// Body text, light then dark.
+pub const TEXT: (&str, &str) = ("#1f2328", "#e6edf3");
+/// Secondary text (axes, captions), light then dark.
+pub const MUTED: (&str, &str) = ("#59636e", "#9198a1");
+
+/// Series colours (a colour-blind-safe order: blue, orange, teal, purple,
+/// brown, pink) and the colour for failures and the bottleneck.
+pub const PALETTE: [Swatch; 7] = [
+    Swatch {
+        name: "c-0",
+        light: "#0969da",
+        dark: "#4493f8",
+    },
+    Swatch {
+        name: "c-1",
+        light: "#b35900",
+        dark: "#f0883e",
+    },
+    Swatch {
+        name: "c-2",
+        light: "#1a7f64",
+        dark: "#3fb9a0",
+    },
+    Swatch {
+        name: "c-3",
+        light: "#8250df",
+        dark: "#ab7df8",
+    },
+    Swatch {
+        name: "c-4",
+        light: "#8a5a2b",
+        dark: "#c69026",
+    },
+    Swatch {
+        name: "c-5",
+        light: "#bf3989",
+        dark: "#db61a2",
+    },
+    Swatch {
+        name: "c-bad",
+        light: "#cf222e",
+        dark: "#ff7b72",
+    },
+];
+
+fn stylesheet() -> String {
+    let mut css = String::from(
+        "*{box-sizing:border-box}\
+body{margin:0;font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;background:var(--bg);color:var(--fg)}\
+main{max-width:980px;margin:0 auto;padding:16px}\
+h1{font-size:1.6rem;margin:.2rem 0}h2{font-size:1.2rem;margin:1.6rem 0 .4rem}\
+.meta,figcaption,.muted{color:var(--muted)}\
+.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px;margin-top:1rem}\
+.tile{border:1px solid var(--line);border-radius:8px;padding:10px 12px}\
+.tile .name{font-size:.85rem;color:var(--muted)}.tile .value{font-size:1.35rem;font-weight:600}\
+.tier{display:inline-block;border-radius:10px;padding:0 8px;font-size:.8rem;border:1px solid currentColor}\
+.tier-elite{color:var(--c-2)}.tier-high{color:var(--c-0)}.tier-medium{color:var(--c-1)}.tier-low{color:var(--c-bad)}\
+.trend{font-size:.85rem}.good{color:var(--c-2)}.bad{color:var(--c-bad)}\
+figure{margin:0 0 1rem;overflow-x:auto}svg.chart{width:100%;min-width:600px;height:auto;display:block}\
+svg text{fill:var(--fg);font-size:12px}svg .axis line{stroke:var(--muted)}svg .axis text{fill:var(--muted)}\
+svg .axis-title{fill:var(--fg)!important;font-size:12px}svg line.grid{stroke:var(--line)}\
+svg .ref line{stroke:var(--fg);stroke-dasharray:4 3}svg .ref text{font-size:11px}\
+svg .line{fill:none;stroke-width:2}svg .mark:hover{opacity:.75}\
+svg .highlight{stroke:var(--c-bad);stroke-width:3}\
+.verdict{border-left:4px solid var(--c-bad);padding:4px 12px}\
+table{border-collapse:collapse;font-size:.85rem}td,th{padding:2px 8px;border-bottom:1px solid var(--line);text-align:right}\
+td:first-child,th:first-child{text-align:left}details{margin:.3rem 0 1rem}\
+.notes li{margin:.2rem 0}code{font-size:.9em}",
+    );
+    let vars = |bg: &str, fg: &str, muted: &str, line: &str, dark: bool| {
+        let mut v = format!("--bg:{bg};--fg:{fg};--muted:{muted};--line:{line};");
+        for s in PALETTE {
+            let _ = write!(v, "--{}:{};", s.name, if dark { s.dark } else { s.light });
+        }
+        v
+    };
+    let _ = write!(
+        css,
+        ":root{{{}}}",
+        vars(BACKGROUND.0, TEXT.0, MUTED.0, "#d1d9e0", false)
+    );
+    let _ = write!(
+        css,
+        "@media (prefers-color-scheme:dark){{:root{{{}}}}}",
+        vars(BACKGROUND.1, TEXT.1, MUTED.1, "#3d444d", true)
+    );
+    for s in PALETTE {
+        let _ = write!(
+            css,
+            "svg .{0}{{fill:var(--{0})}}svg .line.{0}{{stroke:var(--{0})}}",
+            s.name
+        );
+    }
+    css
+}
+
+/// A whole page around `body`.
+pub fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"color-scheme\" content=\"light dark\">\n<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n{}\n<footer class=\"muted\"><p>Generated by nextneck {}. Every figure is defined in docs/metrics.md; run with <code>--explain</code> to trace it to commits.</p></footer>\n</main>\n</body>\n</html>\n",
+        esc(title),
+        stylesheet(),
+        body,
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// A figure: the chart, a caption, and its data table as text alternative.
+pub fn figure(chart: String, caption: &str, table_head: &[&str], rows: &[Vec<String>]) -> String {
+    let mut t = String::from("<table><thead><tr>");
+    for h in table_head {
+        let _ = write!(t, "<th scope=\"col\">{}</th>", esc(h));
+    }
+    t.push_str("</tr></thead><tbody>");
+    for row in rows {
+        t.push_str("<tr>");
+        for cell in row {
+            let _ = write!(t, "<td>{}</td>", esc(cell));
+        }
+        t.push_str("</tr>");
+    }
+    t.push_str("</tbody></table>");
+    format!(
+        "<figure>{chart}<figcaption>{}</figcaption><details><summary>Data table</summary>{t}</details></figure>",
+        esc(caption)
+    )
+}
+
+fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.map_or_else(|| "n/a".to_owned(), f)
+}
+
+/// The git delivery report as a page. The report must carry its
+/// [`Series`] (set `GitSettings::series`); without it the charts are
+/// replaced by a note.
+pub fn report(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<header><h1>Where delivery waits</h1><p class=\"meta\">{} · {} commits · window {} to {} ({} days) · deployments: {}</p></header>",
+        esc(&report.source.path),
+        report.source.commits,
+        esc(&date(report.window.since)),
+        esc(&date(report.window.until)),
+        report.window.days,
+        esc(&crate::deployments_line(report))
+    );
+    body.push_str(&tiles(report));
+    body.push_str(&bottleneck_section(report));
+    match &report.series {
+        Some(series) => {
+            body.push_str(&lead_histogram(series));
+            body.push_str(&scatter(report, series));
+            body.push_str(&deployments_chart(report, series));
+        }
+        None => body.push_str("<p class=\"muted\">No chart data in this report.</p>"),
+    }
+    if !report.notices.is_empty() {
+        body.push_str("<h2>Notes</h2><ul class=\"notes\">");
+        for n in &report.notices {
+            let _ = write!(body, "<li>{}</li>", esc(&n.message));
+        }
+        body.push_str("</ul>");
+    }
+    let title = format!("nextneck report: {}", report.source.path);
+    out.write_all(page(&title, &body).as_bytes())
+}
+
+fn tier_badge(t: Option<Tier>) -> String {
+    match t {
+        Some(t) => format!("<span class=\"tier tier-{0}\">{0}</span>", t.as_str()),
+        None => String::new(),
+    }
+}
+
+/// `first → second`, marked good or bad by whether lower is better.
+fn trend(
+    first: Option<f64>,
+    second: Option<f64>,
+    lower_is_better: bool,
+    fmt: &dyn Fn(f64) -> String,
+) -> String {
+    match (first, second) {
+        (Some(a), Some(b)) => {
+            let (arrow, class) = if (b - a).abs() < f64::EPSILON * a.abs().max(1.0) {
+                ("→", "muted")
+            } else if (b < a) == lower_is_better {
+                (if b < a { "↓" } else { "↑" }, "good")
+            } else {
+                (if b < a { "↓" } else { "↑" }, "bad")
+            };
+            format!(
+                "<div class=\"trend {class}\">{arrow} {} in the first half, {} in the second</div>",
+                esc(&fmt(a)),
+                esc(&fmt(b))
+            )
+        }
+        _ => String::new(),
+    }
+}
+
+fn tiles(report: &Report) -> String {
+    let d = &report.dora;
+    let halves = report.series.as_ref().map(|s| &s.halves);
+    let h = |f: &dyn Fn(&nextneck_metrics::report::HalfFigures) -> Option<f64>| {
+        halves.map_or((None, None), |[a, b]| (f(a), f(b)))
+    };
+    let pct = |v: f64| format!("{:.0}%", v * 100.0);
+    let per_week = |v: f64| format!("{v:.2}/week");
+    let mut out = String::from("<section class=\"tiles\" aria-label=\"DORA metrics\">");
+    let mut tile = |name: &str, value: String, tier: Option<Tier>, trend_html: String| {
+        let _ = write!(
+            out,
+            "<div class=\"tile\"><div class=\"name\">{}</div><div class=\"value\">{}</div>{}{}</div>",
+            esc(name),
+            esc(&value),
+            tier_badge(tier),
+            trend_html
+        );
+    };
+    let (a, b) = h(&|x| x.per_week);
+    tile(
+        "Deployment frequency",
+        opt(d.deployment_frequency.per_week, per_week),
+        d.deployment_frequency.tier,
+        trend(a, b, false, &per_week),
+    );
+    let (a, b) = h(&|x| x.lead_time_median_seconds);
+    tile(
+        "Lead time for changes (median)",
+        opt(d.lead_time.median_seconds, human),
+        d.lead_time.tier,
+        trend(a, b, true, &human),
+    );
+    let (a, b) = h(&|x| x.change_failure_rate);
+    tile(
+        "Change failure rate",
+        opt(d.change_failure_rate.ratio, pct),
+        d.change_failure_rate.tier,
+        trend(a, b, true, &pct),
+    );
+    let (a, b) = h(&|x| x.recovery_median_seconds);
+    tile(
+        "Recovery time (median)",
+        opt(d.recovery_time.median_seconds, human),
+        d.recovery_time.tier,
+        trend(a, b, true, &human),
+    );
+    tile(
+        "Rework rate",
+        opt(d.rework_rate.ratio, pct),
+        None,
+        String::new(),
+    );
+    out.push_str("</section>");
+    out
+}
+
+fn bottleneck_section(report: &Report) -> String {
+    let mut out = String::from("<section><h2>Where the time goes</h2>");
+    let total: f64 = report.stages.iter().map(|s| s.total_seconds).sum();
+    if total <= 0.0 {
+        out.push_str(
+            "<p>No change with a lead time in the window, so no stage to compare.</p></section>",
+        );
+        return out;
+    }
+    let bottleneck = report.bottleneck.as_ref().map(|b| b.stage);
+    let mut chart = Chart::new(
+        "stages",
+        120.0,
+        "Lead time split into stages",
+        &format!(
+            "A bar of 100% of change time split by stage: {}.",
+            report
+                .stages
+                .iter()
+                .map(|s| format!(
+                    "{} {}",
+                    s.name,
+                    opt(s.share, |v| format!("{:.0}%", v * 100.0))
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    let (l, t, r, _) = chart.plot_area();
+    let x = Scale::linear(0.0, 1.0, l, r);
+    let mut start = 0.0;
+    for (i, s) in report.stages.iter().enumerate() {
+        let share = s.share.unwrap_or(0.0);
+        let (x0, x1) = (x.at(start), x.at(start + share));
+        let class = if Some(s.name) == bottleneck {
+            format!("c-{} highlight", i % 6)
+        } else {
+            format!("c-{}", i % 6)
+        };
+        chart.rect(
+            x0,
+            t + 8.0,
+            x1 - x0,
+            40.0,
+            &class,
+            &format!(
+                "{}: {:.0}% of change time, median {}, p85 {}, {} changes",
+                s.name,
+                share * 100.0,
+                opt(s.median_seconds, human),
+                opt(s.p85_seconds, human),
+                s.changes
+            ),
+        );
+        if share > 0.08 {
+            chart.text(
+                (x0 + x1) / 2.0,
+                t + 70.0,
+                "middle",
+                "",
+                &format!("{} {:.0}%", s.name, share * 100.0),
+            );
+        }
+        start += share;
+    }
+    let ticks: Vec<(f64, String)> = [0.0, 0.25, 0.5, 0.75, 1.0]
+        .iter()
+        .map(|&v| (x.at(v), format!("{:.0}%", v * 100.0)))
+        .collect();
+    chart.x_axis(&ticks, "share of all change time (%)");
+    let rows: Vec<Vec<String>> = report
+        .stages
+        .iter()
+        .map(|s| {
+            vec![
+                s.name.to_owned(),
+                opt(s.median_seconds, human),
+                opt(s.p85_seconds, human),
+                human(s.total_seconds),
+                opt(s.share, |v| format!("{:.1}%", v * 100.0)),
+            ]
+        })
+        .collect();
+    out.push_str(&figure(
+        chart.finish(),
+        "Each segment is a stage's share of the total time changes spent between being written and being deployed; the outlined one is the bottleneck.",
+        &["stage", "median", "p85", "total", "share"],
+        &rows,
+    ));
+    if let Some(b) = &report.bottleneck {
+        let _ = write!(
+            out,
+            "<p class=\"verdict\"><strong>Bottleneck: {}.</strong> {}.</p>",
+            esc(b.stage),
+            esc(&b.evidence.summary)
+        );
+    }
+    out.push_str("</section>");
+    out
+}
+
+/// Histogram bins of lead time, in seconds: `[lo, hi)`.
+const BINS: [(f64, f64, &str); 9] = [
+    (0.0, 3600.0, "< 1h"),
+    (3600.0, 21_600.0, "1–6h"),
+    (21_600.0, 86_400.0, "6h–1d"),
+    (86_400.0, 259_200.0, "1–3d"),
+    (259_200.0, 604_800.0, "3–7d"),
+    (604_800.0, 1_209_600.0, "1–2w"),
+    (1_209_600.0, 2_419_200.0, "2–4w"),
+    (2_419_200.0, 7_862_400.0, "4–13w"),
+    (7_862_400.0, f64::INFINITY, "≥ 13w"),
+];
+
+fn lead_histogram(series: &Series) -> String {
+    let mut counts = [0usize; BINS.len()];
+    for c in &series.changes {
+        let v = c.lead_time_seconds as f64;
+        if let Some(i) = BINS.iter().position(|(lo, hi, _)| v >= *lo && v < *hi) {
+            counts[i] += 1;
+        }
+    }
+    let max = counts.iter().copied().max().unwrap_or(0) as f64;
+    let mut chart = Chart::new(
+        "lead-histogram",
+        260.0,
+        "Lead time for changes, histogram",
+        &format!(
+            "How many of the window's {} changes took how long from commit to deployment.",
+            series.changes.len()
+        ),
+    );
+    let (l, t, r, b) = chart.plot_area();
+    let ticks = nice_ticks(max, 4);
+    let y = Scale::linear(0.0, ticks.last().copied().unwrap_or(1.0), b, t);
+    let slot = (r - l) / BINS.len() as f64;
+    let y_ticks: Vec<(f64, String)> = ticks.iter().map(|&v| (y.at(v), format!("{v}"))).collect();
+    chart.y_axis(&y_ticks, "changes");
+    let mut x_ticks = Vec::new();
+    for (i, ((_, _, label), n)) in BINS.iter().zip(counts).enumerate() {
+        let x0 = l + i as f64 * slot + 4.0;
+        chart.rect(
+            x0,
+            y.at(n as f64),
+            slot - 8.0,
+            b - y.at(n as f64),
+            "c-0",
+            &format!("{label}: {n} changes"),
+        );
+        x_ticks.push((x0 + (slot - 8.0) / 2.0, (*label).to_owned()));
+    }
+    chart.x_axis(&x_ticks, "lead time (commit to deployment)");
+    let rows: Vec<Vec<String>> = BINS
+        .iter()
+        .zip(counts)
+        .map(|((_, _, label), n)| vec![(*label).to_owned(), n.to_string()])
+        .collect();
+    format!(
+        "<section><h2>Lead time for changes</h2>{}</section>",
+        figure(
+            chart.finish(),
+            "Changes counted by how long they took from author time to deployment.",
+            &["lead time", "changes"],
+            &rows
+        )
+    )
+}
+
+/// At most this many points are drawn; above it, every k-th in order.
+const MAX_POINTS: usize = 4000;
+
+fn scatter(report: &Report, series: &Series) -> String {
+    let n = series.changes.len();
+    let step = n.div_ceil(MAX_POINTS).max(1);
+    let shown: Vec<_> = series.changes.iter().step_by(step).collect();
+    let mut chart = Chart::new(
+        "cycle-scatter",
+        320.0,
+        "Lead time of each change by deployment date",
+        "Each point is a change: its deployment date across, its lead time up on a logarithmic scale, with the median (P50) and 85th percentile (P85) lines.",
+    );
+    let (l, t, r, b) = chart.plot_area();
+    let x = Scale::linear(report.window.since as f64, report.window.until as f64, l, r);
+    let max_lead = series
+        .changes
+        .iter()
+        .map(|c| c.lead_time_seconds)
+        .max()
+        .unwrap_or(3600)
+        .max(3600) as f64;
+    let y = Scale::log(60.0, max_lead * 1.2, b, t);
+    let y_ticks: Vec<(f64, String)> = duration_ticks(60.0, max_lead * 1.2)
+        .into_iter()
+        .map(|(v, s)| (y.at(v), s.to_owned()))
+        .collect();
+    chart.y_axis(&y_ticks, "lead time (log scale)");
+    chart.x_axis(
+        &time_ticks(report.window.since, report.window.until, &x),
+        "deployment date (UTC)",
+    );
+    for c in &shown {
+        chart.point(
+            x.at(c.deployed_at as f64),
+            y.at(c.lead_time_seconds as f64),
+            "c-0",
+            &format!(
+                "deployed {}, lead {} (coding {}, deploy {})",
+                date(c.deployed_at),
+                human(c.lead_time_seconds as f64),
+                human(c.coding_seconds as f64),
+                human(c.deploy_seconds as f64)
+            ),
+        );
+    }
+    if let Some(m) = report.dora.lead_time.median_seconds {
+        chart.hline(y.at(m), "p50", &format!("P50 {}", human(m)));
+    }
+    if let Some(p) = report.dora.lead_time.p85_seconds {
+        chart.hline(y.at(p), "p85", &format!("P85 {}", human(p)));
+    }
+    let caption = if step > 1 {
+        format!(
+            "Showing {} of {n} changes (every {step}th, in deployment order); P50 and P85 are over all {n}.",
+            shown.len()
+        )
+    } else {
+        format!("{n} changes. Lines at P50 and P85 of lead time.")
+    };
+    let rows: Vec<Vec<String>> = shown
+        .iter()
+        .take(200)
+        .map(|c| {
+            vec![
+                rfc3339(c.deployed_at),
+                human(c.lead_time_seconds as f64),
+                human(c.coding_seconds as f64),
+                human(c.deploy_seconds as f64),
+            ]
+        })
+        .collect();
+    format!(
+        "<section><h2>Cycle time</h2>{}</section>",
+        figure(
+            chart.finish(),
+            &caption,
+            &["deployed", "lead time", "coding", "deploy"],
+            &rows
+        )
+    )
+}
+
+/// Tick positions at whole UTC days, weeks, months or years, about six.
+fn time_ticks(since: i64, until: i64, x: &Scale) -> Vec<(f64, String)> {
+    let span = (until - since).max(1);
+    let step = [
+        DAY,
+        7 * DAY,
+        14 * DAY,
+        30 * DAY,
+        91 * DAY,
+        182 * DAY,
+        365 * DAY,
+        730 * DAY,
+        1825 * DAY,
+    ]
+    .into_iter()
+    .find(|s| span / s <= 6)
+    .unwrap_or(1825 * DAY);
+    let first = (since.div_euclid(DAY) + 1) * DAY;
+    (0..)
+        .map(|i| first + i * step)
+        .take_while(|&tick| tick < until)
+        .map(|tick| (x.at(tick as f64), date(tick)))
+        .collect()
+}
+
+fn deployments_chart(report: &Report, series: &Series) -> String {
+    let since = report.window.since;
+    let span = report.window.until - since;
+    // Weekly bars, or four-weekly and thirteen-weekly ones for long windows.
+    let (bucket, unit) = [
+        (WEEK, "week"),
+        (4 * WEEK, "4 weeks"),
+        (13 * WEEK, "13 weeks"),
+        (52 * WEEK, "52 weeks"),
+    ]
+    .into_iter()
+    .find(|(b, _)| span / b <= 60)
+    .unwrap_or((52 * WEEK, "52 weeks"));
+    let buckets = ((span as f64 / bucket as f64).ceil() as usize).max(1);
+    let mut ok = vec![0usize; buckets];
+    let mut failed = vec![0usize; buckets];
+    for d in &series.deployments {
+        let i = (((d.time - since) / bucket) as usize).min(buckets - 1);
+        if d.failed {
+            failed[i] += 1;
+        } else {
+            ok[i] += 1;
+        }
+    }
+    let max = (0..buckets).map(|i| ok[i] + failed[i]).max().unwrap_or(0) as f64;
+    let mut chart = Chart::new(
+        "deployments",
+        240.0,
+        &format!("Deployments per {unit}, failures marked"),
+        &format!(
+            "{} deployments in the window, counted per {unit}; failed ones stacked in the failure colour.",
+            series.deployments.len()
+        ),
+    );
+    let (l, t, r, b) = chart.plot_area();
+    let ticks = nice_ticks(max, 4);
+    let y = Scale::linear(0.0, ticks.last().copied().unwrap_or(1.0), b, t);
+    chart.y_axis(
+        &ticks
+            .iter()
+            .map(|&v| (y.at(v), format!("{v}")))
+            .collect::<Vec<_>>(),
+        "deployments",
+    );
+    let x = Scale::linear(since as f64, (since + buckets as i64 * bucket) as f64, l, r);
+    let slot = (r - l) / buckets as f64;
+    let gap = if slot > 4.0 { 1.0 } else { 0.0 };
+    for i in 0..buckets {
+        let start = since + i as i64 * bucket;
+        let x0 = x.at(start as f64) + gap;
+        let width = slot - 2.0 * gap;
+        let label = format!("{unit} from {}", date(start));
+        if ok[i] > 0 {
+            chart.rect(
+                x0,
+                y.at(ok[i] as f64),
+                width,
+                b - y.at(ok[i] as f64),
+                "c-0",
+                &format!("{label}: {} successful", ok[i]),
+            );
+        }
+        if failed[i] > 0 {
+            let top = y.at((ok[i] + failed[i]) as f64);
+            chart.rect(
+                x0,
+                top,
+                width,
+                y.at(ok[i] as f64) - top,
+                "c-bad",
+                &format!("{label}: {} failed", failed[i]),
+            );
+        }
+    }
+    chart.x_axis(&time_ticks(since, report.window.until, &x), "date (UTC)");
+    let rows: Vec<Vec<String>> = series
+        .deployments
+        .iter()
+        .map(|d| {
+            vec![
+                d.name.clone(),
+                rfc3339(d.time),
+                d.changes.to_string(),
+                if d.failed {
+                    "failed".to_owned()
+                } else if d.baseline {
+                    "baseline".to_owned()
+                } else {
+                    "ok".to_owned()
+                },
+            ]
+        })
+        .collect();
+    format!(
+        "<section><h2>Deployments</h2>{}</section>",
+        figure(
+            chart.finish(),
+            &format!(
+                "Deployments counted per {unit} of the window; failed deployments (a later deployment shipped a revert of one of their commits) on top."
+            ),
+            &["deployment", "time", "changes", "outcome"],
+            &rows
+        )
+    )
+}
+
+/// WCAG 2 contrast ratio of two `#rrggbb` colours.
+pub fn contrast(a: &str, b: &str) -> f64 {
+    fn luminance(hex: &str) -> f64 {
+        let h = hex.trim_start_matches('#');
+        let channel = |i: usize| {
+            let v =
+                u8::from_str_radix(h.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0) as f64 / 255.0;
+            if v <= 0.03928 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4)
+    }
+    let (la, lb) = (luminance(a), luminance(b));
+    let (hi, lo) = if la > lb { (la, lb) } else { (lb, la) };
+    (hi + 0.05) / (lo + 0.05)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contrast_matches_wcag_examples() {
+        assert!((contrast("#000000", "#ffffff") - 21.0).abs() < 1e-9);
+        assert!((contrast("#777777", "#ffffff") - 4.48).abs() < 0.01);
+    }
+
+    /// Text needs 4.5:1 against its background (WCAG 1.4.3); chart marks
+    /// 3:1 (WCAG 1.4.11), in both themes.
+    #[test]
+    fn the_palette_is_readable_in_both_themes() {
+        for (name, (light, dark)) in [("text", TEXT), ("muted", MUTED)] {
+            assert!(
+                contrast(light, BACKGROUND.0) >= 4.5,
+                "{name} light: {}",
+                contrast(light, BACKGROUND.0)
+            );
+            assert!(
+                contrast(dark, BACKGROUND.1) >= 4.5,
+                "{name} dark: {}",
+                contrast(dark, BACKGROUND.1)
+            );
+        }
+        for s in PALETTE {
+            assert!(
+                contrast(s.light, BACKGROUND.0) >= 3.0,
+                "{} light: {}",
+                s.name,
+                contrast(s.light, BACKGROUND.0)
+            );
+            assert!(
+                contrast(s.dark, BACKGROUND.1) >= 3.0,
+                "{} dark: {}",
+                s.name,
+                contrast(s.dark, BACKGROUND.1)
+            );
+        }
+    }
+}

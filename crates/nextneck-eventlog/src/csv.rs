@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
 
 use nextneck_model::flow::{EventLog, SourceFile};
@@ -82,14 +83,17 @@ pub(crate) fn read(
         }
         return Ok(());
     }
+    // A reading thread cuts blocks, workers parse them, and this thread
+    // merges them in file order. On a failure the others are told to stop
+    // and drain, so nobody waits on a full channel.
     let (work_tx, work_rx) = mpsc::sync_channel::<(usize, Vec<u8>)>(threads);
     let work_rx = Mutex::new(work_rx);
+    let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let (done_tx, done_rx) = mpsc::channel::<(usize, usize, Result<Block, Error>)>();
         for _ in 0..threads {
             let done_tx = done_tx.clone();
-            let work_rx = &work_rx;
-            let parse = &parse;
+            let (work_rx, parse, stop) = (&work_rx, &parse, &stop);
             scope.spawn(move || {
                 loop {
                     let job = match work_rx.lock() {
@@ -97,6 +101,9 @@ pub(crate) fn read(
                         Err(_) => return,
                     };
                     let Ok((index, chunk)) = job else { return };
+                    if stop.load(Ordering::Relaxed) {
+                        continue;
+                    }
                     let result = parse(&chunk);
                     if done_tx.send((index, chunk.len(), result)).is_err() {
                         return;
@@ -105,43 +112,37 @@ pub(crate) fn read(
             });
         }
         drop(done_tx);
-        let mut blocks = Blocks::new(input);
-        let mut index = 0;
+        let stop_reading = &stop;
+        let reader = scope.spawn(move || -> std::io::Result<()> {
+            let mut blocks = Blocks::new(input);
+            let mut index = 0;
+            while !stop_reading.load(Ordering::Relaxed) {
+                let Some(block) = blocks.next()? else { break };
+                if work_tx.send((index, block)).is_err() {
+                    break;
+                }
+                index += 1;
+            }
+            Ok(())
+        });
         let mut failure = None;
-        loop {
-            match blocks.next() {
-                Ok(Some(block)) => {
-                    if work_tx.send((index, block)).is_err() {
-                        break;
-                    }
-                    index += 1;
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    failure = Some(io_err(e));
-                    break;
-                }
-            }
-            while let Ok((i, len, result)) = done_rx.try_recv() {
-                if let Err(e) = merger.add(i, len, result) {
-                    failure = Some(e);
-                    break;
-                }
-            }
-            if failure.is_some() {
-                break;
+        for (i, len, result) in done_rx {
+            if failure.is_none()
+                && let Err(e) = merger.add(i, len, result)
+            {
+                failure = Some(e);
+                stop.store(true, Ordering::Relaxed);
             }
         }
-        drop(work_tx);
+        let read = reader.join();
         if let Some(e) = failure {
-            // Let the workers finish and drop what they send.
-            drop(done_rx);
             return Err(e);
         }
-        for (i, len, result) in done_rx {
-            merger.add(i, len, result)?;
+        match read {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(io_err(e)),
+            Err(_) => Err(io_err(std::io::Error::other("the reading thread failed"))),
         }
-        Ok(())
     })
 }
 

@@ -18,4 +18,7 @@ if [ -z "${NEXTNECK_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; the
     }
 fi
 
+# The event store tests use the local PostgreSQL server unless told otherwise.
+export NEXTNECK_TEST_POSTGRES="${NEXTNECK_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
+
 exec cargo test --workspace "$@"

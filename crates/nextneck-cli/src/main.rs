@@ -9,8 +9,17 @@ use clap::{Parser, Subcommand};
 
 mod args;
 mod code;
+mod config;
+mod db;
+mod flow;
+mod forecast;
+mod import;
 mod output;
 mod report;
+mod reprocess;
+mod serve;
+mod server_config;
+mod status;
 
 /// Finds where your organisation's work waits: DORA metrics, the time
 /// split into stages, and the bottleneck, from a plain git clone.
@@ -27,6 +36,20 @@ enum Command {
     Report(report::ReportArgs),
     /// Hotspots, change coupling, knowledge islands and the truck factor.
     Code(code::CodeArgs),
+    /// Flow metrics and the bottleneck of any value stream, from event logs
+    /// (CSV, NDJSON, XES) or the streams of nextneck.toml.
+    Flow(flow::FlowArgs),
+    /// When will N items be done, how many in D days: Monte Carlo over daily
+    /// throughput of an event log, a stream, or a repository (--git).
+    Forecast(forecast::ForecastArgs),
+    /// Receive webhooks: store every delivery durably, then derive events.
+    Serve(serve::ServeArgs),
+    /// Import API exports, saved webhook payloads, JUnit reports or generic events.
+    Import(import::ImportArgs),
+    /// Stored deliveries, events, backlog and unknown event types.
+    Status(status::StatusArgs),
+    /// Derive every normalized event again from the stored raw deliveries.
+    Reprocess(reprocess::ReprocessArgs),
 }
 
 /// An error in what the user asked for (exit code 2), as opposed to a
@@ -54,6 +77,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Report(args) => report::run(args),
         Command::Code(args) => code::run(args),
+        Command::Flow(args) => flow::run(args),
+        Command::Forecast(args) => forecast::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Import(args) => import::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Reprocess(args) => reprocess::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,8 @@
 //! report, and `--explain` can show the events behind every number.
 
 pub mod code;
+pub mod flow;
+pub mod forecast;
 pub mod git;
 pub mod report;
 pub mod stats;

@@ -7,6 +7,9 @@
 //! the repository holds (commits, their parents and times, refs), never what
 //! counts as a deployment.
 
+pub mod events;
+pub mod flow;
+
 use std::collections::HashMap;
 use std::fmt;
 

@@ -1,0 +1,65 @@
+//! The `--db` option shared by `serve`, `import`, `status` and `reprocess`.
+
+use clap::Args;
+
+use crate::UsageError;
+
+/// The default store: a file beside the user, where they can see it.
+pub const DEFAULT_DB: &str = "sqlite:nextneck.db";
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The event store: sqlite:PATH or postgres://USER@HOST:PORT/DATABASE.
+    /// Default: the `db` of nextneck.toml's [server] section, else sqlite:nextneck.db.
+    #[arg(long, env = "NEXTNECK_DB", value_name = "URL")]
+    pub db: Option<String>,
+}
+
+impl DbArgs {
+    /// The URL to use: the option (or `NEXTNECK_DB`), else the config
+    /// file's, else the default; a URL that names no database is a usage
+    /// error.
+    pub fn resolve(&self, from_config: Option<&str>) -> Result<String, UsageError> {
+        let url = self
+            .db
+            .as_deref()
+            .or(from_config)
+            .unwrap_or(DEFAULT_DB)
+            .to_owned();
+        nextneck_store::DbUrl::parse(&url).map_err(|e| UsageError(format!("--db: {e}")))?;
+        Ok(url)
+    }
+}
+
+/// Opens the store, naming the URL (without credentials) on failure.
+pub fn open(url: &str) -> anyhow::Result<Box<dyn nextneck_store::Store>> {
+    nextneck_store::open(url).map_err(|e| {
+        anyhow::Error::new(e).context(format!("could not open the event store {}", redact(url)))
+    })
+}
+
+/// A URL without its password.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_not_printed() {
+        assert_eq!(redact("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite:x.db"), "sqlite:x.db");
+    }
+}

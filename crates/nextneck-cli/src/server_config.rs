@@ -1,0 +1,111 @@
+//! The `[server]` section of `nextneck.toml`: where `serve` listens, its
+//! store, and the webhook secrets. Other sections belong to other commands
+//! and are ignored here; environment variables override the file.
+//!
+//! ```toml
+//! [server]
+//! listen = "0.0.0.0:8080"
+//! db = "postgres://nextneck@db.internal/nextneck"
+//! github_secret = "..."      # or NEXTNECK_GITHUB_SECRET
+//! gitlab_token = "..."       # or NEXTNECK_GITLAB_TOKEN
+//! pagerduty_secret = "..."   # or NEXTNECK_PAGERDUTY_SECRET
+//! jira_secret = "..."        # or NEXTNECK_JIRA_SECRET
+//! opsgenie_token = "..."     # or NEXTNECK_OPSGENIE_TOKEN
+//! events_token = "..."       # or NEXTNECK_EVENTS_TOKEN
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use nextneck_server::Secrets;
+use serde::Deserialize;
+
+use crate::UsageError;
+
+/// The file read when `--config` is not given, if it exists.
+pub const DEFAULT_CONFIG: &str = "nextneck.toml";
+
+#[derive(Debug, Default, Deserialize)]
+struct File {
+    #[serde(default)]
+    server: ServerSection,
+}
+
+/// The `[server]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    pub listen: Option<String>,
+    pub db: Option<String>,
+    pub github_secret: Option<String>,
+    pub gitlab_token: Option<String>,
+    pub pagerduty_secret: Option<String>,
+    pub jira_secret: Option<String>,
+    pub opsgenie_token: Option<String>,
+    pub events_token: Option<String>,
+}
+
+/// Reads `[server]` from `path`, or from ./nextneck.toml when it exists.
+pub fn load(path: Option<&Path>) -> anyhow::Result<ServerSection> {
+    let (path, required) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from(DEFAULT_CONFIG), false),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(ServerSection::default());
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("could not read {}", path.display()));
+        }
+    };
+    parse(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())).into())
+}
+
+fn parse(text: &str) -> Result<ServerSection, String> {
+    toml::from_str::<File>(text)
+        .map(|f| f.server)
+        .map_err(|e| e.to_string().trim().replace('\n', " "))
+}
+
+impl ServerSection {
+    /// The secrets: each environment variable over the file's key.
+    pub fn secrets(&self, env: &dyn Fn(&str) -> Option<String>) -> Secrets {
+        let pick = |var: &str, file: &Option<String>| {
+            env(var).filter(|v| !v.is_empty()).or_else(|| file.clone())
+        };
+        Secrets {
+            github: pick("NEXTNECK_GITHUB_SECRET", &self.github_secret),
+            gitlab: pick("NEXTNECK_GITLAB_TOKEN", &self.gitlab_token),
+            pagerduty: pick("NEXTNECK_PAGERDUTY_SECRET", &self.pagerduty_secret),
+            jira: pick("NEXTNECK_JIRA_SECRET", &self.jira_secret),
+            opsgenie: pick("NEXTNECK_OPSGENIE_TOKEN", &self.opsgenie_token),
+            events: pick("NEXTNECK_EVENTS_TOKEN", &self.events_token),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_section_and_environment() {
+        let section = parse(
+            "[server]\nlisten = \"0.0.0.0:9000\"\ngithub_secret = \"file\"\njira_secret = \"j\"\n\n[streams]\nhiring = {}\n",
+        )
+        .expect("parses");
+        assert_eq!(section.listen.as_deref(), Some("0.0.0.0:9000"));
+        let env = |k: &str| (k == "NEXTNECK_GITHUB_SECRET").then(|| "env".to_owned());
+        let s = section.secrets(&env);
+        assert_eq!(s.github.as_deref(), Some("env"), "the environment wins");
+        assert_eq!(s.jira.as_deref(), Some("j"));
+        assert_eq!(s.gitlab, None);
+        assert!(
+            parse("[server]\ngithub_secrt = \"x\"\n").is_err(),
+            "typos are errors"
+        );
+        assert!(parse("").expect("empty is fine").listen.is_none());
+    }
+}

@@ -1,0 +1,346 @@
+//! `nextneck import`, `status` and `reprocess` on real files: API exports
+//! built from the recorded payloads, saved webhook payloads, JUnit reports
+//! and generic events; all or nothing, with errors naming file and path.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod live;
+
+use std::path::Path;
+
+use live::*;
+use serde_json::{Value, json};
+
+fn read_json(rel: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(fixtures().join(rel)).unwrap()).unwrap()
+}
+
+fn write(dir: &Path, name: &str, value: &Value) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec_pretty(value).unwrap()).unwrap();
+    path.display().to_string()
+}
+
+fn status_json(db: &Db) -> Value {
+    let (code, out, err) = run(
+        db.dir.path(),
+        &["status", "--db", &db.url, "--format", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+/// Summaries `kind id` of every stored event, in order.
+fn kinds_and_ids(db: &Db) -> Vec<String> {
+    let mut store = nextneck_store::open(&db.url).unwrap();
+    store
+        .events()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e.event.source,
+                e.event.kind(),
+                e.event.entity_id()
+            )
+        })
+        .collect()
+}
+
+fn api_exports_and_payload_files(db: Db) {
+    let dir = db.dir.path();
+    // GitHub: pulls (one enriched with its commits and reviews), deployments
+    // with statuses, two pages of workflow runs, issues; built from the
+    // recorded payloads.
+    let mut reviewed =
+        read_json("github/octokit__pull_request_review__submitted.payload.json")["pull_request"]
+            .clone();
+    reviewed["commits"] = json!([{"sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+        "commit": {"author": {"name": "Codertocat", "date": "2019-05-15T15:10:00Z"},
+                   "committer": {"date": "2019-05-15T15:11:00Z"}},
+        "author": {"login": "Codertocat"}}]);
+    reviewed["reviews"] =
+        json!([read_json("github/octokit__pull_request_review__submitted.payload.json")["review"]]);
+    let merged =
+        read_json("github/pull_request__merged_private_repository.json")["pull_request"].clone();
+    let pulls = write(dir, "pulls.json", &json!([merged, reviewed]));
+    let mut deployment =
+        read_json("github/octokit__deployment_status__payload.json")["deployment"].clone();
+    deployment["statuses"] =
+        json!([read_json("github/octokit__deployment_status__payload.json")["deployment_status"]]);
+    let deployments = write(dir, "deployments.json", &json!([deployment]));
+    let run_ =
+        read_json("github/octokit__workflow_run__completed.payload.json")["workflow_run"].clone();
+    let runs_path = dir.join("runs.json");
+    std::fs::write(
+        &runs_path,
+        format!(
+            "{}\n{}\n",
+            json!({"total_count": 2, "workflow_runs": [run_]}),
+            json!({"total_count": 2, "workflow_runs": []})
+        ),
+    )
+    .unwrap();
+    let issues = write(
+        dir,
+        "issues.json",
+        &json!([read_json("github/issues__opened.json")["issue"]]),
+    );
+    let payload = fixtures()
+        .join("github/deployment_status__error.json")
+        .display()
+        .to_string();
+    let (code, out, err) = run(
+        dir,
+        &[
+            "import",
+            "github",
+            "--db",
+            &db.url,
+            &pulls,
+            &deployments,
+            runs_path.to_str().unwrap(),
+            &issues,
+            &payload,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        format!(
+            "imported 5 files into {}: 5 new, 0 already stored; 8 events",
+            db.url
+        )
+    );
+    assert_eq!(
+        kinds_and_ids(&db),
+        [
+            "github change baxterthehacker/public-repo#1",
+            "github change Codertocat/Hello-World#2",
+            "github review Codertocat/Hello-World#2/review/237895671",
+            "github deployment 145988746",
+            "github deployment 145988746",
+            "github ci_run 289782451",
+            "github issue DhruvShetty22/zulip-test#33",
+            "github deployment 3792439815",
+        ]
+    );
+    let mut store = nextneck_store::open(&db.url).unwrap();
+    let events = store.events().unwrap();
+    let change = serde_json::to_value(&events[1].event).unwrap();
+    assert_eq!(
+        change["commits"][0]["authored_at"],
+        json!(1_557_933_000),
+        "2019-05-15T15:10:00Z"
+    );
+    drop(store);
+
+    // Importing the same files again stores nothing new.
+    let (code, out, _) = run(dir, &["import", "github", "--db", &db.url, &pulls, &issues]);
+    assert_eq!(code, 0);
+    assert!(out.contains("0 new, 2 already stored"), "{out}");
+
+    // GitLab, PagerDuty and Jira exports.
+    let mr = read_json("gitlab/merge_request_merged.json")["object_attributes"].clone();
+    let gitlab = write(dir, "mrs.json", &json!([mr]));
+    let incidents = write(
+        dir,
+        "incidents.json",
+        &json!({"incidents": [read_json("pagerduty/reopened_v3.json")["event"]["data"]]}),
+    );
+    let mut issue = read_json("jira/jenkins__issue_updated_status_updated.json")["issue"].clone();
+    issue["changelog"] = json!({"histories": [{"created": "2016-01-14T23:06:37.029+0000",
+        "author": {"name": "admin"},
+        "items": [{"field": "status", "fromString": "To Do", "toString": "Done"}]}]});
+    let jira = write(dir, "search.json", &json!({"issues": [issue]}));
+    for (provider, file) in [
+        ("gitlab", &gitlab),
+        ("pagerduty", &incidents),
+        ("jira", &jira),
+    ] {
+        let (code, _, err) = run(dir, &["import", provider, "--db", &db.url, file]);
+        assert_eq!(code, 0, "{provider}: {err}");
+    }
+    let all = kinds_and_ids(&db);
+    assert_eq!(
+        all[8..],
+        [
+            "gitlab change tomaszkolek0/my-awesome-project!3",
+            "pagerduty incident Q05XJA8GDXGOB3",
+            "jira issue TEST-11",
+            "jira issue_status_change TEST-11",
+        ]
+    );
+    let s = status_json(&db);
+    assert_eq!(
+        s["deliveries"],
+        json!({"github": 5, "gitlab": 1, "jira": 1, "pagerduty": 1})
+    );
+    assert_eq!(s["events_total"], json!(12));
+    assert_eq!(s["backlog"], json!(0));
+
+    // Reprocessing derives the same events from the raw log.
+    let (code, out, err) = run(dir, &["reprocess", "--db", &db.url]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        "reprocessed 8 deliveries: 12 events, 0 failed, 0 of unknown types"
+    );
+    assert_eq!(kinds_and_ids(&db), all);
+}
+
+fn junit_and_generic_events(db: Db) {
+    let dir = db.dir.path();
+    let f = |rel: &str| fixtures().join(rel).display().to_string();
+    let (code, out, err) = run(
+        dir,
+        &[
+            "import",
+            "junit",
+            "--db",
+            &db.url,
+            "--commit",
+            "abc123",
+            "--run",
+            "42",
+            &f("junit/surefire_flaky__surefire-report.xml"),
+            &f("junit/nextest__basic.xml"),
+            &f("junit/cunit__testEmpty.xml"),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("3 new, 0 already stored; 4 events"), "{out}");
+    // The same report for another commit is another delivery.
+    let (code, out, _) = run(
+        dir,
+        &[
+            "import",
+            "junit",
+            "--db",
+            &db.url,
+            "--commit",
+            "def456",
+            &f("junit/nextest__basic.xml"),
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("1 new"), "{out}");
+    let mut store = nextneck_store::open(&db.url).unwrap();
+    let flaky = serde_json::to_value(&store.events().unwrap()[0].event).unwrap();
+    assert_eq!(flaky["flaky"], json!(true));
+    assert_eq!(flaky["commit"], json!("abc123"));
+    assert_eq!(flaky["run_id"], json!("42"));
+    assert_eq!(
+        flaky["report"],
+        json!("surefire_flaky__surefire-report.xml")
+    );
+    drop(store);
+
+    let events = dir.join("events.ndjson");
+    std::fs::write(&events, "{\"type\": \"incident\", \"id\": \"INC-1\", \"opened_at\": \"2024-03-01T00:00:00Z\", \"resolved_at\": \"2024-03-01T01:00:00Z\", \"sha\": \"abc\"}\n{\"type\": \"sale.closed\", \"id\": \"s\"}\n").unwrap();
+    let (code, out, err) = run(
+        dir,
+        &[
+            "import",
+            "events",
+            "--db",
+            &db.url,
+            events.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 events"), "{out}");
+    let s = status_json(&db);
+    assert_eq!(s["events"]["incident"], json!(1));
+    assert_eq!(s["events"]["test_case"], json!(7));
+}
+
+fn imports_are_all_or_nothing(db: Db) {
+    let dir = db.dir.path();
+    let good = fixtures()
+        .join("pagerduty/triggered_v3.json")
+        .display()
+        .to_string();
+    let bad = write(
+        dir,
+        "bad.json",
+        &json!({"event": {"event_type": "incident.resolved", "occurred_at": "soon", "data": {"id": "P1"}}}),
+    );
+    let (code, _, err) = run(dir, &["import", "pagerduty", "--db", &db.url, &good, &bad]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err.trim(),
+        format!(
+            "error: {bad}: field event.occurred_at: \"soon\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z; nothing was imported"
+        )
+    );
+    let corrupt = fixtures()
+        .join("junit/corrupt-junit__TEST-test.CorruptTest.xml")
+        .display()
+        .to_string();
+    let (code, _, err) = run(dir, &["import", "junit", "--db", &db.url, &corrupt]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err.trim(),
+        format!(
+            "error: {corrupt}: line 18, column 26: not well-formed XML: expected ']]>'; nothing was imported"
+        )
+    );
+    let lines = dir.join("e.ndjson");
+    std::fs::write(&lines, "{\"type\": \"deployment\", \"id\": \"d\", \"status\": \"success\", \"finished_at\": \"2024-03-01T00:00:00Z\"}\n{\"type\": \"deployment\", \"id\": \"d2\", \"status\": \"success\"}\n").unwrap();
+    let (code, _, err) = run(
+        dir,
+        &["import", "events", "--db", &db.url, lines.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("e.ndjson: line 2: field finished_at: missing; a deployment needs started_at, finished_at or both"), "{err}");
+    let missing = dir.join("nope.json").display().to_string();
+    let (code, _, err) = run(dir, &["import", "github", "--db", &db.url, &missing]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with(&format!("error: could not read {missing}: ")),
+        "{err}"
+    );
+    // Nothing at all was stored.
+    let s = status_json(&db);
+    assert_eq!(s["deliveries_total"], json!(0));
+    // Usage errors exit 2.
+    let (code, _, _) = run(dir, &["import", "bitbucket", &good]);
+    assert_eq!(code, 2);
+    let (code, _, err) = run(dir, &["import", "github", "--commit", "x", &good]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn the_default_store_is_a_visible_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixtures()
+        .join("opsgenie/create.json")
+        .display()
+        .to_string();
+    let (code, out, err) = run(dir.path(), &["import", "opsgenie", &f]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("into sqlite:nextneck.db"), "{out}");
+    assert!(dir.path().join("nextneck.db").is_file());
+    let (code, out, _) = run(dir.path(), &["status"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("deliveries opsgenie          1"), "{out}");
+    assert!(
+        out.contains("events     incident                    1"),
+        "{out}"
+    );
+}
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite { $( #[test] fn $name() { super::$name(super::sqlite()); } )* }
+        mod on_postgres { $( #[test] fn $name() { super::$name(super::postgres()); } )* }
+    };
+}
+
+both_backends!(
+    api_exports_and_payload_files,
+    junit_and_generic_events,
+    imports_are_all_or_nothing
+);

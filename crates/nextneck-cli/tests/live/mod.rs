@@ -1,0 +1,197 @@
+//! Helpers for the live-event tests: fixtures, fresh databases, a running
+//! `nextneck serve` process, and a small blocking HTTP client.
+
+#![allow(dead_code, clippy::unwrap_used, missing_docs)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const EVENTS_TOKEN: &str = "ev-token";
+pub const GITHUB_SECRET: &str = "gh-secret";
+
+pub fn fixtures() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
+    assert!(
+        dir.is_dir(),
+        "{} is missing: the tests read the recorded payloads there",
+        dir.display()
+    );
+    dir
+}
+
+pub struct Db {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        nextneck_store::drop_postgres_schema(&self.url);
+    }
+}
+
+pub fn sqlite() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    Db {
+        url: format!("sqlite:{}", dir.path().join("nextneck.db").display()),
+        dir,
+    }
+}
+
+pub fn postgres() -> Db {
+    let base = std::env::var("NEXTNECK_TEST_POSTGRES").expect(
+        "NEXTNECK_TEST_POSTGRES must hold a PostgreSQL URL (./.ci/run sets it, e.g. postgres://postgres@127.0.0.1:5432/test)",
+    );
+    Db {
+        url: nextneck_store::fresh_postgres_schema(&base).unwrap(),
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+/// The binary with a clean environment for these tests.
+pub fn nextneck(cwd: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nextneck"));
+    cmd.current_dir(cwd);
+    for var in [
+        "NEXTNECK_DB",
+        "NEXTNECK_LISTEN",
+        "NEXTNECK_GITHUB_SECRET",
+        "NEXTNECK_GITLAB_TOKEN",
+        "NEXTNECK_PAGERDUTY_SECRET",
+        "NEXTNECK_JIRA_SECRET",
+        "NEXTNECK_OPSGENIE_TOKEN",
+        "NEXTNECK_EVENTS_TOKEN",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Runs nextneck to completion: (exit code, stdout, stderr).
+pub fn run(cwd: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = nextneck(cwd)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// A running `nextneck serve`; killed with SIGKILL when dropped.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    _stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Server {
+    pub fn start(db: &Db) -> Server {
+        let mut child = nextneck(db.dir.path())
+            .args(["serve", "--db", &db.url, "--listen", "127.0.0.1:0"])
+            .env("NEXTNECK_EVENTS_TOKEN", EVENTS_TOKEN)
+            .env("NEXTNECK_GITHUB_SECRET", GITHUB_SECRET)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut line).unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .unwrap();
+        Server {
+            child,
+            addr,
+            _stdout: stdout,
+        }
+    }
+
+    /// SIGKILL: no chance to flush or finish anything.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 POST on a new connection: the status, or `None` when the
+/// connection failed before a complete answer.
+pub fn post(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes()).ok()?;
+    stream.write_all(body).ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let text = String::from_utf8(response).ok()?;
+    let status = text.get(9..12)?.parse().ok()?;
+    let (_, body) = text.split_once("\r\n\r\n")?;
+    Some((status, body.to_owned()))
+}
+
+/// A generic stage transition whose id is `id`.
+pub fn event_body(id: &str) -> Vec<u8> {
+    format!(
+        "{{\"type\":\"stage.transition\",\"id\":\"{id}\",\"stream\":\"burst\",\"item\":\"{id}\",\"stage\":\"in\",\"at\":\"2024-03-01T00:00:00Z\"}}\n"
+    )
+    .into_bytes()
+}
+
+pub fn post_event(addr: SocketAddr, id: &str) -> Option<(u16, String)> {
+    post(
+        addr,
+        "/hooks/events",
+        &[("authorization", format!("Bearer {EVENTS_TOKEN}"))],
+        &event_body(id),
+    )
+}
+
+/// Waits (bounded) until the store's queue is empty.
+pub fn wait_processed(url: &str) -> nextneck_store::Status {
+    let mut store = nextneck_store::open(url).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let status = store.status().unwrap();
+        if status.backlog == 0 {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the queue never drained: {status:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

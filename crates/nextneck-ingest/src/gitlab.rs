@@ -1,0 +1,509 @@
+//! GitLab: webhook payloads (the body's `object_kind` names the type) and
+//! REST API exports (`glab api --paginate`): merge requests, deployments,
+//! pipelines and issues (incidents are issues of type `incident`).
+
+use nextneck_model::Timestamp;
+use nextneck_model::events::{
+    Actor, Change, ChangeCommit, ChangeState, CiConclusion, CiJob, CiRun, CiStatus, Deployment,
+    DeploymentStatus, Event, EventBody, Issue, Push, Review, ReviewState,
+};
+use serde_json::Value;
+
+use crate::json::J;
+use crate::{Converted, IngestError};
+
+const SOURCE: &str = "gitlab";
+
+fn event(at: Option<Timestamp>, body: EventBody) -> Event {
+    Event {
+        source: SOURCE.to_owned(),
+        at,
+        body,
+    }
+}
+
+pub(crate) fn convert(values: &[Value]) -> Result<Converted, IngestError> {
+    if values.len() > 1 || values[0].is_array() {
+        return Ok(Converted {
+            event_type: "gitlab:export".to_owned(),
+            events: Some(export(values)?),
+        });
+    }
+    let root = J::root(&values[0]).object()?;
+    let kind = root.opt_str("object_kind")?.ok_or_else(|| {
+        IngestError::Unrecognized(
+            "not a GitLab webhook payload (no object_kind) nor an API export (an array)".to_owned(),
+        )
+    })?;
+    let events = webhook(&kind, &root)?;
+    Ok(Converted {
+        event_type: format!("gitlab:{kind}"),
+        events,
+    })
+}
+
+fn project_path(root: &J<'_>) -> Result<Option<String>, IngestError> {
+    match root.opt("project") {
+        Some(p) => p.opt_str("path_with_namespace"),
+        None => Ok(None),
+    }
+}
+
+fn user(u: &J<'_>) -> Result<Actor, IngestError> {
+    Ok(Actor {
+        login: u.opt_str("username")?,
+        id: u.opt_id("id")?,
+        bot: u.opt_bool("bot")?.unwrap_or(false),
+    })
+}
+
+fn webhook(kind: &str, root: &J<'_>) -> Result<Option<Vec<Event>>, IngestError> {
+    let project = project_path(root)?;
+    let events = match kind {
+        "push" | "tag_push" => {
+            let repository = project.ok_or_else(|| {
+                root.get("project")
+                    .get("path_with_namespace")
+                    .err("missing; it is required")
+            })?;
+            let mut commits = Vec::new();
+            for c in root.arr("commits")? {
+                commits.push(ChangeCommit {
+                    sha: c.req_str("id")?,
+                    authored_at: c.opt_time("timestamp")?,
+                    committed_at: None,
+                    author: c.get("author").opt_str("name")?,
+                });
+            }
+            let at = commits.iter().filter_map(|c| c.authored_at).max();
+            vec![event(
+                at,
+                EventBody::Push(Push {
+                    repository,
+                    git_ref: root.req_str("ref")?,
+                    before: root.req_str("before")?,
+                    after: root.req_str("after")?,
+                    pusher: root.opt_str("user_username")?,
+                    commits,
+                }),
+            )]
+        }
+        "merge_request" => {
+            let attrs = root.req("object_attributes")?.object()?;
+            let action = attrs.opt_str("action")?;
+            let mut change = merge_request(&attrs, project.clone())?;
+            let at = attrs.opt_time("updated_at")?;
+            // The merge event carries no `merged_at`; its `updated_at` is
+            // the merge.
+            if action.as_deref() == Some("merge") && change.merged_at.is_none() {
+                change.merged_at = at;
+            }
+            if action.as_deref() == Some("close") && change.closed_at.is_none() {
+                change.closed_at = at;
+            }
+            let mut out = Vec::new();
+            if matches!(action.as_deref(), Some("approved" | "approval")) {
+                out.push(event(
+                    at,
+                    EventBody::Review(Review {
+                        id: format!(
+                            "approval:{}:{}",
+                            root.get("user").opt_str("username")?.unwrap_or_default(),
+                            at.unwrap_or(0)
+                        ),
+                        change_id: change.id.clone(),
+                        change_author: change.author.clone(),
+                        reviewer: root.opt("user").map(|u| user(&u)).transpose()?,
+                        state: ReviewState::Approved,
+                        submitted_at: at,
+                        commit: change.head_sha.clone(),
+                    }),
+                ));
+            }
+            out.insert(0, event(at, EventBody::Change(change)));
+            out
+        }
+        "note" => {
+            let attrs = root.req("object_attributes")?.object()?;
+            if attrs.opt_str("noteable_type")?.as_deref() != Some("MergeRequest") {
+                return Ok(Some(Vec::new()));
+            }
+            let mr = root.req("merge_request")?.object()?;
+            let change = merge_request(&mr, project)?;
+            let at = attrs.opt_time("created_at")?;
+            let system = attrs.opt_bool("system")?.unwrap_or(false);
+            let mut out = vec![event(
+                mr.opt_time("updated_at")?,
+                EventBody::Change(change.clone()),
+            )];
+            if !system {
+                out.push(event(
+                    at,
+                    EventBody::Review(Review {
+                        id: attrs.req_id("id")?,
+                        change_id: change.id.clone(),
+                        change_author: change.author.clone(),
+                        reviewer: root.opt("user").map(|u| user(&u)).transpose()?,
+                        state: ReviewState::Commented,
+                        submitted_at: at,
+                        commit: attrs.opt_str("commit_id")?,
+                    }),
+                ));
+            }
+            out
+        }
+        "pipeline" => {
+            let attrs = root.req("object_attributes")?.object()?;
+            let run = pipeline(&attrs, project.clone())?;
+            let run_id = run.id.clone();
+            let workflow = run.workflow.clone();
+            let at = run.finished_at.or(run.started_at).or(run.queued_at);
+            let mut out = vec![event(at, EventBody::CiRun(run))];
+            for b in root.arr("builds")? {
+                let status = b.opt_str("status")?.unwrap_or_default();
+                let (status, conclusion) = ci_state(&status);
+                let job = CiJob {
+                    id: b.req_id("id")?,
+                    run_id: Some(run_id.clone()),
+                    repository: project.clone(),
+                    workflow: workflow.clone(),
+                    name: b.req_str("name")?,
+                    stage: b.opt_str("stage")?,
+                    sha: attrs.opt_str("sha")?,
+                    status,
+                    conclusion,
+                    queued_at: b.opt_time("created_at")?,
+                    started_at: b.opt_time("started_at")?,
+                    finished_at: b.opt_time("finished_at")?,
+                };
+                let at = job.finished_at.or(job.started_at).or(job.queued_at);
+                out.push(event(at, EventBody::CiJob(job)));
+            }
+            out
+        }
+        "build" => {
+            let status = root.opt_str("build_status")?.unwrap_or_default();
+            let (status, conclusion) = ci_state(&status);
+            let job = CiJob {
+                id: root.req_id("build_id")?,
+                run_id: root.opt_id("pipeline_id")?,
+                repository: project.or(root.opt_str("project_name")?),
+                workflow: None,
+                name: root.req_str("build_name")?,
+                stage: root.opt_str("build_stage")?,
+                sha: root.opt_str("sha")?,
+                status,
+                conclusion,
+                queued_at: root.opt_time("build_created_at")?,
+                started_at: root.opt_time("build_started_at")?,
+                finished_at: root.opt_time("build_finished_at")?,
+            };
+            let at = job.finished_at.or(job.started_at).or(job.queued_at);
+            vec![event(at, EventBody::CiJob(job))]
+        }
+        "deployment" => {
+            let status = deployment_status(&root.req_str("status")?);
+            let at = root.opt_time("status_changed_at")?;
+            let sha = match root.opt_str("commit_url")? {
+                Some(url) => url.rsplit('/').next().map(str::to_owned),
+                None => None,
+            }
+            .or(root.opt_str("short_sha")?);
+            let tier = root.opt_str("environment_tier")?;
+            let terminal = matches!(
+                status,
+                DeploymentStatus::Success | DeploymentStatus::Failure | DeploymentStatus::Canceled
+            );
+            vec![event(
+                at,
+                EventBody::Deployment(Deployment {
+                    id: root.req_id("deployment_id")?,
+                    repository: project,
+                    service: None,
+                    environment: root.opt_text("environment")?,
+                    production: tier.map(|t| t == "production"),
+                    sha,
+                    git_ref: root.opt_str("ref")?,
+                    started_at: if status == DeploymentStatus::InProgress {
+                        at
+                    } else {
+                        None
+                    },
+                    finished_at: if terminal { at } else { None },
+                    status: Some(status),
+                    created_at: None,
+                    status_id: None,
+                }),
+            )]
+        }
+        "issue" | "work_item" => {
+            let attrs = root.req("object_attributes")?.object()?;
+            let mut i = issue(&attrs, project)?;
+            i.action = attrs.opt_str("action")?;
+            if i.labels.is_empty() {
+                i.labels = root.names("labels", "title")?;
+            }
+            vec![event(attrs.opt_time("updated_at")?, EventBody::Issue(i))]
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(events))
+}
+
+fn merge_request(mr: &J<'_>, project: Option<String>) -> Result<Change, IngestError> {
+    let iid = mr.opt_u64("iid")?;
+    let repository = project.or_else(|| {
+        mr.opt("target")
+            .and_then(|t| t.opt_str("path_with_namespace").ok().flatten())
+    });
+    let id = match (&repository, iid) {
+        (Some(r), Some(n)) => format!("{r}!{n}"),
+        _ => mr.req_id("id")?,
+    };
+    let state = match mr.opt_str("state")?.as_deref() {
+        Some("merged") => ChangeState::Merged,
+        Some("closed") => ChangeState::Closed,
+        _ => ChangeState::Open,
+    };
+    let last = mr.opt("last_commit");
+    let mut commits = Vec::new();
+    if let Some(c) = &last {
+        commits.push(ChangeCommit {
+            sha: c.req_str("id")?,
+            authored_at: c.opt_time("timestamp")?,
+            committed_at: None,
+            author: c.get("author").opt_str("name")?,
+        });
+    }
+    let author = match mr.opt("author") {
+        // API exports have the author object.
+        Some(a) if a.is_object() => Some(user(&a)?),
+        _ => mr.opt_id("author_id")?.map(|id| Actor {
+            login: None,
+            id: Some(id),
+            bot: false,
+        }),
+    };
+    let mut reviewers = Vec::new();
+    for r in mr.arr("reviewers")? {
+        if r.is_object() {
+            reviewers.push(user(&r)?);
+        }
+    }
+    for id in mr.arr("reviewer_ids")? {
+        reviewers.push(Actor {
+            login: None,
+            id: Some(id.id()?),
+            bot: false,
+        });
+    }
+    let draft = match mr.opt_bool("draft")? {
+        Some(d) => Some(d),
+        None => mr.opt_bool("work_in_progress")?,
+    };
+    let labels = match mr.opt("labels") {
+        Some(l) => match l.v {
+            Value::Array(_) => mr.names("labels", "title")?,
+            _ => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    Ok(Change {
+        id,
+        repository,
+        number: iid,
+        title: mr.opt_str("title")?,
+        author,
+        state,
+        draft,
+        opened_at: mr.opt_time("created_at")?,
+        ready_at: None,
+        first_review_at: None,
+        merged_at: mr.opt_time("merged_at")?,
+        closed_at: mr.opt_time("closed_at")?,
+        merge_sha: mr
+            .opt_str("merge_commit_sha")?
+            .or(mr.opt_str("squash_commit_sha")?),
+        head_sha: match &last {
+            Some(c) => c.opt_str("id")?,
+            None => mr.opt_str("sha")?,
+        },
+        base_ref: mr.opt_str("target_branch")?,
+        head_ref: mr.opt_str("source_branch")?,
+        commits,
+        reviewers,
+        labels,
+    })
+}
+
+/// GitLab's job and pipeline statuses as progress and conclusion.
+fn ci_state(s: &str) -> (CiStatus, Option<CiConclusion>) {
+    match s {
+        "running" => (CiStatus::InProgress, None),
+        "success" => (CiStatus::Completed, Some(CiConclusion::Success)),
+        "failed" => (CiStatus::Completed, Some(CiConclusion::Failure)),
+        "canceled" | "cancelled" => (CiStatus::Completed, Some(CiConclusion::Canceled)),
+        "skipped" => (CiStatus::Completed, Some(CiConclusion::Skipped)),
+        "manual" => (
+            CiStatus::Completed,
+            Some(CiConclusion::Other("manual".into())),
+        ),
+        _ => (CiStatus::Queued, None),
+    }
+}
+
+fn pipeline(attrs: &J<'_>, project: Option<String>) -> Result<CiRun, IngestError> {
+    let (status, conclusion) = ci_state(&attrs.opt_str("status")?.unwrap_or_default());
+    let repository = project.or_else(|| {
+        attrs
+            .opt("project")
+            .and_then(|p| p.opt_str("path_with_namespace").ok().flatten())
+    });
+    Ok(CiRun {
+        id: attrs.req_id("id")?,
+        workflow: attrs.opt_text("name")?.or(repository.clone()),
+        repository,
+        sha: attrs.opt_str("sha")?,
+        branch: attrs.opt_str("ref")?,
+        status,
+        conclusion,
+        attempt: None,
+        queued_at: attrs.opt_time("created_at")?,
+        started_at: attrs.opt_time("started_at")?,
+        finished_at: attrs.opt_time("finished_at")?,
+    })
+}
+
+fn deployment_status(s: &str) -> DeploymentStatus {
+    match s {
+        "created" | "blocked" => DeploymentStatus::Pending,
+        "running" => DeploymentStatus::InProgress,
+        "success" => DeploymentStatus::Success,
+        "failed" => DeploymentStatus::Failure,
+        "canceled" | "cancelled" => DeploymentStatus::Canceled,
+        other => DeploymentStatus::Other(other.to_owned()),
+    }
+}
+
+fn issue(attrs: &J<'_>, project: Option<String>) -> Result<Issue, IngestError> {
+    let iid = attrs.req_id("iid")?;
+    let state = attrs.opt_str("state")?;
+    let issue_type = match attrs.opt_str("type")? {
+        Some(t) => Some(t),
+        None => attrs.opt_str("issue_type")?,
+    };
+    let author = match attrs.opt("author") {
+        Some(a) if a.is_object() => a.opt_str("username")?,
+        _ => attrs.opt_id("author_id")?,
+    };
+    let labels = match attrs.opt("labels") {
+        Some(l) => match l.v {
+            Value::Array(_) => attrs.names("labels", "title")?,
+            _ => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    Ok(Issue {
+        id: match &project {
+            Some(p) => format!("{p}#{iid}"),
+            None => format!("#{iid}"),
+        },
+        project,
+        issue_type,
+        title: attrs.opt_str("title")?,
+        description: attrs.opt_str("description")?,
+        labels,
+        status_category: state
+            .as_deref()
+            .map(|s| if s == "opened" { "open" } else { s }.to_owned()),
+        status: state,
+        action: None,
+        author,
+        created_at: attrs.opt_time("created_at")?,
+        closed_at: attrs.opt_time("closed_at")?,
+    })
+}
+
+fn export(values: &[Value]) -> Result<Vec<Event>, IngestError> {
+    let mut elements = Vec::new();
+    for (p, v) in values.iter().enumerate() {
+        let root = J {
+            v,
+            path: if values.len() > 1 {
+                format!("[page {p}]")
+            } else {
+                String::new()
+            },
+        };
+        elements.extend(root.elements()?);
+    }
+    let mut out = Vec::new();
+    for e in elements {
+        let e = e.object()?;
+        let project = e
+            .opt("references")
+            .and_then(|r| r.opt_str("full").ok().flatten())
+            .and_then(|full| full.rsplit_once(['!', '#']).map(|(p, _)| p.to_owned()));
+        if e.has("iid") && e.has("source_branch") {
+            let change = merge_request(&e, project.or(web_project(&e)?))?;
+            out.push(event(e.opt_time("updated_at")?, EventBody::Change(change)));
+        } else if e.has("iid") && (e.has("issue_type") || e.has("type")) {
+            let i = issue(&e, project.or(web_project(&e)?))?;
+            out.push(event(e.opt_time("updated_at")?, EventBody::Issue(i)));
+        } else if e.has("deployable") || (e.has("environment") && e.has("sha") && e.has("iid")) {
+            let status = deployment_status(&e.opt_str("status")?.unwrap_or_default());
+            let at = e.opt_time("updated_at")?;
+            let (environment, tier) = match e.opt("environment") {
+                Some(env) if env.is_object() => (env.opt_str("name")?, env.opt_str("tier")?),
+                Some(env) => (Some(env.string()?), None),
+                None => (None, None),
+            };
+            let terminal = matches!(
+                status,
+                DeploymentStatus::Success | DeploymentStatus::Failure | DeploymentStatus::Canceled
+            );
+            let deployable = e.opt("deployable");
+            let started_at = match &deployable {
+                Some(d) => d.opt_time("started_at")?,
+                None => None,
+            };
+            let finished_at = match &deployable {
+                Some(d) => d.opt_time("finished_at")?,
+                None => None,
+            };
+            out.push(event(
+                at,
+                EventBody::Deployment(Deployment {
+                    id: e.req_id("id")?,
+                    repository: web_project(&e)?,
+                    service: None,
+                    environment,
+                    production: tier.map(|t| t == "production"),
+                    sha: e.opt_str("sha")?,
+                    git_ref: e.opt_str("ref")?,
+                    status: Some(status),
+                    created_at: e.opt_time("created_at")?,
+                    started_at,
+                    finished_at: finished_at.or(if terminal { at } else { None }),
+                    status_id: None,
+                }),
+            ));
+        } else if e.has("sha") && e.has("status") && e.has("ref") {
+            let run = pipeline(&e, web_project(&e)?)?;
+            out.push(event(e.opt_time("updated_at")?, EventBody::CiRun(run)));
+        } else {
+            return Err(e.err("is not a merge request, issue, deployment or pipeline"));
+        }
+    }
+    Ok(out)
+}
+
+/// The project path from an API object's `web_url`
+/// (`https://gitlab.com/group/project/-/...`).
+fn web_project(e: &J<'_>) -> Result<Option<String>, IngestError> {
+    Ok(e.opt_str("web_url")?.and_then(|url| {
+        let (before, _) = url.split_once("/-/")?;
+        let path = before.splitn(4, '/').nth(3)?;
+        Some(path.to_owned())
+    }))
+}

@@ -1,0 +1,589 @@
+//! `nextneck serve`: the webhook server. Only this crate knows HTTP.
+//!
+//! A request goes: provider served? → size cap (413) → authentication in
+//! constant time (401) → the body converted as processing will convert it
+//! (400 when malformed) → the raw delivery handed to the writer thread,
+//! which commits many requests in one durable transaction → 202 (or 200 for
+//! a redelivery). Nothing is stored before authentication and validation
+//! succeed, and nothing is acknowledged before it is durable. Processing
+//! into normalized events runs afterwards, on another thread, from the
+//! store's queue ([`process_pending`]), so it survives restarts.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http_body_util::BodyExt;
+use nextneck_ingest::{Provider, convert, dedupe_key, signature};
+use nextneck_store::{Appended, NewDelivery, Origin, Processed, Store, StoreError};
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+/// The webhook secrets; a provider without one is not served.
+#[derive(Clone, Debug, Default)]
+pub struct Secrets {
+    /// `NEXTNECK_GITHUB_SECRET`: HMAC key of `X-Hub-Signature-256`.
+    pub github: Option<String>,
+    /// `NEXTNECK_GITLAB_TOKEN`: the `X-Gitlab-Token` value.
+    pub gitlab: Option<String>,
+    /// `NEXTNECK_PAGERDUTY_SECRET`: HMAC key of `X-PagerDuty-Signature`.
+    pub pagerduty: Option<String>,
+    /// `NEXTNECK_JIRA_SECRET`: HMAC key of `X-Hub-Signature`.
+    pub jira: Option<String>,
+    /// `NEXTNECK_OPSGENIE_TOKEN`: the bearer token.
+    pub opsgenie: Option<String>,
+    /// `NEXTNECK_EVENTS_TOKEN`: the bearer token of `POST /hooks/events`.
+    pub events: Option<String>,
+}
+
+impl Secrets {
+    /// The secret of a provider, if it is served.
+    pub fn get(&self, provider: Provider) -> Option<&str> {
+        let s = match provider {
+            Provider::Github => &self.github,
+            Provider::Gitlab => &self.gitlab,
+            Provider::Pagerduty => &self.pagerduty,
+            Provider::Jira => &self.jira,
+            Provider::Opsgenie => &self.opsgenie,
+            // JUnit reports are uploaded with the generic events' token.
+            Provider::Events | Provider::Junit => &self.events,
+        };
+        s.as_deref().filter(|s| !s.is_empty())
+    }
+
+    /// The providers served, in URL order.
+    pub fn served(&self) -> Vec<Provider> {
+        Provider::ALL
+            .into_iter()
+            .filter(|p| self.get(*p).is_some())
+            .collect()
+    }
+}
+
+/// A server error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A thread could not be started.
+    #[error("could not start the {0} thread")]
+    Thread(&'static str, #[source] std::io::Error),
+}
+
+type Reply = oneshot::Sender<Result<Appended, ()>>;
+
+struct Shared {
+    secrets: Secrets,
+    writer: mpsc::SyncSender<(NewDelivery, Reply)>,
+}
+
+/// What the router needs: the secrets and the way to the writer thread.
+#[derive(Clone)]
+pub struct AppState {
+    shared: Arc<Shared>,
+}
+
+/// The running background threads; dropping it (and every [`AppState`])
+/// stops them after the work in hand.
+pub struct Workers {
+    stop: Arc<AtomicBool>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Stops the processor and waits for both threads (the writer ends once
+    /// every [`AppState`] is dropped).
+    pub fn shutdown(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// How the server runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Webhook secrets.
+    pub secrets: Secrets,
+    /// Run the processor thread (tests turn it off to process explicitly).
+    pub process: bool,
+    /// Most deliveries committed in one transaction.
+    pub max_batch: usize,
+    /// Requests waiting for the writer beyond which the server answers 503.
+    pub queue_limit: usize,
+}
+
+impl Options {
+    /// Defaults: processing on, batches of up to 1,000, 20,000 waiting.
+    pub fn new(secrets: Secrets) -> Options {
+        Options {
+            secrets,
+            process: true,
+            max_batch: 1000,
+            queue_limit: 20_000,
+        }
+    }
+}
+
+/// Opens the store (one connection for the writer, one for the processor)
+/// and starts the threads. The connections are opened on those threads, so
+/// this can be called from inside an async runtime.
+pub fn start(db_url: &str, options: Options) -> Result<(AppState, Workers), ServerError> {
+    let (tx, rx) = mpsc::sync_channel::<(NewDelivery, Reply)>(options.queue_limit);
+    let (wake_tx, wake_rx) = mpsc::channel::<()>();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    let max_batch = options.max_batch.max(1);
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<(), StoreError>>();
+    let url = db_url.to_owned();
+    let ready = ready_tx.clone();
+    threads.push(
+        thread::Builder::new()
+            .name("nextneck-writer".into())
+            .spawn(move || match nextneck_store::open(&url) {
+                Ok(store) => {
+                    let _ = ready.send(Ok(()));
+                    writer(store, rx, wake_tx, max_batch);
+                }
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                }
+            })
+            .map_err(|e| ServerError::Thread("writer", e))?,
+    );
+    let mut expected = 1;
+    if options.process {
+        expected += 1;
+        let stop = Arc::clone(&stop);
+        let url = db_url.to_owned();
+        let ready = ready_tx.clone();
+        threads.push(
+            thread::Builder::new()
+                .name("nextneck-processor".into())
+                .spawn(move || match nextneck_store::open(&url) {
+                    Ok(store) => {
+                        let _ = ready.send(Ok(()));
+                        processor(store, wake_rx, stop);
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                    }
+                })
+                .map_err(|e| ServerError::Thread("processor", e))?,
+        );
+    }
+    drop(ready_tx);
+    for _ in 0..expected {
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                stop.store(true, Ordering::SeqCst);
+                return Err(e.into());
+            }
+            Err(_) => {
+                return Err(ServerError::Thread(
+                    "store",
+                    std::io::Error::other("exited"),
+                ));
+            }
+        }
+    }
+    let state = AppState {
+        shared: Arc::new(Shared {
+            secrets: options.secrets,
+            writer: tx,
+        }),
+    };
+    Ok((state, Workers { stop, threads }))
+}
+
+/// Group commit: wait for one request, take every other one already
+/// waiting (up to `max_batch`), append them in one transaction, answer each.
+fn writer(
+    mut store: Box<dyn Store>,
+    rx: mpsc::Receiver<(NewDelivery, Reply)>,
+    wake: mpsc::Sender<()>,
+    max_batch: usize,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        let (deliveries, replies): (Vec<NewDelivery>, Vec<Reply>) = batch.into_iter().unzip();
+        match store.append(&deliveries) {
+            Ok(results) => {
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(Ok(result));
+                }
+                let _ = wake.send(());
+            }
+            Err(e) => {
+                eprintln!(
+                    "nextneck serve: could not store {} deliveries: {}",
+                    deliveries.len(),
+                    error_chain(&e)
+                );
+                for reply in replies {
+                    let _ = reply.send(Err(()));
+                }
+            }
+        }
+    }
+}
+
+fn processor(mut store: Box<dyn Store>, wake: mpsc::Receiver<()>, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::SeqCst) {
+        const LIMIT: usize = 500;
+        match process_batch(store.as_mut(), LIMIT) {
+            // A backlog: keep going.
+            Ok(n) if n >= LIMIT => {}
+            Ok(_) => {
+                // Caught up: wait for the writer (or poll for deliveries
+                // another server stored in a shared database), then let a
+                // few commits accumulate, so processing takes the database's
+                // write lock a few times a second, not once per commit.
+                let _ = wake.recv_timeout(Duration::from_millis(200));
+                thread::sleep(Duration::from_millis(100));
+                while wake.try_recv().is_ok() {}
+            }
+            Err(e) => {
+                eprintln!("nextneck serve: processing failed: {}", error_chain(&e));
+                thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// Converts one stored delivery into normalized events, as the server did
+/// when it accepted it (with today's definitions).
+pub fn process_delivery(d: &nextneck_store::Delivery) -> Processed {
+    let Some(provider) = Provider::parse(&d.delivery.provider) else {
+        return Processed::Unknown;
+    };
+    match convert(provider, &d.delivery.headers, &d.delivery.body) {
+        Ok(c) => match c.events {
+            Some(events) => Processed::Events(events),
+            None => Processed::Unknown,
+        },
+        Err(e) => Processed::Failed(e.to_string()),
+    }
+}
+
+fn process_batch(store: &mut dyn Store, limit: usize) -> Result<usize, StoreError> {
+    store.process(limit, &mut process_delivery)
+}
+
+/// Processes queued deliveries until the queue is empty (or every queued
+/// delivery is held by another process); returns how many.
+pub fn process_pending(store: &mut dyn Store) -> Result<usize, StoreError> {
+    let mut total = 0;
+    loop {
+        let n = process_batch(store, 500)?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n;
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}
+
+/// The router: `GET /healthz` and `POST /hooks/{provider}`.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/hooks/{provider}", post(hook))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+/// A stable JSON error: `{"code": "...", "message": "..."}`.
+#[derive(Debug, Serialize)]
+struct ApiError {
+    #[serde(skip)]
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(&self)).into_response()
+    }
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint; webhooks go to POST /hooks/{github,gitlab,pagerduty,opsgenie,jira,events,junit}",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "webhooks are POST requests; health checks are GET /healthz",
+    )
+}
+
+#[derive(Serialize)]
+struct Accepted {
+    status: &'static str,
+    delivery_id: i64,
+}
+
+/// Headers never stored: credentials.
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-gitlab-token",
+];
+
+fn env_name(p: Provider) -> &'static str {
+    match p {
+        Provider::Github => "NEXTNECK_GITHUB_SECRET",
+        Provider::Gitlab => "NEXTNECK_GITLAB_TOKEN",
+        Provider::Pagerduty => "NEXTNECK_PAGERDUTY_SECRET",
+        Provider::Jira => "NEXTNECK_JIRA_SECRET",
+        Provider::Opsgenie => "NEXTNECK_OPSGENIE_TOKEN",
+        Provider::Events | Provider::Junit => "NEXTNECK_EVENTS_TOKEN",
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn unauthorized(p: Provider) -> ApiError {
+    let what = match p {
+        Provider::Github => "a valid X-Hub-Signature-256",
+        Provider::Gitlab => "a valid X-Gitlab-Token",
+        Provider::Pagerduty => "a valid X-PagerDuty-Signature",
+        Provider::Jira => "a valid X-Hub-Signature",
+        _ => "a valid Authorization: Bearer token",
+    };
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        format!("the request needs {what}; nothing was stored"),
+    )
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!(
+            "the body is larger than this endpoint's limit of {} MiB; nothing was stored",
+            limit / (1024 * 1024)
+        ),
+    )
+}
+
+async fn hook(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let provider = Provider::parse(&name).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_provider",
+                format!(
+                    "no webhook for {name:?}; use github, gitlab, pagerduty, opsgenie, jira, events or junit"
+                ),
+            )
+        })?;
+    let secret = state.shared.secrets.get(provider).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "provider_not_configured",
+            format!(
+                "this server does not accept {provider} webhooks; set {} to serve them",
+                env_name(provider)
+            ),
+        )
+    })?;
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
+    let limit = provider.body_limit();
+    if let Some(len) = header_str(&headers, header::CONTENT_LENGTH.as_str())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        && len > limit as u64
+    {
+        return Err(too_large(limit));
+    }
+    // Token schemes are checked before the body is even read.
+    let token_ok = match provider {
+        Provider::Gitlab => Some(signature::verify_token(
+            secret,
+            header_str(&headers, "x-gitlab-token"),
+        )),
+        Provider::Opsgenie | Provider::Events | Provider::Junit => Some(signature::verify_bearer(
+            secret,
+            header_str(&headers, "authorization"),
+        )),
+        _ => None,
+    };
+    if token_ok == Some(false) {
+        return Err(unauthorized(provider));
+    }
+    let body = read_body(body, limit).await?;
+    let signed_ok = match provider {
+        Provider::Github => Some(signature::verify_sha256_header(
+            secret.as_bytes(),
+            &body,
+            header_str(&headers, "x-hub-signature-256"),
+        )),
+        Provider::Jira => Some(signature::verify_sha256_header(
+            secret.as_bytes(),
+            &body,
+            header_str(&headers, "x-hub-signature"),
+        )),
+        Provider::Pagerduty => Some(signature::verify_pagerduty(
+            secret.as_bytes(),
+            &body,
+            header_str(&headers, "x-pagerduty-signature"),
+        )),
+        _ => None,
+    };
+    if signed_ok == Some(false) {
+        return Err(unauthorized(provider));
+    }
+    let stored_headers: Vec<(String, String)> = headers
+        .iter()
+        .filter(|(k, _)| !SECRET_HEADERS.contains(&k.as_str()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    // Authenticated: now parse, exactly as processing will.
+    let converted = convert(provider, &stored_headers, &body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_payload",
+            format!("the {provider} payload cannot be read: {e}; nothing was stored"),
+        )
+    })?;
+    let delivery = NewDelivery {
+        provider: provider.as_str().to_owned(),
+        dedupe_key: dedupe_key(provider, &stored_headers, &body),
+        event_type: converted.event_type,
+        origin: Origin::Webhook,
+        headers: stored_headers,
+        body: body.to_vec(),
+        received_at_ms: now_ms(),
+    };
+    let (tx, rx) = oneshot::channel();
+    let unavailable = || {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            "the delivery could not be stored; nothing was acknowledged, retry later",
+        )
+    };
+    state
+        .shared
+        .writer
+        .try_send((delivery, tx))
+        .map_err(|_| unavailable())?;
+    match rx.await {
+        Ok(Ok(Appended::New(id))) => Ok((
+            StatusCode::ACCEPTED,
+            axum::Json(Accepted {
+                status: "accepted",
+                delivery_id: id,
+            }),
+        )
+            .into_response()),
+        Ok(Ok(Appended::Duplicate(id))) => Ok((
+            StatusCode::OK,
+            axum::Json(Accepted {
+                status: "duplicate",
+                delivery_id: id,
+            }),
+        )
+            .into_response()),
+        _ => Err(unavailable()),
+    }
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(limit)),
+        Err(_) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unreadable_body",
+            "the request body could not be read; nothing was stored",
+        )),
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Serves the router on a bound listener until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,379 @@
+//! nextneck's event store: an append-only log of raw deliveries, a queue of
+//! deliveries waiting to be processed, and the normalized events derived from
+//! them.
+//!
+//! Two backends with one schema and one behaviour: SQLite (`sqlite:PATH`, the
+//! default, in WAL mode with `synchronous=FULL`) and PostgreSQL
+//! (`postgres://...`). Every method is blocking; the server calls the store
+//! from its own threads, never from the async runtime.
+//!
+//! Invariants:
+//! * **Raw deliveries are never modified or deleted.** Processing state lives
+//!   in other tables (`queue`, `outcomes`, `events`), so everything derived
+//!   can be thrown away and derived again ([`Store::requeue_all`]).
+//! * **A delivery is stored once**: `(provider, dedupe_key)` is unique, and
+//!   [`Store::append`] reports a second copy as [`Appended::Duplicate`].
+//! * **A delivery is processed once**: claiming from the queue, writing its
+//!   events and leaving the queue happen in one transaction (on PostgreSQL
+//!   the claim is `FOR UPDATE SKIP LOCKED`, so several servers can share one
+//!   database); events are keyed by `(delivery_id, seq)`.
+//! * **[`Store::append`] returns only once the batch is durable**: one
+//!   transaction per batch, committed with an fsync (SQLite `synchronous=FULL`
+//!   in WAL mode; PostgreSQL's default `synchronous_commit=on`).
+
+use nextneck_model::events::Event;
+
+mod postgres_store;
+mod sqlite_store;
+
+pub use postgres_store::PostgresStore;
+pub use sqlite_store::SqliteStore;
+
+/// Where a delivery came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Received by `nextneck serve`.
+    Webhook,
+    /// Read from a file by `nextneck import`.
+    Import,
+}
+
+impl Origin {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Webhook => "webhook",
+            Origin::Import => "import",
+        }
+    }
+
+    fn parse(s: &str) -> Origin {
+        if s == "import" {
+            Origin::Import
+        } else {
+            Origin::Webhook
+        }
+    }
+}
+
+/// A delivery to append: exactly what arrived, and how to recognise it again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewDelivery {
+    /// `github`, `gitlab`, `pagerduty`, `opsgenie`, `jira`, `events` or
+    /// `junit`.
+    pub provider: String,
+    /// The provider's delivery id, or the body's SHA-256; unique per provider.
+    pub dedupe_key: String,
+    /// The provider's event type as received (`github:pull_request`).
+    pub event_type: String,
+    /// Webhook or import.
+    pub origin: Origin,
+    /// Request headers (names lower case) without credentials, or for an
+    /// import the file name and options.
+    pub headers: Vec<(String, String)>,
+    /// The exact body bytes.
+    pub body: Vec<u8>,
+    /// When nextneck received it, milliseconds since the Unix epoch.
+    pub received_at_ms: i64,
+}
+
+/// A stored delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// The store's id, increasing in order of storage.
+    pub id: i64,
+    /// The delivery as appended.
+    pub delivery: NewDelivery,
+}
+
+/// What [`Store::append`] did with one delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored now, with this id, and queued for processing.
+    New(i64),
+    /// Already stored earlier under this id; nothing was written.
+    Duplicate(i64),
+}
+
+impl Appended {
+    /// The delivery's id either way.
+    pub fn id(self) -> i64 {
+        match self {
+            Appended::New(id) | Appended::Duplicate(id) => id,
+        }
+    }
+}
+
+/// What processing one delivery produced.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Processed {
+    /// These normalized events (possibly none: a ping, a note).
+    Events(Vec<Event>),
+    /// An event type nextneck does not know: kept, and ignored by metrics.
+    Unknown,
+    /// The delivery could not be converted (only possible when a definition
+    /// changed since it was accepted); the message says why.
+    Failed(String),
+}
+
+/// A normalized event with the delivery it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent {
+    /// The raw delivery's id.
+    pub delivery_id: i64,
+    /// Its position among that delivery's events.
+    pub seq: u32,
+    /// The event.
+    pub event: Event,
+}
+
+/// Stored deliveries of one provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderCount {
+    /// The provider.
+    pub provider: String,
+    /// How many deliveries are stored.
+    pub deliveries: u64,
+    /// When the last one was received, milliseconds since the epoch.
+    pub last_received_at_ms: i64,
+}
+
+/// The store at a glance (`nextneck status`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Status {
+    /// Per provider, by name.
+    pub providers: Vec<ProviderCount>,
+    /// Normalized events per kind, by kind.
+    pub events: Vec<(String, u64)>,
+    /// Deliveries waiting to be processed.
+    pub backlog: u64,
+    /// Deliveries whose processing failed.
+    pub failed: u64,
+    /// Unknown event types seen, with how many deliveries had each.
+    pub unknown_types: Vec<(String, u64)>,
+}
+
+/// A store error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names no supported database.
+    #[error(
+        "`{0}` is not a database URL; use sqlite:PATH (for example sqlite:nextneck.db) or postgres://USER@HOST:PORT/DATABASE"
+    )]
+    BadUrl(String),
+    /// SQLite failed.
+    #[error("sqlite database {path}")]
+    Sqlite {
+        /// The database file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// PostgreSQL failed.
+    #[error("postgres database: {0}")]
+    Postgres(String),
+    /// A stored event could not be read back.
+    #[error("event {seq} of delivery {delivery_id} is not readable")]
+    BadEvent {
+        /// Delivery.
+        delivery_id: i64,
+        /// Position.
+        seq: u32,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> StoreError {
+        match e.as_db_error() {
+            Some(db) => StoreError::Postgres(format!("{}: {}", db.code().code(), db.message())),
+            None => {
+                let mut msg = e.to_string();
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    msg.push_str(": ");
+                    msg.push_str(&c.to_string());
+                    cause = c.source();
+                }
+                StoreError::Postgres(msg)
+            }
+        }
+    }
+}
+
+/// The store's operations; both backends implement them with the same
+/// behaviour, and one test suite runs against both.
+pub trait Store: Send {
+    /// Appends a batch in one transaction and returns once it is durable:
+    /// new deliveries are stored and queued, duplicates of stored ones are
+    /// reported and not written. Duplicates within the batch are stored once.
+    fn append(&mut self, batch: &[NewDelivery]) -> Result<Vec<Appended>, StoreError>;
+
+    /// Claims up to `limit` queued deliveries (oldest first) that no other
+    /// process holds, runs `process` on each, and in the same transaction
+    /// stores the events and takes them off the queue. Returns how many were
+    /// processed; 0 when the queue is empty (or fully claimed by others).
+    fn process(
+        &mut self,
+        limit: usize,
+        process: &mut dyn FnMut(&Delivery) -> Processed,
+    ) -> Result<usize, StoreError>;
+
+    /// Throws away every derived event and outcome and queues every stored
+    /// delivery again (`nextneck reprocess`). Returns how many are queued.
+    fn requeue_all(&mut self) -> Result<u64, StoreError>;
+
+    /// Counts for `nextneck status`.
+    fn status(&mut self) -> Result<Status, StoreError>;
+
+    /// Every normalized event, in delivery order then sequence.
+    fn events(&mut self) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Every stored delivery, by id.
+    fn deliveries(&mut self) -> Result<Vec<Delivery>, StoreError>;
+
+    /// How many times each delivery was processed (0 or 1, by the
+    /// invariant), by delivery id; for checks and tests.
+    fn outcome_counts(&mut self) -> Result<Vec<(i64, u64)>, StoreError>;
+}
+
+/// Which database a URL names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbUrl {
+    /// `sqlite:PATH`.
+    Sqlite(String),
+    /// `postgres://...` or `postgresql://...`, as given.
+    Postgres(String),
+}
+
+impl DbUrl {
+    /// Parses `sqlite:PATH` (also `sqlite://PATH`) or `postgres://...`.
+    pub fn parse(url: &str) -> Result<DbUrl, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DbUrl::Postgres(url.to_owned()));
+        }
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            if !path.is_empty() {
+                return Ok(DbUrl::Sqlite(path.to_owned()));
+            }
+        }
+        Err(StoreError::BadUrl(url.to_owned()))
+    }
+}
+
+/// Opens (creating the schema if needed) the store a URL names.
+pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    match DbUrl::parse(url)? {
+        DbUrl::Sqlite(path) => Ok(Box::new(SqliteStore::open(&path)?)),
+        DbUrl::Postgres(url) => Ok(Box::new(PostgresStore::open(&url)?)),
+    }
+}
+
+/// Serializes headers for storage: a JSON array of `[name, value]` pairs.
+fn headers_to_json(headers: &[(String, String)]) -> String {
+    serde_json::to_string(headers).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn headers_from_json(s: &str) -> Vec<(String, String)> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+fn event_from_json(delivery_id: i64, seq: u32, s: &str) -> Result<StoredEvent, StoreError> {
+    let event = serde_json::from_str(s).map_err(|source| StoreError::BadEvent {
+        delivery_id,
+        seq,
+        source,
+    })?;
+    Ok(StoredEvent {
+        delivery_id,
+        seq,
+        event,
+    })
+}
+
+/// The outcome row written for a processed delivery.
+struct Outcome {
+    status: &'static str,
+    error: Option<String>,
+    events: Vec<(String, String, Option<i64>, String)>,
+}
+
+fn outcome_of(result: Processed) -> Outcome {
+    match result {
+        Processed::Events(events) => Outcome {
+            status: "ok",
+            error: None,
+            events: events
+                .iter()
+                .map(|e| {
+                    (
+                        e.kind().to_owned(),
+                        e.entity_id(),
+                        e.at,
+                        serde_json::to_string(e).unwrap_or_else(|_| "null".to_owned()),
+                    )
+                })
+                .collect(),
+        },
+        Processed::Unknown => Outcome {
+            status: "unknown",
+            error: None,
+            events: Vec::new(),
+        },
+        Processed::Failed(msg) => Outcome {
+            status: "failed",
+            error: Some(msg),
+            events: Vec::new(),
+        },
+    }
+}
+
+/// Test support: a fresh, empty PostgreSQL schema on the server at `base`
+/// (the `NEXTNECK_TEST_POSTGRES` URL), and a URL whose connections use it, so
+/// that tests running in parallel and repeatedly never share tables.
+pub fn fresh_postgres_schema(base: &str) -> Result<String, StoreError> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let name = format!(
+        "nn_test_{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000_000,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut client = postgres::Client::connect(base, postgres::NoTls)?;
+    client.batch_execute(&format!("CREATE SCHEMA {name}"))?;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Ok(format!("{base}{sep}options=-c%20search_path%3D{name}"))
+}
+
+/// Test support: drops the schema [`fresh_postgres_schema`] made for `url`
+/// (best effort, from a thread of its own so it can run inside an async
+/// runtime or a destructor). URLs without such a schema are left alone.
+pub fn drop_postgres_schema(url: &str) {
+    let Some(pos) = url.find("search_path%3Dnn_test_") else {
+        return;
+    };
+    let name: String = url[pos + "search_path%3D".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let base = url[..url.rfind("options=").unwrap_or(url.len())]
+        .trim_end_matches(['?', '&'])
+        .to_owned();
+    let _ = std::thread::spawn(move || {
+        if let Ok(mut client) = postgres::Client::connect(&base, postgres::NoTls) {
+            let _ = client.batch_execute(&format!(
+                "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS {name} CASCADE"
+            ));
+        }
+    })
+    .join();
+}

@@ -1,0 +1,290 @@
+//! The PostgreSQL backend: the same tables and behaviour as SQLite, shared
+//! safely by several `nextneck serve` processes.
+//!
+//! * Deduplication: `UNIQUE (provider, dedupe_key)` with
+//!   `ON CONFLICT DO NOTHING`; a concurrent insert of the same key waits for
+//!   the first transaction and then sees its row.
+//! * Processing: `SELECT ... FOR UPDATE OF q SKIP LOCKED` claims queue rows
+//!   no other transaction holds; events, the outcome and the dequeue commit
+//!   with the claim.
+//! * Durability: commits wait for the WAL flush (`synchronous_commit=on`,
+//!   PostgreSQL's default, is set for the session to be sure).
+
+use postgres::{Client, NoTls};
+
+use crate::{
+    Appended, Delivery, NewDelivery, Origin, Processed, ProviderCount, Status, Store, StoreError,
+    StoredEvent, event_from_json, headers_from_json, headers_to_json, outcome_of,
+};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS deliveries (
+    id BIGSERIAL PRIMARY KEY,
+    provider TEXT NOT NULL,
+    dedupe_key TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    body BYTEA NOT NULL,
+    received_at_ms BIGINT NOT NULL,
+    UNIQUE (provider, dedupe_key)
+);
+CREATE TABLE IF NOT EXISTS queue (
+    delivery_id BIGINT PRIMARY KEY
+);
+CREATE TABLE IF NOT EXISTS outcomes (
+    delivery_id BIGINT PRIMARY KEY,
+    status TEXT NOT NULL,
+    error TEXT,
+    events INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    delivery_id BIGINT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    at BIGINT,
+    data TEXT NOT NULL,
+    PRIMARY KEY (delivery_id, seq)
+);
+CREATE INDEX IF NOT EXISTS events_kind ON events (kind, at);
+";
+
+/// A store in a PostgreSQL database.
+pub struct PostgresStore {
+    client: Client,
+}
+
+impl PostgresStore {
+    /// Connects and creates the schema if needed (under an advisory lock, so
+    /// servers starting together do not race).
+    pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        let mut client = Client::connect(url, NoTls)?;
+        client.batch_execute("SET synchronous_commit = on")?;
+        let mut tx = client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock(7262100453)", &[])?;
+        tx.batch_execute(SCHEMA)?;
+        tx.commit()?;
+        Ok(PostgresStore { client })
+    }
+}
+
+const DELIVERY_COLUMNS: &str =
+    "d.id, d.provider, d.dedupe_key, d.event_type, d.origin, d.headers, d.body, d.received_at_ms";
+
+fn delivery_from_row(row: &postgres::Row) -> Delivery {
+    let origin: String = row.get(4);
+    let headers: String = row.get(5);
+    Delivery {
+        id: row.get(0),
+        delivery: NewDelivery {
+            provider: row.get(1),
+            dedupe_key: row.get(2),
+            event_type: row.get(3),
+            origin: Origin::parse(&origin),
+            headers: headers_from_json(&headers),
+            body: row.get(6),
+            received_at_ms: row.get(7),
+        },
+    }
+}
+
+impl Store for PostgresStore {
+    fn append(&mut self, batch: &[NewDelivery]) -> Result<Vec<Appended>, StoreError> {
+        let mut tx = self.client.transaction()?;
+        let insert = tx.prepare(
+            "INSERT INTO deliveries (provider, dedupe_key, event_type, origin, headers, body, received_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (provider, dedupe_key) DO NOTHING RETURNING id",
+        )?;
+        let existing =
+            tx.prepare("SELECT id FROM deliveries WHERE provider = $1 AND dedupe_key = $2")?;
+        let queue = tx.prepare("INSERT INTO queue (delivery_id) VALUES ($1)")?;
+        // Two servers appending overlapping batches in different orders
+        // could deadlock on the unique index. So first take a transaction
+        // lock on every key of the batch, in one global order (the keys'
+        // hashes, sorted); then insert in arrival order, as SQLite does.
+        let mut locks: Vec<i64> = batch
+            .iter()
+            .map(|d| key_lock(&d.provider, &d.dedupe_key))
+            .collect();
+        locks.sort_unstable();
+        locks.dedup();
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k",
+            &[&locks],
+        )?;
+        let mut out = Vec::with_capacity(batch.len());
+        for d in batch {
+            let headers = headers_to_json(&d.headers);
+            let row = tx.query_opt(
+                &insert,
+                &[
+                    &d.provider,
+                    &d.dedupe_key,
+                    &d.event_type,
+                    &d.origin.as_str(),
+                    &headers,
+                    &d.body,
+                    &d.received_at_ms,
+                ],
+            )?;
+            match row {
+                Some(row) => {
+                    let id: i64 = row.get(0);
+                    tx.execute(&queue, &[&id])?;
+                    out.push(Appended::New(id));
+                }
+                None => {
+                    let row = tx.query_one(&existing, &[&d.provider, &d.dedupe_key])?;
+                    out.push(Appended::Duplicate(row.get(0)));
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn process(
+        &mut self,
+        limit: usize,
+        process: &mut dyn FnMut(&Delivery) -> Processed,
+    ) -> Result<usize, StoreError> {
+        let mut tx = self.client.transaction()?;
+        let rows = tx.query(
+            &format!(
+                "SELECT {DELIVERY_COLUMNS} FROM queue q JOIN deliveries d ON d.id = q.delivery_id
+                 ORDER BY q.delivery_id LIMIT $1 FOR UPDATE OF q SKIP LOCKED"
+            ),
+            &[&(limit as i64)],
+        )?;
+        let claimed: Vec<Delivery> = rows.iter().map(delivery_from_row).collect();
+        let event = tx.prepare(
+            "INSERT INTO events (delivery_id, seq, kind, entity_id, at, data) VALUES ($1, $2, $3, $4, $5, $6)",
+        )?;
+        let outcome = tx.prepare(
+            "INSERT INTO outcomes (delivery_id, status, error, events) VALUES ($1, $2, $3, $4)",
+        )?;
+        let dequeue = tx.prepare("DELETE FROM queue WHERE delivery_id = $1")?;
+        for d in &claimed {
+            let o = outcome_of(process(d));
+            for (seq, (kind, entity, at, data)) in o.events.iter().enumerate() {
+                tx.execute(&event, &[&d.id, &(seq as i32), kind, entity, at, data])?;
+            }
+            tx.execute(
+                &outcome,
+                &[&d.id, &o.status, &o.error, &(o.events.len() as i32)],
+            )?;
+            tx.execute(&dequeue, &[&d.id])?;
+        }
+        tx.commit()?;
+        Ok(claimed.len())
+    }
+
+    fn requeue_all(&mut self) -> Result<u64, StoreError> {
+        let mut tx = self.client.transaction()?;
+        tx.batch_execute(
+            "LOCK TABLE queue IN EXCLUSIVE MODE;
+             DELETE FROM events; DELETE FROM outcomes;
+             INSERT INTO queue (delivery_id) SELECT id FROM deliveries ON CONFLICT DO NOTHING;",
+        )?;
+        let n: i64 = tx.query_one("SELECT count(*) FROM queue", &[])?.get(0);
+        tx.commit()?;
+        Ok(n as u64)
+    }
+
+    fn status(&mut self) -> Result<Status, StoreError> {
+        let c = &mut self.client;
+        let providers = c
+            .query(
+                "SELECT provider, count(*), max(received_at_ms) FROM deliveries GROUP BY provider ORDER BY provider",
+                &[],
+            )?
+            .iter()
+            .map(|r| ProviderCount {
+                provider: r.get(0),
+                deliveries: r.get::<_, i64>(1) as u64,
+                last_received_at_ms: r.get(2),
+            })
+            .collect();
+        let events = c
+            .query(
+                "SELECT kind, count(*) FROM events GROUP BY kind ORDER BY kind",
+                &[],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
+            .collect();
+        let backlog: i64 = c.query_one("SELECT count(*) FROM queue", &[])?.get(0);
+        let failed: i64 = c
+            .query_one("SELECT count(*) FROM outcomes WHERE status = 'failed'", &[])?
+            .get(0);
+        let unknown_types = c
+            .query(
+                "SELECT d.event_type, count(*) FROM outcomes o JOIN deliveries d ON d.id = o.delivery_id
+                 WHERE o.status = 'unknown' GROUP BY d.event_type ORDER BY d.event_type",
+                &[],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
+            .collect();
+        Ok(Status {
+            providers,
+            events,
+            backlog: backlog as u64,
+            failed: failed as u64,
+            unknown_types,
+        })
+    }
+
+    fn events(&mut self) -> Result<Vec<StoredEvent>, StoreError> {
+        self.client
+            .query(
+                "SELECT delivery_id, seq, data FROM events ORDER BY delivery_id, seq",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                let seq: i32 = r.get(1);
+                let data: String = r.get(2);
+                event_from_json(r.get(0), seq as u32, &data)
+            })
+            .collect()
+    }
+
+    fn deliveries(&mut self) -> Result<Vec<Delivery>, StoreError> {
+        Ok(self
+            .client
+            .query(
+                &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries d ORDER BY d.id"),
+                &[],
+            )?
+            .iter()
+            .map(delivery_from_row)
+            .collect())
+    }
+
+    fn outcome_counts(&mut self) -> Result<Vec<(i64, u64)>, StoreError> {
+        Ok(self
+            .client
+            .query(
+                "SELECT d.id, count(o.delivery_id) FROM deliveries d LEFT JOIN outcomes o ON o.delivery_id = d.id
+                 GROUP BY d.id ORDER BY d.id",
+                &[],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
+            .collect())
+    }
+}
+
+/// A 64-bit lock key for a delivery's dedupe key (FNV-1a; any stable hash
+/// does: a collision only makes two deliveries wait for each other).
+fn key_lock(provider: &str, key: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in provider.bytes().chain([0]).chain(key.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}

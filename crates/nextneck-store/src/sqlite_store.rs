@@ -1,0 +1,359 @@
+//! The SQLite backend.
+//!
+//! WAL mode with `synchronous=FULL`: every commit appends to the write-ahead
+//! log and fsyncs it before returning, so a committed batch survives a
+//! process kill *and* a power loss or kernel crash. (`synchronous=NORMAL` in
+//! WAL mode skips that fsync: it survives `kill -9`, since the log is in the
+//! page cache, but can lose the last commits on power loss, so an
+//! acknowledged delivery could vanish: not used.) The cost, one fsync per
+//! commit, is paid once per batch, not once per delivery.
+
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::{
+    Appended, Delivery, NewDelivery, Origin, Processed, ProviderCount, Status, Store, StoreError,
+    StoredEvent, event_from_json, headers_from_json, headers_to_json, outcome_of,
+};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY,
+    provider TEXT NOT NULL,
+    dedupe_key TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    body BLOB NOT NULL,
+    received_at_ms BIGINT NOT NULL,
+    UNIQUE (provider, dedupe_key)
+);
+CREATE TABLE IF NOT EXISTS queue (
+    delivery_id BIGINT PRIMARY KEY
+);
+CREATE TABLE IF NOT EXISTS outcomes (
+    delivery_id BIGINT PRIMARY KEY,
+    status TEXT NOT NULL,
+    error TEXT,
+    events INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    delivery_id BIGINT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    at BIGINT,
+    data TEXT NOT NULL,
+    PRIMARY KEY (delivery_id, seq)
+);
+CREATE INDEX IF NOT EXISTS events_kind ON events (kind, at);
+";
+
+/// A store in one SQLite file.
+pub struct SqliteStore {
+    conn: Connection,
+    path: String,
+}
+
+impl SqliteStore {
+    /// Opens or creates the database file and its schema.
+    pub fn open(path: &str) -> Result<SqliteStore, StoreError> {
+        let err = |source| StoreError::Sqlite {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(SqliteStore {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+fn delivery_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
+    let headers: String = row.get(5)?;
+    let origin: String = row.get(4)?;
+    Ok(Delivery {
+        id: row.get(0)?,
+        delivery: NewDelivery {
+            provider: row.get(1)?,
+            dedupe_key: row.get(2)?,
+            event_type: row.get(3)?,
+            origin: Origin::parse(&origin),
+            headers: headers_from_json(&headers),
+            body: row.get(6)?,
+            received_at_ms: row.get(7)?,
+        },
+    })
+}
+
+const DELIVERY_COLUMNS: &str =
+    "d.id, d.provider, d.dedupe_key, d.event_type, d.origin, d.headers, d.body, d.received_at_ms";
+
+impl Store for SqliteStore {
+    fn append(&mut self, batch: &[NewDelivery]) -> Result<Vec<Appended>, StoreError> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let mut out = Vec::with_capacity(batch.len());
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO deliveries (provider, dedupe_key, event_type, origin, headers, body, received_at_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (provider, dedupe_key) DO NOTHING RETURNING id",
+                )
+                .map_err(err)?;
+            let mut existing = tx
+                .prepare_cached("SELECT id FROM deliveries WHERE provider = ?1 AND dedupe_key = ?2")
+                .map_err(err)?;
+            let mut queue = tx
+                .prepare_cached("INSERT INTO queue (delivery_id) VALUES (?1)")
+                .map_err(err)?;
+            for d in batch {
+                let id: Option<i64> = insert
+                    .query_row(
+                        params![
+                            d.provider,
+                            d.dedupe_key,
+                            d.event_type,
+                            d.origin.as_str(),
+                            headers_to_json(&d.headers),
+                            d.body,
+                            d.received_at_ms
+                        ],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(err)?;
+                match id {
+                    Some(id) => {
+                        queue.execute(params![id]).map_err(err)?;
+                        out.push(Appended::New(id));
+                    }
+                    None => {
+                        let id: i64 = existing
+                            .query_row(params![d.provider, d.dedupe_key], |r| r.get(0))
+                            .map_err(err)?;
+                        out.push(Appended::Duplicate(id));
+                    }
+                }
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(out)
+    }
+
+    fn process(
+        &mut self,
+        limit: usize,
+        process: &mut dyn FnMut(&Delivery) -> Processed,
+    ) -> Result<usize, StoreError> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        // Read and convert outside the write lock, so the writer thread's
+        // group commits are never kept waiting by processing; then write in
+        // a short IMMEDIATE transaction. A delivery is written only if this
+        // transaction is the one that takes it off the queue, so it is
+        // processed once even if another connection raced for it.
+        loop {
+            let claimed: Vec<Delivery> = {
+                let mut stmt = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {DELIVERY_COLUMNS} FROM queue q JOIN deliveries d ON d.id = q.delivery_id
+                     ORDER BY q.delivery_id LIMIT ?1"
+                ))
+                .map_err(err)?;
+                stmt.query_map(params![limit as i64], delivery_from_row)
+                    .map_err(err)?
+                    .collect::<Result<_, _>>()
+                    .map_err(err)?
+            };
+            let outcomes: Vec<_> = claimed
+                .iter()
+                .map(|d| (d.id, outcome_of(process(d))))
+                .collect();
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let mut done = 0;
+            {
+                let mut event = tx
+                .prepare_cached(
+                    "INSERT INTO events (delivery_id, seq, kind, entity_id, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(err)?;
+                let mut outcome = tx
+                .prepare_cached(
+                    "INSERT INTO outcomes (delivery_id, status, error, events) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(err)?;
+                let mut dequeue = tx
+                    .prepare_cached("DELETE FROM queue WHERE delivery_id = ?1")
+                    .map_err(err)?;
+                for (id, o) in &outcomes {
+                    if dequeue.execute(params![id]).map_err(err)? == 0 {
+                        continue;
+                    }
+                    for (seq, (kind, entity, at, data)) in o.events.iter().enumerate() {
+                        event
+                            .execute(params![id, seq as i64, kind, entity, at, data])
+                            .map_err(err)?;
+                    }
+                    outcome
+                        .execute(params![id, o.status, o.error, o.events.len() as i64])
+                        .map_err(err)?;
+                    done += 1;
+                }
+            }
+            tx.commit().map_err(err)?;
+            // When another connection took every one of them, look again.
+            if done > 0 || claimed.is_empty() {
+                return Ok(done);
+            }
+        }
+    }
+
+    fn requeue_all(&mut self) -> Result<u64, StoreError> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
+        tx.execute_batch(
+            "DELETE FROM events; DELETE FROM outcomes;
+             INSERT INTO queue (delivery_id) SELECT id FROM deliveries WHERE true ON CONFLICT DO NOTHING;",
+        )
+        .map_err(err)?;
+        let n: i64 = tx
+            .query_row("SELECT count(*) FROM queue", [], |r| r.get(0))
+            .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(n as u64)
+    }
+
+    fn status(&mut self) -> Result<Status, StoreError> {
+        let c = &self.conn;
+        let e = |source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        };
+        let providers = c
+            .prepare(
+                "SELECT provider, count(*), max(received_at_ms) FROM deliveries GROUP BY provider ORDER BY provider",
+            )
+            .map_err(e)?
+            .query_map([], |r| {
+                Ok(ProviderCount {
+                    provider: r.get(0)?,
+                    deliveries: r.get::<_, i64>(1)? as u64,
+                    last_received_at_ms: r.get(2)?,
+                })
+            })
+            .map_err(e)?
+            .collect::<Result<_, _>>()
+            .map_err(e)?;
+        let events = c
+            .prepare("SELECT kind, count(*) FROM events GROUP BY kind ORDER BY kind")
+            .map_err(e)?
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
+            .map_err(e)?
+            .collect::<Result<_, _>>()
+            .map_err(e)?;
+        let backlog: i64 = c
+            .query_row("SELECT count(*) FROM queue", [], |r| r.get(0))
+            .map_err(e)?;
+        let failed: i64 = c
+            .query_row(
+                "SELECT count(*) FROM outcomes WHERE status = 'failed'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(e)?;
+        let unknown_types = c
+            .prepare(
+                "SELECT d.event_type, count(*) FROM outcomes o JOIN deliveries d ON d.id = o.delivery_id
+                 WHERE o.status = 'unknown' GROUP BY d.event_type ORDER BY d.event_type",
+            )
+            .map_err(e)?
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
+            .map_err(e)?
+            .collect::<Result<_, _>>()
+            .map_err(e)?;
+        Ok(Status {
+            providers,
+            events,
+            backlog: backlog as u64,
+            failed: failed as u64,
+            unknown_types,
+        })
+    }
+
+    fn events(&mut self) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows: Vec<(i64, i64, String)> = self
+            .conn
+            .prepare("SELECT delivery_id, seq, data FROM events ORDER BY delivery_id, seq")
+            .map_err(|e| self.err(e))?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        rows.into_iter()
+            .map(|(d, s, data)| event_from_json(d, s as u32, &data))
+            .collect()
+    }
+
+    fn deliveries(&mut self) -> Result<Vec<Delivery>, StoreError> {
+        self.conn
+            .prepare(&format!(
+                "SELECT {DELIVERY_COLUMNS} FROM deliveries d ORDER BY d.id"
+            ))
+            .map_err(|e| self.err(e))?
+            .query_map([], delivery_from_row)
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    fn outcome_counts(&mut self) -> Result<Vec<(i64, u64)>, StoreError> {
+        self.conn
+            .prepare(
+                "SELECT d.id, count(o.delivery_id) FROM deliveries d LEFT JOIN outcomes o ON o.delivery_id = d.id
+                 GROUP BY d.id ORDER BY d.id",
+            )
+            .map_err(|e| self.err(e))?
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))
+    }
+}

@@ -1,0 +1,306 @@
+//! One test suite for both backends: every test body takes a function that
+//! opens a store on a fresh, empty database, and runs once on SQLite (a file
+//! in a temporary directory) and once on the real PostgreSQL server named by
+//! `NEXTNECK_TEST_POSTGRES` (a fresh schema per test).
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::sync::Arc;
+
+use nextneck_model::events::{Event, EventBody, StageTransition};
+use nextneck_store::{
+    Appended, Delivery, NewDelivery, Origin, Processed, Store, fresh_postgres_schema, open,
+};
+
+/// A fresh database: its URL, and the temporary directory that holds it.
+struct Db {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        nextneck_store::drop_postgres_schema(&self.url);
+    }
+}
+
+fn sqlite() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("test.db").display());
+    Db {
+        url,
+        _dir: Some(dir),
+    }
+}
+
+fn postgres() -> Db {
+    let base = std::env::var("NEXTNECK_TEST_POSTGRES").expect(
+        "NEXTNECK_TEST_POSTGRES must hold a PostgreSQL URL (./.ci/run sets it, e.g. postgres://postgres@127.0.0.1:5432/test)",
+    );
+    Db {
+        url: fresh_postgres_schema(&base).unwrap(),
+        _dir: None,
+    }
+}
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite { $( #[test] fn $name() { super::$name(super::sqlite()); } )* }
+        mod on_postgres { $( #[test] fn $name() { super::$name(super::postgres()); } )* }
+    };
+}
+
+both_backends!(
+    appends_are_stored_once_and_read_back_exactly,
+    processing_is_exactly_once_and_traceable,
+    unknown_and_failed_deliveries_are_kept_and_counted,
+    reprocessing_derives_everything_again_from_the_raw_log,
+    concurrent_writers_and_processors_on_one_database,
+    status_counts_per_provider,
+);
+
+fn delivery(provider: &str, key: &str, body: &str, at: i64) -> NewDelivery {
+    NewDelivery {
+        provider: provider.to_owned(),
+        dedupe_key: key.to_owned(),
+        event_type: format!("{provider}:test"),
+        origin: Origin::Webhook,
+        headers: vec![("x-test".to_owned(), key.to_owned())],
+        body: body.as_bytes().to_vec(),
+        received_at_ms: at,
+    }
+}
+
+/// A processing function: one stage transition per delivery, named after
+/// its body; bodies starting with `?` are unknown types, `!` fail.
+fn convert(d: &Delivery) -> Processed {
+    let body = String::from_utf8_lossy(&d.delivery.body).into_owned();
+    if body.starts_with('?') {
+        return Processed::Unknown;
+    }
+    if let Some(msg) = body.strip_prefix('!') {
+        return Processed::Failed(msg.to_owned());
+    }
+    Processed::Events(vec![Event {
+        source: d.delivery.provider.clone(),
+        at: Some(d.delivery.received_at_ms / 1000),
+        body: EventBody::StageTransition(StageTransition {
+            id: body.clone(),
+            stream: "s".into(),
+            item: body,
+            stage: "done".into(),
+        }),
+    }])
+}
+
+fn drain(store: &mut dyn Store) -> usize {
+    let mut total = 0;
+    loop {
+        let n = store.process(7, &mut convert).unwrap();
+        if n == 0 {
+            return total;
+        }
+        total += n;
+    }
+}
+
+fn appends_are_stored_once_and_read_back_exactly(db: Db) {
+    let mut store = open(&db.url).unwrap();
+    let binary = NewDelivery {
+        body: vec![0, 159, 146, 150, 255, b'\n'],
+        ..delivery("github", "k1", "", 1_000)
+    };
+    let got = store
+        .append(&[
+            binary.clone(),
+            delivery("gitlab", "k1", "b", 2_000),
+            delivery("github", "k1", "again", 3_000),
+        ])
+        .unwrap();
+    // The same key under another provider is another delivery; the same
+    // provider and key within the batch is stored once.
+    assert_eq!(got[0], Appended::New(got[0].id()));
+    assert_eq!(got[1], Appended::New(got[1].id()));
+    assert_eq!(got[2], Appended::Duplicate(got[0].id()));
+    let again = store
+        .append(&[delivery("github", "k1", "third", 4_000)])
+        .unwrap();
+    assert_eq!(again, [Appended::Duplicate(got[0].id())]);
+
+    let stored = store.deliveries().unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0].id, got[0].id());
+    assert_eq!(
+        stored[0].delivery, binary,
+        "bytes and headers come back exactly"
+    );
+    // Reopening sees the same log.
+    drop(store);
+    let mut store = open(&db.url).unwrap();
+    assert_eq!(store.deliveries().unwrap(), stored);
+    assert_eq!(store.status().unwrap().backlog, 2);
+}
+
+fn processing_is_exactly_once_and_traceable(db: Db) {
+    let mut store = open(&db.url).unwrap();
+    let batch: Vec<NewDelivery> = (0..20)
+        .map(|i| delivery("events", &format!("k{i}"), &format!("item{i}"), 1_000 * i))
+        .collect();
+    let ids: Vec<i64> = store
+        .append(&batch)
+        .unwrap()
+        .iter()
+        .map(|a| a.id())
+        .collect();
+    assert_eq!(drain(store.as_mut()), 20);
+    assert_eq!(drain(store.as_mut()), 0, "nothing is processed twice");
+    let events = store.events().unwrap();
+    assert_eq!(events.len(), 20);
+    let mut traced: Vec<(i64, String)> = events
+        .iter()
+        .map(|e| {
+            assert_eq!(e.seq, 0);
+            (e.delivery_id, e.event.entity_id())
+        })
+        .collect();
+    traced.sort();
+    // Each event names the delivery whose body it came from.
+    let mut want: Vec<(i64, String)> = (0..20).map(|i| (ids[i], format!("item{i}"))).collect();
+    want.sort();
+    assert_eq!(traced, want);
+    assert!(store.outcome_counts().unwrap().iter().all(|&(_, n)| n == 1));
+}
+
+fn unknown_and_failed_deliveries_are_kept_and_counted(db: Db) {
+    let mut store = open(&db.url).unwrap();
+    store
+        .append(&[
+            delivery("pagerduty", "a", "?", 1),
+            delivery("pagerduty", "b", "?", 2),
+            delivery("jira", "c", "!bad field", 3),
+            delivery("jira", "d", "fine", 4),
+        ])
+        .unwrap();
+    drain(store.as_mut());
+    let status = store.status().unwrap();
+    assert_eq!(
+        status.unknown_types,
+        [("pagerduty:test".to_owned(), 2)],
+        "unknown types are listed"
+    );
+    assert_eq!(status.failed, 1);
+    assert_eq!(status.backlog, 0);
+    assert_eq!(status.events, [("stage_transition".to_owned(), 1)]);
+    assert_eq!(store.deliveries().unwrap().len(), 4, "all are kept");
+}
+
+fn reprocessing_derives_everything_again_from_the_raw_log(db: Db) {
+    let mut store = open(&db.url).unwrap();
+    store
+        .append(&[
+            delivery("events", "a", "x", 1),
+            delivery("events", "b", "y", 2),
+        ])
+        .unwrap();
+    drain(store.as_mut());
+    let before = store.events().unwrap();
+    let raw = store.deliveries().unwrap();
+    assert_eq!(store.requeue_all().unwrap(), 2);
+    assert_eq!(store.events().unwrap(), [], "derived events are dropped");
+    assert_eq!(store.status().unwrap().backlog, 2);
+    drain(store.as_mut());
+    assert_eq!(store.events().unwrap(), before);
+    assert_eq!(store.deliveries().unwrap(), raw, "raw deliveries untouched");
+    assert!(store.outcome_counts().unwrap().iter().all(|&(_, n)| n == 1));
+}
+
+fn concurrent_writers_and_processors_on_one_database(db: Db) {
+    // Four connections append the same 200 deliveries (in different orders)
+    // while processing; every delivery is stored once and processed once.
+    let url = Arc::new(db.url.clone());
+    // Create the schema once before the race.
+    drop(open(&url).unwrap());
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let url = Arc::clone(&url);
+            std::thread::spawn(move || {
+                let mut store = open(&url).unwrap();
+                let mut batch: Vec<NewDelivery> = (0..200)
+                    .map(|i| delivery("github", &format!("k{i}"), &format!("i{i}"), i))
+                    .collect();
+                if t % 2 == 1 {
+                    batch.reverse();
+                }
+                let mut new = 0;
+                for chunk in batch.chunks(25) {
+                    new += store
+                        .append(chunk)
+                        .unwrap()
+                        .iter()
+                        .filter(|a| matches!(a, Appended::New(_)))
+                        .count();
+                    store.process(10, &mut convert).unwrap();
+                }
+                drain(store.as_mut());
+                new
+            })
+        })
+        .collect();
+    let new: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(new, 200, "each delivery is new exactly once");
+    let mut store = open(&url).unwrap();
+    drain(store.as_mut());
+    assert_eq!(store.deliveries().unwrap().len(), 200);
+    assert_eq!(store.events().unwrap().len(), 200);
+    let counts = store.outcome_counts().unwrap();
+    assert!(counts.iter().all(|&(_, n)| n == 1), "{counts:?}");
+}
+
+fn status_counts_per_provider(db: Db) {
+    let mut store = open(&db.url).unwrap();
+    store
+        .append(&[
+            delivery("github", "a", "x", 5_000),
+            delivery("github", "b", "y", 9_000),
+            delivery("jira", "c", "z", 7_000),
+        ])
+        .unwrap();
+    let s = store.status().unwrap();
+    let got: Vec<(String, u64, i64)> = s
+        .providers
+        .iter()
+        .map(|p| (p.provider.clone(), p.deliveries, p.last_received_at_ms))
+        .collect();
+    assert_eq!(
+        got,
+        [("github".into(), 2, 9_000), ("jira".into(), 1, 7_000)]
+    );
+    assert_eq!(s.backlog, 3);
+}
+
+#[test]
+fn database_urls() {
+    use nextneck_store::DbUrl;
+    let check = |url: &str, want: Option<DbUrl>| {
+        assert_eq!(DbUrl::parse(url).ok(), want, "{url}");
+    };
+    check(
+        "sqlite:nextneck.db",
+        Some(DbUrl::Sqlite("nextneck.db".into())),
+    );
+    check(
+        "sqlite:///tmp/x.db",
+        Some(DbUrl::Sqlite("/tmp/x.db".into())),
+    );
+    check(
+        "postgres://u@h/db",
+        Some(DbUrl::Postgres("postgres://u@h/db".into())),
+    );
+    check(
+        "postgresql://u@h/db",
+        Some(DbUrl::Postgres("postgresql://u@h/db".into())),
+    );
+    check("sqlite:", None);
+    check("mysql://x", None);
+    check("nextneck.db", None);
+}

@@ -814,3 +814,56 @@ fn the_report_names_the_top_hotspot_and_islands_the_failed_deployments_touched()
         ],
     );
 }
+
+/// A partial clone without blobs: `code` fails saying why; `report` still
+/// gives its delivery figures and says why the code tie-in is missing.
+#[test]
+fn a_clone_without_blobs_is_an_error_for_code_and_a_notice_for_report() {
+    let repo = Repo::new();
+    commit_as(&repo, ADA, at(0, 9), &[("a.c", lines("a", 3).as_bytes())]);
+    repo.tag("v1.0.0", "HEAD");
+    let x = commit_as(&repo, ADA, at(1, 9), &[("b.c", lines("b", 3).as_bytes())]);
+    repo.tag("v1.1.0", "HEAD");
+    repo.revert(&x, at(2, 9));
+    repo.tag("v1.2.0", "HEAD");
+    repo.git(&["config", "uploadpack.allowFilter", "true"], None, None);
+    let dir = tempfile::tempdir().unwrap();
+    let clone = dir.path().join("partial");
+    let url = format!("file://{}", repo.path().display());
+    repo.git(
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            "--filter=blob:none",
+            &url,
+            clone.to_str().unwrap(),
+        ],
+        None,
+        None,
+    );
+    let (code, _, err) = run_text(&["code", clone.to_str().unwrap(), "--all"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("use a full clone"), "{err}");
+    let r = report_json(&clone, &["--all"]);
+    check(
+        &r,
+        &[
+            ("/dora/change_failure_rate/failed", json!(1)),
+            ("/code", Value::Null),
+        ],
+    );
+    let notice = r["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["code"] == "code_unavailable")
+        .unwrap();
+    assert!(
+        notice["message"]
+            .as_str()
+            .unwrap()
+            .contains("delivery figures are unaffected"),
+        "{notice}"
+    );
+}

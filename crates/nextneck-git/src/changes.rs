@@ -326,7 +326,7 @@ impl CodeLoader {
         while let Some((prefix, id)) = stack.pop() {
             let data = reader.read(&id, gix::object::Kind::Tree)?;
             for entry in TreeEntries::new(&data) {
-                let entry = entry.map_err(|reason| Error::BadCommit {
+                let entry = entry.map_err(|reason| Error::BadObject {
                     id: id.to_string(),
                     reason,
                 })?;
@@ -1138,7 +1138,7 @@ impl<'p> Differ<'p> {
             None => Rc::default(),
         };
         let bad = |id: Option<ObjectId>| {
-            move |reason: String| Error::BadCommit {
+            move |reason: String| Error::BadObject {
                 id: id.map_or_else(String::new, |id| id.to_string()),
                 reason: format!("tree: {reason}"),
             }

@@ -72,6 +72,16 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// A tree or blob could not be read (`nextneck code`).
+    #[error(
+        "object {id}: {reason}; the repository may be corrupt (try `git fsck`), or a partial clone (made with --filter) that lacks it: use a full clone"
+    )]
+    BadObject {
+        /// The object's id.
+        id: String,
+        /// What was wrong.
+        reason: String,
+    },
     /// Any other failure while reading objects or references.
     #[error("{path}: could not read {what}")]
     Read {

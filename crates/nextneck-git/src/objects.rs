@@ -233,7 +233,7 @@ impl<'p> Reader<'p> {
             Some((b, offset)) => match self.decode(b, offset) {
                 Ok(decoded) => decoded,
                 Err(reason) => {
-                    return Err(Error::BadCommit {
+                    return Err(Error::BadObject {
                         id: id.to_string(),
                         reason: format!("unreadable pack entry: {reason}"),
                     });
@@ -242,7 +242,7 @@ impl<'p> Reader<'p> {
             None => self.read_loose(id)?,
         };
         if found != kind {
-            return Err(Error::BadCommit {
+            return Err(Error::BadObject {
                 id: id.to_string(),
                 reason: format!("expected a {kind}, found a {found}"),
             });
@@ -255,7 +255,7 @@ impl<'p> Reader<'p> {
         let (kind, len) = match find(&self.repo, id, &mut buf)? {
             Some(data) => (data.kind, data.data.len()),
             None => {
-                return Err(Error::BadCommit {
+                return Err(Error::BadObject {
                     id: id.to_string(),
                     reason: "the object is missing from the object database".to_owned(),
                 });

@@ -867,3 +867,51 @@ fn a_clone_without_blobs_is_an_error_for_code_and_a_notice_for_report() {
         "{notice}"
     );
 }
+
+/// When `.git/nextneck/` cannot be written, the cache goes to
+/// `$XDG_CACHE_HOME/nextneck/`, and the next run uses it.
+#[test]
+fn the_cache_goes_to_the_user_cache_dir_when_the_repository_is_not_writable() {
+    let repo = scenario();
+    std::fs::write(repo.path().join(".git/nextneck"), b"in the way").unwrap();
+    let cache_home = tempfile::tempdir().unwrap();
+    let run_code = || {
+        let out = nextneck()
+            .env("XDG_CACHE_HOME", cache_home.path())
+            .args([
+                "code",
+                repo.path().to_str().unwrap(),
+                "--all",
+                "--format",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let first = run_code();
+    let folders: Vec<_> = std::fs::read_dir(cache_home.path().join("nextneck"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(folders.len(), 1, "{folders:?}");
+    let file = folders[0].join("code-v1.bin");
+    assert!(file.exists());
+    let written = std::fs::metadata(&file).unwrap().modified().unwrap();
+    assert_eq!(run_code(), first);
+    // Nothing new: the second run read the file and did not rewrite it.
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().modified().unwrap(),
+        written
+    );
+}

@@ -242,19 +242,45 @@ pub fn run(args: CodeArgs) -> anyhow::Result<()> {
 /// `report.code`. Without failed deployments it does nothing, so the report
 /// costs what it did. A failure to read file changes becomes a notice, not
 /// an error: the delivery figures stand on their own.
+/// Most commits the report diffs for its code tie-in. Beyond it the report
+/// stays fast (it promises seconds) and asks for `nextneck code`, whose
+/// cache later reports reuse.
+pub const TIE_IN_BUDGET: usize = 5_000;
+
 pub fn tie_in(path: &Path, report: &mut Report) {
     if report.failed_changes.is_empty() {
         return;
     }
+    // A hidden knob for tests, which cannot afford 5,000-commit fixtures.
+    let budget = std::env::var("NEXTNECK_TIE_IN_BUDGET")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(TIE_IN_BUDGET);
     let (since, until) = (report.window.since, report.window.until);
+    let options = CodeOptions {
+        renames: false,
+        cache: true,
+        user_cache_dir: user_cache_dir(),
+    };
+    let over_budget = |pending: usize| nextneck_metrics::report::Notice {
+        code: "code_not_cached",
+        message: format!(
+            "the failed deployments' files are not named: that needs the file changes of {pending} commits, more than a report reads ({budget}); run `nextneck code` once (it caches them) and later reports will name the hotspot and knowledge islands among those files"
+        ),
+    };
+    // Without a cache, even walking the history again would double the
+    // report's cost on a large repository: decide from the commit count.
+    if report.source.commits > budget && !CodeLoader::cache_exists(path, &options) {
+        report.notices.push(over_budget(report.source.commits));
+        return;
+    }
     let result = (|| -> anyhow::Result<_> {
-        let options = CodeOptions {
-            renames: false,
-            cache: true,
-            user_cache_dir: user_cache_dir(),
-        };
         let mut progress = CodeProgress::new();
         let mut loader = CodeLoader::open(path, options, &mut progress)?;
+        let pending = loader.pending_diffs(Some(until));
+        if pending > budget {
+            return Ok(Err(pending));
+        }
         loader.diff(Some(until), &mut progress)?;
         let snapshot = match snapshot_commit(loader.history(), until) {
             Some(c) => Some(loader.snapshot(c)?),
@@ -269,10 +295,11 @@ pub fn tie_in(path: &Path, report: &mut Report) {
             since,
             until,
         )?;
-        Ok(code)
+        Ok(Ok(code))
     })();
     match result {
-        Ok(code) => report.code = Some(code),
+        Ok(Ok(code)) => report.code = Some(code),
+        Ok(Err(pending)) => report.notices.push(over_budget(pending)),
         Err(e) => report.notices.push(nextneck_metrics::report::Notice {
             code: "code_unavailable",
             message: format!(

@@ -815,6 +815,73 @@ fn the_report_names_the_top_hotspot_and_islands_the_failed_deployments_touched()
     );
 }
 
+/// The report promises seconds: beyond its budget of uncached commits it
+/// names no files and asks for `nextneck code`, whose cache it then uses.
+#[test]
+fn the_report_asks_for_nextneck_code_beyond_its_diff_budget() {
+    let repo = Repo::new();
+    commit_as(&repo, ADA, at(0, 9), &[("a.c", lines("a", 3).as_bytes())]);
+    repo.tag("v1.0.0", "HEAD");
+    let x = commit_as(&repo, ADA, at(1, 9), &[("b.c", lines("b", 3).as_bytes())]);
+    commit_as(&repo, ADA, at(1, 10), &[("c.c", lines("c", 3).as_bytes())]);
+    repo.tag("v1.1.0", "HEAD");
+    repo.revert(&x, at(2, 9));
+    repo.tag("v1.2.0", "HEAD");
+    let report = || {
+        let out = nextneck()
+            .env("NEXTNECK_TIE_IN_BUDGET", "2")
+            .args([
+                "report",
+                repo.path().to_str().unwrap(),
+                "--all",
+                "--format",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    // Four commits, none cached: over the budget of two.
+    let r = report();
+    check(
+        &r,
+        &[
+            ("/dora/change_failure_rate/failed", json!(1)),
+            ("/code", Value::Null),
+        ],
+    );
+    let notice = r["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["code"] == "code_not_cached");
+    let message = notice
+        .map(|n| n["message"].as_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert!(
+        message.contains("4 commits") && message.contains("run `nextneck code` once"),
+        "{message}"
+    );
+    assert!(
+        !repo.path().join(".git/nextneck").exists(),
+        "the report wrote a cache"
+    );
+    // `nextneck code` caches every commit's changes; the report uses them.
+    let (code, _, err) = run_text(&["code", repo.path().to_str().unwrap(), "--all"]);
+    assert_eq!(code, 0, "{err}");
+    let r = report();
+    // v1.1.0 shipped two changes; b.c is gone (reverted), c.c remains.
+    check(
+        &r,
+        &[("/code/changes", json!(2)), ("/code/files", json!(1))],
+    );
+}
+
 /// A partial clone without blobs: `code` fails saying why; `report` still
 /// gives its delivery figures and says why the code tie-in is missing.
 #[test]

@@ -193,6 +193,15 @@ fn kind_of(code: u8) -> ChangeKind {
     }
 }
 
+/// The cache file's name for a rename mode.
+fn cache_name(renames: bool) -> String {
+    if renames {
+        format!("code-v{}-renames.bin", cache::FORMAT)
+    } else {
+        format!("code-v{}.bin", cache::FORMAT)
+    }
+}
+
 impl CodeLoader {
     /// Opens the repository at or above `path` and walks every commit
     /// reachable from `HEAD`, the local branches and the tags.
@@ -245,6 +254,40 @@ impl CodeLoader {
         loader.link(head);
         loader.resolve_authors(&repo);
         Ok(loader)
+    }
+
+    /// Whether a cache file for `options` exists for the repository at or
+    /// above `path` (without walking the history).
+    pub fn cache_exists(path: &Path, options: &CodeOptions) -> bool {
+        let Ok(repo) = gix::discover(path) else {
+            return false;
+        };
+        let name = cache_name(options.renames);
+        let common_dir = repo.common_dir().to_owned();
+        let mut candidates = vec![common_dir.join("nextneck").join(&name)];
+        if let Some(dir) = &options.user_cache_dir {
+            let canonical = common_dir
+                .canonicalize()
+                .unwrap_or_else(|_| common_dir.clone());
+            let key = cache::hex_hash(canonical.to_string_lossy().as_bytes());
+            candidates.push(dir.join(key).join(&name));
+        }
+        candidates.iter().any(|c| c.is_file())
+    }
+
+    /// How many commits [`CodeLoader::diff`] with the same `before` would
+    /// diff: those not known from the cache.
+    pub fn pending_diffs(&self, before: Option<Timestamp>) -> usize {
+        self.history
+            .commits
+            .iter()
+            .filter(|c| {
+                !c.diffed
+                    && !c.is_merge()
+                    && before.is_none_or(|b| c.committer_time < b)
+                    && (c.parent_count == 0 || c.first_parent.is_some())
+            })
+            .count()
     }
 
     /// The history read so far.
@@ -444,11 +487,7 @@ impl CodeLoader {
     }
 
     fn cache_name(&self) -> String {
-        if self.options.renames {
-            format!("code-v{}-renames.bin", cache::FORMAT)
-        } else {
-            format!("code-v{}.bin", cache::FORMAT)
-        }
+        cache_name(self.options.renames)
     }
 
     /// Where the cache may live, in order of preference.

@@ -5,6 +5,7 @@
 //! definitions and nothing else, so the same input always gives the same
 //! report, and `--explain` can show the events behind every number.
 
+mod common;
 pub mod git;
 pub mod report;
 pub mod stats;

@@ -323,14 +323,21 @@ fn events_of_kinds_reads_only_those_kinds_in_delivery_order(db: Db) {
     let ids: Vec<i64> = store.deliveries().unwrap().iter().map(|d| d.id).collect();
     assert_eq!(
         summary(store.events_of_kinds(&["postmortem"]).unwrap()),
-        [(ids[1], 0, "pm-b".to_owned()), (ids[3], 0, "pm-d".to_owned())]
+        [
+            (ids[1], 0, "pm-b".to_owned()),
+            (ids[3], 0, "pm-d".to_owned())
+        ]
     );
     let both = summary(
         store
             .events_of_kinds(&["stage_transition", "postmortem"])
             .unwrap(),
     );
-    assert_eq!(both, summary(store.events().unwrap()), "all of them, in order");
+    assert_eq!(
+        both,
+        summary(store.events().unwrap()),
+        "all of them, in order"
+    );
     assert_eq!(both.len(), 6);
     assert!(store.events_of_kinds(&["incident"]).unwrap().is_empty());
     assert!(store.events_of_kinds(&[]).unwrap().is_empty());

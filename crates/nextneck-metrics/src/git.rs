@@ -391,6 +391,7 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
                 explain_deployment(history, &shipping, &deployments, &failures, d, rework)
             })
             .collect(),
+        delivery: None,
     });
 
     Ok(Report {
@@ -401,6 +402,8 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
             commits: history.commits.len(),
             tags: history.tags.len(),
             shallow: history.shallow,
+            db: None,
+            events: None,
         },
         window: Window {
             since,
@@ -416,6 +419,8 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
         notices,
         series,
         explain,
+        incidents: None,
+        ci: None,
     })
 }
 

@@ -109,6 +109,13 @@ pub(crate) fn deployments_line(report: &Report) -> String {
             format!("tags matching {pattern} ({matching_tags} tags)")
         }
         DeploymentsFrom::Branch { branch } => format!("every first-parent commit of {branch}"),
+        DeploymentsFrom::Events {
+            production_pattern,
+            production,
+            not_production,
+        } => format!(
+            "successful production deployment events (environment matching {production_pattern} or flagged production; {production} production, {not_production} other deployments seen)"
+        ),
     }
 }
 

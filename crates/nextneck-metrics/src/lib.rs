@@ -6,11 +6,13 @@
 //! report, and `--explain` can show the events behind every number.
 
 mod common;
+pub mod delivery;
 pub mod git;
 pub mod report;
 pub mod stats;
 pub mod tiers;
 pub mod time;
 
+pub use delivery::{DeliverySettings, TracedEvent, delivery_report};
 pub use git::{DeploySource, GitSettings, ReportError, WindowSpec, git_report};
 pub use report::Report;

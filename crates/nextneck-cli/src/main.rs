@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod args;
 mod db;
+mod delivery_config;
 mod import;
 mod output;
 mod report;
@@ -28,7 +29,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// DORA metrics, stages and the bottleneck of a git repository.
+    /// DORA metrics, stages and the bottleneck of a git repository, or with
+    /// --db of the delivery events in the event store.
     Report(report::ReportArgs),
     /// Receive webhooks: store every delivery durably, then derive events.
     Serve(serve::ServeArgs),

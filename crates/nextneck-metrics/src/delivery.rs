@@ -1901,7 +1901,7 @@ pub fn delivery_report(
                             opened_at: ch.opened,
                             ready_at: s.ready,
                             first_review_at: s.first_review,
-                            first_reviewer: review.as_ref().map(|r| r.1.clone()),
+                            first_reviewer: review.as_ref().and_then(|r| r.1.clone()),
                             merged_at: ch.merged,
                             coding_seconds: s.values[0].filter(|_| counted),
                             pickup_seconds: s.values[1].filter(|_| counted),
@@ -2031,12 +2031,12 @@ fn first_review(
     c: &MChange,
     reviews: Option<&BTreeMap<String, Vec<&TracedEvent<'_>>>>,
     names: &Names<'_>,
-) -> Option<(Timestamp, String)> {
+) -> Option<(Timestamp, Option<String>)> {
     let before_merge = |t: Timestamp| c.merged.is_none_or(|m| t <= m);
-    let mut best: Option<(Timestamp, String)> = c
+    let mut best: Option<(Timestamp, Option<String>)> = c
         .stated_first_review
         .filter(|t| before_merge(*t))
-        .map(|t| (t, "stated by the change".to_owned()));
+        .map(|t| (t, None));
     for obs in reviews.into_iter().flat_map(|r| r.values()) {
         let mut merged = MReview {
             reviewer: None,
@@ -2061,7 +2061,7 @@ fn first_review(
             continue;
         }
         if best.as_ref().is_none_or(|(b, _)| at < *b) {
-            best = Some((at, actor_name(reviewer)));
+            best = Some((at, Some(actor_name(reviewer))));
         }
     }
     best

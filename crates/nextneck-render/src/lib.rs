@@ -11,6 +11,7 @@ use nextneck_metrics::report::{DeploymentsFrom, ExplainedDeployment, Report};
 use nextneck_metrics::tiers::Tier;
 use nextneck_metrics::time::{date, human, rfc3339};
 
+mod delivery;
 pub mod html;
 pub mod svg;
 mod table;
@@ -47,7 +48,7 @@ pub fn json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// `1 change`, `2 changes`.
-fn count(n: usize, singular: &str, plural: &str) -> String {
+pub(crate) fn count(n: usize, singular: &str, plural: &str) -> String {
     if n == 1 {
         format!("1 {singular}")
     } else {
@@ -55,11 +56,11 @@ fn count(n: usize, singular: &str, plural: &str) -> String {
     }
 }
 
-fn opt_human(v: Option<f64>) -> String {
+pub(crate) fn opt_human(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".to_owned(), human)
 }
 
-fn percent(v: Option<f64>) -> String {
+pub(crate) fn percent(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".to_owned(), |r| format!("{:.0}%", r * 100.0))
 }
 
@@ -77,8 +78,21 @@ fn tier_style(t: Option<Tier>) -> Style {
     }
 }
 
-fn source_line(report: &Report) -> String {
+pub(crate) fn source_line(report: &Report) -> String {
     let s = &report.source;
+    if let Some(db) = &s.db {
+        let mut line = format!("{db} ({} events", s.events.unwrap_or(0));
+        if !s.path.is_empty() {
+            line.push_str(&format!(
+                "; clone {}, {} commits{}",
+                s.path,
+                s.commits,
+                if s.shallow { ", shallow" } else { "" }
+            ));
+        }
+        line.push(')');
+        return line;
+    }
     format!(
         "{} ({} commits, {} tags{})",
         s.path,
@@ -261,6 +275,7 @@ fn table_report(report: &Report, color: bool, out: &mut dyn Write) -> io::Result
                 .map_or_else(String::new, date)
         )?;
     }
+    delivery::text(report, color, out)?;
     if !report.notices.is_empty() {
         writeln!(out)?;
         writeln!(out, "{}", bold("notes"))?;
@@ -269,10 +284,15 @@ fn table_report(report: &Report, color: bool, out: &mut dyn Write) -> io::Result
         }
     }
     if let Some(explain) = &report.explain {
-        writeln!(out)?;
-        writeln!(out, "{}", bold("deployments in the window, oldest first"))?;
-        for d in &explain.deployments {
-            explain_text(d, color, out)?;
+        match &explain.delivery {
+            Some(e) => delivery::explain_text(e, color, out)?,
+            None => {
+                writeln!(out)?;
+                writeln!(out, "{}", bold("deployments in the window, oldest first"))?;
+                for d in &explain.deployments {
+                    explain_text(d, color, out)?;
+                }
+            }
         }
     }
     Ok(())
@@ -349,7 +369,7 @@ fn explain_text(d: &ExplainedDeployment, color: bool, out: &mut dyn Write) -> io
     Ok(())
 }
 
-fn md_escape(s: &str) -> String {
+pub(crate) fn md_escape(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
@@ -416,6 +436,7 @@ fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 .map_or_else(String::new, date)
         )?;
     }
+    delivery::markdown(report, out)?;
     if !report.notices.is_empty() {
         writeln!(out)?;
         for n in &report.notices {
@@ -423,7 +444,9 @@ fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out)?;
         }
     }
-    if let Some(explain) = &report.explain {
+    if let Some(e) = report.explain.as_ref().and_then(|e| e.delivery.as_ref()) {
+        delivery::explain_markdown(e, out)?;
+    } else if let Some(explain) = &report.explain {
         writeln!(out)?;
         writeln!(out, "### Deployments in the window")?;
         for d in &explain.deployments {

@@ -1311,7 +1311,7 @@ pub fn delivery_report(
     let mut change_stages: Vec<(
         Option<Timestamp>,
         Option<Timestamp>,
-        Option<(Timestamp, String)>,
+        Option<(Timestamp, Option<String>)>,
     )> = Vec::with_capacity(changes.len());
     for c in &changes {
         let first_review = first_review(c, reviews.get(&(c.source.as_str(), c.id.clone())), &names);

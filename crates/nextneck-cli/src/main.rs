@@ -31,7 +31,7 @@ struct Cli {
 enum Command {
     /// DORA metrics, stages and the bottleneck of a git repository, or with
     /// --db of the delivery events in the event store.
-    Report(report::ReportArgs),
+    Report(Box<report::ReportArgs>),
     /// Receive webhooks: store every delivery durably, then derive events.
     Serve(serve::ServeArgs),
     /// Import API exports, saved webhook payloads, JUnit reports or generic events.
@@ -65,7 +65,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Report(args) => report::run(args),
+        Command::Report(args) => report::run(*args),
         Command::Serve(args) => serve::run(args),
         Command::Import(args) => import::run(args),
         Command::Status(args) => status::run(args),

@@ -955,6 +955,18 @@ impl MPostmortem {
     }
 }
 
+/// A test execution: the test, its commit, its run, and (without a run)
+/// the observation itself.
+type TestKey = (String, Option<String>, Option<String>, Option<String>);
+
+/// A change's first commit time, pickup start, and first review (its time
+/// and reviewer).
+type ChangeTimes = (
+    Option<Timestamp>,
+    Option<Timestamp>,
+    Option<(Timestamp, Option<String>)>,
+);
+
 #[derive(Clone, Debug)]
 struct TestRun {
     name: String,
@@ -1056,12 +1068,10 @@ fn stages_of(
     let ordered = first_known <= deployed;
     let mut bounds = raw;
     let mut floor: Option<Timestamp> = None;
-    for b in bounds.iter_mut() {
-        if let Some(t) = b {
-            let lo = floor.unwrap_or(*t);
-            *t = (*t).max(lo).min(deployed.max(lo));
-            floor = Some(*t);
-        }
+    for t in bounds.iter_mut().flatten() {
+        let lo = floor.unwrap_or(*t);
+        *t = (*t).max(lo).min(deployed.max(lo));
+        floor = Some(*t);
     }
     let mut values = [None; 4];
     for (i, v) in values.iter_mut().enumerate() {
@@ -1094,8 +1104,7 @@ pub fn delivery_report(
     let mut reviews: BTreeMap<(&str, String), BTreeMap<String, Vec<&TracedEvent<'_>>>> =
         BTreeMap::new();
     let mut pushes: BTreeMap<(String, String), Vec<&TracedEvent<'_>>> = BTreeMap::new();
-    let mut tests: BTreeMap<(String, Option<String>, Option<String>, Option<String>), TestRun> =
-        BTreeMap::new();
+    let mut tests: BTreeMap<TestKey, TestRun> = BTreeMap::new();
     let mut newest: Option<Timestamp> = None;
     let mut oldest: Option<Timestamp> = None;
     for e in events {
@@ -1308,11 +1317,7 @@ pub fn delivery_report(
             })
         })
         .collect();
-    let mut change_stages: Vec<(
-        Option<Timestamp>,
-        Option<Timestamp>,
-        Option<(Timestamp, Option<String>)>,
-    )> = Vec::with_capacity(changes.len());
+    let mut change_stages: Vec<ChangeTimes> = Vec::with_capacity(changes.len());
     for c in &changes {
         let first_review = first_review(c, reviews.get(&(c.source.as_str(), c.id.clone())), &names);
         let pickup = c.opened.map(|o| {
@@ -2354,7 +2359,7 @@ fn link_incident(
 /// CI runs per workflow and the tests' flakiness and durations in the window.
 fn ci_figures(
     runs: &[MRun],
-    tests: &BTreeMap<(String, Option<String>, Option<String>, Option<String>), TestRun>,
+    tests: &BTreeMap<TestKey, TestRun>,
     history: Option<&History>,
     names: &Names<'_>,
     since: Timestamp,
@@ -2563,5 +2568,1431 @@ fn ci_figures(
         workflows,
         flaky_tests,
         slowest_tests: slowest,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nextneck_model::Commit;
+    use nextneck_model::events::{
+        Change, ChangeCommit, ChangeState, CiRun, Deployment, Incident, Issue, Postmortem, Review,
+        ReviewState, TestCase,
+    };
+    use serde_json::{Value, json};
+
+    /// 2024-01-01T00:00:00Z.
+    const BASE: Timestamp = 1_704_067_200;
+    const H: i64 = 3600;
+
+    /// `BASE` + `day` days + `hour` hours.
+    fn at(day: i64, hour: i64) -> Timestamp {
+        BASE + day * DAY + hour * H
+    }
+
+    fn ev(source: &str, at: Option<Timestamp>, body: EventBody) -> Event {
+        Event {
+            source: source.to_owned(),
+            at,
+            body,
+        }
+    }
+
+    fn deployment(id: &str, status: Option<DeploymentStatus>, t: Timestamp) -> Deployment {
+        let terminal = matches!(
+            status,
+            Some(DeploymentStatus::Success | DeploymentStatus::Failure | DeploymentStatus::Error)
+        );
+        Deployment {
+            id: id.to_owned(),
+            repository: Some("acme/shop".to_owned()),
+            service: None,
+            environment: Some("production".to_owned()),
+            production: None,
+            sha: None,
+            git_ref: None,
+            status,
+            created_at: None,
+            started_at: None,
+            finished_at: terminal.then_some(t),
+            status_id: None,
+        }
+    }
+
+    fn deployed(id: &str, t: Timestamp) -> Event {
+        ev(
+            "github",
+            Some(t),
+            EventBody::Deployment(deployment(id, Some(DeploymentStatus::Success), t)),
+        )
+    }
+
+    fn actor(login: &str) -> Actor {
+        Actor {
+            login: Some(login.to_owned()),
+            id: None,
+            bot: false,
+        }
+    }
+
+    fn change(id: &str, opened: Timestamp, merged: Option<Timestamp>) -> Change {
+        Change {
+            id: id.to_owned(),
+            repository: Some("acme/shop".to_owned()),
+            number: None,
+            title: Some(format!("change {id}")),
+            author: Some(actor("ada")),
+            state: if merged.is_some() {
+                ChangeState::Merged
+            } else {
+                ChangeState::Open
+            },
+            draft: None,
+            opened_at: Some(opened),
+            ready_at: None,
+            first_review_at: None,
+            merged_at: merged,
+            closed_at: merged,
+            merge_sha: None,
+            head_sha: None,
+            base_ref: None,
+            head_ref: None,
+            commits: Vec::new(),
+            reviewers: Vec::new(),
+            labels: Vec::new(),
+        }
+    }
+
+    fn merged(id: &str, opened: Timestamp, merged: Timestamp) -> Event {
+        ev(
+            "github",
+            Some(merged),
+            EventBody::Change(change(id, opened, Some(merged))),
+        )
+    }
+
+    fn review(change_id: &str, id: &str, who: Actor, t: Timestamp) -> Event {
+        ev(
+            "github",
+            Some(t),
+            EventBody::Review(Review {
+                id: id.to_owned(),
+                change_id: change_id.to_owned(),
+                change_author: None,
+                reviewer: Some(who),
+                state: ReviewState::Approved,
+                submitted_at: Some(t),
+                commit: None,
+            }),
+        )
+    }
+
+    fn incident(
+        id: &str,
+        service: Option<&str>,
+        opened: Timestamp,
+        resolved: Option<Timestamp>,
+    ) -> Incident {
+        Incident {
+            id: id.to_owned(),
+            title: None,
+            service: service.map(str::to_owned),
+            status: if resolved.is_some() {
+                IncidentStatus::Resolved
+            } else {
+                IncidentStatus::Triggered
+            },
+            opened_at: Some(opened),
+            acknowledged_at: None,
+            resolved_at: resolved,
+            deployment_id: None,
+            sha: None,
+            action: None,
+            priority: None,
+            url: None,
+        }
+    }
+
+    fn traced(events: &[Event]) -> Vec<TracedEvent<'_>> {
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, event)| TracedEvent {
+                delivery_id: i as i64 + 1,
+                seq: 0,
+                event,
+            })
+            .collect()
+    }
+
+    fn settings() -> DeliverySettings {
+        let mut s = DeliverySettings::new("sqlite:test.db");
+        s.window = WindowSpec::All;
+        s.explain = true;
+        s.services = vec![ServiceRule {
+            name: "shop".into(),
+            repositories: vec!["acme/shop".into()],
+            incident_services: vec!["Shop (PagerDuty)".into()],
+        }];
+        s
+    }
+
+    fn report_with(events: &[Event], history: Option<&History>, s: &DeliverySettings) -> Value {
+        let r = delivery_report(&traced(events), history, s).expect("a report");
+        serde_json::to_value(&r).expect("serializes")
+    }
+
+    /// Asserts each JSON pointer's value.
+    fn check(report: &Value, expected: &[(&str, Value)]) {
+        let mut failures = Vec::new();
+        for (pointer, want) in expected {
+            let got = report.pointer(pointer).unwrap_or(&Value::Null);
+            let same = match (got.as_f64(), want.as_f64()) {
+                (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                _ => got == want,
+            };
+            if !same {
+                failures.push(format!("{pointer}: got {got}, want {want}"));
+            }
+        }
+        assert!(failures.is_empty(), "mismatches:\n{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn observations_of_a_deployment_merge_into_one_outcome() {
+        use DeploymentStatus::*;
+        // Observations as (status, time), in the order they were stored.
+        let check = |obs: &[(Option<DeploymentStatus>, Timestamp)], want: Outcome| {
+            let events: Vec<Event> = obs
+                .iter()
+                .map(|(s, t)| {
+                    ev(
+                        "github",
+                        Some(*t),
+                        EventBody::Deployment(deployment("7", s.clone(), *t)),
+                    )
+                })
+                .collect();
+            let traced = traced(&events);
+            let refs = ordered(traced.iter().collect());
+            let s = settings();
+            let names = Names {
+                settings: &s,
+                clone_repositories: BTreeSet::new(),
+            };
+            let got = merge_deployment(&refs, &names, &s.production).expect("a deployment");
+            assert_eq!(got.outcome, want, "{obs:?}");
+        };
+        check(
+            &[
+                (Some(Pending), 1),
+                (Some(InProgress), 2),
+                (Some(Success), 3),
+            ],
+            Outcome::Success(3),
+        );
+        // Stored out of order: the times decide, not the arrival.
+        check(
+            &[(Some(Success), 3), (Some(Pending), 1)],
+            Outcome::Success(3),
+        );
+        // A later `inactive` (superseded) does not undo a success.
+        check(
+            &[(Some(Success), 3), (Some(Inactive), 9)],
+            Outcome::Success(3),
+        );
+        // The first success time, however often it is observed.
+        check(
+            &[(Some(Success), 5), (Some(Success), 3)],
+            Outcome::Success(3),
+        );
+        // The latest status wins: a retried failure succeeds ...
+        check(
+            &[(Some(Failure), 3), (Some(Success), 5)],
+            Outcome::Success(5),
+        );
+        // ... and an error after a success fails, at the first failure time.
+        check(
+            &[(Some(Success), 3), (Some(Error), 5)],
+            Outcome::Failed(5, "error"),
+        );
+        check(
+            &[(Some(Failure), 4), (Some(Error), 6)],
+            Outcome::Failed(4, "error"),
+        );
+        // Equal times: the later stage wins, whatever the arrival order.
+        check(
+            &[(Some(Success), 3), (Some(InProgress), 3)],
+            Outcome::Success(3),
+        );
+        check(
+            &[(Some(InProgress), 3), (Some(Success), 3)],
+            Outcome::Success(3),
+        );
+        // Created, pending, running or canceled: not counted.
+        check(&[(None, 1)], Outcome::Other);
+        check(&[(Some(Pending), 1), (Some(InProgress), 2)], Outcome::Other);
+        check(
+            &[(Some(InProgress), 1), (Some(Canceled), 2)],
+            Outcome::Other,
+        );
+    }
+
+    #[test]
+    fn production_by_environment_name_or_the_sources_flag() {
+        let check = |env: Option<&str>, flag: Option<bool>, pattern: &str, want: bool| {
+            let mut d = deployment("1", Some(DeploymentStatus::Success), 10);
+            d.environment = env.map(str::to_owned);
+            d.production = flag;
+            let events = [ev("github", Some(10), EventBody::Deployment(d))];
+            let traced = traced(&events);
+            let mut s = settings();
+            s.production = Regex::new(pattern).expect("valid");
+            let names = Names {
+                settings: &s,
+                clone_repositories: BTreeSet::new(),
+            };
+            let got = merge_deployment(&traced.iter().collect::<Vec<_>>(), &names, &s.production)
+                .expect("a deployment");
+            assert_eq!(got.production.is_some(), want, "{env:?} {flag:?} {pattern}");
+        };
+        let default = DEFAULT_PRODUCTION;
+        check(Some("production"), None, default, true);
+        check(Some("Production"), None, default, true);
+        check(Some("prod"), None, default, true);
+        check(Some("prod-eu"), None, default, true);
+        check(Some("production/us-east-1"), None, default, true);
+        check(Some("staging"), None, default, false);
+        check(Some("preprod"), None, default, false);
+        check(Some("pre-production"), None, default, false);
+        check(Some("non-prod"), None, default, false);
+        check(Some("products"), None, default, false);
+        check(None, None, default, false);
+        // The source's flag makes any environment production; a false flag
+        // does not overrule the name.
+        check(Some("live"), Some(true), default, true);
+        check(Some("production"), Some(false), default, true);
+        check(Some("live"), None, "^live$", true);
+        check(Some("production"), None, "^live$", false);
+    }
+
+    #[test]
+    fn the_first_review_is_by_someone_else_and_not_a_bot() {
+        let bot_flagged = Actor {
+            login: Some("ci".into()),
+            id: None,
+            bot: true,
+        };
+        let same_id = Actor {
+            login: Some("ada-renamed".into()),
+            id: Some("42".into()),
+            bot: false,
+        };
+        let mut c = change("acme/shop#1", at(0, 0), Some(at(0, 20)));
+        c.author = Some(Actor {
+            login: Some("ada".into()),
+            id: Some("42".into()),
+            bot: false,
+        });
+        let events = vec![
+            ev("github", Some(at(0, 20)), EventBody::Change(c)),
+            review("acme/shop#1", "r1", actor("ADA"), at(0, 1)),
+            review("acme/shop#1", "r2", same_id, at(0, 2)),
+            review("acme/shop#1", "r3", actor("dependabot[bot]"), at(0, 3)),
+            review("acme/shop#1", "r4", actor("renovate"), at(0, 4)),
+            review("acme/shop#1", "r5", bot_flagged, at(0, 5)),
+            review("acme/shop#1", "r7", actor("carol"), at(0, 7)),
+            review("acme/shop#1", "r6", actor("bob"), at(0, 6)),
+            // After the merge: not a review that ended the pickup.
+            review("acme/shop#1", "r0", actor("dan"), at(0, 21)),
+        ];
+        let mut s = settings();
+        s.bots = vec!["Renovate".into()];
+        let r = report_with(
+            &[
+                vec![deployed("0", at(0, 0) - 1), deployed("1", at(1, 0))],
+                events,
+            ]
+            .concat(),
+            None,
+            &s,
+        );
+        check(
+            &r,
+            &[
+                (
+                    "/explain/delivery/deployments/1/changes/0/first_review_at",
+                    json!("2024-01-01T06:00:00Z"),
+                ),
+                (
+                    "/explain/delivery/deployments/1/changes/0/first_reviewer",
+                    json!("bob"),
+                ),
+                (
+                    "/explain/delivery/deployments/1/changes/0/pickup_seconds",
+                    json!(6 * H),
+                ),
+                (
+                    "/explain/delivery/deployments/1/changes/0/review_seconds",
+                    json!(14 * H),
+                ),
+            ],
+        );
+        // Only bots and the author reviewed it: no pickup or review stage.
+        s.bots.clear();
+        let mut c = change("acme/shop#2", at(0, 0), Some(at(0, 20)));
+        c.author = Some(actor("ada"));
+        let events = vec![
+            deployed("0", at(0, 0) - 1),
+            deployed("1", at(1, 0)),
+            ev("github", Some(at(0, 20)), EventBody::Change(c)),
+            review("acme/shop#2", "r1", actor("ada"), at(0, 1)),
+            review("acme/shop#2", "r2", actor("renovate[bot]"), at(0, 2)),
+            review("acme/shop#2", "r3", actor("bob"), at(0, 21)),
+        ];
+        let r = report_with(&events, None, &s);
+        check(
+            &r,
+            &[
+                (
+                    "/explain/delivery/deployments/1/changes/0/first_review_at",
+                    Value::Null,
+                ),
+                (
+                    "/explain/delivery/deployments/1/changes/0/pickup_seconds",
+                    Value::Null,
+                ),
+                (
+                    "/explain/delivery/deployments/1/changes/0/review_seconds",
+                    Value::Null,
+                ),
+                (
+                    "/explain/delivery/deployments/1/changes/0/deploy_seconds",
+                    json!(4 * H),
+                ),
+                ("/stages/1/changes", json!(0)),
+                ("/stages/1/median_seconds", Value::Null),
+                ("/notices/0/code", json!("unreviewed_changes")),
+            ],
+        );
+    }
+
+    #[test]
+    fn stage_boundaries_are_clamped_in_order() {
+        let check = |b: [Option<Timestamp>; 4],
+                     deployed: Timestamp,
+                     want: [Option<i64>; 4],
+                     lead: Option<i64>,
+                     ordered: bool| {
+            let s = stages_of(b[0], b[1], b[2], b[3], deployed);
+            assert_eq!(
+                (s.values, s.lead, s.ordered),
+                (want, lead, ordered),
+                "{b:?} {deployed}"
+            );
+        };
+        check(
+            [Some(0), Some(10), Some(20), Some(30)],
+            40,
+            [Some(10), Some(10), Some(10), Some(10)],
+            Some(40),
+            true,
+        );
+        // Equal times are zero-length stages, not missing ones.
+        check(
+            [Some(10), Some(10), Some(10), Some(10)],
+            10,
+            [Some(0); 4],
+            Some(0),
+            true,
+        );
+        // A commit authored after the opening: coding is 0 and pickup starts
+        // at the commit, so the stages still add up to the lead time.
+        check(
+            [Some(15), Some(10), Some(20), Some(30)],
+            40,
+            [Some(0), Some(5), Some(10), Some(10)],
+            Some(25),
+            true,
+        );
+        // No review: no pickup and no review stage.
+        check(
+            [Some(0), Some(10), None, Some(30)],
+            40,
+            [Some(10), None, None, Some(10)],
+            Some(40),
+            true,
+        );
+        // No commit time: no coding stage and no lead time, never a 0.
+        check(
+            [None, Some(10), Some(20), Some(30)],
+            40,
+            [None, Some(10), Some(10), Some(10)],
+            None,
+            true,
+        );
+        // Merged after the deployment that contains it (clock skew): the
+        // merge is clamped to the deployment.
+        check(
+            [Some(0), Some(10), Some(20), Some(50)],
+            40,
+            [Some(10), Some(10), Some(20), Some(0)],
+            Some(40),
+            true,
+        );
+        // Deployed before its first commit: not counted.
+        check(
+            [Some(50), Some(60), None, Some(70)],
+            40,
+            [Some(0), None, None, Some(0)],
+            Some(-10),
+            false,
+        );
+    }
+
+    #[test]
+    fn changes_link_to_the_first_deployment_at_or_after_the_merge() {
+        let events = vec![
+            deployed("100", at(1, 0)),
+            deployed("101", at(3, 0)),
+            deployed("102", at(5, 0)),
+            // Merged before the first deployment: shipped by the baseline.
+            merged("acme/shop#1", at(0, 0), at(0, 12)),
+            // Merged exactly when 101 succeeded: 101 ships it.
+            merged("acme/shop#2", at(2, 0), at(3, 0)),
+            // Merged a second later: 102.
+            merged("acme/shop#3", at(2, 0), at(3, 0) + 1),
+            // Merged after the last deployment: undeployed.
+            merged("acme/shop#4", at(5, 0), at(5, 1)),
+            // Not merged.
+            ev(
+                "github",
+                Some(at(5, 0)),
+                EventBody::Change(change("acme/shop#5", at(5, 0), None)),
+            ),
+            // Another repository, mapped to no deployment.
+            ev(
+                "github",
+                Some(at(2, 0)),
+                EventBody::Change(Change {
+                    repository: Some("acme/other".into()),
+                    ..change("acme/other#1", at(1, 0), Some(at(2, 0)))
+                }),
+            ),
+        ];
+        let r = report_with(&events, None, &settings());
+        let rule = "first_deployment_after_merge";
+        check(
+            &r,
+            &[
+                ("/explain/delivery/deployments/0/baseline", json!(true)),
+                (
+                    "/explain/delivery/deployments/0/changes/0/id",
+                    json!("acme/shop#1"),
+                ),
+                (
+                    "/explain/delivery/deployments/0/changes/0/counted",
+                    json!(false),
+                ),
+                (
+                    "/explain/delivery/deployments/0/changes/0/deploy_seconds",
+                    Value::Null,
+                ),
+                (
+                    "/explain/delivery/deployments/1/changes/0/id",
+                    json!("acme/shop#2"),
+                ),
+                (
+                    "/explain/delivery/deployments/1/changes/0/link/rule",
+                    json!(rule),
+                ),
+                (
+                    "/explain/delivery/deployments/1/changes/0/deploy_seconds",
+                    json!(0),
+                ),
+                (
+                    "/explain/delivery/deployments/2/changes/0/id",
+                    json!("acme/shop#3"),
+                ),
+                (
+                    "/explain/delivery/deployments/2/changes/0/deploy_seconds",
+                    json!(2 * DAY - 1),
+                ),
+                (
+                    "/explain/delivery/unlinked/changes/0/id",
+                    json!("acme/other#1"),
+                ),
+                (
+                    "/explain/delivery/unlinked/changes/0/reason",
+                    json!(
+                        "no successful production deployment of `acme/other` (map its repository to the deployments' service in [services])"
+                    ),
+                ),
+                (
+                    "/explain/delivery/unlinked/changes/1/id",
+                    json!("acme/shop#4"),
+                ),
+                (
+                    "/explain/delivery/unlinked/changes/1/reason",
+                    json!(
+                        "no successful production deployment of `shop` at or after the merge at 2024-01-06T01:00:00Z"
+                    ),
+                ),
+                ("/explain/delivery/unlinked/changes/2", Value::Null),
+                ("/dora/deployments/count", json!(3)),
+                ("/dora/lead_time/baseline_changes", json!(1)),
+                ("/stages/3/changes", json!(2)),
+                ("/undeployed/changes", json!(2)),
+            ],
+        );
+    }
+
+    /// c0 ← c1 ← c2 ← c3, one line.
+    fn line_history(times: &[Timestamp]) -> History {
+        let commits = times
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| Commit {
+                id: CommitId([i as u8 + 1; 20]),
+                parents: if i == 0 { vec![] } else { vec![i as u32 - 1] },
+                parent_count: u32::from(i > 0),
+                author_time: t,
+                committer_time: t,
+                subject: format!("c{i}").into(),
+                reverts: vec![],
+            })
+            .collect();
+        History {
+            commits,
+            head: Some(times.len() as u32 - 1),
+            ..History::default()
+        }
+    }
+
+    fn sha(i: u8) -> String {
+        CommitId([i + 1; 20]).to_hex()
+    }
+
+    #[test]
+    fn changes_link_by_commit_range_with_a_clone() {
+        let history = line_history(&[at(0, 0), at(1, 0), at(2, 0), at(3, 0)]);
+        let dep = |id: &str, t: Timestamp, commit: u8| {
+            let mut d = deployment(id, Some(DeploymentStatus::Success), t);
+            d.sha = Some(sha(commit));
+            ev("github", Some(t), EventBody::Deployment(d))
+        };
+        let with_merge = |id: &str, opened, merged: Timestamp, commit: Option<String>| {
+            let mut c = change(id, opened, Some(merged));
+            c.merge_sha = commit;
+            ev("github", Some(merged), EventBody::Change(c))
+        };
+        let events = vec![
+            dep("100", at(0, 1), 0),
+            // Deployed commit c2 at day 2 06:00 contains c1 and c2.
+            dep("101", at(2, 6), 2),
+            dep("102", at(3, 6), 3),
+            // Its merge says day 2 08:00 (after 101, clock skew), but the
+            // commit range says 101 shipped it.
+            with_merge("acme/shop#1", at(0, 12), at(2, 8), Some(sha(1))),
+            // A merge commit the clone does not hold: after the merge.
+            with_merge("acme/shop#2", at(0, 12), at(2, 8), Some("ab".repeat(20))),
+        ];
+        let r = report_with(&events, Some(&history), &settings());
+        check(
+            &r,
+            &[
+                ("/source/kind", json!("events+git")),
+                ("/explain/delivery/deployments/1/id", json!("101")),
+                (
+                    "/explain/delivery/deployments/1/changes/0/id",
+                    json!("acme/shop#1"),
+                ),
+                (
+                    "/explain/delivery/deployments/1/changes/0/link/rule",
+                    json!("commit_range"),
+                ),
+                (
+                    "/explain/delivery/deployments/1/changes/0/link/reason",
+                    json!(format!(
+                        "deployed commit {} contains merge commit {}",
+                        &sha(2)[..12],
+                        &sha(1)[..12]
+                    )),
+                ),
+                (
+                    "/explain/delivery/deployments/1/changes/0/deploy_seconds",
+                    json!(0),
+                ),
+                (
+                    "/explain/delivery/deployments/2/changes/0/id",
+                    json!("acme/shop#2"),
+                ),
+                (
+                    "/explain/delivery/deployments/2/changes/0/link/rule",
+                    json!("first_deployment_after_merge"),
+                ),
+            ],
+        );
+        // Commit ranges only: the merge commit the clone lacks is unlinked.
+        let mut s = settings();
+        s.link_changes = ChangeLinking::CommitRange;
+        let r = report_with(&events, Some(&history), &s);
+        check(
+            &r,
+            &[
+                (
+                    "/explain/delivery/unlinked/changes/0/id",
+                    json!("acme/shop#2"),
+                ),
+                (
+                    "/explain/delivery/unlinked/changes/0/reason",
+                    json!("its merge commit is not in the clone"),
+                ),
+            ],
+        );
+        // After the merge only: the clone is not asked.
+        s.link_changes = ChangeLinking::AfterMerge;
+        let r = report_with(&events, Some(&history), &s);
+        check(
+            &r,
+            &[
+                (
+                    "/explain/delivery/deployments/2/changes/0/id",
+                    json!("acme/shop#1"),
+                ),
+                (
+                    "/explain/delivery/deployments/2/changes/1/id",
+                    json!("acme/shop#2"),
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn incidents_link_by_reference_else_by_service() {
+        let history = line_history(&[at(0, 0), at(1, 0), at(2, 0)]);
+        let dep = |id: &str, t: Timestamp, commit: u8, service: Option<&str>| {
+            let mut d = deployment(id, Some(DeploymentStatus::Success), t);
+            d.sha = Some(sha(commit));
+            if let Some(s) = service {
+                d.service = Some(s.to_owned());
+                d.repository = None;
+            }
+            ev("events", Some(t), EventBody::Deployment(d))
+        };
+        let inc = |i: Incident| ev("pagerduty", i.opened_at, EventBody::Incident(i));
+        let events = vec![
+            dep("d0", at(0, 1), 0, None),
+            dep("d1", at(1, 1), 1, None),
+            dep("d2", at(2, 1), 2, None),
+            dep("x1", at(2, 1), 2, Some("search")),
+            // Names deployment d0 explicitly, though d2 is the latest.
+            inc(Incident {
+                deployment_id: Some("d0".into()),
+                ..incident("P1", Some("Shop (PagerDuty)"), at(3, 0), Some(at(3, 2)))
+            }),
+            // Names a commit by a prefix of the SHA d1 deployed.
+            inc(Incident {
+                sha: Some(sha(1)[..10].to_owned()),
+                ..incident("P2", Some("Shop (PagerDuty)"), at(3, 0), None)
+            }),
+            // Names commit c0 in full: with the clone, the first deployment
+            // containing it (d0).
+            inc(Incident {
+                sha: Some(sha(0)),
+                ..incident("P3", None, at(3, 0), None)
+            }),
+            // Opened exactly when d1 succeeded: d1 is at or before it.
+            inc(incident("P4", Some("Shop (PagerDuty)"), at(1, 1), None)),
+            // Another service.
+            inc(incident("P5", Some("search"), at(2, 5), None)),
+            // Before any deployment of its service.
+            inc(incident("P6", Some("shop"), at(0, 0), None)),
+            // No service.
+            inc(incident("P7", None, at(2, 5), None)),
+            // An unknown deployment id, and no service.
+            inc(Incident {
+                deployment_id: Some("d9".into()),
+                ..incident("P8", None, at(2, 6), None)
+            }),
+        ];
+        let r = report_with(&events, Some(&history), &settings());
+        let link = |id: &str| -> (Value, Value) {
+            let incidents = r
+                .pointer("/explain/delivery/incidents")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let i = incidents
+                .iter()
+                .find(|i| i["id"] == id)
+                .cloned()
+                .unwrap_or(Value::Null);
+            (
+                i["deployment"].clone(),
+                i["deployment_link"]["rule"].clone(),
+            )
+        };
+        assert_eq!(
+            link("P1"),
+            (json!("events:d0"), json!("explicit_deployment_id"))
+        );
+        assert_eq!(link("P2"), (json!("events:d1"), json!("explicit_sha")));
+        assert_eq!(link("P3"), (json!("events:d0"), json!("explicit_sha")));
+        assert_eq!(
+            link("P4"),
+            (json!("events:d1"), json!("latest_deployment_of_service"))
+        );
+        assert_eq!(
+            link("P5"),
+            (json!("events:x1"), json!("latest_deployment_of_service"))
+        );
+        assert_eq!(link("P6"), (Value::Null, Value::Null));
+        assert_eq!(link("P7"), (Value::Null, Value::Null));
+        let unlinked: Vec<(String, String)> = r["explain"]["delivery"]["unlinked"]["incidents"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|u| {
+                        (
+                            u["id"].as_str().unwrap_or("").to_owned(),
+                            u["reason"].as_str().unwrap_or("").to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(
+            unlinked,
+            [
+                ("P6".to_owned(), "no successful production deployment of `shop` at or before it opened at 2024-01-01T00:00:00Z".to_owned()),
+                ("P7".to_owned(), "it names no service".to_owned()),
+                ("P8".to_owned(), "it names deployment d9 that no production deployment matches; it names no service".to_owned()),
+            ]
+        );
+        // Explicit references only: the service rule is off.
+        let mut s = settings();
+        s.link_incidents = IncidentLinking::Explicit;
+        let r = report_with(&events, Some(&history), &s);
+        check(
+            &r,
+            &[
+                ("/incidents/linked_to_deployment", json!(3)),
+                ("/incidents/count", json!(8)),
+            ],
+        );
+        // Failed deployments: d0 (P1, P3), d1 (P2, P4), x1 (P5) of 4.
+        let r = report_with(&events, Some(&history), &settings());
+        check(
+            &r,
+            &[
+                ("/dora/change_failure_rate/failed", json!(3)),
+                ("/dora/change_failure_rate/deployments", json!(4)),
+                // d0 recovers when P1 resolves (P3 never does): no, it
+                // needs every linked incident resolved; none recovers.
+                ("/dora/recovery_time/recoveries", json!(0)),
+                ("/dora/recovery_time/median_seconds", Value::Null),
+            ],
+        );
+    }
+
+    #[test]
+    fn recovery_of_failed_deployments() {
+        let failed = |id: &str, t: Timestamp| {
+            ev(
+                "github",
+                Some(t),
+                EventBody::Deployment(deployment(id, Some(DeploymentStatus::Failure), t)),
+            )
+        };
+        let events = vec![
+            deployed("1", at(0, 0)),
+            // Failed by its status; recovered by the next success (3).
+            failed("2", at(1, 0)),
+            deployed("3", at(1, 2)),
+            // Failed by an incident resolved 5 hours after it.
+            ev(
+                "pagerduty",
+                Some(at(1, 3)),
+                EventBody::Incident(incident("P1", Some("shop"), at(1, 3), Some(at(1, 7)))),
+            ),
+            // Failed by its status, not recovered yet.
+            failed("4", at(2, 0)),
+        ];
+        let r = report_with(&events, None, &settings());
+        check(
+            &r,
+            &[
+                ("/dora/deployments/count", json!(2)),
+                ("/dora/change_failure_rate/failed", json!(3)),
+                ("/dora/change_failure_rate/deployments", json!(4)),
+                ("/dora/change_failure_rate/ratio", json!(0.75)),
+                ("/dora/recovery_time/recoveries", json!(2)),
+                // 2 h and 5 h: median 3.5 h.
+                ("/dora/recovery_time/median_seconds", json!(3.5 * H as f64)),
+                (
+                    "/explain/delivery/deployments/1/recovered_by",
+                    json!("the next successful deployment github:3"),
+                ),
+                (
+                    "/explain/delivery/deployments/2/failed/0",
+                    json!("incident pagerduty:P1"),
+                ),
+                (
+                    "/explain/delivery/deployments/2/recovery_seconds",
+                    json!(5 * H),
+                ),
+                (
+                    "/explain/delivery/deployments/3/recovery_seconds",
+                    Value::Null,
+                ),
+                ("/incidents/time_to_restore/median_seconds", json!(4 * H)),
+            ],
+        );
+    }
+
+    fn issue(
+        id: &str,
+        labels: &[&str],
+        issue_type: Option<&str>,
+        text: &str,
+        created: Timestamp,
+        closed: Option<Timestamp>,
+    ) -> Event {
+        ev(
+            id.split_once('#').map_or("jira", |_| "github"),
+            Some(closed.unwrap_or(created)),
+            EventBody::Issue(Issue {
+                id: id.to_owned(),
+                project: id.split_once('#').map(|(p, _)| p.to_owned()),
+                issue_type: issue_type.map(str::to_owned),
+                title: Some(text.to_owned()),
+                description: None,
+                labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+                status: Some(if closed.is_some() { "closed" } else { "open" }.to_owned()),
+                status_category: Some(if closed.is_some() { "closed" } else { "open" }.to_owned()),
+                action: None,
+                author: None,
+                created_at: Some(created),
+                closed_at: closed,
+            }),
+        )
+    }
+
+    #[test]
+    fn postmortems_and_time_to_reflect() {
+        let pm = |id: &str, incident: &str, t: Timestamp| {
+            ev(
+                "events",
+                Some(t),
+                EventBody::Postmortem(Postmortem {
+                    id: id.to_owned(),
+                    incident_id: incident.to_owned(),
+                    published_at: t,
+                    url: None,
+                }),
+            )
+        };
+        let pd = |id: &str, opened: Timestamp, resolved: Option<Timestamp>| {
+            ev(
+                "pagerduty",
+                Some(opened),
+                EventBody::Incident(incident(id, Some("shop"), opened, resolved)),
+            )
+        };
+        let events = vec![
+            deployed("1", at(0, 0)),
+            pd("P1", at(1, 0), Some(at(1, 2))),
+            pd("P2", at(2, 0), Some(at(2, 1))),
+            pd("P3", at(3, 0), Some(at(3, 1))),
+            pd("P4", at(4, 0), None),
+            pd("P5", at(0, 12), Some(at(0, 13))),
+            // A generic postmortem 2 days after P1's resolution, and a later
+            // one: the earliest counts.
+            pm("PM-1", "P1", at(3, 2)),
+            pm("PM-1b", "P1", at(5, 2)),
+            // A GitHub issue labelled postmortem mentioning P2 (not P22).
+            issue(
+                "acme/shop#9",
+                &["postmortem"],
+                None,
+                "Postmortem: P2 and P22",
+                at(2, 5),
+                None,
+            ),
+            // A Jira postmortem that mentions P3 before its resolution:
+            // linked, but no time to reflect.
+            issue("OPS-3", &[], Some("Postmortem"), "About P3", at(3, 0), None),
+            // A GitHub issue labelled incident, closed: an incident too.
+            issue(
+                "acme/shop#10",
+                &["incident"],
+                None,
+                "Outage, see deployment 1",
+                at(4, 1),
+                Some(at(4, 3)),
+            ),
+            // A postmortem of nothing known.
+            pm("PM-x", "P99", at(5, 0)),
+        ];
+        let r = report_with(&events, None, &settings());
+        check(
+            &r,
+            &[
+                ("/incidents/count", json!(6)),
+                ("/incidents/resolved", json!(5)),
+                // P1 2 h, P2 1 h, P3 1 h, P5 1 h, #10 2 h.
+                ("/incidents/time_to_restore/median_seconds", json!(H)),
+                ("/incidents/time_to_restore/incidents", json!(5)),
+                // P1: 2 days; P2: 4 hours.
+                ("/incidents/time_to_reflect/incidents", json!(2)),
+                (
+                    "/incidents/time_to_reflect/median_seconds",
+                    json!((2 * DAY + 4 * H) as f64 / 2.0),
+                ),
+                // Resolved without a postmortem, oldest first.
+                ("/incidents/without_postmortem/0/id", json!("P5")),
+                ("/incidents/without_postmortem/1/id", json!("acme/shop#10")),
+                ("/incidents/without_postmortem/2", Value::Null),
+                ("/explain/delivery/unlinked/postmortems/0/id", json!("PM-x")),
+                ("/explain/delivery/unlinked/postmortems/1", Value::Null),
+            ],
+        );
+        let incidents = r["explain"]["delivery"]["incidents"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let find = |id: &str| {
+            incidents
+                .iter()
+                .find(|i| i["id"] == id)
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        assert_eq!(find("P1")["postmortem"], json!("events:PM-1"));
+        assert_eq!(
+            find("P1")["postmortem_link"]["rule"],
+            json!("postmortem_event")
+        );
+        assert_eq!(find("P2")["postmortem"], json!("github:acme/shop#9"));
+        assert_eq!(
+            find("P2")["postmortem_link"]["reason"],
+            json!("postmortem issue acme/shop#9 mentions P2")
+        );
+        assert_eq!(find("P3")["postmortem"], json!("jira:OPS-3"));
+        assert_eq!(find("P3")["time_to_reflect_seconds"], Value::Null);
+        assert_eq!(
+            find("acme/shop#10")["deployment_link"]["rule"],
+            json!("explicit_deployment_id")
+        );
+    }
+
+    #[test]
+    fn missing_times_are_null_not_zero() {
+        // Nothing at all.
+        let r = report_with(&[], None, &settings());
+        check(
+            &r,
+            &[
+                ("/dora/deployments/count", json!(0)),
+                ("/dora/deployment_frequency/per_week", Value::Null),
+                ("/dora/lead_time/median_seconds", Value::Null),
+                ("/dora/change_failure_rate/ratio", Value::Null),
+                ("/dora/recovery_time/median_seconds", Value::Null),
+                ("/stages/0/median_seconds", Value::Null),
+                ("/stages/0/share", Value::Null),
+                ("/bottleneck", Value::Null),
+                ("/incidents/count", json!(0)),
+                ("/incidents/time_to_restore/median_seconds", Value::Null),
+                ("/incidents/time_to_reflect/median_seconds", Value::Null),
+                ("/ci/workflows", json!([])),
+                ("/notices/0/code", json!("no_deployments")),
+            ],
+        );
+        // A change without commit times, an unresolved incident, a run that
+        // never started.
+        let run = CiRun {
+            id: "9".into(),
+            repository: Some("acme/shop".into()),
+            workflow: Some("ci".into()),
+            sha: None,
+            branch: None,
+            status: CiStatus::Queued,
+            conclusion: None,
+            attempt: None,
+            queued_at: Some(at(1, 0)),
+            started_at: None,
+            finished_at: None,
+        };
+        let events = vec![
+            deployed("1", at(0, 0)),
+            deployed("2", at(2, 0)),
+            merged("acme/shop#1", at(1, 0), at(1, 1)),
+            ev("github", Some(at(1, 0)), EventBody::CiRun(run)),
+            ev(
+                "pagerduty",
+                Some(at(1, 0)),
+                EventBody::Incident(incident("P1", Some("shop"), at(1, 0), None)),
+            ),
+        ];
+        let r = report_with(&events, None, &settings());
+        check(
+            &r,
+            &[
+                ("/stages/0/changes", json!(0)),
+                ("/stages/0/median_seconds", Value::Null),
+                ("/stages/3/median_seconds", json!(23 * H)),
+                ("/dora/lead_time/changes", json!(0)),
+                ("/dora/lead_time/median_seconds", Value::Null),
+                (
+                    "/explain/delivery/deployments/1/changes/0/lead_time_seconds",
+                    Value::Null,
+                ),
+                (
+                    "/explain/delivery/deployments/1/changes/0/coding_seconds",
+                    Value::Null,
+                ),
+                ("/incidents/time_to_restore/median_seconds", Value::Null),
+                ("/incidents/without_postmortem", json!([])),
+                ("/ci/workflows/0/runs", json!(1)),
+                ("/ci/workflows/0/success_rate", Value::Null),
+                ("/ci/workflows/0/duration_median_seconds", Value::Null),
+                ("/ci/workflows/0/queue_median_seconds", Value::Null),
+            ],
+        );
+    }
+
+    #[test]
+    fn coding_starts_at_the_first_commit_listed_or_pushed() {
+        let mut listed = change("acme/shop#1", at(1, 0), Some(at(1, 5)));
+        listed.commits = vec![
+            ChangeCommit {
+                sha: "a".into(),
+                authored_at: Some(at(0, 9)),
+                committed_at: None,
+                author: None,
+            },
+            ChangeCommit {
+                sha: "b".into(),
+                authored_at: Some(at(0, 7)),
+                committed_at: None,
+                author: None,
+            },
+        ];
+        let mut pushed = change("acme/shop#2", at(1, 0), Some(at(1, 5)));
+        pushed.head_ref = Some("feature".into());
+        let mut previous = change("acme/shop#0", at(0, 0), Some(at(0, 3)));
+        previous.head_ref = Some("feature".into());
+        let push = |after: &str, t: Timestamp, authored: Timestamp| {
+            ev(
+                "github",
+                Some(t),
+                EventBody::Push(nextneck_model::events::Push {
+                    repository: "acme/shop".into(),
+                    git_ref: "refs/heads/feature".into(),
+                    before: "0".repeat(40),
+                    after: after.into(),
+                    pusher: None,
+                    commits: vec![ChangeCommit {
+                        sha: after.into(),
+                        authored_at: Some(authored),
+                        committed_at: None,
+                        author: None,
+                    }],
+                }),
+            )
+        };
+        let events = vec![
+            deployed("0", at(0, 0) - 10),
+            deployed("1", at(2, 0)),
+            ev("github", Some(at(1, 5)), EventBody::Change(listed)),
+            ev("github", Some(at(1, 5)), EventBody::Change(pushed)),
+            ev("github", Some(at(0, 3)), EventBody::Change(previous)),
+            // Pushed for the previous change from the same branch: not this one's.
+            push("p0", at(0, 2), at(0, 1)),
+            push("p1", at(0, 6), at(0, 5)),
+            push("p2", at(0, 8), at(0, 8)),
+            // Pushed after the merge: not part of it.
+            push("p3", at(1, 6), at(0, 4)),
+        ];
+        let r = report_with(&events, None, &settings());
+        let changes = r["explain"]["delivery"]["deployments"][1]["changes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let first = |id: &str| {
+            changes
+                .iter()
+                .find(|c| c["id"] == id)
+                .map(|c| c["first_commit_at"].clone())
+        };
+        assert_eq!(first("acme/shop#1"), Some(json!("2024-01-01T07:00:00Z")));
+        assert_eq!(first("acme/shop#2"), Some(json!("2024-01-01T05:00:00Z")));
+    }
+
+    #[test]
+    fn ci_workflows_and_tests() {
+        let run = |id: &str,
+                   workflow: &str,
+                   conclusion: Option<CiConclusion>,
+                   q: Timestamp,
+                   s: Timestamp,
+                   f: Timestamp,
+                   attempt: u32| {
+            ev(
+                "github",
+                Some(f),
+                EventBody::CiRun(CiRun {
+                    id: id.into(),
+                    repository: Some("acme/shop".into()),
+                    workflow: Some(workflow.into()),
+                    sha: Some(format!("{id:0>40}")),
+                    branch: None,
+                    status: CiStatus::Completed,
+                    conclusion,
+                    attempt: Some(attempt),
+                    queued_at: Some(q),
+                    started_at: Some(s),
+                    finished_at: Some(f),
+                }),
+            )
+        };
+        let test = |name: &str,
+                    outcome: TestOutcome,
+                    flaky: bool,
+                    commit: &str,
+                    run: Option<&str>,
+                    secs: f64| {
+            ev(
+                "junit",
+                None,
+                EventBody::TestCase(TestCase {
+                    suite: None,
+                    classname: Some("shop.CartTest".into()),
+                    name: name.into(),
+                    file: None,
+                    duration_seconds: Some(secs),
+                    outcome,
+                    reruns: u32::from(flaky),
+                    flaky,
+                    commit: Some(commit.into()),
+                    run_id: run.map(str::to_owned),
+                    report: None,
+                }),
+            )
+        };
+        let c1 = format!("{:0>40}", "1");
+        let c2 = format!("{:0>40}", "2");
+        let events = vec![
+            run(
+                "1",
+                "ci",
+                Some(CiConclusion::Success),
+                at(0, 0),
+                at(0, 0) + 60,
+                at(0, 0) + 660,
+                1,
+            ),
+            run(
+                "2",
+                "ci",
+                Some(CiConclusion::Failure),
+                at(0, 1),
+                at(0, 1) + 120,
+                at(0, 1) + 420,
+                1,
+            ),
+            // A rerun: its queue time is not measured.
+            run(
+                "3",
+                "ci",
+                Some(CiConclusion::Success),
+                at(0, 2),
+                at(0, 3),
+                at(0, 3) + 900,
+                2,
+            ),
+            run(
+                "4",
+                "ci",
+                Some(CiConclusion::Canceled),
+                at(0, 4),
+                at(0, 4) + 30,
+                at(0, 4) + 40,
+                1,
+            ),
+            run(
+                "5",
+                "lint",
+                Some(CiConclusion::Success),
+                at(0, 5),
+                at(0, 5),
+                at(0, 5) + 30,
+                1,
+            ),
+            // checkout: failed and passed on commit 1.
+            test("checkout", TestOutcome::Failed, false, &c1, Some("1"), 2.0),
+            test("checkout", TestOutcome::Passed, false, &c1, Some("2"), 4.0),
+            // total: failed on 1, passed on 2: not flaky.
+            test("total", TestOutcome::Failed, false, &c1, Some("1"), 1.0),
+            test("total", TestOutcome::Passed, false, &c2, Some("3"), 3.0),
+            // discount: marked flaky by Surefire.
+            test("discount", TestOutcome::Passed, true, &c2, Some("3"), 0.5),
+            // rerun failures only: failed every time, not flaky.
+            test("tax", TestOutcome::Failed, false, &c2, Some("3"), 9.0),
+        ];
+        let r = report_with(&events, None, &settings());
+        check(
+            &r,
+            &[
+                ("/ci/workflows/0/workflow", json!("ci")),
+                ("/ci/workflows/0/runs", json!(4)),
+                ("/ci/workflows/0/concluded", json!(3)),
+                ("/ci/workflows/0/succeeded", json!(2)),
+                ("/ci/workflows/0/success_rate", json!(2.0 / 3.0)),
+                // Durations 600, 300, 900, 10: median 450, p85 at rank 2.55 = 600 + 0.55 × 300.
+                ("/ci/workflows/0/duration_median_seconds", json!(450)),
+                ("/ci/workflows/0/duration_p85_seconds", json!(765)),
+                // Queues 60, 120, 30 (the rerun left out): median 60.
+                ("/ci/workflows/0/queue_median_seconds", json!(60)),
+                ("/ci/workflows/0/queue_p85_seconds", json!(102)),
+                ("/ci/workflows/1/workflow", json!("lint")),
+                ("/ci/workflows/1/queue_median_seconds", json!(0)),
+                // Most flaky commits first, then most marked flaky.
+                ("/ci/flaky_tests/0/test", json!("shop.CartTest.discount")),
+                ("/ci/flaky_tests/0/flaky_commits", json!(1)),
+                ("/ci/flaky_tests/0/commits/0", json!(c2)),
+                ("/ci/flaky_tests/0/marked_flaky", json!(1)),
+                ("/ci/flaky_tests/1/test", json!("shop.CartTest.checkout")),
+                ("/ci/flaky_tests/1/commits/0", json!(c1)),
+                ("/ci/flaky_tests/1/failed", json!(1)),
+                ("/ci/flaky_tests/1/executions", json!(2)),
+                ("/ci/flaky_tests/2", Value::Null),
+                ("/ci/slowest_tests/0/test", json!("shop.CartTest.tax")),
+                ("/ci/slowest_tests/1/test", json!("shop.CartTest.checkout")),
+                ("/ci/slowest_tests/1/median_seconds", json!(3.0)),
+                ("/ci/slowest_tests/1/max_seconds", json!(4.0)),
+            ],
+        );
+    }
+
+    #[test]
+    fn filters_select_by_repository_service_and_team() {
+        let other = |e: Event| match e.body {
+            EventBody::Deployment(mut d) => {
+                d.repository = Some("acme/search".into());
+                ev(&e.source, e.at, EventBody::Deployment(d))
+            }
+            EventBody::Change(mut c) => {
+                c.repository = Some("acme/search".into());
+                ev(&e.source, e.at, EventBody::Change(c))
+            }
+            body => ev(&e.source, e.at, body),
+        };
+        let events = vec![
+            deployed("1", at(0, 0)),
+            deployed("2", at(2, 0)),
+            merged("acme/shop#1", at(1, 0), at(1, 1)),
+            other(deployed("3", at(0, 0))),
+            other(deployed("4", at(2, 0))),
+            other(deployed("5", at(3, 0))),
+            other(merged("acme/search#1", at(1, 0), at(1, 1))),
+            ev(
+                "pagerduty",
+                Some(at(2, 1)),
+                EventBody::Incident(incident("P1", Some("Shop (PagerDuty)"), at(2, 1), None)),
+            ),
+        ];
+        let mut s = settings();
+        s.teams = vec![TeamRule {
+            name: "web".into(),
+            services: vec!["shop".into()],
+            ..TeamRule::default()
+        }];
+        let count = |f: Filter| {
+            let mut s = s.clone();
+            s.filter = f;
+            let r = report_with(&events, None, &s);
+            (
+                r["dora"]["deployments"]["count"].as_u64().unwrap_or(99),
+                r["stages"][3]["changes"].as_u64().unwrap_or(99),
+                r["incidents"]["count"].as_u64().unwrap_or(99),
+            )
+        };
+        assert_eq!(count(Filter::default()), (5, 2, 1));
+        let repo = |r: &str| Filter {
+            repositories: vec![r.into()],
+            ..Filter::default()
+        };
+        assert_eq!(count(repo("acme/search")), (3, 1, 0));
+        assert_eq!(count(repo("ACME/*")), (5, 2, 1));
+        assert_eq!(count(repo("acme/shop")), (2, 1, 1));
+        assert_eq!(
+            count(Filter {
+                services: vec!["shop".into()],
+                ..Filter::default()
+            }),
+            (2, 1, 1)
+        );
+        assert_eq!(
+            count(Filter {
+                teams: vec!["web".into()],
+                ..Filter::default()
+            }),
+            (2, 1, 1)
+        );
+        assert_eq!(
+            count(Filter {
+                teams: vec!["nobody".into()],
+                ..Filter::default()
+            }),
+            (0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn globs_and_mapping_specificity() {
+        let check = |p: &str, v: &str, want: bool| assert_eq!(glob_match(p, v), want, "{p} {v}");
+        check("acme/shop", "acme/shop", true);
+        check("acme/shop", "ACME/Shop", true);
+        check("acme/*", "acme/shop", true);
+        check("acme/*", "acme/payments/api", true);
+        check("acme/*-api", "acme/shop-api", true);
+        check("acme/*-api", "acme/shop-web", false);
+        check("acme/sho?", "acme/shop", true);
+        check("acme/shop", "acme/shop2", false);
+        check("*", "", true);
+        let rules = [
+            ("all".to_owned(), vec!["acme/*".to_owned()]),
+            ("payments".to_owned(), vec!["acme/payments/*".to_owned()]),
+            ("shop".to_owned(), vec!["acme/shop".to_owned()]),
+        ];
+        let best = |v: &str| {
+            best_match(rules.iter().map(|(n, p)| (n.as_str(), p.as_slice())), v).map(str::to_owned)
+        };
+        assert_eq!(best("acme/shop").as_deref(), Some("shop"));
+        assert_eq!(best("acme/payments/api").as_deref(), Some("payments"));
+        assert_eq!(best("acme/web").as_deref(), Some("all"));
+        assert_eq!(best("other/web"), None);
+    }
+
+    #[test]
+    fn references_in_text() {
+        assert!(mentions("Postmortem: P2 and P22", "P2"));
+        assert!(!mentions("P22 only", "P2"));
+        assert!(mentions("see #12.", "#12"));
+        assert!(!mentions("see #123", "#12"));
+        assert!(!mentions("see other/repo#12", "#12"));
+        assert!(!mentions("OPS-3b", "OPS-3"));
+        assert!(mentions("(OPS-3)", "OPS-3"));
+        assert_eq!(
+            deployment_ids_in("caused by Deployment #41 and deployment: d-7."),
+            ["41", "d-7"]
+        );
+        assert_eq!(
+            shas_in(&format!("bad {} here", "A".repeat(40))),
+            ["a".repeat(40)]
+        );
+        assert!(shas_in(&"a".repeat(41)).is_empty());
     }
 }

@@ -1258,6 +1258,9 @@ pub fn delivery_report(
         }
     }
 
+    postmortems
+        .sort_by(|a, b| (a.published, &a.source, &a.id).cmp(&(b.published, &b.source, &b.id)));
+
     // Production deployments with an outcome, in time order.
     let not_production = deployments
         .iter()
@@ -1649,9 +1652,13 @@ pub fn delivery_report(
                 || dep.is_some_and(|d| names.selects(d.repository.as_deref(), d.service.as_deref()))
         })
         .collect();
-    let window_incidents: Vec<usize> = (0..incidents.len())
+    let mut window_incidents: Vec<usize> = (0..incidents.len())
         .filter(|&i| incident_selected[i] && in_window(incidents[i].opened))
         .collect();
+    window_incidents.sort_by(|&a, &b| {
+        let (x, y) = (&incidents[a], &incidents[b]);
+        (x.opened, &x.source, &x.id).cmp(&(y.opened, &y.source, &y.id))
+    });
     let restore = |inc: &MIncident| match (inc.opened, inc.resolved_at) {
         (Some(o), Some(r)) if r >= o => Some(r - o),
         _ => None,
@@ -1777,9 +1784,14 @@ pub fn delivery_report(
             ),
         });
     }
-    let unlinked_changes: Vec<UnlinkedThing> = changes
+    let mut merged_order: Vec<usize> = (0..changes.len()).collect();
+    merged_order.sort_by(|&a, &b| {
+        let (x, y) = (&changes[a], &changes[b]);
+        (x.merged, &x.source, &x.id).cmp(&(y.merged, &y.source, &y.id))
+    });
+    let unlinked_changes: Vec<UnlinkedThing> = merged_order
         .iter()
-        .enumerate()
+        .map(|&c| (c, &changes[c]))
         .filter(|(c, ch)| {
             change_selected[*c] && ch.is_merged && (ch.merged.is_none() || in_window(ch.merged))
         })

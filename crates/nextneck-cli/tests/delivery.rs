@@ -34,7 +34,7 @@ fn t(day: i64, hour: i64, minute: i64) -> String {
 
 /// A 40-digit commit id made of `n`.
 fn sha(n: u32) -> String {
-    format!("{n:040x}")
+    format!("{n:08x}").repeat(5)
 }
 
 fn fixture(rel: &str) -> Value {
@@ -1453,7 +1453,139 @@ fn scripted_history_gives_hand_computed_figures(db: Db) {
     );
     assert_eq!(code, 0, "{err}");
     let text = text.replace(&db.url, "DB");
-    insta::assert_snapshot!(text, @"");
+    // Both backends run this body in one process: the same snapshot twice.
+    insta::allow_duplicates! {
+        insta::assert_snapshot!(text, @r#"
+        nextneck report DB (64 events)
+        window       2024-01-01T00:00:00Z to 2024-01-15T00:00:00Z (14 days, explicit)
+        deployments  successful production deployment events (environment matching (?i)^(prod|production)([-_./: ].*)?$ or flagged production; 9 production, 1 other deployments seen)
+
+        DORA                   value                                                    level
+        deployment frequency   3.50/week (7 deployments, median 3.50 deploy days/week)  high
+        lead time for changes  median 28.0h, p85 40.0h (4 changes)                      high
+        change failure rate    56% (5 of 9 deployments)                                 low
+        recovery time          median 2.8h, p85 4.7h (4 recoveries)                     high
+        rework rate            14% (1 of 7 deployments)
+
+        stage   median  p85    total  share
+        coding  1.0h    3.2h   8.0h   5%     ██
+        pickup  1.5h    14.1h  28.0h  18%    █████
+        review  1.0h    3.8h   9.0h   6%     ██
+        deploy  23.0h   24.4h  4.6d   71%    █████████████████████
+
+        bottleneck: deploy holds 71% of change time (median 23.0h, p85 24.4h, 5 changes); rising (60% in the window's first half, 94% in the second); next: pickup at 18%
+        waiting: 1 change not deployed yet
+
+        INCIDENTS           value
+        incidents           5 opened (4 resolved, 3 linked to a deployment)
+        time to restore     median 1.8h, p85 3.1h (4 incidents)
+        time to reflect     median 36.0h, p85 44.4h (2 incidents with a postmortem)
+        without postmortem  2 incidents resolved without a postmortem
+        resolved without a postmortem, oldest first
+          pagerduty:PLEGACY "Legacy is down" (Legacy)  opened 2024-01-03T09:00:00Z  resolved 2024-01-03T10:00:00Z
+          opsgenie:og-batch-1 "Nightly batch failed" (batch-jobs)  opened 2024-01-11T20:00:00Z  resolved 2024-01-12T00:00:00Z
+
+        CI WORKFLOW              runs  success  duration p50  p85  queue p50  p85
+        acme/search acme/search  1     100%     15m           15m  5m         5m
+        acme/shop CI             4     75%      10m           16m  2m         4m
+
+        flaky tests
+          io.sodadata.dependson.soda.integrations.msteams.MicrosoftTeamsCrudTest.createWebhook  flaky on 1 commit, 0 of 1 executions failed, 1 marked flaky by a rerun
+          oxidized_navigation::parry3d.test_failure  flaky on 1 commit, 1 of 2 executions failed, 0 marked flaky by a rerun
+
+        slowest tests
+          oxidized_navigation::parry3d.test_annotations  median 1s, p85 1s, max 1s (2 executions)
+          oxidized_navigation::parry3d.test_simple_navigation  median 1s, p85 1s, max 1s (2 executions)
+          oxidized_navigation::parry3d.test_failure  median 1s, p85 1s, max 1s (2 executions)
+          io.sodadata.dependson.soda.integrations.msteams.MicrosoftTeamsCrudTest.createWebhook  median 1s, p85 1s, max 1s (1 execution)
+
+        notes
+          - the oldest successful production deployment of each service is its baseline: it counts as a deployment, but its 1 change gets no lead time (it may ship anything merged before the events begin)
+          - 1 change was merged without a review by someone other than the author (bots excluded): no pickup or review stage
+          - 1 change merged in the window is not linked to a successful production deployment (see --explain)
+          - 2 incidents in the window are not linked to a deployment (see --explain)
+
+        production deployments in the window, oldest first
+        github:501  2024-01-01T10:00:00Z  success  service shop  acme/shop  000000010000  baseline: its changes get no lead time
+          production: environment `production` matches (?i)^(prod|production)([-_./: ].*)?$; deliveries 1
+          change github:acme/shop#1  Cart
+            linked by first_deployment_after_merge: the first successful production deployment of `shop` at or after the merge at 2024-01-01T09:00:00Z
+            first commit n/a, opened 2024-01-01T06:00:00Z, ready 2024-01-01T06:00:00Z, first review n/a, merged 2024-01-01T09:00:00Z; baseline: not counted
+        gitlab:601  2024-01-02T08:00:00Z  success  service search  acme/search  0000003c0000  baseline: its changes get no lead time
+          production: the source flags its environment as production; deliveries 9
+        github:502  2024-01-04T10:00:00Z  success  service shop  acme/shop  000000020000
+          production: environment `production` matches (?i)^(prod|production)([-_./: ].*)?$; deliveries 2, 3
+          change github:acme/shop#2  Search box
+            linked by first_deployment_after_merge: the first successful production deployment of `shop` at or after the merge at 2024-01-03T16:00:00Z
+            first commit 2024-01-02T09:00:00Z, opened 2024-01-02T10:00:00Z, ready 2024-01-02T10:00:00Z, first review 2024-01-03T10:00:00Z by bob, merged 2024-01-03T16:00:00Z; lead 2.0d = coding 1.0h + pickup 24.0h + review 6.0h + deploy 18.0h
+        github:503  2024-01-06T10:00:00Z  failure  service shop  acme/shop  000000030000
+          production: environment `production` matches (?i)^(prod|production)([-_./: ].*)?$; deliveries 4
+          failed: deployment status `failure`
+          recovery time 2.0h (by the next successful deployment github:504)
+        github:504  2024-01-06T12:00:00Z  success  service shop  acme/shop  000000030000
+          production: environment `production` matches (?i)^(prod|production)([-_./: ].*)?$; deliveries 5
+          change github:acme/shop#3  Coupons
+            linked by first_deployment_after_merge: the first successful production deployment of `shop` at or after the merge at 2024-01-05T15:00:00Z
+            first commit 2024-01-05T07:00:00Z, opened 2024-01-05T08:00:00Z, ready 2024-01-05T12:00:00Z, first review 2024-01-05T14:00:00Z by carol, merged 2024-01-05T15:00:00Z; lead 29.0h = coding 5.0h + pickup 2.0h + review 1.0h + deploy 21.0h
+        gitlab:602  2024-01-07T08:00:00Z  failure  service search  acme/search  0000003d0000
+          production: the source flags its environment as production; deliveries 10
+          failed: deployment status `failure`
+          recovery time 3.0h (by the next successful deployment gitlab:603)
+        gitlab:603  2024-01-07T11:00:00Z  success  service search  acme/search  0000003e0000
+          production: the source flags its environment as production; deliveries 11
+          change gitlab:acme/search!7  Faster search
+            linked by first_deployment_after_merge: the first successful production deployment of `search` at or after the merge at 2024-01-06T11:00:00Z
+            first commit 2024-01-06T08:00:00Z, opened 2024-01-06T09:00:00Z, ready 2024-01-06T09:00:00Z, first review 2024-01-06T10:00:00Z by carol, merged 2024-01-06T11:00:00Z; lead 27.0h = coding 1.0h + pickup 1.0h + review 1.0h + deploy 24.0h
+          failed: incident gitlab:acme/search#6
+          recovery time 2.5h (by the resolution of incident gitlab:acme/search#6)
+        github:505  2024-01-09T10:00:00Z  success  service shop  acme/shop  000000040000
+          production: environment `production` matches (?i)^(prod|production)([-_./: ].*)?$; deliveries 6
+          change github:acme/shop#4  Prices
+            linked by first_deployment_after_merge: the first successful production deployment of `shop` at or after the merge at 2024-01-08T11:00:00Z
+            first commit n/a, opened 2024-01-08T09:00:00Z, ready 2024-01-08T09:00:00Z, first review 2024-01-08T10:00:00Z by bob, merged 2024-01-08T11:00:00Z; lead n/a = coding n/a + pickup 1.0h + review 1.0h + deploy 23.0h
+          failed: incident pagerduty:PSHOP1
+          recovery time 6.0h (by the resolution of incident pagerduty:PSHOP1)
+        github:506  2024-01-11T10:00:00Z  success  service shop  acme/shop  000000050000
+          production: the source flags its environment as production; deliveries 8
+          change github:acme/shop#5  Hotfix: checkout crash
+            linked by first_deployment_after_merge: the first successful production deployment of `shop` at or after the merge at 2024-01-10T09:00:00Z
+            first commit 2024-01-10T07:00:00Z, opened 2024-01-10T08:00:00Z, ready 2024-01-10T08:00:00Z, first review n/a, merged 2024-01-10T09:00:00Z; lead 27.0h = coding 1.0h + pickup n/a + review n/a + deploy 25.0h
+          failed: incident pagerduty:PSHOP2
+          rework: acme/shop#5 is a hotfix: Hotfix: checkout crash
+
+        incidents in the window, oldest first
+        pagerduty:PLEGACY  opened 2024-01-03T09:00:00Z  resolved 2024-01-03T10:00:00Z  service Legacy
+          deliveries 42, 43; time to restore 1.0h
+          no deployment
+          no postmortem
+        gitlab:acme/search#6  opened 2024-01-07T12:00:00Z  resolved 2024-01-07T13:30:00Z  service search
+          deliveries 44, 45; time to restore 1.5h
+          deployment gitlab:603, linked by explicit_deployment_id: the incident names deployment 603
+          postmortem jira:OPS-12 published 2024-01-08T13:30:00Z, linked by postmortem_issue_reference: postmortem issue OPS-12 mentions acme/search#6; time to reflect 24.0h
+        pagerduty:PSHOP1  opened 2024-01-09T14:00:00Z  resolved 2024-01-09T16:00:00Z  service shop
+          deliveries 46, 47, 48; time to restore 2.0h
+          deployment github:505, linked by latest_deployment_of_service: the latest successful production deployment of `shop` at or before the incident opened at 2024-01-09T14:00:00Z
+          postmortem events:PM-1 published 2024-01-11T16:00:00Z, linked by postmortem_event: postmortem PM-1 names incident PSHOP1; time to reflect 2.0d
+        opsgenie:og-batch-1  opened 2024-01-11T20:00:00Z  resolved 2024-01-12T00:00:00Z  service batch-jobs
+          deliveries 49, 50; time to restore 4.0h
+          no deployment
+          no postmortem
+        pagerduty:PSHOP2  opened 2024-01-13T09:00:00Z  resolved n/a  service shop
+          deliveries 51; time to restore n/a
+          deployment github:506, linked by latest_deployment_of_service: the latest successful production deployment of `shop` at or before the incident opened at 2024-01-13T09:00:00Z
+          no postmortem
+
+        changes not linked
+          github:acme/shop#6  no successful production deployment of `shop` at or after the merge at 2024-01-12T10:00:00Z (deliveries 29)
+
+        incidents not linked
+          pagerduty:PLEGACY  no successful production deployment of `Legacy` at or before it opened at 2024-01-03T09:00:00Z (deliveries 42, 43)
+          opsgenie:og-batch-1  no successful production deployment of `batch-jobs` at or before it opened at 2024-01-11T20:00:00Z (deliveries 49, 50)
+
+        postmortems not linked
+          github:acme/shop#40  its title and description mention no known incident (deliveries 54)
+        "#);
+    }
 }
 
 #[test]

@@ -209,6 +209,14 @@ fn dora_rows(report: &Report) -> Vec<(&'static str, String, Option<Tier>)> {
     ]
 }
 
+/// ` (oldest authored DATE)`, or nothing when no author time is known.
+fn oldest_authored(report: &Report) -> String {
+    report
+        .undeployed
+        .oldest_author_time
+        .map_or_else(String::new, |t| format!(" (oldest authored {})", date(t)))
+}
+
 fn bar(share: Option<f64>, width: usize) -> String {
     let Some(share) = share else {
         return String::new();
@@ -266,13 +274,10 @@ fn table_report(report: &Report, color: bool, out: &mut dyn Write) -> io::Result
     if report.undeployed.changes > 0 {
         writeln!(
             out,
-            "{} {} not deployed yet (oldest authored {})",
+            "{} {} not deployed yet{}",
             bold("waiting:"),
             count(report.undeployed.changes, "change", "changes"),
-            report
-                .undeployed
-                .oldest_author_time
-                .map_or_else(String::new, date)
+            oldest_authored(report)
         )?;
     }
     delivery::text(report, color, out)?;
@@ -428,12 +433,9 @@ fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
         writeln!(
             out,
-            "**Waiting:** {} not deployed yet (oldest authored {}).",
+            "**Waiting:** {} not deployed yet{}.",
             count(report.undeployed.changes, "change", "changes"),
-            report
-                .undeployed
-                .oldest_author_time
-                .map_or_else(String::new, date)
+            oldest_authored(report)
         )?;
     }
     delivery::markdown(report, out)?;

@@ -1597,3 +1597,364 @@ fn scripted_history_gives_hand_computed_figures_on_sqlite() {
 fn scripted_history_gives_hand_computed_figures_on_postgres() {
     scripted_history_gives_hand_computed_figures(postgres());
 }
+
+// --- One history, three ways in -------------------------------------------
+
+fn pd_event(kind: &str, incident: &str, status: &str, time: &str, created: &str) -> Value {
+    edit(
+        fixture("pagerduty/triggered_v3.json"),
+        &[
+            ("/event/id", json!(format!("{incident}-{kind}"))),
+            ("/event/event_type", json!(kind)),
+            ("/event/occurred_at", json!(time)),
+            ("/event/data/id", json!(incident)),
+            ("/event/data/status", json!(status)),
+            ("/event/data/created_at", json!(created)),
+            ("/event/data/title", json!("Shop is down")),
+            ("/event/data/service/summary", json!("Shop API")),
+        ],
+    )
+}
+
+/// A small history, stated once:
+///
+/// * deployments of acme/shop to production: 1 success d0 10:00 (the
+///   baseline), 2 success d2 12:00, 3 failure d3 10:00, 4 success d3 11:00;
+/// * #10: commit authored d1 08:00, opened d1 09:00, reviewed by bob d1
+///   13:00, merged d2 10:00 (shipped by 2); #11: commit d2 13:00, opened d2
+///   14:00, reviewed d2 15:00, merged d2 16:00 (3 failed, so 4 ships it);
+/// * incident P1 on `Shop API`, opened d3 12:00, resolved d3 14:00; its
+///   postmortem published d4 14:00;
+/// * CI runs 1 (queued d1 08:10, started 08:12, done 08:20, success) and 2
+///   (queued d2 13:10, started 13:11, done 13:31, failure).
+struct Small;
+
+impl Small {
+    const DEPLOYMENTS: [(u64, &'static str, u32, (i64, i64)); 4] = [
+        (1, "success", 1, (0, 10)),
+        (2, "success", 2, (2, 12)),
+        (3, "failure", 3, (3, 10)),
+        (4, "success", 3, (3, 11)),
+    ];
+    /// (number, branch, first commit, opened, review, merged).
+    const CHANGES: [(
+        u64,
+        &'static str,
+        (i64, i64),
+        (i64, i64),
+        (i64, i64),
+        (i64, i64),
+    ); 2] = [
+        (10, "feature-10", (1, 8), (1, 9), (1, 13), (2, 10)),
+        (11, "feature-11", (2, 13), (2, 14), (2, 15), (2, 16)),
+    ];
+    /// (id, conclusion, queued, started, done) as (day, hour, minute).
+    const RUNS: [(
+        u64,
+        &'static str,
+        (i64, i64, i64),
+        (i64, i64, i64),
+        (i64, i64, i64),
+    ); 2] = [
+        (1, "success", (1, 8, 10), (1, 8, 12), (1, 8, 20)),
+        (2, "failure", (2, 13, 10), (2, 13, 11), (2, 13, 31)),
+    ];
+
+    fn webhooks(addr: SocketAddr) {
+        let mut s = Sender { addr, n: 0 };
+        for (id, state, commit, (d, h)) in Self::DEPLOYMENTS {
+            s.github(
+                "deployment_status",
+                &gh_deployment_status(
+                    id,
+                    100 + id,
+                    state,
+                    "production",
+                    None,
+                    &sha(commit),
+                    &t(d, h, 0),
+                ),
+            );
+        }
+        for (n, branch, (cd, ch), (od, oh), (rd, rh), (md, mh)) in Self::CHANGES {
+            s.github(
+                "push",
+                &gh_push(branch, &sha(n as u32 * 10), &t(cd, ch, 0), at(cd, ch, 5)),
+            );
+            s.github(
+                "pull_request",
+                &gh_pull(
+                    "opened",
+                    n,
+                    "Change",
+                    branch,
+                    &t(od, oh, 0),
+                    &t(od, oh, 0),
+                    None,
+                    false,
+                ),
+            );
+            s.github(
+                "pull_request_review",
+                &gh_review(n, 1000 + n, "bob", "User", &t(rd, rh, 0), &t(od, oh, 0)),
+            );
+            s.github(
+                "pull_request",
+                &gh_pull(
+                    "closed",
+                    n,
+                    "Change",
+                    branch,
+                    &t(od, oh, 0),
+                    &t(md, mh, 0),
+                    Some((&t(md, mh, 0), &sha(n as u32))),
+                    false,
+                ),
+            );
+        }
+        for (id, conclusion, q, st, f) in Self::RUNS {
+            let mut run = gh_run(
+                id,
+                1,
+                conclusion,
+                &sha(1),
+                &t(q.0, q.1, q.2),
+                &t(st.0, st.1, st.2),
+                &t(f.0, f.1, f.2),
+            );
+            set(&mut run, "/workflow_run/name", json!("CI"));
+            s.github("workflow_run", &run);
+        }
+        s.pagerduty(
+            "p1-t",
+            &pd_event(
+                "incident.triggered",
+                "P1",
+                "triggered",
+                &t(3, 12, 0),
+                &t(3, 12, 0),
+            ),
+        );
+        s.pagerduty(
+            "p1-r",
+            &pd_event(
+                "incident.resolved",
+                "P1",
+                "resolved",
+                &t(3, 14, 0),
+                &t(3, 12, 0),
+            ),
+        );
+        s.github("issues", &Self::postmortem_issue_payload());
+    }
+
+    fn postmortem_issue_payload() -> Value {
+        edit(
+            fixture("github/issues__opened.json"),
+            &[
+                ("/repository/full_name", json!("acme/shop")),
+                ("/issue/number", json!(50)),
+                ("/issue/title", json!("Postmortem of P1")),
+                ("/issue/labels", json!([{"name": "postmortem"}])),
+                ("/issue/created_at", json!(t(4, 14, 0))),
+                ("/issue/updated_at", json!(t(4, 14, 0))),
+            ],
+        )
+    }
+
+    /// API exports as `gh api --paginate` writes them, and PagerDuty's.
+    fn exports(dir: &Path) -> Vec<(String, Vec<String>)> {
+        let write = |name: &str, v: &Value| {
+            let path = dir.join(name);
+            std::fs::write(&path, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+            path.display().to_string()
+        };
+        let deployments: Vec<Value> = Self::DEPLOYMENTS
+            .iter()
+            .map(|&(id, state, commit, (d, h))| {
+                let p = gh_deployment_status(
+                    id,
+                    100 + id,
+                    state,
+                    "production",
+                    None,
+                    &sha(commit),
+                    &t(d, h, 0),
+                );
+                let mut dep = p["deployment"].clone();
+                set(
+                    &mut dep,
+                    "/repository_url",
+                    json!("https://api.github.com/repos/acme/shop"),
+                );
+                set(&mut dep, "/statuses", json!([p["deployment_status"]]));
+                dep
+            })
+            .collect();
+        let pulls: Vec<Value> = Self::CHANGES
+            .iter()
+            .map(|&(n, branch, (cd, ch), (od, oh), (rd, rh), (md, mh))| {
+                let mut pr = gh_pull("closed", n, "Change", branch, &t(od, oh, 0), &t(md, mh, 0), Some((&t(md, mh, 0), &sha(n as u32))), false)["pull_request"].clone();
+                set(
+                    &mut pr,
+                    "/commits",
+                    json!([{"sha": sha(n as u32 * 10), "commit": {"author": {"name": "Ada", "date": t(cd, ch, 0)}, "committer": {"date": t(cd, ch, 0)}}, "author": {"login": "ada"}}]),
+                );
+                set(&mut pr, "/reviews", json!([gh_review(n, 1000 + n, "bob", "User", &t(rd, rh, 0), &t(od, oh, 0))["review"]]));
+                pr
+            })
+            .collect();
+        let runs: Vec<Value> = Self::RUNS
+            .iter()
+            .map(|&(id, conclusion, q, st, f)| {
+                let mut run = gh_run(
+                    id,
+                    1,
+                    conclusion,
+                    &sha(1),
+                    &t(q.0, q.1, q.2),
+                    &t(st.0, st.1, st.2),
+                    &t(f.0, f.1, f.2),
+                )["workflow_run"]
+                    .clone();
+                set(&mut run, "/name", json!("CI"));
+                run
+            })
+            .collect();
+        let issue = Self::postmortem_issue_payload()["issue"].clone();
+        let incident = json!({
+            "id": "P1", "title": "Shop is down", "status": "resolved",
+            "created_at": t(3, 12, 0), "last_status_change_at": t(3, 14, 0),
+            "service": {"summary": "Shop API"}, "acknowledgements": []
+        });
+        vec![
+            (
+                "github".to_owned(),
+                vec![
+                    write("deployments.json", &json!(deployments)),
+                    write("pulls.json", &json!(pulls)),
+                    write(
+                        "runs.json",
+                        &json!({"total_count": 2, "workflow_runs": runs}),
+                    ),
+                    write("issues.json", &json!([issue])),
+                ],
+            ),
+            (
+                "pagerduty".to_owned(),
+                vec![write("incidents.json", &json!({"incidents": [incident]}))],
+            ),
+        ]
+    }
+
+    /// The generic format.
+    fn generic() -> String {
+        let mut lines = Vec::new();
+        for (id, state, commit, (d, h)) in Self::DEPLOYMENTS {
+            lines.push(json!({"type": "deployment", "id": id.to_string(), "repository": "acme/shop", "environment": "production", "sha": sha(commit), "finished_at": t(d, h, 0), "status": state}));
+        }
+        for (n, _, (cd, ch), (od, oh), (rd, rh), (md, mh)) in Self::CHANGES {
+            lines.push(json!({"type": "change", "id": format!("acme/shop#{n}"), "repository": "acme/shop", "number": n, "author": "ada",
+                "opened_at": t(od, oh, 0), "first_review_at": t(rd, rh, 0), "merged_at": t(md, mh, 0), "merge_sha": sha(n as u32),
+                "commits": [{"sha": sha(n as u32 * 10), "authored_at": t(cd, ch, 0)}]}));
+        }
+        for (id, conclusion, q, st, f) in Self::RUNS {
+            lines.push(json!({"type": "ci.run", "id": id.to_string(), "workflow": "CI", "repository": "acme/shop", "sha": sha(1),
+                "queued_at": t(q.0, q.1, q.2), "started_at": t(st.0, st.1, st.2), "finished_at": t(f.0, f.1, f.2), "conclusion": conclusion}));
+        }
+        lines.push(json!({"type": "incident", "id": "P1", "service": "Shop API", "opened_at": t(3, 12, 0), "resolved_at": t(3, 14, 0)}));
+        lines.push(json!({"type": "postmortem.published", "id": "PM-50", "incident_id": "P1", "published_at": t(4, 14, 0)}));
+        lines.iter().map(|l| format!("{l}\n")).collect()
+    }
+}
+
+/// The figures that must not depend on how the events arrived.
+fn figures(r: &Value) -> Value {
+    json!({
+        "window": r["window"],
+        "deployments_from": r["deployments_from"],
+        "dora": r["dora"],
+        "stages": r["stages"],
+        "bottleneck": r["bottleneck"],
+        "undeployed": r["undeployed"],
+        "incidents": r["incidents"],
+        "ci": r["ci"],
+        "notices": r["notices"],
+    })
+}
+
+#[test]
+fn the_same_history_by_webhook_export_or_generic_event_gives_the_same_figures() {
+    let config =
+        "[services.shop]\nrepositories = [\"acme/shop\"]\nincident_services = [\"Shop API\"]\n";
+    // By webhook, through a real server.
+    let hooks = sqlite();
+    std::fs::write(hooks.dir.path().join("nextneck.toml"), config).unwrap();
+    let server = Server::start(&hooks);
+    Small::webhooks(server.addr);
+    assert_eq!(wait_processed(&hooks.url).failed, 0);
+    drop(server);
+    // By API export.
+    let exports = sqlite();
+    std::fs::write(exports.dir.path().join("nextneck.toml"), config).unwrap();
+    for (provider, files) in Small::exports(exports.dir.path()) {
+        let mut args = vec!["import", provider.as_str(), "--db", exports.url.as_str()];
+        args.extend(files.iter().map(String::as_str));
+        let (code, _, err) = run(exports.dir.path(), &args);
+        assert_eq!(code, 0, "{err}");
+    }
+    // By generic events.
+    let generic = sqlite();
+    std::fs::write(generic.dir.path().join("nextneck.toml"), config).unwrap();
+    let file = generic.dir.path().join("events.ndjson");
+    std::fs::write(&file, Small::generic()).unwrap();
+    let (code, _, err) = run(
+        generic.dir.path(),
+        &[
+            "import",
+            "events",
+            "--db",
+            &generic.url,
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+
+    let by_hooks = figures(&report(hooks.dir.path(), &hooks.url, &[]));
+    // The figures, by hand: deployments 1, 2, 4 succeed and 3 fails; P1
+    // (opened d3 12:00) is linked to 4 (d3 11:00), which fails too.
+    // #10: coding 1 h, pickup 4 h, review 21 h, deploy 2 h (lead 28 h);
+    // #11: coding 1 h, pickup 1 h, review 1 h, deploy 19 h (lead 22 h).
+    check(
+        &by_hooks,
+        &[
+            ("/dora/deployments/count", json!(3)),
+            ("/dora/change_failure_rate/failed", json!(2)),
+            ("/dora/change_failure_rate/deployments", json!(4)),
+            // 3 → 4: 1 h; 4 → P1 resolved d3 14:00: 3 h.
+            ("/dora/recovery_time/median_seconds", json!(2 * H)),
+            ("/dora/lead_time/median_seconds", json!(25 * H)),
+            ("/stages/0/median_seconds", json!(H)),
+            ("/stages/1/median_seconds", json!(2.5 * H as f64)),
+            ("/stages/2/median_seconds", json!(11 * H)),
+            ("/stages/3/median_seconds", json!(10.5 * H as f64)),
+            ("/bottleneck/stage", json!("review")),
+            ("/incidents/time_to_restore/median_seconds", json!(2 * H)),
+            ("/incidents/time_to_reflect/median_seconds", json!(DAY)),
+            ("/ci/workflows/0/workflow", json!("CI")),
+            ("/ci/workflows/0/success_rate", json!(0.5)),
+            ("/ci/workflows/0/duration_median_seconds", json!(14 * 60)),
+            ("/ci/workflows/0/queue_median_seconds", json!(90)),
+        ],
+    );
+    assert_eq!(
+        figures(&report(exports.dir.path(), &exports.url, &[])),
+        by_hooks,
+        "API exports"
+    );
+    assert_eq!(
+        figures(&report(generic.dir.path(), &generic.url, &[])),
+        by_hooks,
+        "generic events"
+    );
+}

@@ -1629,6 +1629,11 @@ fn pd_event(kind: &str, incident: &str, status: &str, time: &str, created: &str)
 ///   (queued d2 13:10, started 13:11, done 13:31, failure).
 struct Small;
 
+/// (day, hour).
+type DayHour = (i64, i64);
+/// (day, hour, minute).
+type Minute = (i64, i64, i64);
+
 impl Small {
     const DEPLOYMENTS: [(u64, &'static str, u32, (i64, i64)); 4] = [
         (1, "success", 1, (0, 10)),
@@ -1637,25 +1642,12 @@ impl Small {
         (4, "success", 3, (3, 11)),
     ];
     /// (number, branch, first commit, opened, review, merged).
-    const CHANGES: [(
-        u64,
-        &'static str,
-        (i64, i64),
-        (i64, i64),
-        (i64, i64),
-        (i64, i64),
-    ); 2] = [
+    const CHANGES: [(u64, &'static str, DayHour, DayHour, DayHour, DayHour); 2] = [
         (10, "feature-10", (1, 8), (1, 9), (1, 13), (2, 10)),
         (11, "feature-11", (2, 13), (2, 14), (2, 15), (2, 16)),
     ];
     /// (id, conclusion, queued, started, done) as (day, hour, minute).
-    const RUNS: [(
-        u64,
-        &'static str,
-        (i64, i64, i64),
-        (i64, i64, i64),
-        (i64, i64, i64),
-    ); 2] = [
+    const RUNS: [(u64, &'static str, Minute, Minute, Minute); 2] = [
         (1, "success", (1, 8, 10), (1, 8, 12), (1, 8, 20)),
         (2, "failure", (2, 13, 10), (2, 13, 11), (2, 13, 31)),
     ];

@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod common;
 mod live;
 
 use std::net::SocketAddr;
@@ -1948,5 +1949,154 @@ fn the_same_history_by_webhook_export_or_generic_event_gives_the_same_figures() 
         figures(&report(generic.dir.path(), &generic.url, &[])),
         by_hooks,
         "generic events"
+    );
+}
+
+// --- With a clone: commit ranges and CODEOWNERS ---------------------------
+
+/// A clone and events that name its commits:
+///
+/// ```text
+/// c1 d0 09:00 ── m1 (merge of f1, d2 09:00) ── c3 d3 09:00      main
+///   └─ f1 d1 09:00                                               feature
+/// ```
+///
+/// Deployments: A c1 d0 12:00 (the baseline), B m1 d2 10:00, C c3 d4
+/// 10:00. Change #7 merged m1, but its event says d2 11:00, after B
+/// deployed m1 (the webhook came late): by commit range B shipped it, the
+/// first deployment after the merge would be C.
+#[test]
+fn with_a_clone_changes_link_by_commit_range_and_codeowners_name_the_team() {
+    let mut repo = common::Repo::new();
+    let c1 = repo.commit("initial", at(0, 9, 0), at(0, 9, 0));
+    repo.checkout(&["-b", "feature"]);
+    let f1 = repo.commit("feature", at(1, 9, 0), at(1, 9, 0));
+    repo.checkout(&["main"]);
+    let m1 = repo.merge("feature", at(2, 9, 0));
+    std::fs::create_dir_all(repo.path().join(".github")).unwrap();
+    std::fs::write(
+        repo.path().join(".github/CODEOWNERS"),
+        "# everything\n*  @acme/web\n/docs/ @acme/docs\n",
+    )
+    .unwrap();
+    let c3 = repo.commit("more", at(3, 9, 0), at(3, 9, 0));
+    let db = sqlite();
+    std::fs::write(
+        db.dir.path().join("nextneck.toml"),
+        "[teams.web]\ncodeowners = [\"@acme/web\"]\n",
+    )
+    .unwrap();
+    let dep = |id: &str, commit: &str, time: String| json!({"type": "deployment", "id": id, "repository": "acme/shop", "environment": "production", "sha": commit, "finished_at": time, "status": "success"});
+    let lines = [
+        dep("A", &c1, t(0, 12, 0)),
+        dep("B", &m1, t(2, 10, 0)),
+        dep("C", &c3, t(4, 10, 0)),
+        json!({"type": "change", "id": "acme/shop#7", "repository": "acme/shop", "opened_at": t(1, 10, 0),
+               "first_review_at": t(1, 12, 0), "merged_at": t(2, 11, 0), "merge_sha": m1,
+               "commits": [{"sha": f1, "authored_at": t(1, 9, 0)}]}),
+    ];
+    let file = db.dir.path().join("events.ndjson");
+    std::fs::write(
+        &file,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let (code, _, err) = run(
+        db.dir.path(),
+        &["import", "events", "--db", &db.url, file.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    let path = repo.path().to_str().unwrap();
+
+    let with_clone = report(db.dir.path(), &db.url, &[path, "--explain"]);
+    let change = "/explain/delivery/deployments/1/changes/0";
+    check(
+        &with_clone,
+        &[
+            ("/source/kind", json!("events+git")),
+            ("/source/commits", json!(4)),
+            ("/explain/delivery/deployments/1/id", json!("B")),
+            (&format!("{change}/id"), json!("acme/shop#7")),
+            (&format!("{change}/link/rule"), json!("commit_range")),
+            (
+                &format!("{change}/link/reason"),
+                json!(format!(
+                    "deployed commit {} contains merge commit {}",
+                    &m1[..12],
+                    &m1[..12]
+                )),
+            ),
+            // The merge is clamped to the deployment that contains it: lead
+            // d2 10:00 − d1 09:00 = 25 h, deploy 0.
+            (&format!("{change}/lead_time_seconds"), json!(25 * H)),
+            (&format!("{change}/deploy_seconds"), json!(0)),
+            ("/dora/lead_time/median_seconds", json!(25 * H)),
+        ],
+    );
+    let without = report(db.dir.path(), &db.url, &["--explain"]);
+    check(
+        &without,
+        &[
+            ("/source/kind", json!("events")),
+            ("/explain/delivery/deployments/2/id", json!("C")),
+            (
+                &"/explain/delivery/deployments/2/changes/0/link/rule".to_owned(),
+                json!("first_deployment_after_merge"),
+            ),
+            ("/dora/lead_time/median_seconds", json!(3 * DAY + H)),
+        ],
+    );
+    // The clone's CODEOWNERS gives every file to @acme/web: its repository
+    // (the one whose commits the events name) is the web team's.
+    let team = report(db.dir.path(), &db.url, &[path, "--team", "web"]);
+    check(&team, &[("/dora/deployments/count", json!(3))]);
+    let team = report(db.dir.path(), &db.url, &["--team", "web"]);
+    check(&team, &[("/dora/deployments/count", json!(0))]);
+    // Commit ranges only, without a clone: a usage error.
+    let (code, _, err) = run(
+        db.dir.path(),
+        &["report", "--db", &db.url, "--link-changes", "commit-range"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("needs the clone"), "{err}");
+}
+
+#[test]
+fn report_options_that_need_the_event_store_are_usage_errors_without_it() {
+    let db = sqlite();
+    let check = |args: &[&str], wanted: &str| {
+        let (code, _, err) = run(db.dir.path(), args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(wanted), "{args:?}: {err}");
+    };
+    check(
+        &["report", "--repo", "acme/shop"],
+        "--repo applies to delivery events; pass --db URL",
+    );
+    check(
+        &["report", "--team", "web"],
+        "--team applies to delivery events",
+    );
+    check(
+        &["report", "--db", &db.url, "--deploy-branch", "main"],
+        "with --db, deployments are the deployment events",
+    );
+    check(
+        &["report", "--db", &db.url, "--team", "nobody"],
+        "--team nobody: no such team",
+    );
+    check(&["report", "--db", "mysql://x"], "--db:");
+    check(
+        &["report", "--db", &db.url, "--link-changes", "nearest"],
+        "use auto, commit-range or after-merge",
+    );
+    std::fs::write(
+        db.dir.path().join("nextneck.toml"),
+        "[delivery]\nproduction = \"(\"\n",
+    )
+    .unwrap();
+    check(
+        &["report", "--db", &db.url],
+        "[delivery] production: not a valid regular expression",
     );
 }

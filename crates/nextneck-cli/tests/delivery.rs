@@ -2040,7 +2040,7 @@ fn with_a_clone_changes_link_by_commit_range_and_codeowners_name_the_team() {
             ("/source/kind", json!("events")),
             ("/explain/delivery/deployments/2/id", json!("C")),
             (
-                &"/explain/delivery/deployments/2/changes/0/link/rule".to_owned(),
+                "/explain/delivery/deployments/2/changes/0/link/rule",
                 json!("first_deployment_after_merge"),
             ),
             ("/dora/lead_time/median_seconds", json!(3 * DAY + H)),

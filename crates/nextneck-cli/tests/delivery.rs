@@ -1015,7 +1015,7 @@ fn report(dir: &Path, url: &str, extra: &[&str]) -> Value {
     serde_json::from_str(&out).unwrap()
 }
 
-fn scripted_history_gives_hand_computed_figures(db: Db) {
+fn scripted_history_gives_hand_computed_figures(db: &Db) {
     std::fs::write(db.dir.path().join("nextneck.toml"), CONFIG).unwrap();
     let server = Server::start(&db);
     send_history(server.addr);
@@ -1591,12 +1591,58 @@ fn scripted_history_gives_hand_computed_figures(db: Db) {
 
 #[test]
 fn scripted_history_gives_hand_computed_figures_on_sqlite() {
-    scripted_history_gives_hand_computed_figures(sqlite());
+    let db = sqlite();
+    scripted_history_gives_hand_computed_figures(&db);
+    html_page_shows_stages_incidents_and_ci(&db);
 }
 
 #[test]
 fn scripted_history_gives_hand_computed_figures_on_postgres() {
-    scripted_history_gives_hand_computed_figures(postgres());
+    scripted_history_gives_hand_computed_figures(&postgres());
+}
+
+/// The HTML page of the same history, opened in headless Chromium: the
+/// git report's charts over the four stages, then incidents and CI.
+fn html_page_shows_stages_incidents_and_ci(db: &Db) {
+    let file = db.dir.path().join("report.html");
+    let (code, _, err) = run(
+        db.dir.path(),
+        &[
+            "report",
+            "--db",
+            &db.url,
+            "--since",
+            "2024-01-01",
+            "--until",
+            "2024-01-15",
+            "--format",
+            "html",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let url = format!("file://{}", file.display());
+    let page = common::browser::load(&url);
+    common::browser::check_page(
+        &page,
+        &["stages", "lead-histogram", "cycle-scatter", "deployments"],
+    );
+    for text in [
+        "<h2>Incidents</h2>",
+        "<td>time to reflect</td><td>median 36.0h, p85 44.4h (2 incidents with a postmortem)</td>",
+        "<h3>Resolved without a postmortem, oldest first</h3>",
+        "<td>pagerduty:PLEGACY</td>",
+        "<h2>CI</h2>",
+        "<td>acme/shop CI</td><td>4</td><td>75%</td>",
+        "<h3>Flaky tests</h3>",
+        "<td>oxidized_navigation::parry3d.test_failure</td>",
+        "<h3>Slowest tests</h3>",
+        "pickup",
+    ] {
+        assert!(page.dom.contains(text), "{text} missing from the page");
+    }
+    common::browser::screenshot(&url, "delivery-report-desktop", 1100, 3200);
 }
 
 // --- One history, three ways in -------------------------------------------

@@ -671,7 +671,12 @@ fn deployments_chart(report: &Report, series: &Series) -> String {
         figure(
             chart.finish(),
             &format!(
-                "Deployments counted per {unit} of the window; failed deployments (a later deployment shipped a revert of one of their commits) on top."
+                "Deployments counted per {unit} of the window; failed deployments ({}) on top.",
+                if report.source.db.is_some() {
+                    "a failure or error status, or an incident linked to them"
+                } else {
+                    "a later deployment shipped a revert of one of their commits"
+                }
             ),
             &["deployment", "time", "changes", "outcome"],
             &rows

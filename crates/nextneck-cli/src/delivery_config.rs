@@ -258,6 +258,15 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_parses() {
+        let c = parse(include_str!("../../../docs/nextneck.example.toml")).expect("parses");
+        assert_eq!(c.services.len(), 2);
+        assert_eq!(c.teams.len(), 2);
+        assert_eq!(c.link_changes, Some(ChangeLinking::Auto));
+        assert!(c.production.is_some_and(|p| p.is_match("live-eu")));
+    }
+
+    #[test]
     fn mistakes_are_errors() {
         let check = |text: &str, wanted: &str| {
             let err = parse(text).expect_err(text);

@@ -1320,6 +1320,7 @@ pub fn delivery_report(
             })
         })
         .collect();
+    let branches = Branches::new(&changes, &push_list);
     let mut change_stages: Vec<ChangeTimes> = Vec::with_capacity(changes.len());
     for c in &changes {
         let first_review = first_review(c, reviews.get(&(c.source.as_str(), c.id.clone())), &names);
@@ -1331,7 +1332,7 @@ pub fn delivery_report(
                 .filter(|r| until.is_none_or(|u| *r <= u))
                 .fold(o, Timestamp::max)
         });
-        let first_commit = first_commit(c, &changes, &push_list);
+        let first_commit = first_commit(c, &branches);
         change_stages.push((first_commit, pickup, first_review));
     }
 
@@ -2084,10 +2085,39 @@ fn first_review(
     best
 }
 
+/// Changes and pushes by repository (lower case) and branch, to find a
+/// change's pushed commits without scanning everything for each change.
+#[derive(Default)]
+struct Branches<'a> {
+    changes: HashMap<(String, String), Vec<&'a MChange>>,
+    pushes: HashMap<(String, String), Vec<&'a MPush>>,
+}
+
+impl<'a> Branches<'a> {
+    fn new(changes: &'a [MChange], pushes: &'a [MPush]) -> Branches<'a> {
+        let mut b = Branches::default();
+        for c in changes {
+            if let (Some(r), Some(h)) = (&c.repository, &c.head_ref) {
+                b.changes
+                    .entry((r.to_lowercase(), format!("refs/heads/{h}")))
+                    .or_default()
+                    .push(c);
+            }
+        }
+        for p in pushes {
+            b.pushes
+                .entry((p.repository.clone(), p.git_ref.clone()))
+                .or_default()
+                .push(p);
+        }
+        b
+    }
+}
+
 /// The earliest author time of a change's commits: those it lists, or
 /// else those pushed to its source branch in its repository after the
 /// previous change from that branch merged and no later than its merge.
-fn first_commit(c: &MChange, all: &[MChange], pushes: &[MPush]) -> Option<Timestamp> {
+fn first_commit(c: &MChange, branches: &Branches<'_>) -> Option<Timestamp> {
     let listed = c.commits.values().flatten().min().copied();
     if listed.is_some() {
         return listed;
@@ -2095,21 +2125,21 @@ fn first_commit(c: &MChange, all: &[MChange], pushes: &[MPush]) -> Option<Timest
     let (Some(repo), Some(head)) = (&c.repository, &c.head_ref) else {
         return None;
     };
-    let repo = repo.to_lowercase();
-    let git_ref = format!("refs/heads/{head}");
-    let previous = all
-        .iter()
-        .filter(|o| {
-            o.id != c.id
-                && o.repository.as_deref().map(str::to_lowercase).as_deref() == Some(repo.as_str())
-                && o.head_ref.as_deref() == Some(head.as_str())
-        })
+    let key = (repo.to_lowercase(), format!("refs/heads/{head}"));
+    let previous = branches
+        .changes
+        .get(&key)
+        .into_iter()
+        .flatten()
+        .filter(|o| o.id != c.id)
         .filter_map(|o| o.merged)
         .filter(|m| c.opened.is_some_and(|opened| *m < opened))
         .max();
-    pushes
-        .iter()
-        .filter(|p| p.repository == repo && p.git_ref == git_ref)
+    branches
+        .pushes
+        .get(&key)
+        .into_iter()
+        .flatten()
         .filter(|p| {
             p.at.is_some_and(|at| {
                 previous.is_none_or(|prev| at > prev) && c.merged.is_none_or(|m| at <= m)

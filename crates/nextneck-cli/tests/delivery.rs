@@ -1017,7 +1017,7 @@ fn report(dir: &Path, url: &str, extra: &[&str]) -> Value {
 
 fn scripted_history_gives_hand_computed_figures(db: &Db) {
     std::fs::write(db.dir.path().join("nextneck.toml"), CONFIG).unwrap();
-    let server = Server::start(&db);
+    let server = Server::start(db);
     send_history(server.addr);
     let status = wait_processed(&db.url);
     assert_eq!(status.failed, 0, "{status:?}");

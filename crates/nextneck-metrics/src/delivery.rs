@@ -2251,6 +2251,21 @@ fn link_change(
         })
 }
 
+/// Whether two commit ids name the same commit: one is a prefix of the
+/// other, ignoring case, and the shorter has at least 7 hex digits (GitLab
+/// sends 8-digit short SHAs; people write 7 to 12).
+fn same_commit(a: &str, b: &str) -> bool {
+    let (a, b) = (a.to_lowercase(), b.to_lowercase());
+    let (short, long) = if a.len() <= b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    short.len() >= 7
+        && short.bytes().all(|c| c.is_ascii_hexdigit())
+        && long.starts_with(short.as_str())
+}
+
 fn short(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
 }
@@ -2299,11 +2314,10 @@ fn link_incident(
         let cands: Vec<usize> = (0..prod.len())
             .filter(|&d| {
                 prod[d].success().is_some()
-                    && sha_l.len() >= 7
                     && prod[d]
                         .sha
                         .as_deref()
-                        .is_some_and(|s| s.to_lowercase().starts_with(&sha_l))
+                        .is_some_and(|s| same_commit(s, &sha_l))
             })
             .collect();
         if let Some(d) = choose(cands) {
@@ -4036,5 +4050,12 @@ mod tests {
             ["a".repeat(40)]
         );
         assert!(shas_in(&"a".repeat(41)).is_empty());
+        let full = "58793660b22d6ceacbdc23b28a0562bca339702c";
+        assert!(same_commit(full, "58793660"));
+        assert!(same_commit("58793660", &full.to_uppercase()));
+        assert!(same_commit(full, full));
+        assert!(!same_commit(full, "587936"), "too short");
+        assert!(!same_commit(full, "58793661"));
+        assert!(!same_commit("deploy-1", "deploy-12"), "not hex");
     }
 }

@@ -298,8 +298,16 @@ fn run_events(args: &ReportArgs, settings: &Settings, url: &str) -> anyhow::Resu
         )
         .into());
     }
-    nextneck_store::DbUrl::parse(url).map_err(|e| UsageError(format!("--db: {e}")))?;
+    let parsed = nextneck_store::DbUrl::parse(url).map_err(|e| UsageError(format!("--db: {e}")))?;
     let mut delivery = resolve_delivery(args, settings, url)?;
+    // A report only reads: it does not create an empty store for a typo.
+    if let nextneck_store::DbUrl::Sqlite(path) = &parsed
+        && !std::path::Path::new(path).exists()
+    {
+        return Err(anyhow::anyhow!(
+            "there is no event store at {path}; check --db (or NEXTNECK_DB), or fill one with `nextneck serve` or `nextneck import`"
+        ));
+    }
     let history = match &args.path {
         Some(path) => {
             let mut progress = WalkProgress::new();

@@ -2132,6 +2132,16 @@ fn report_options_that_need_the_event_store_are_usage_errors_without_it() {
         "--team nobody: no such team",
     );
     check(&["report", "--db", "mysql://x"], "--db:");
+    let (code, _, err) = run(db.dir.path(), &["report", "--db", "sqlite:no-such.db"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("there is no event store at no-such.db"),
+        "{err}"
+    );
+    assert!(
+        !db.dir.path().join("no-such.db").exists(),
+        "a report creates no store"
+    );
     check(
         &["report", "--db", &db.url, "--link-changes", "nearest"],
         "use auto, commit-range or after-merge",

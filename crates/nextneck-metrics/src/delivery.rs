@@ -1741,6 +1741,12 @@ pub fn delivery_report(
     }
 
     // 12. Notices.
+    if events.is_empty() {
+        notices.push(Notice {
+            code: "no_events",
+            message: "the event store holds no delivery events yet: point webhooks at `nextneck serve`, or load API exports with `nextneck import` (docs/events.md)".to_owned(),
+        });
+    }
     if !recognised {
         notices.push(Notice {
             code: "no_deployments",
@@ -3662,7 +3668,8 @@ mod tests {
                 ("/incidents/time_to_restore/median_seconds", Value::Null),
                 ("/incidents/time_to_reflect/median_seconds", Value::Null),
                 ("/ci/workflows", json!([])),
-                ("/notices/0/code", json!("no_deployments")),
+                ("/notices/0/code", json!("no_events")),
+                ("/notices/1/code", json!("no_deployments")),
             ],
         );
         // A change without commit times, an unresolved incident, a run that

@@ -3450,8 +3450,8 @@ mod tests {
             &[
                 ("/dora/change_failure_rate/failed", json!(3)),
                 ("/dora/change_failure_rate/deployments", json!(4)),
-                // d0 recovers when P1 resolves (P3 never does): no, it
-                // needs every linked incident resolved; none recovers.
+                // A deployment recovers once every incident linked to it
+                // is resolved: P3 (d0), P2 and P4 (d1), P5 (x1) never are.
                 ("/dora/recovery_time/recoveries", json!(0)),
                 ("/dora/recovery_time/median_seconds", Value::Null),
             ],

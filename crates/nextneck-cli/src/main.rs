@@ -8,8 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod args;
+mod config;
 mod db;
 mod delivery_config;
+mod flow;
+mod forecast;
 mod import;
 mod output;
 mod report;
@@ -32,6 +35,12 @@ enum Command {
     /// DORA metrics, stages and the bottleneck of a git repository, or with
     /// --db of the delivery events in the event store.
     Report(Box<report::ReportArgs>),
+    /// Flow metrics and the bottleneck of any value stream, from event logs
+    /// (CSV, NDJSON, XES) or the streams of nextneck.toml.
+    Flow(flow::FlowArgs),
+    /// When will N items be done, how many in D days: Monte Carlo over daily
+    /// throughput of an event log, a stream, or a repository (--git).
+    Forecast(forecast::ForecastArgs),
     /// Receive webhooks: store every delivery durably, then derive events.
     Serve(serve::ServeArgs),
     /// Import API exports, saved webhook payloads, JUnit reports or generic events.
@@ -66,6 +75,8 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Report(args) => report::run(*args),
+        Command::Flow(args) => flow::run(args),
+        Command::Forecast(args) => forecast::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Import(args) => import::run(args),
         Command::Status(args) => status::run(args),

@@ -103,7 +103,7 @@ pub struct ReportArgs {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum FormatArg {
+pub(crate) enum FormatArg {
     Table,
     Json,
     Markdown,
@@ -111,7 +111,7 @@ enum FormatArg {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum ColorArg {
+pub(crate) enum ColorArg {
     Auto,
     Always,
     Never,

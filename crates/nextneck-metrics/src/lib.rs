@@ -7,6 +7,8 @@
 
 mod common;
 pub mod delivery;
+pub mod flow;
+pub mod forecast;
 pub mod git;
 pub mod report;
 pub mod stats;

@@ -8,6 +8,7 @@
 //! counts as a deployment.
 
 pub mod events;
+pub mod flow;
 
 use std::collections::HashMap;
 use std::fmt;

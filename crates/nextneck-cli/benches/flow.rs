@@ -1,0 +1,266 @@
+//! Benchmark: `nextneck flow` on a 10-million-event log against PM4Py
+//! (per-activity times: the performance DFG) and DuckDB (per-stage medians
+//! in SQL), side by side in one run on the same file.
+//!
+//! `cargo bench -p nextneck-cli --bench flow` generates (once, cached under
+//! `target/bench-data/`) a CSV event log, then runs the three alternately
+//! and prints medians, ratios and peak memory (every run goes through
+//! `/usr/bin/time -f %M`; the largest is shown).
+//! PM4Py and DuckDB come from PyPI: `pip install pm4py duckdb`; when one is
+//! missing its column says so and the others still run. Nothing is
+//! installed here.
+//!
+//! Environment:
+//! * `NEXTNECK_BENCH_EVENTS=N`: the log's size (default 10,000,000).
+//! * `NEXTNECK_BENCH_ROUNDS=N`: rounds (default 5; PM4Py, at over a minute
+//!   a run, runs once, with no warm-up: `NEXTNECK_BENCH_PM4PY_ROUNDS=N`).
+//! * `NEXTNECK_BENCH_PYTHON=PATH`: the Python with pm4py and duckdb.
+
+#![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+const PM4PY: &str = r#"
+import sys, pandas as pd, pm4py
+df = pd.read_csv(sys.argv[1])
+df = pm4py.format_dataframe(df, case_id="case_id", activity_key="activity", timestamp_key="timestamp")
+dfg, start, end = pm4py.discover_performance_dfg(df)
+print(len(dfg))
+"#;
+
+const DUCKDB: &str = r#"
+import sys, duckdb
+rows = duckdb.sql(f"""
+WITH e AS (SELECT case_id, activity, CAST(timestamp AS TIMESTAMP) AS t FROM read_csv('{sys.argv[1]}')),
+s AS (SELECT activity, epoch(lead(t) OVER (PARTITION BY case_id ORDER BY t)) - epoch(t) AS d FROM e)
+SELECT activity, count(*), median(d), quantile_cont(d, 0.85), sum(d)
+FROM s WHERE d IS NOT NULL GROUP BY activity ORDER BY activity
+""").fetchall()
+print(len(rows))
+"#;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == "--bench") {
+        println!("flow benchmark: run with `cargo bench -p nextneck-cli --bench flow`");
+        return;
+    }
+    let events: usize = env_or("NEXTNECK_BENCH_EVENTS", 10_000_000);
+    let rounds: usize = env_or("NEXTNECK_BENCH_ROUNDS", 5);
+    let python = std::env::var("NEXTNECK_BENCH_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let log = generated_log(events);
+    let size = std::fs::metadata(&log).unwrap().len();
+    println!(
+        "log: {} ({events} events, {:.0} MiB)",
+        log.display(),
+        size as f64 / 1048576.0
+    );
+    let dir = log.parent().unwrap().to_path_buf();
+    let pm4py_script = dir.join("pm4py_dfg.py");
+    let duckdb_script = dir.join("duckdb_medians.py");
+    std::fs::write(&pm4py_script, PM4PY).unwrap();
+    std::fs::write(&duckdb_script, DUCKDB).unwrap();
+    let has = |module: &str| {
+        Command::new(&python)
+            .args(["-c", &format!("import {module}")])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+
+    let nextneck = env!("CARGO_BIN_EXE_nextneck");
+    let log_s = log.to_str().unwrap().to_owned();
+    let mut tools: Vec<Tool> = vec![Tool::new(
+        "nextneck flow --all --format json",
+        nextneck,
+        vec![
+            "flow".into(),
+            log_s.clone(),
+            "--all".into(),
+            "--format".into(),
+            "json".into(),
+        ],
+    )];
+    if has("duckdb") {
+        tools.push(Tool::new(
+            "DuckDB: per-stage medians in SQL",
+            &python,
+            vec![duckdb_script.display().to_string(), log_s.clone()],
+        ));
+    } else {
+        println!("duckdb is not installed: pip install duckdb");
+    }
+    if has("pm4py") {
+        let mut t = Tool::new(
+            "PM4Py: performance DFG (per-activity times)",
+            &python,
+            vec![pm4py_script.display().to_string(), log_s.clone()],
+        );
+        t.max_rounds = env_or("NEXTNECK_BENCH_PM4PY_ROUNDS", 1);
+        tools.push(t);
+    } else {
+        println!("pm4py is not installed: pip install pm4py");
+    }
+
+    // One warm-up run each (page cache, Python imports), then rounds.
+    for t in tools.iter_mut().filter(|t| t.max_rounds > 1) {
+        let s = t.run();
+        println!("warm-up {}: {s:.2} s", t.label);
+    }
+    for _ in 0..rounds {
+        for t in &mut tools {
+            if t.times.len() < t.max_rounds {
+                let s = t.run();
+                t.times.push(s);
+            }
+        }
+    }
+    let base = median(&mut tools[0].times.clone());
+    println!();
+    println!("| tool | runs | median (s) | min (s) | max (s) | ratio to nextneck | peak memory |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for t in &tools {
+        let mut times = t.times.clone();
+        let m = median(&mut times);
+        println!(
+            "| {} | {} | {m:.2} | {:.2} | {:.2} | {:.1}× | {} |",
+            t.label,
+            times.len(),
+            times[0],
+            times[times.len() - 1],
+            m / base,
+            t.rss.map_or("n/a".to_owned(), |k| format!(
+                "{:.0} MiB",
+                k as f64 / 1024.0
+            ))
+        );
+    }
+}
+
+struct Tool {
+    label: &'static str,
+    program: String,
+    args: Vec<String>,
+    times: Vec<f64>,
+    max_rounds: usize,
+    rss: Option<u64>,
+}
+
+impl Tool {
+    fn new(label: &'static str, program: &str, args: Vec<String>) -> Tool {
+        Tool {
+            label,
+            program: program.to_owned(),
+            args,
+            times: Vec::new(),
+            max_rounds: usize::MAX,
+            rss: None,
+        }
+    }
+
+    /// One timed run under `/usr/bin/time -f %M`, which also gives its
+    /// peak memory (kept when larger than the runs before).
+    fn run(&mut self) -> f64 {
+        let start = Instant::now();
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "%M", &self.program])
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .output()
+            .unwrap();
+        let elapsed = start.elapsed().as_secs_f64();
+        assert!(out.status.success(), "{} failed", self.label);
+        let rss: Option<u64> = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok());
+        self.rss = self.rss.max(rss);
+        elapsed
+    }
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// A delivery-like log: items go new → triage → doing → review → (doing →
+/// review again, a third of the time) → testing → done; 5 % are still in
+/// progress; arrivals spread over a year; every row `case,activity,time`.
+/// Rows are written in time order per day window, cases interleaved.
+fn generated_log(events: usize) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("flow-{events}-v1.csv"));
+    if path.exists() {
+        return path;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp).unwrap());
+    writeln!(out, "case_id,activity,timestamp").unwrap();
+    let mut rng = 0x1234_5678_9abc_def0u64;
+    let mut next = move || {
+        rng = rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let start: i64 = 1_704_067_200; // 2024-01-01
+    let mut written = 0usize;
+    let mut case = 0u64;
+    let mut buf = String::new();
+    while written < events {
+        case += 1;
+        let mut t = start + (next() % (365 * 86_400)) as i64;
+        let mut path: Vec<&str> = vec!["new", "triage", "doing", "review"];
+        if next() % 3 == 0 {
+            path.extend(["doing", "review"]);
+        }
+        path.extend(["testing", "done"]);
+        let open = next() % 20 == 0;
+        let keep = if open {
+            1 + (next() % (path.len() as u64 - 1)) as usize
+        } else {
+            path.len()
+        };
+        for stage in path.iter().take(keep) {
+            if written >= events {
+                break;
+            }
+            buf.clear();
+            let ts = jiff::Timestamp::from_second(t).unwrap();
+            use std::fmt::Write as _;
+            write!(buf, "C{case:08},{stage},{ts}").unwrap();
+            writeln!(out, "{buf}").unwrap();
+            written += 1;
+            // Minutes to days in a stage; review waits longest.
+            let scale = match *stage {
+                "review" => 3 * 86_400,
+                "doing" => 86_400,
+                "new" => 12 * 3600,
+                _ => 4 * 3600,
+            };
+            t += 60 + (next() % scale) as i64;
+        }
+    }
+    out.flush().unwrap();
+    drop(out);
+    std::fs::rename(&tmp, &path).unwrap();
+    path
+}

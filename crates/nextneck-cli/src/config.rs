@@ -1,0 +1,233 @@
+//! `nextneck.toml`: the configuration file.
+//!
+//! Settings are layered: command-line arguments over this file over
+//! defaults, resolved into one settings struct per command before any work
+//! starts. Each top-level table belongs to one area; today `[streams.NAME]`
+//! names value streams for `nextneck flow` and `nextneck forecast`. Other
+//! top-level tables are left for other commands and ignored here; inside a
+//! stream, an unknown key is an error (a typo would otherwise be silently
+//! ignored).
+//!
+//! ```toml
+//! [streams.hiring]
+//! files = ["hiring.csv"]            # relative to this file
+//! done = ["hired", "rejected"]      # default: the usual done names
+//! model = "transitions"             # or "activities"; default: from the log
+//! tz = "Europe/Paris"               # for times without an offset
+//!
+//! [streams.hiring.columns]          # default: found by their usual names
+//! case = "candidate"
+//!
+//! [streams.hiring.stages]           # for flow efficiency
+//! active = ["interview"]
+//! wait = ["screen", "offer"]
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::UsageError;
+
+/// The file's name, looked for in the current directory.
+pub const FILE_NAME: &str = "nextneck.toml";
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+pub struct Config {
+    /// Value streams by name.
+    #[serde(default)]
+    pub streams: BTreeMap<String, Stream>,
+    /// Where the file is (paths in it are relative to its folder).
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+/// One value stream.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stream {
+    /// One event log file.
+    pub file: Option<PathBuf>,
+    /// Several event log files, read in order.
+    #[serde(default)]
+    pub files: Vec<PathBuf>,
+    /// Column names.
+    #[serde(default)]
+    pub columns: Columns,
+    /// Done stages.
+    #[serde(default)]
+    pub done: Vec<String>,
+    /// `transitions` or `activities`.
+    pub model: Option<String>,
+    /// Time zone of times written without an offset.
+    pub tz: Option<String>,
+    /// Stage categories.
+    #[serde(default)]
+    pub stages: Categories,
+}
+
+/// Column names of a stream's files.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Columns {
+    /// Case id.
+    pub case: Option<String>,
+    /// Stage or activity.
+    pub stage: Option<String>,
+    /// Time.
+    pub time: Option<String>,
+    /// Lifecycle.
+    pub lifecycle: Option<String>,
+    /// Start time.
+    pub start: Option<String>,
+    /// Resource.
+    pub resource: Option<String>,
+    /// Item type.
+    #[serde(rename = "type")]
+    pub item_type: Option<String>,
+}
+
+/// Stage categories, for flow efficiency.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Categories {
+    /// Stages where work happens.
+    #[serde(default)]
+    pub active: Vec<String>,
+    /// Stages where items wait.
+    #[serde(default)]
+    pub wait: Vec<String>,
+}
+
+impl Stream {
+    /// The stream's files, relative to the config file's folder.
+    pub fn paths(&self, dir: &Path) -> Vec<PathBuf> {
+        self.file
+            .iter()
+            .chain(&self.files)
+            .map(|p| {
+                if p.is_absolute() {
+                    p.clone()
+                } else {
+                    dir.join(p)
+                }
+            })
+            .collect()
+    }
+}
+
+/// Reads `explicit`, or `nextneck.toml` in the current directory when it
+/// exists; `None` when there is no file to read.
+pub fn load(explicit: Option<&Path>) -> anyhow::Result<Option<Config>> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let p = PathBuf::from(FILE_NAME);
+            if !p.is_file() {
+                return Ok(None);
+            }
+            p
+        }
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        UsageError(format!(
+            "cannot read the configuration {}: {e}",
+            path.display()
+        ))
+    })?;
+    let mut config = parse(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+    config.dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(Some(config))
+}
+
+/// Parses the file's text.
+pub fn parse(text: &str) -> Result<Config, String> {
+    let config: Config = toml::from_str(text).map_err(|e| {
+        let at = e.span().map_or(0, |s| s.start).min(text.len());
+        let before = &text[..at];
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        format!("line {line}, column {column}: {}", e.message().trim())
+    })?;
+    for (name, s) in &config.streams {
+        if s.file.is_none() && s.files.is_empty() {
+            return Err(format!(
+                "stream \"{name}\" names no event log; add file = \"events.csv\" or files = [...]"
+            ));
+        }
+        if let Some(m) = &s.model
+            && m != "transitions"
+            && m != "activities"
+        {
+            return Err(format!(
+                "stream \"{name}\": model \"{m}\" is not a model; use \"transitions\" or \"activities\""
+            ));
+        }
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_and_other_sections() {
+        let c = parse(
+            r#"
+            [server]
+            listen = "127.0.0.1:8080"
+
+            [streams.hiring]
+            file = "hiring.csv"
+            done = ["hired", "rejected"]
+            [streams.hiring.columns]
+            case = "candidate"
+            [streams.hiring.stages]
+            active = ["interview"]
+
+            [streams.billing]
+            files = ["a.ndjson", "/abs/b.csv"]
+            model = "activities"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.streams.len(), 2);
+        let h = &c.streams["hiring"];
+        assert_eq!(h.columns.case.as_deref(), Some("candidate"));
+        assert_eq!(h.stages.active, ["interview"]);
+        assert_eq!(
+            c.streams["billing"].paths(Path::new("cfg")),
+            [PathBuf::from("cfg/a.ndjson"), PathBuf::from("/abs/b.csv")]
+        );
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let cases = [
+            (
+                "[streams.x]\nfile = \"a.csv\"\ndone_stages = [\"x\"]\n",
+                "line 3, column 1: unknown field `done_stages`",
+            ),
+            (
+                "[streams.x]\ndone = [\"x\"]\n",
+                "stream \"x\" names no event log",
+            ),
+            (
+                "[streams.x]\nfile = \"a.csv\"\nmodel = \"petri\"\n",
+                "model \"petri\" is not a model",
+            ),
+            (
+                "[streams.x\n",
+                "line 1, column 11: unclosed table, expected `]`",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains(want), "{text:?}: {err}");
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! `nextneck flow`: flow metrics and the bottleneck of any value stream,
+//! from event logs (CSV, NDJSON, XES) or the streams of `nextneck.toml`.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use nextneck_eventlog::{Columns, ReadOptions};
+use nextneck_metrics::WindowSpec;
+use nextneck_metrics::flow::{FlowError, FlowReport, FlowSettings, Model, ModelChoice};
+use nextneck_model::Timestamp;
+use nextneck_model::flow::EventLog;
+use nextneck_render::Format;
+
+use crate::report::{ColorArg, FormatArg};
+use crate::{UsageError, args, config};
+
+#[derive(Debug, Args)]
+pub struct FlowArgs {
+    /// Event logs (CSV, NDJSON, XES, optionally .gz), read in order as one
+    /// stream. Without files: the streams of nextneck.toml.
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+
+    #[command(flatten)]
+    stream: StreamArgs,
+
+    #[command(flatten)]
+    window: WindowArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    format: FormatArg,
+
+    /// When to colour the table: auto (a terminal, and NO_COLOR unset), always or never.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+}
+
+/// How to read a stream and what its stages mean (shared with `forecast`).
+#[derive(Debug, Args)]
+pub struct StreamArgs {
+    /// A stream of nextneck.toml (default: every stream when no FILE is given).
+    #[arg(long, value_name = "NAME")]
+    stream: Option<String>,
+
+    /// The configuration file (default: ./nextneck.toml when it exists).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    /// How to read the log: auto (activities when there is a lifecycle or
+    /// start-time column, or XES; else transitions), transitions or activities.
+    #[arg(long, value_enum, default_value_t = ModelArg::Auto)]
+    model: ModelArg,
+
+    /// A stage where an item's flow ends (repeatable; replaces the default
+    /// done names).
+    #[arg(long, value_name = "STAGE")]
+    done: Vec<String>,
+
+    /// A stage where work happens, for flow efficiency (repeatable).
+    #[arg(long, value_name = "STAGE")]
+    active: Vec<String>,
+
+    /// A stage where items wait, for flow efficiency (repeatable).
+    #[arg(long, value_name = "STAGE")]
+    wait: Vec<String>,
+
+    /// "Now", for work in progress and aging (default: the newest time in the log).
+    #[arg(long, value_parser = args::timestamp)]
+    now: Option<Timestamp>,
+
+    /// Time zone of times written without an offset (IANA name; default UTC).
+    #[arg(long, value_name = "ZONE")]
+    tz: Option<String>,
+
+    /// The case (item) id column.
+    #[arg(long, value_name = "NAME")]
+    case_column: Option<String>,
+
+    /// The stage, status or activity column.
+    #[arg(long, value_name = "NAME")]
+    stage_column: Option<String>,
+
+    /// The time column.
+    #[arg(long, value_name = "NAME")]
+    time_column: Option<String>,
+
+    /// The lifecycle (start/complete) column.
+    #[arg(long, value_name = "NAME")]
+    lifecycle_column: Option<String>,
+
+    /// The start-time column of rows that hold a whole activity.
+    #[arg(long, value_name = "NAME")]
+    start_column: Option<String>,
+
+    /// The resource column.
+    #[arg(long, value_name = "NAME")]
+    resource_column: Option<String>,
+
+    /// The item type column.
+    #[arg(long, value_name = "NAME")]
+    type_column: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WindowArgs {
+    /// Start of the window, inclusive: an RFC 3339 date or date-time (UTC when no offset).
+    #[arg(long, value_parser = args::timestamp, conflicts_with = "all")]
+    since: Option<Timestamp>,
+
+    /// End of the window, exclusive. Default: the end of the newest event's day.
+    #[arg(long, value_parser = args::timestamp, conflicts_with = "all")]
+    until: Option<Timestamp>,
+
+    /// The whole log instead of the 90 days ending with the newest event.
+    #[arg(long)]
+    all: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ModelArg {
+    Auto,
+    Transitions,
+    Activities,
+}
+
+/// One stream, resolved: what to read and how, and what to compute.
+pub struct Stream {
+    pub files: Vec<PathBuf>,
+    pub read: ReadOptions,
+    pub flow: FlowSettings,
+}
+
+/// Resolves the streams to report on: the FILEs (with a configured
+/// stream's settings when `--stream` names one), or the configured streams.
+pub fn resolve_streams(files: &[PathBuf], a: &StreamArgs) -> anyhow::Result<Vec<Stream>> {
+    let config = config::load(a.config.as_deref())?;
+    let configured: Vec<(String, config::Stream, PathBuf)> = match (&config, &a.stream) {
+        (Some(c), Some(name)) => match c.streams.get(name) {
+            Some(s) => vec![(name.clone(), s.clone(), c.dir.clone())],
+            None => {
+                let names: Vec<&str> = c.streams.keys().map(String::as_str).collect();
+                return Err(UsageError(format!(
+                    "no stream \"{name}\" in the configuration; its streams are {}",
+                    if names.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
+                ))
+                .into());
+            }
+        },
+        (None, Some(name)) => {
+            return Err(UsageError(format!(
+                "--stream {name}: there is no configuration file; create {} or pass --config",
+                config::FILE_NAME
+            ))
+            .into());
+        }
+        (Some(c), None) if files.is_empty() => c
+            .streams
+            .iter()
+            .map(|(n, s)| (n.clone(), s.clone(), c.dir.clone()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if !files.is_empty() {
+        let (name, base) = match configured.into_iter().next() {
+            Some((name, s, _)) => (name, s),
+            None => (
+                files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                config::Stream::default(),
+            ),
+        };
+        return Ok(vec![stream(name, files.to_vec(), &base, a)?]);
+    }
+    if configured.is_empty() {
+        return Err(UsageError(format!(
+            "no event log: pass FILE (CSV, NDJSON or XES), or name streams in {} as [streams.NAME] with file = \"events.csv\"",
+            config::FILE_NAME
+        ))
+        .into());
+    }
+    configured
+        .into_iter()
+        .map(|(name, s, dir)| {
+            let paths = s.paths(&dir);
+            stream(name, paths, &s, a)
+        })
+        .collect()
+}
+
+/// One stream's settings: CLI over the configured stream over defaults.
+fn stream(
+    name: String,
+    files: Vec<PathBuf>,
+    c: &config::Stream,
+    a: &StreamArgs,
+) -> anyhow::Result<Stream> {
+    let pick = |cli: &Option<String>, cfg: &Option<String>| cli.clone().or_else(|| cfg.clone());
+    let columns = Columns {
+        case: pick(&a.case_column, &c.columns.case),
+        stage: pick(&a.stage_column, &c.columns.stage),
+        time: pick(&a.time_column, &c.columns.time),
+        lifecycle: pick(&a.lifecycle_column, &c.columns.lifecycle),
+        start: pick(&a.start_column, &c.columns.start),
+        resource: pick(&a.resource_column, &c.columns.resource),
+        item_type: pick(&a.type_column, &c.columns.item_type),
+    };
+    let tz = match pick(&a.tz, &c.tz) {
+        None => jiff::tz::TimeZone::UTC,
+        Some(z) => jiff::tz::TimeZone::get(&z).map_err(|_| {
+            UsageError(format!(
+                "--tz {z}: not a time zone; use an IANA name such as Europe/Paris or UTC"
+            ))
+        })?,
+    };
+    let model = match (a.model, c.model.as_deref()) {
+        (ModelArg::Transitions, _) | (ModelArg::Auto, Some("transitions")) => {
+            ModelChoice::Fixed(Model::Transitions)
+        }
+        (ModelArg::Activities, _) | (ModelArg::Auto, Some("activities")) => {
+            ModelChoice::Fixed(Model::Activities)
+        }
+        _ => ModelChoice::Auto,
+    };
+    let or = |cli: &Vec<String>, cfg: &Vec<String>| {
+        if cli.is_empty() {
+            cfg.clone()
+        } else {
+            cli.clone()
+        }
+    };
+    let mut flow = FlowSettings::new(name);
+    flow.model = model;
+    flow.done = or(&a.done, &c.done);
+    flow.active = or(&a.active, &c.stages.active);
+    flow.wait = or(&a.wait, &c.stages.wait);
+    flow.now = a.now;
+    Ok(Stream {
+        files,
+        read: ReadOptions {
+            columns,
+            tz,
+            ..ReadOptions::default()
+        },
+        flow,
+    })
+}
+
+/// Reads a stream's files.
+pub fn read(stream: &Stream) -> anyhow::Result<EventLog> {
+    let log = nextneck_eventlog::read(&stream.files, &stream.read)?;
+    Ok(log)
+}
+
+/// Maps a flow error to its exit code.
+pub fn flow_error(e: FlowError) -> anyhow::Error {
+    match e {
+        FlowError::EmptyWindow { .. } | FlowError::UnknownStage { .. } => {
+            anyhow::Error::new(UsageError(e.to_string()))
+        }
+        FlowError::Empty => anyhow::Error::new(e),
+    }
+}
+
+/// The output format; HTML pages exist for `report` only so far.
+pub fn format(f: FormatArg) -> anyhow::Result<Format> {
+    match f {
+        FormatArg::Table => Ok(Format::Table),
+        FormatArg::Json => Ok(Format::Json),
+        FormatArg::Markdown => Ok(Format::Markdown),
+        FormatArg::Html => Err(UsageError(
+            "--format html is not available for value streams yet; use table, json or markdown"
+                .to_owned(),
+        )
+        .into()),
+    }
+}
+
+pub fn color(c: ColorArg) -> bool {
+    match c {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => io::stdout().is_terminal() && crate::no_color_unset(),
+    }
+}
+
+pub fn run(args: FlowArgs) -> anyhow::Result<()> {
+    if let (Some(since), Some(until)) = (args.window.since, args.window.until)
+        && since >= until
+    {
+        return Err(UsageError("--since must be before --until".to_owned()).into());
+    }
+    let window = if args.window.all {
+        WindowSpec::All
+    } else if args.window.since.is_some() || args.window.until.is_some() {
+        WindowSpec::Range {
+            since: args.window.since,
+            until: args.window.until,
+        }
+    } else {
+        WindowSpec::Default
+    };
+    let streams = resolve_streams(&args.files, &args.stream)?;
+    let (format, color) = (format(args.format)?, color(args.color));
+    let mut reports: Vec<FlowReport> = Vec::with_capacity(streams.len());
+    for mut s in streams {
+        s.flow.window = window;
+        let log = read(&s)?;
+        let report = nextneck_metrics::flow::flow_report(&log, &s.flow).map_err(flow_error)?;
+        drop(log);
+        reports.push(report);
+    }
+    let stdout = io::stdout().lock();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout);
+    if reports.len() == 1 {
+        nextneck_render::flow::render_flow(&reports[0], format, color, &mut out)
+    } else {
+        let refs: Vec<&FlowReport> = reports.iter().collect();
+        let overview = nextneck_metrics::flow::overview(&refs);
+        nextneck_render::flow::render_streams(&reports, &overview, format, color, &mut out)
+    }
+    .context("could not write the report")?;
+    out.flush().context("could not write the report")?;
+    Ok(())
+}

@@ -1,0 +1,458 @@
+//! CSV (or semicolon- or tab-separated) files with a header row.
+//!
+//! The file is cut into blocks of whole records (a newline outside quotes
+//! ends a record); worker threads parse blocks with the `csv` crate into
+//! batches with their own name tables, and the reading thread merges the
+//! batches in file order, so ids and error lines are the same as a
+//! sequential read.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, mpsc};
+
+use nextneck_model::flow::{EventLog, SourceFile};
+
+use crate::{Batch, Ctx, Error, FieldNames, Layout, Role, Row};
+
+/// Bytes per block handed to a worker.
+const BLOCK: usize = 4 << 20;
+
+pub(crate) fn read(
+    mut input: Box<dyn BufRead + Send>,
+    size: u64,
+    ctx: &Ctx<'_>,
+    log: &mut EventLog,
+    source: &mut SourceFile,
+) -> Result<(), Error> {
+    let io_err = |source| Error::Io {
+        path: ctx.path.to_owned(),
+        source,
+    };
+    // 1. The header.
+    let mut header_line = Vec::new();
+    input.read_until(b'\n', &mut header_line).map_err(io_err)?;
+    if header_line.iter().all(u8::is_ascii_whitespace) {
+        return Err(ctx.line(
+            1,
+            "the file is empty; a CSV event log starts with a header row such as case_id,stage,timestamp",
+        ));
+    }
+    let delimiter = delimiter(&header_line);
+    let header = {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .delimiter(delimiter)
+            .from_reader(&header_line[..]);
+        let mut rec = csv::StringRecord::new();
+        match rdr.read_record(&mut rec) {
+            Ok(true) => rec.iter().map(|h| h.trim().to_owned()).collect::<Vec<_>>(),
+            Ok(false) => Vec::new(),
+            Err(e) => return Err(ctx.line(1, format!("the header row is not valid CSV: {e}"))),
+        }
+    };
+    let layout = Layout::find(&header, ctx, 1, true)?;
+    if layout.get(Role::Lifecycle).is_some() {
+        log.shape.lifecycle = true;
+    }
+    if layout.get(Role::Start).is_some() {
+        log.shape.start_times = true;
+    }
+
+    // 2. Blocks of whole records, parsed on worker threads, merged in order.
+    let threads = ctx.options.threads.max(1);
+    let header_bytes = header_line.len();
+    let mut merger = Merger {
+        next: 0,
+        pending: BTreeMap::new(),
+        line_offset: 1,
+        log,
+        source,
+        reserved: false,
+        size,
+        bytes_seen: header_bytes as u64,
+    };
+    let parse = |chunk: &[u8]| parse_block(chunk, &layout, delimiter, ctx);
+    if threads == 1 {
+        let mut blocks = Blocks::new(input);
+        let mut index = 0;
+        while let Some(block) = blocks.next().map_err(io_err)? {
+            let result = parse(&block);
+            merger.add(index, block.len(), result)?;
+            index += 1;
+        }
+        return Ok(());
+    }
+    // A reading thread cuts blocks, workers parse them, and this thread
+    // merges them in file order. On a failure the others are told to stop
+    // and drain, so nobody waits on a full channel.
+    let (work_tx, work_rx) = mpsc::sync_channel::<(usize, Vec<u8>)>(threads);
+    let work_rx = Mutex::new(work_rx);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (done_tx, done_rx) = mpsc::channel::<(usize, usize, Result<Block, Error>)>();
+        for _ in 0..threads {
+            let done_tx = done_tx.clone();
+            let (work_rx, parse, stop) = (&work_rx, &parse, &stop);
+            scope.spawn(move || {
+                loop {
+                    let job = match work_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((index, chunk)) = job else { return };
+                    if stop.load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    let result = parse(&chunk);
+                    if done_tx.send((index, chunk.len(), result)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let stop_reading = &stop;
+        let reader = scope.spawn(move || -> std::io::Result<()> {
+            let mut blocks = Blocks::new(input);
+            let mut index = 0;
+            while !stop_reading.load(Ordering::Relaxed) {
+                let Some(block) = blocks.next()? else { break };
+                if work_tx.send((index, block)).is_err() {
+                    break;
+                }
+                index += 1;
+            }
+            Ok(())
+        });
+        let mut failure = None;
+        for (i, len, result) in done_rx {
+            if failure.is_none()
+                && let Err(e) = merger.add(i, len, result)
+            {
+                failure = Some(e);
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+        let read = reader.join();
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        match read {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(io_err(e)),
+            Err(_) => Err(io_err(std::io::Error::other("the reading thread failed"))),
+        }
+    })
+}
+
+/// The separator: whichever of `,`, `;` and tab occurs most often in the
+/// header line (outside quotes); `,` when none does.
+fn delimiter(header: &[u8]) -> u8 {
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for &b in header {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => counts[0] += 1,
+            b';' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let best = (0..3)
+        .max_by_key(|&i| (counts[i], usize::from(i == 0)))
+        .unwrap_or(0);
+    [b',', b';', b'\t'][best]
+}
+
+/// A parsed block and how many lines it spans.
+struct Block {
+    batch: Batch,
+    lines: u64,
+}
+
+/// Splits the input into blocks that end after a newline outside quotes.
+struct Blocks {
+    input: Box<dyn BufRead + Send>,
+    carry: Vec<u8>,
+    eof: bool,
+}
+
+impl Blocks {
+    fn new(input: Box<dyn BufRead + Send>) -> Self {
+        Blocks {
+            input,
+            carry: Vec::new(),
+            eof: false,
+        }
+    }
+
+    fn next(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        loop {
+            if self.eof {
+                if self.carry.is_empty() {
+                    return Ok(None);
+                }
+                return Ok(Some(std::mem::take(&mut self.carry)));
+            }
+            let mut buf = std::mem::take(&mut self.carry);
+            let want = BLOCK.max(buf.len() * 2);
+            let start = buf.len();
+            buf.resize(want, 0);
+            let mut filled = start;
+            while filled < want {
+                let n = self.input.read(&mut buf[filled..])?;
+                if n == 0 {
+                    self.eof = true;
+                    break;
+                }
+                filled += n;
+            }
+            buf.truncate(filled);
+            if self.eof {
+                return Ok(if buf.is_empty() { None } else { Some(buf) });
+            }
+            match record_end(&buf) {
+                Some(end) => {
+                    self.carry = buf[end..].to_vec();
+                    buf.truncate(end);
+                    return Ok(Some(buf));
+                }
+                // One record longer than the buffer: read more.
+                None => self.carry = buf,
+            }
+        }
+    }
+}
+
+/// The position after the last newline that is outside quotes (the buffer
+/// starts outside quotes).
+fn record_end(buf: &[u8]) -> Option<usize> {
+    if memchr::memchr(b'"', buf).is_none() {
+        return memchr::memrchr(b'\n', buf).map(|i| i + 1);
+    }
+    let mut quoted = false;
+    let mut last = None;
+    for i in memchr::memchr2_iter(b'"', b'\n', buf) {
+        if buf[i] == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            last = Some(i + 1);
+        }
+    }
+    last
+}
+
+fn parse_block(
+    chunk: &[u8],
+    layout: &Layout,
+    delimiter: u8,
+    ctx: &Ctx<'_>,
+) -> Result<Block, Error> {
+    let mut batch = Batch::default();
+    let names = FieldNames {
+        case: layout.name(Role::Case),
+        stage: layout.name(Role::Stage),
+        time: layout.name(Role::Time),
+        start: layout.name(Role::Start),
+        item_type: layout.name(Role::Type),
+    };
+    let idx = |r| layout.get(r);
+    let roles = Roles {
+        case: idx(Role::Case).unwrap_or(0),
+        stage: idx(Role::Stage).unwrap_or(0),
+        time: idx(Role::Time).unwrap_or(0),
+        lifecycle: idx(Role::Lifecycle),
+        start: idx(Role::Start),
+        item_type: idx(Role::Type),
+    };
+    let columns = layout.names.len();
+    let lines = memchr::memchr_iter(b'\n', chunk).count() as u64;
+    if memchr::memchr(b'"', chunk).is_none() {
+        // No quotes: split lines and fields directly (the common case, and
+        // the fast one).
+        let mut fields: Vec<&[u8]> = Vec::with_capacity(columns);
+        let mut line = 0u64;
+        let mut start = 0;
+        while start < chunk.len() {
+            let end = memchr::memchr(b'\n', &chunk[start..]).map_or(chunk.len(), |i| start + i);
+            line += 1;
+            let mut record = &chunk[start..end];
+            start = end + 1;
+            if let [rest @ .., b'\r'] = record {
+                record = rest;
+            }
+            if record.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            fields.clear();
+            let mut from = 0;
+            for i in memchr::memchr_iter(delimiter, record) {
+                fields.push(&record[from..i]);
+                from = i + 1;
+            }
+            fields.push(&record[from..]);
+            row(&fields, columns, &roles, &names, line, ctx, &mut batch)?;
+        }
+        return Ok(Block { batch, lines });
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(chunk);
+    let mut rec = csv::ByteRecord::new();
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                return Err(ctx.line(line, format!("not valid CSV: {e}")));
+            }
+        }
+        let line = rec.position().map_or(0, |p| p.line());
+        if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let fields: Vec<&[u8]> = rec.iter().collect();
+        row(&fields, columns, &roles, &names, line, ctx, &mut batch)?;
+    }
+    Ok(Block { batch, lines })
+}
+
+/// Field index of each role.
+struct Roles {
+    case: usize,
+    stage: usize,
+    time: usize,
+    lifecycle: Option<usize>,
+    start: Option<usize>,
+    item_type: Option<usize>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn row(
+    fields: &[&[u8]],
+    columns: usize,
+    roles: &Roles,
+    names: &FieldNames<'_>,
+    line: u64,
+    ctx: &Ctx<'_>,
+    batch: &mut Batch,
+) -> Result<(), Error> {
+    if fields.len() != columns {
+        return Err(ctx.line(
+            line,
+            format!(
+                "has {} fields but the header has {columns}; quote fields that contain the separator",
+                fields.len()
+            ),
+        ));
+    }
+    let row = Row {
+        case: fields[roles.case],
+        stage: fields[roles.stage],
+        time: fields[roles.time],
+        lifecycle: roles.lifecycle.map(|i| fields[i]),
+        start: roles.start.map(|i| fields[i]),
+        item_type: roles.item_type.map(|i| fields[i]),
+    };
+    batch.push(&row, names, line, ctx)
+}
+
+/// Merges parsed blocks into the log in file order.
+struct Merger<'a> {
+    next: usize,
+    pending: BTreeMap<usize, (usize, Result<Block, Error>)>,
+    /// Lines before the next block.
+    line_offset: u64,
+    log: &'a mut EventLog,
+    source: &'a mut SourceFile,
+    reserved: bool,
+    size: u64,
+    bytes_seen: u64,
+}
+
+impl Merger<'_> {
+    fn add(&mut self, index: usize, len: usize, result: Result<Block, Error>) -> Result<(), Error> {
+        self.pending.insert(index, (len, result));
+        while let Some((len, result)) = self.pending.remove(&self.next) {
+            let block = result.map_err(|e| shift(e, self.line_offset))?;
+            self.line_offset += block.lines;
+            self.bytes_seen += len as u64;
+            if !self.reserved && self.size > 0 && self.bytes_seen > 0 {
+                // Reserve for the whole file once, from this block's density,
+                // so the event vector is not doubled (and copied) at the end.
+                self.reserved = true;
+                let per_byte = block.batch.events.len() as f64 / len.max(1) as f64;
+                let expected = (self.size as f64 * per_byte * 1.02) as usize;
+                let log = &mut *self.log;
+                log.events
+                    .reserve(expected.saturating_sub(log.events.len()));
+                // Cases too, so the name table is not rebuilt as it grows
+                // (an estimate that assumes each case's rows are together).
+                let cases = &block.batch.cases;
+                let per_byte = cases.len() as f64 / len.max(1) as f64;
+                let bytes: usize = cases.iter().map(str::len).sum();
+                let per_case = bytes as f64 / cases.len().max(1) as f64;
+                let expected = (self.size as f64 * per_byte * 1.02) as usize;
+                log.cases
+                    .reserve(expected, (expected as f64 * per_case) as usize);
+            }
+            block.batch.merge_into(self.log, self.source);
+            self.next += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Moves a block-relative line number to the file's.
+fn shift(e: Error, offset: u64) -> Error {
+    match e {
+        Error::Field {
+            path,
+            line,
+            field,
+            problem,
+        } => Error::Field {
+            path,
+            line: line + offset,
+            field,
+            problem,
+        },
+        Error::Line {
+            path,
+            line,
+            problem,
+        } => Error::Line {
+            path,
+            line: line + offset,
+            problem,
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn separators() {
+        assert_eq!(delimiter(b"case,stage,time\n"), b',');
+        assert_eq!(delimiter(b"case;stage;time\n"), b';');
+        assert_eq!(delimiter(b"case\tstage\ttime\n"), b'\t');
+        assert_eq!(delimiter(b"\"a,b\";stage;time\n"), b';');
+        assert_eq!(delimiter(b"case\n"), b',');
+    }
+
+    #[test]
+    fn records_end_outside_quotes() {
+        assert_eq!(record_end(b"a,b\nc,d\ne"), Some(8));
+        assert_eq!(record_end(b"a,\"b\nc\"\ne"), Some(8));
+        assert_eq!(record_end(b"a,\"b\nc"), Some(0).filter(|_| false));
+        assert_eq!(record_end(b"abc"), None);
+    }
+}

@@ -1,0 +1,253 @@
+//! Timestamps as event logs write them.
+//!
+//! Accepted, in whole seconds (fractions are dropped, rounding down):
+//! * RFC 3339 and ISO 8601 date-times with an offset: `2024-03-01T12:00:00Z`,
+//!   `2024-03-01 12:00:00.123+01:00`, Jira's `2024-03-01T12:00:00.000+0000`,
+//!   `+01`;
+//! * the same without an offset, and plain dates (`2024-03-01`, midnight):
+//!   local time in the reader's time zone (UTC unless `--tz` says otherwise);
+//! * epoch numbers: seconds, or milliseconds when the magnitude is at least
+//!   10^11 (10^11 seconds is in the year 5138; 10^11 ms is in 1973);
+//! * anything else jiff reads as a timestamp (such as
+//!   `2024-03-01T12:00:00+01:00[Europe/Paris]`).
+
+use jiff::tz::TimeZone;
+
+/// Parses `s`; `None` when it is not a time.
+pub fn parse(s: &str, tz: &TimeZone) -> Option<i64> {
+    parse_bytes(s.as_bytes(), tz)
+}
+
+/// [`parse`] of bytes (only the slow path needs them to be UTF-8).
+pub fn parse_bytes(b: &[u8], tz: &TimeZone) -> Option<i64> {
+    let b = b.trim_ascii();
+    if b.is_empty() {
+        return None;
+    }
+    if let Some(t) = epoch(b) {
+        return Some(t);
+    }
+    if let Some(t) = iso(b, tz) {
+        return t;
+    }
+    let s = std::str::from_utf8(b).ok()?;
+    if let Ok(ts) = s.parse::<jiff::Timestamp>() {
+        return Some(ts.as_second());
+    }
+    None
+}
+
+/// Epoch seconds or milliseconds, rounded down to whole seconds.
+fn epoch(b: &[u8]) -> Option<i64> {
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    let int_len = digits
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    if int_len == 0 || int_len > 18 {
+        return None;
+    }
+    let rest = &digits[int_len..];
+    let has_fraction = match rest {
+        [] => false,
+        [b'.', frac @ ..] if frac.iter().all(u8::is_ascii_digit) => frac.iter().any(|&c| c != b'0'),
+        _ => return None,
+    };
+    let mut v: i64 = 0;
+    for &c in &digits[..int_len] {
+        v = v * 10 + i64::from(c - b'0');
+    }
+    let millis = v >= 100_000_000_000;
+    let whole = if millis { v / 1000 } else { v };
+    if neg {
+        // Round down: -1.5 s is -2 s; -1500 ms is -2 s.
+        let partial = if millis { v % 1000 != 0 } else { has_fraction };
+        Some(-whole - i64::from(partial))
+    } else {
+        Some(whole)
+    }
+}
+
+fn num(b: &[u8]) -> Option<u32> {
+    let mut v = 0u32;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(c - b'0');
+    }
+    Some(v)
+}
+
+/// `Some(result)` when `b` has the shape of an ISO 8601 date or date-time
+/// (`Some(None)` for a bad value of that shape); `None` to try other forms.
+fn iso(b: &[u8], tz: &TimeZone) -> Option<Option<i64>> {
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = num(&b[0..4])? as i32;
+    let month = num(&b[5..7])?;
+    let day = num(&b[8..10])?;
+    let mut rest = &b[10..];
+    let (mut hour, mut minute, mut second) = (0, 0, 0);
+    if let Some((&sep, tail)) = rest.split_first() {
+        if !matches!(sep, b'T' | b't' | b' ') || tail.len() < 5 || tail[2] != b':' {
+            return None;
+        }
+        hour = num(&tail[0..2])?;
+        minute = num(&tail[3..5])?;
+        rest = &tail[5..];
+        if rest.first() == Some(&b':') {
+            if rest.len() < 3 {
+                return Some(None);
+            }
+            second = num(&rest[1..3])?;
+            rest = &rest[3..];
+            if let Some((&(b'.' | b','), frac)) = rest.split_first() {
+                let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+                if n == 0 {
+                    return Some(None);
+                }
+                rest = &frac[n..];
+            }
+        }
+    }
+    if rest.first() == Some(&b' ') {
+        rest = &rest[1..];
+    }
+    let offset: Option<i64> = match rest {
+        [] => None,
+        [b'Z' | b'z'] => Some(0),
+        [sign @ (b'+' | b'-'), tail @ ..] => {
+            let (h, m) = match tail {
+                [h1, h2] => (num(&[*h1, *h2])?, 0),
+                [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => (num(&[*h1, *h2])?, num(&[*m1, *m2])?),
+                _ => return None,
+            };
+            if h > 23 || m > 59 {
+                return Some(None);
+            }
+            let off = i64::from(h * 3600 + m * 60);
+            Some(if *sign == b'-' { -off } else { off })
+        }
+        _ => return None,
+    };
+    if !(1..=12).contains(&month)
+        || day == 0
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return Some(None);
+    }
+    // A leap second is the last second of its minute.
+    let second = second.min(59);
+    let local =
+        days_from_civil(year, month, day) * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+    Some(match offset {
+        Some(off) => Some(local - off),
+        None if *tz == TimeZone::UTC => Some(local),
+        None => {
+            let dt = jiff::civil::DateTime::new(
+                year as i16,
+                month as i8,
+                day as i8,
+                hour as i8,
+                minute as i8,
+                second as i8,
+                0,
+            )
+            .ok()?;
+            tz.to_timestamp(dt).ok().map(|t| t.as_second())
+        }
+    })
+}
+
+fn days_in_month(y: i32, m: u32) -> u32 {
+    match m {
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to the given proleptic Gregorian date (Howard
+/// Hinnant's algorithm).
+fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
+    let y = i64::from(y) - i64::from(m <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn check(input: &str, expected: Option<i64>) {
+        assert_eq!(parse(input, &TimeZone::UTC), expected, "{input:?}");
+    }
+
+    #[test]
+    fn formats() {
+        // 2024-03-01T12:00:00Z
+        let t = 1_709_294_400;
+        check("2024-03-01T12:00:00Z", Some(t));
+        check("2024-03-01T12:00:00z", Some(t));
+        check("2024-03-01T12:00:00.999Z", Some(t));
+        check("2024-03-01 12:00:00,5", Some(t));
+        check("2024-03-01T13:00:00+01:00", Some(t));
+        check("2024-03-01T13:00:00+0100", Some(t));
+        check("2024-03-01T13:00:00+01", Some(t));
+        check("2024-03-01T11:30:00-00:30", Some(t));
+        check("2024-03-01T12:00:00.000+0000", Some(t));
+        check("2024-03-01 12:00:00 +0000", Some(t));
+        check("2024-03-01T12:00", Some(t));
+        check("2024-03-01T12:00:00", Some(t));
+        check("  2024-03-01T12:00:00Z ", Some(t));
+        check("2024-03-01", Some(t - 12 * 3600));
+        check("2024-02-29", Some(1_709_164_800));
+        check("2023-02-29", None);
+        check("2024-13-01", None);
+        check("2024-03-01T24:00:00Z", None);
+        check("2016-12-31T23:59:60Z", Some(1_483_228_799));
+        check("2024-03-01T13:00:00+01:00[Europe/Paris]", Some(t));
+        check("1709294400", Some(t));
+        check("1709294400.75", Some(t));
+        check("1709294400000", Some(t));
+        check("1709294400999", Some(t));
+        check("0", Some(0));
+        check("-1.5", Some(-2));
+        check("1969-12-31T23:59:59Z", Some(-1));
+        check("1900-01-01T00:00:00Z", Some(-2_208_988_800));
+        check("yesterday", None);
+        check("", None);
+        check("12:00", None);
+        check("2024-03-01T", None);
+        check("2024-03-01Tab:00", None);
+        check("1e9", None);
+    }
+
+    #[test]
+    fn local_times_use_the_zone() {
+        let paris = TimeZone::get("Europe/Paris").unwrap();
+        // Winter: UTC+1.
+        assert_eq!(parse("2024-03-01T13:00:00", &paris), Some(1_709_294_400));
+        // Summer: UTC+2.
+        assert_eq!(parse("2024-07-01T14:00:00", &paris), Some(1_719_835_200));
+        // An explicit offset wins over the zone.
+        assert_eq!(parse("2024-03-01T12:00:00Z", &paris), Some(1_709_294_400));
+        // Epoch numbers have no zone.
+        assert_eq!(parse("1709294400", &paris), Some(1_709_294_400));
+    }
+}

@@ -1,0 +1,1714 @@
+//! Flow metrics of any value stream, from an [`EventLog`]: time per stage,
+//! flow time, throughput, work in progress and its aging, flow efficiency,
+//! net flow, the data of a cumulative flow diagram and a scatterplot, and
+//! the bottleneck with its evidence and runner-up.
+//!
+//! `docs/metrics.md` ("Value streams") is the definition; this module is its
+//! implementation. Two models read the same events:
+//!
+//! * **transitions**: a row means the item entered that stage at that time;
+//!   it stays until its next row;
+//! * **activities**: start/complete pairs or rows with both times; each
+//!   occurrence gets a wait (since the previous completion in the case) and
+//!   a service time (start to complete).
+//!
+//! Both are turned into *stays*: an item in a stage from `enter` to `exit`
+//! (open when it has not left), and every figure is computed from stays.
+
+use std::collections::HashMap;
+
+use nextneck_model::Timestamp;
+use nextneck_model::flow::{EventLog, NO_TIME, StageIdx};
+use regex::Regex;
+use serde::Serialize;
+
+use crate::git::{DEFAULT_WINDOW_DAYS, WindowSpec};
+use crate::report::{Notice, SCHEMA_VERSION, Window};
+use crate::stats::percentile_sorted;
+use crate::time::{self, DAY, WEEK, serde_rfc3339};
+
+/// Stage names that mean "finished" by default (compared without case).
+pub const DEFAULT_DONE: &[&str] = &[
+    "done",
+    "closed",
+    "resolved",
+    "complete",
+    "completed",
+    "finished",
+    "shipped",
+    "released",
+    "deployed",
+    "merged",
+    "hired",
+    "won",
+    "lost",
+    "canceled",
+    "cancelled",
+    "rejected",
+    "paid",
+    "signed",
+];
+
+/// Which model reads the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Model {
+    /// A row is an entry into a stage.
+    Transitions,
+    /// Start/complete pairs or rows with both times.
+    Activities,
+}
+
+/// The model to use, or `Auto`: activities when the log has a lifecycle or
+/// start-time column or is XES, else transitions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelChoice {
+    /// Decide from the log's shape.
+    Auto,
+    /// Force one model.
+    Fixed(Model),
+}
+
+/// Everything a flow report needs besides the log.
+#[derive(Clone, Debug)]
+pub struct FlowSettings {
+    /// The stream's name (a configured name, or the files).
+    pub stream: String,
+    /// Which model.
+    pub model: ModelChoice,
+    /// Configured done stages (compared without case); empty means the
+    /// default names.
+    pub done: Vec<String>,
+    /// Stages where work happens (for flow efficiency).
+    pub active: Vec<String>,
+    /// Stages where items wait (for flow efficiency).
+    pub wait: Vec<String>,
+    /// The window.
+    pub window: WindowSpec,
+    /// "Now"; default the newest time in the log.
+    pub now: Option<Timestamp>,
+}
+
+impl FlowSettings {
+    /// Settings with every default, for `stream`.
+    pub fn new(stream: impl Into<String>) -> Self {
+        FlowSettings {
+            stream: stream.into(),
+            model: ModelChoice::Auto,
+            done: Vec::new(),
+            active: Vec::new(),
+            wait: Vec::new(),
+            window: WindowSpec::Default,
+            now: None,
+        }
+    }
+}
+
+/// Why a flow report could not be computed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FlowError {
+    /// No event at all.
+    #[error("the log has no events; check the file and its columns")]
+    Empty,
+    /// The window is empty or inverted.
+    #[error(
+        "the window is empty: since {since} is not before until {until}; pass an earlier --since or a later --until"
+    )]
+    EmptyWindow {
+        /// RFC 3339.
+        since: String,
+        /// RFC 3339.
+        until: String,
+    },
+    /// A configured stage name is not in the log.
+    #[error("{what} \"{name}\" is not a stage of the log; the stages are {stages}")]
+    UnknownStage {
+        /// Which setting named it (`--done`, `--active`, `--wait`).
+        what: &'static str,
+        /// The name.
+        name: String,
+        /// The log's stages, quoted and comma-separated.
+        stages: String,
+    },
+}
+
+/// A flow report: what `nextneck flow` computes and renders. Its serde form
+/// is the documented JSON schema.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowReport {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Always `flow`.
+    pub kind: &'static str,
+    /// What was read.
+    pub source: FlowSource,
+    /// Which model read it.
+    pub model: Model,
+    /// The window `[since, until)`.
+    pub window: Window,
+    /// "Now" for work in progress and aging.
+    #[serde(with = "serde_rfc3339")]
+    pub now: Timestamp,
+    /// The stages where an item's flow ends, and why each one is done.
+    pub done_stages: Vec<DoneStage>,
+    /// Per stage (not done stages in the transitions model), in flow order.
+    pub stages: Vec<FlowStage>,
+    /// The stage holding the largest share of item time.
+    pub bottleneck: Option<FlowBottleneck>,
+    /// Stream-level figures.
+    pub flow: Flow,
+    /// Cumulative flow diagram data.
+    pub cfd: Cfd,
+    /// Cycle-time scatterplot data: items finished in the window, by finish.
+    pub scatter: Vec<ScatterPoint>,
+    /// Things the reader should know.
+    pub notices: Vec<Notice>,
+}
+
+/// What a flow report read.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowSource {
+    /// `eventlog`.
+    pub kind: &'static str,
+    /// The stream's name.
+    pub stream: String,
+    /// The files, in order.
+    pub files: Vec<String>,
+    /// Events read.
+    pub events: usize,
+    /// Distinct items.
+    pub items: usize,
+}
+
+/// A done stage and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DoneStage {
+    /// Its name.
+    pub name: String,
+    /// `configured`, `name` (a default done name) or `never_left`.
+    pub reason: &'static str,
+}
+
+/// Figures of one stage.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowStage {
+    /// Its name.
+    pub name: String,
+    /// Completed stays (occurrences) counted.
+    pub count: usize,
+    /// Median time in the stage, seconds.
+    pub median_seconds: Option<f64>,
+    /// 85th percentile, seconds.
+    pub p85_seconds: Option<f64>,
+    /// Sum, seconds.
+    pub total_seconds: f64,
+    /// total / all stages' totals.
+    pub share: Option<f64>,
+    /// Activities model: median wait before the activity started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_median_seconds: Option<Option<f64>>,
+    /// Activities model: median service time (start to complete).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_median_seconds: Option<Option<f64>>,
+    /// `active`, `wait` or `null` (stage categories).
+    pub category: Option<&'static str>,
+    /// Items in the stage now.
+    pub wip: usize,
+    /// Of those, items older than the p85 flow time.
+    pub aging: usize,
+    /// (Entries − exits in the window) per week.
+    pub net_flow_per_week: f64,
+}
+
+/// The bottleneck verdict.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowBottleneck {
+    /// The stage with the largest share.
+    pub stage: String,
+    /// Its share of all item time.
+    pub share: f64,
+    /// Why it is credible (or not).
+    pub evidence: FlowEvidence,
+    /// The runner-up: your next bottleneck.
+    pub next: Option<NextStage>,
+}
+
+/// The facts behind the verdict.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowEvidence {
+    /// Median time in the stage, seconds.
+    pub median_seconds: Option<f64>,
+    /// 85th percentile, seconds.
+    pub p85_seconds: Option<f64>,
+    /// Stays counted.
+    pub count: usize,
+    /// Median wait: the wait before the activity (activities), the whole
+    /// stay (transitions).
+    pub wait_median_seconds: Option<f64>,
+    /// (Entries − exits) per week in the window.
+    pub net_flow_per_week: f64,
+    /// True when more items entered than left in the window.
+    pub queue_growing: bool,
+    /// Items in the stage now.
+    pub wip: usize,
+    /// Items in the stage older than the p85 flow time.
+    pub aging: usize,
+    /// Share in the window's first half (by the time a stay ended).
+    pub first_half_share: Option<f64>,
+    /// Share in the second half.
+    pub second_half_share: Option<f64>,
+    /// `rising`, `falling`, `steady`, or `null`.
+    pub trend: Option<&'static str>,
+    /// The verdict in one sentence.
+    pub summary: String,
+}
+
+/// The runner-up stage.
+#[derive(Clone, Debug, Serialize)]
+pub struct NextStage {
+    /// Its name.
+    pub stage: String,
+    /// Its share.
+    pub share: f64,
+    /// Its median, seconds.
+    pub median_seconds: Option<f64>,
+}
+
+/// Stream-level figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct Flow {
+    /// Items that arrived (first event) in the window.
+    pub arrived: usize,
+    /// Items that finished in the window.
+    pub completed: usize,
+    /// Items in progress now.
+    pub wip: usize,
+    /// completed / (window days / 7).
+    pub throughput_per_week: f64,
+    /// (arrived − completed) / (window days / 7).
+    pub net_flow_per_week: f64,
+    /// Flow time of the items finished in the window.
+    pub flow_time: FlowTime,
+    /// Work in progress older than the p85 flow time.
+    pub aging: Aging,
+    /// Active time / (active + waiting time); `null` when unknown.
+    pub efficiency: Option<Efficiency>,
+    /// The oldest items in progress (at most 10), oldest first.
+    pub oldest_wip: Vec<WipItem>,
+}
+
+/// Flow time statistics.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowTime {
+    /// Items.
+    pub count: usize,
+    /// Median, seconds.
+    pub median_seconds: Option<f64>,
+    /// 85th percentile, seconds.
+    pub p85_seconds: Option<f64>,
+}
+
+/// Aging work in progress.
+#[derive(Clone, Debug, Serialize)]
+pub struct Aging {
+    /// The p85 flow time, seconds; `null` when no item finished.
+    pub threshold_seconds: Option<f64>,
+    /// Items in progress older than it.
+    pub items: usize,
+}
+
+/// Flow efficiency.
+#[derive(Clone, Debug, Serialize)]
+pub struct Efficiency {
+    /// active / (active + wait).
+    pub ratio: Option<f64>,
+    /// `service_wait` (activities' service and wait times) or
+    /// `stage_categories` (configured active and wait stages).
+    pub basis: &'static str,
+    /// Active seconds.
+    pub active_seconds: f64,
+    /// Waiting seconds.
+    pub wait_seconds: f64,
+}
+
+/// An item in progress.
+#[derive(Clone, Debug, Serialize)]
+pub struct WipItem {
+    /// Its case id.
+    pub case: String,
+    /// The stage it is in, when known.
+    pub stage: Option<String>,
+    /// now − its first event, seconds.
+    pub age_seconds: i64,
+    /// now − its entry into the stage, seconds.
+    pub stage_age_seconds: Option<i64>,
+}
+
+/// Cumulative flow diagram data: per UTC day of the window (up to now's
+/// day), how many items are in each stage at the end of the day, and how
+/// many have finished.
+#[derive(Clone, Debug, Serialize)]
+pub struct Cfd {
+    /// Stage names, in flow order (the counts' order).
+    pub stages: Vec<String>,
+    /// One entry per day.
+    pub days: Vec<CfdDay>,
+}
+
+/// One day of the CFD.
+#[derive(Clone, Debug, Serialize)]
+pub struct CfdDay {
+    /// `2024-03-01`.
+    pub date: String,
+    /// Items in each stage at the end of the day.
+    pub counts: Vec<u64>,
+    /// Items finished by the end of the day since the window began.
+    pub done: u64,
+}
+
+/// A point of the cycle-time scatterplot.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScatterPoint {
+    /// The item.
+    pub case: String,
+    /// When it finished.
+    #[serde(with = "serde_rfc3339")]
+    pub finished: Timestamp,
+    /// Its flow time, seconds.
+    pub flow_time_seconds: i64,
+}
+
+/// One row of the overview of several streams.
+#[derive(Clone, Debug, Serialize)]
+pub struct OverviewRow {
+    /// Rank, from 1.
+    pub rank: usize,
+    /// The stream.
+    pub stream: String,
+    /// Its bottleneck stage.
+    pub stage: Option<String>,
+    /// Its share.
+    pub share: Option<f64>,
+    /// Its median time, seconds.
+    pub median_seconds: Option<f64>,
+    /// Items aging in it.
+    pub aging: usize,
+    /// The stream's throughput per week.
+    pub throughput_per_week: f64,
+    /// The stream's median flow time.
+    pub flow_time_median_seconds: Option<f64>,
+}
+
+/// Ranks streams by their bottleneck's median time (the delay a typical
+/// item suffers there), longest first; streams without a bottleneck last;
+/// ties by name.
+pub fn overview(reports: &[&FlowReport]) -> Vec<OverviewRow> {
+    let mut rows: Vec<OverviewRow> = reports
+        .iter()
+        .map(|r| OverviewRow {
+            rank: 0,
+            stream: r.source.stream.clone(),
+            stage: r.bottleneck.as_ref().map(|b| b.stage.clone()),
+            share: r.bottleneck.as_ref().map(|b| b.share),
+            median_seconds: r
+                .bottleneck
+                .as_ref()
+                .and_then(|b| b.evidence.median_seconds),
+            aging: r.bottleneck.as_ref().map_or(0, |b| b.evidence.aging),
+            throughput_per_week: r.flow.throughput_per_week,
+            flow_time_median_seconds: r.flow.flow_time.median_seconds,
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        let key = |r: &OverviewRow| r.median_seconds.unwrap_or(f64::NEG_INFINITY);
+        key(b)
+            .total_cmp(&key(a))
+            .then_with(|| a.stream.cmp(&b.stream))
+    });
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.rank = i + 1;
+    }
+    rows
+}
+
+const NONE: u32 = u32::MAX;
+
+/// A stay: an item in a stage from `enter` to `exit`.
+#[derive(Clone, Copy, Debug)]
+struct Stay {
+    stage: StageIdx,
+    enter: Timestamp,
+    /// `NO_TIME` while the item is still there.
+    exit: Timestamp,
+    /// Activities: wait before the start (`NO_TIME` when unknown).
+    wait: Timestamp,
+    /// Activities: start to complete (`NO_TIME` when unknown).
+    service: Timestamp,
+    /// False for stays in done stages and after the flow's end.
+    counted: bool,
+}
+
+/// One item's flow, as the model reads it.
+#[derive(Default)]
+struct Item {
+    arrival: Option<Timestamp>,
+    finish: Option<Timestamp>,
+    stays: Vec<Stay>,
+    /// Activities: the completion of a resolution-like activity before the
+    /// flow's end, with its stage.
+    resolution: Option<(StageIdx, Timestamp)>,
+}
+
+/// An activity occurrence.
+#[derive(Clone, Copy, Debug)]
+struct Occurrence {
+    stage: StageIdx,
+    start: Timestamp,
+    complete: Timestamp,
+}
+
+/// The log grouped by case, each case's events in time order (equal times
+/// keep their input order).
+struct Grouped {
+    order: Vec<u32>,
+    starts: Vec<usize>,
+}
+
+fn group(log: &EventLog) -> Grouped {
+    let cases = log.cases.len();
+    let mut starts = vec![0usize; cases + 1];
+    for e in &log.events {
+        starts[e.case as usize + 1] += 1;
+    }
+    for i in 0..cases {
+        starts[i + 1] += starts[i];
+    }
+    let mut fill = starts.clone();
+    let mut order = vec![0u32; log.events.len()];
+    for (i, e) in log.events.iter().enumerate() {
+        let slot = &mut fill[e.case as usize];
+        order[*slot] = i as u32;
+        *slot += 1;
+    }
+    for c in 0..cases {
+        let slice = &mut order[starts[c]..starts[c + 1]];
+        if !slice.is_sorted_by_key(|&i| log.events[i as usize].at()) {
+            slice.sort_by_key(|&i| log.events[i as usize].at());
+        }
+    }
+    Grouped { order, starts }
+}
+
+impl Grouped {
+    fn case(&self, c: usize) -> &[u32] {
+        &self.order[self.starts[c]..self.starts[c + 1]]
+    }
+}
+
+/// A case's activity occurrences up to `now`: completed ones in
+/// completion order, and open ones (started, not completed) in start order.
+fn occurrences(
+    log: &EventLog,
+    events: &[u32],
+    now: Timestamp,
+    completed: &mut Vec<Occurrence>,
+    open: &mut Vec<Occurrence>,
+) -> Option<Timestamp> {
+    completed.clear();
+    open.clear();
+    let mut arrival: Option<Timestamp> = None;
+    for &i in events {
+        let e = log.events[i as usize];
+        let first = if e.start != NO_TIME { e.start } else { e.time };
+        if first > now {
+            continue;
+        }
+        arrival = Some(arrival.map_or(first, |a| a.min(first)));
+        match (e.start != NO_TIME, e.time != NO_TIME && e.time <= now) {
+            (true, true) => completed.push(Occurrence {
+                stage: e.stage,
+                start: e.start,
+                complete: e.time,
+            }),
+            (true, false) => open.push(Occurrence {
+                stage: e.stage,
+                start: e.start,
+                complete: NO_TIME,
+            }),
+            (false, _) => {
+                // A completion: pairs with the earliest open start of the
+                // same activity, else stands alone.
+                match open.iter().position(|o| o.stage == e.stage) {
+                    Some(p) => {
+                        let o = open.remove(p);
+                        completed.push(Occurrence {
+                            complete: e.time,
+                            ..o
+                        });
+                    }
+                    None => completed.push(Occurrence {
+                        stage: e.stage,
+                        start: NO_TIME,
+                        complete: e.time,
+                    }),
+                }
+            }
+        }
+    }
+    // Stable: equal completions keep their input order.
+    completed.sort_by_key(|o| o.complete);
+    arrival
+}
+
+/// Which stages are done, and why.
+fn done_stages(
+    log: &EventLog,
+    grouped: &Grouped,
+    model: Model,
+    settings: &FlowSettings,
+) -> Vec<Option<&'static str>> {
+    let n = log.stages.len();
+    let mut reason: Vec<Option<&'static str>> = vec![None; n];
+    for (i, name) in log.stages.iter().enumerate() {
+        let configured = settings.done.iter().any(|d| d.eq_ignore_ascii_case(name));
+        let by_name = settings.done.is_empty()
+            && DEFAULT_DONE
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(name.trim()));
+        if configured {
+            reason[i] = Some("configured");
+        } else if by_name {
+            reason[i] = Some("name");
+        }
+    }
+    // A stage that no item ever leaves (whole log, regardless of now).
+    let mut left = vec![false; n];
+    let mut completed = Vec::new();
+    let mut open = Vec::new();
+    for c in 0..log.cases.len() {
+        let events = grouped.case(c);
+        match model {
+            Model::Transitions => {
+                for w in events.windows(2) {
+                    let (a, b) = (log.events[w[0] as usize], log.events[w[1] as usize]);
+                    if a.stage != b.stage {
+                        left[a.stage as usize] = true;
+                    }
+                }
+            }
+            Model::Activities => {
+                occurrences(log, events, Timestamp::MAX, &mut completed, &mut open);
+                let last = completed.len().saturating_sub(1);
+                for o in completed.iter().take(last) {
+                    left[o.stage as usize] = true;
+                }
+                // A started, unfinished activity is followed by nothing yet:
+                // it does not make anything "left".
+            }
+        }
+    }
+    for i in 0..n {
+        if reason[i].is_none() && !left[i] {
+            reason[i] = Some("never_left");
+        }
+    }
+    reason
+}
+
+/// Reads one case as transitions: collapses repeated rows of the same
+/// stage, and makes a stay of every row until the next one.
+fn transitions_item(
+    log: &EventLog,
+    events: &[u32],
+    now: Timestamp,
+    done: &[bool],
+    rows: &mut Vec<(StageIdx, Timestamp)>,
+    item: &mut Item,
+) {
+    item.stays.clear();
+    item.arrival = None;
+    item.finish = None;
+    item.resolution = None;
+    // (stage, entry) rows up to now, repeated stages collapsed.
+    rows.clear();
+    for &i in events {
+        let e = log.events[i as usize];
+        let t = e.at();
+        if t > now {
+            break;
+        }
+        if rows.last().is_some_and(|&(s, _)| s == e.stage) {
+            continue;
+        }
+        rows.push((e.stage, t));
+    }
+    let Some(&(last_stage, _)) = rows.last() else {
+        return;
+    };
+    item.arrival = Some(rows[0].1);
+    // The final run of done stages.
+    let mut run = rows.len();
+    if done[last_stage as usize] {
+        while run > 0 && done[rows[run - 1].0 as usize] {
+            run -= 1;
+        }
+        item.finish = Some(rows[run].1);
+    }
+    for (i, &(stage, enter)) in rows.iter().enumerate() {
+        let exit = rows.get(i + 1).map_or(NO_TIME, |r| r.1);
+        if i >= run {
+            break;
+        }
+        item.stays.push(Stay {
+            stage,
+            enter,
+            exit,
+            wait: NO_TIME,
+            service: NO_TIME,
+            counted: !done[stage as usize],
+        });
+    }
+}
+
+/// Reads one case as activities.
+#[allow(clippy::too_many_arguments)]
+fn activities_item(
+    log: &EventLog,
+    events: &[u32],
+    now: Timestamp,
+    done: &[bool],
+    resolution_like: &[bool],
+    completed: &mut Vec<Occurrence>,
+    open: &mut Vec<Occurrence>,
+    item: &mut Item,
+) {
+    item.stays.clear();
+    item.finish = None;
+    item.resolution = None;
+    item.arrival = occurrences(log, events, now, completed, open);
+    if item.arrival.is_none() {
+        return;
+    }
+    // The flow ends at the first occurrence of the final run of done
+    // activities, when nothing is open.
+    let mut end = completed.len();
+    if open.is_empty()
+        && let Some(last) = completed.last()
+        && done[last.stage as usize]
+    {
+        let mut run = completed.len() - 1;
+        while run > 0 && done[completed[run - 1].stage as usize] {
+            run -= 1;
+        }
+        item.finish = Some(completed[run].complete);
+        end = run + 1;
+    }
+    let mut prev: Timestamp = NO_TIME;
+    for (i, o) in completed.iter().enumerate() {
+        let counted = i < end;
+        let wait = match (prev, o.start) {
+            (NO_TIME, _) => NO_TIME,
+            (p, NO_TIME) => o.complete - p,
+            (p, s) => (s - p).max(0),
+        };
+        let service = if o.start == NO_TIME {
+            NO_TIME
+        } else {
+            o.complete - o.start
+        };
+        // From the previous completion (or its own start when first) to its
+        // completion: the stays of a case partition its flow time.
+        let enter = if prev != NO_TIME {
+            prev
+        } else if o.start != NO_TIME {
+            o.start
+        } else {
+            o.complete
+        };
+        item.stays.push(Stay {
+            stage: o.stage,
+            enter,
+            exit: o.complete,
+            wait,
+            service,
+            counted,
+        });
+        if counted && item.finish.is_some() && i + 1 < end && resolution_like[o.stage as usize] {
+            item.resolution = Some((o.stage, o.complete));
+        }
+        prev = o.complete;
+    }
+    if item.finish.is_none() {
+        for o in open.iter() {
+            let enter = if prev != NO_TIME {
+                prev.min(o.start)
+            } else {
+                o.start
+            };
+            item.stays.push(Stay {
+                stage: o.stage,
+                enter,
+                exit: NO_TIME,
+                wait: if prev != NO_TIME {
+                    (o.start - prev).max(0)
+                } else {
+                    NO_TIME
+                },
+                service: NO_TIME,
+                counted: true,
+            });
+        }
+    }
+}
+
+/// Per-stage accumulators.
+#[derive(Clone, Default)]
+struct StageAcc {
+    durations: Vec<i64>,
+    waits: Vec<i64>,
+    services: Vec<i64>,
+    total: i64,
+    halves: [i64; 2],
+    entries: i64,
+    exits: i64,
+    wip: usize,
+    aging: usize,
+    rank_sum: u64,
+    rank_n: u64,
+    seen: bool,
+}
+
+/// What one pass over the cases needs.
+struct Scan<'a> {
+    log: &'a EventLog,
+    grouped: &'a Grouped,
+    model: Model,
+    now: Timestamp,
+    done: &'a [bool],
+    resolution_like: &'a [bool],
+    since: Timestamp,
+    until: Timestamp,
+    mid: Timestamp,
+    cfd_start: Timestamp,
+    cfd_days: usize,
+}
+
+/// What a pass over some cases adds up.
+struct Part {
+    acc: Vec<StageAcc>,
+    flow_times: Vec<i64>,
+    scatter: Vec<(u32, Timestamp, i64)>,
+    wip_items: Vec<(u32, u32, i64, Option<i64>)>,
+    arrived: usize,
+    eff_active: i64,
+    eff_wait: i64,
+    eff_known: bool,
+    lag_total: i64,
+    lag_flow_total: i64,
+    lag_by_stage: HashMap<StageIdx, i64>,
+    after_now: usize,
+    cfd_diff: Vec<Vec<i64>>,
+    done_diff: Vec<i64>,
+}
+
+impl Part {
+    fn new(stages: usize, cfd_days: usize) -> Part {
+        Part {
+            acc: vec![StageAcc::default(); stages],
+            flow_times: Vec::new(),
+            scatter: Vec::new(),
+            wip_items: Vec::new(),
+            arrived: 0,
+            eff_active: 0,
+            eff_wait: 0,
+            eff_known: false,
+            lag_total: 0,
+            lag_flow_total: 0,
+            lag_by_stage: HashMap::new(),
+            after_now: 0,
+            cfd_diff: vec![vec![0; cfd_days + 1]; stages],
+            done_diff: vec![0; cfd_days + 1],
+        }
+    }
+
+    /// Adds `other`, which covers later cases.
+    fn add(&mut self, other: Part) {
+        for (a, b) in self.acc.iter_mut().zip(other.acc) {
+            a.durations.extend(b.durations);
+            a.waits.extend(b.waits);
+            a.services.extend(b.services);
+            a.total += b.total;
+            a.halves[0] += b.halves[0];
+            a.halves[1] += b.halves[1];
+            a.entries += b.entries;
+            a.exits += b.exits;
+            a.wip += b.wip;
+            a.aging += b.aging;
+            a.rank_sum += b.rank_sum;
+            a.rank_n += b.rank_n;
+            a.seen |= b.seen;
+        }
+        self.flow_times.extend(other.flow_times);
+        self.scatter.extend(other.scatter);
+        self.wip_items.extend(other.wip_items);
+        self.arrived += other.arrived;
+        self.eff_active += other.eff_active;
+        self.eff_wait += other.eff_wait;
+        self.eff_known |= other.eff_known;
+        self.lag_total += other.lag_total;
+        self.lag_flow_total += other.lag_flow_total;
+        for (k, v) in other.lag_by_stage {
+            *self.lag_by_stage.entry(k).or_default() += v;
+        }
+        self.after_now += other.after_now;
+        for (a, b) in self.cfd_diff.iter_mut().zip(other.cfd_diff) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+        for (x, y) in self.done_diff.iter_mut().zip(other.done_diff) {
+            *x += y;
+        }
+    }
+}
+
+impl Scan<'_> {
+    fn in_window(&self, t: Timestamp) -> bool {
+        t != NO_TIME && (self.since..self.until).contains(&t)
+    }
+
+    /// The first CFD day whose end (start + (d + 1) days) is at or after t.
+    fn first_day(&self, t: Timestamp) -> usize {
+        let d = (t - self.cfd_start + DAY - 1).div_euclid(DAY) - 1;
+        d.clamp(0, self.cfd_days as i64) as usize
+    }
+
+    fn run(&self, cases: std::ops::Range<usize>) -> Part {
+        let log = self.log;
+        let (now, mid, cfd_days) = (self.now, self.mid, self.cfd_days);
+        let stage_count = log.stages.len();
+        let mut part = Part::new(stage_count, cfd_days);
+        let Part {
+            acc,
+            flow_times,
+            scatter,
+            wip_items,
+            arrived,
+            eff_active,
+            eff_wait,
+            eff_known,
+            lag_total,
+            lag_flow_total,
+            lag_by_stage,
+            after_now,
+            cfd_diff,
+            done_diff,
+        } = &mut part;
+        let mut mark = vec![NONE; stage_count];
+        let mut rows = Vec::new();
+        let mut item = Item::default();
+        let mut completed = Vec::new();
+        let mut open = Vec::new();
+        for c in cases {
+            let events = self.grouped.case(c);
+            *after_now += events
+                .iter()
+                .filter(|&&i| {
+                    let e = log.events[i as usize];
+                    e.start.max(e.time) > now
+                })
+                .count();
+            match self.model {
+                Model::Transitions => {
+                    transitions_item(log, events, now, self.done, &mut rows, &mut item)
+                }
+                Model::Activities => activities_item(
+                    log,
+                    events,
+                    now,
+                    self.done,
+                    self.resolution_like,
+                    &mut completed,
+                    &mut open,
+                    &mut item,
+                ),
+            }
+            let Some(arrival) = item.arrival else {
+                continue;
+            };
+            if self.in_window(arrival) {
+                *arrived += 1;
+            }
+            // Flow order: the position of each stage's first stay in the case.
+            let mut pos = 0u64;
+            for s in &item.stays {
+                if mark[s.stage as usize] != c as u32 {
+                    mark[s.stage as usize] = c as u32;
+                    let a = &mut acc[s.stage as usize];
+                    a.rank_sum += pos;
+                    a.rank_n += 1;
+                    pos += 1;
+                }
+            }
+            let mut current: Option<&Stay> = None;
+            for s in &item.stays {
+                let a = &mut acc[s.stage as usize];
+                a.seen = true;
+                if !s.counted {
+                    continue;
+                }
+                if self.in_window(s.enter) {
+                    a.entries += 1;
+                }
+                if s.exit == NO_TIME {
+                    current = Some(s);
+                } else if self.in_window(s.exit) {
+                    a.exits += 1;
+                    let d = s.exit - s.enter;
+                    a.durations.push(d);
+                    a.total += d;
+                    a.halves[usize::from(s.exit >= mid)] += d;
+                    if s.wait != NO_TIME {
+                        a.waits.push(s.wait);
+                    }
+                    if s.service != NO_TIME {
+                        a.services.push(s.service);
+                        *eff_known = true;
+                        *eff_active += s.service;
+                        if s.wait != NO_TIME {
+                            *eff_wait += s.wait;
+                        }
+                    }
+                }
+                if cfd_days > 0 {
+                    let lo = self.first_day(s.enter);
+                    let hi = if s.exit == NO_TIME {
+                        cfd_days
+                    } else {
+                        self.first_day(s.exit)
+                    };
+                    if lo < hi {
+                        cfd_diff[s.stage as usize][lo] += 1;
+                        cfd_diff[s.stage as usize][hi] -= 1;
+                    }
+                }
+            }
+            match item.finish {
+                Some(finish) => {
+                    if self.in_window(finish) {
+                        let ft = finish - arrival;
+                        flow_times.push(ft);
+                        scatter.push((c as u32, finish, ft));
+                        if cfd_days > 0 {
+                            done_diff[self.first_day(finish)] += 1;
+                        }
+                        if let Some((stage, at)) = item.resolution {
+                            let lag = finish - at;
+                            *lag_total += lag;
+                            *lag_by_stage.entry(stage).or_default() += lag;
+                        }
+                        *lag_flow_total += ft;
+                    }
+                }
+                None => {
+                    let stage = current.map_or(NONE, |s| s.stage);
+                    if stage != NONE {
+                        acc[stage as usize].wip += 1;
+                    }
+                    wip_items.push((
+                        c as u32,
+                        stage,
+                        now - arrival,
+                        current.map(|s| now - s.enter),
+                    ));
+                }
+            }
+        }
+        part
+    }
+}
+
+/// Computes the flow report.
+pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport, FlowError> {
+    let (Some(newest), Some(oldest)) = (log.newest(), log.oldest()) else {
+        return Err(FlowError::Empty);
+    };
+    for (what, names) in [
+        ("--done", &settings.done),
+        ("--active", &settings.active),
+        ("--wait", &settings.wait),
+    ] {
+        for name in names {
+            if !log.stages.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+                return Err(FlowError::UnknownStage {
+                    what,
+                    name: name.clone(),
+                    stages: log
+                        .stages
+                        .iter()
+                        .map(|s| format!("\"{s}\""))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        }
+    }
+    let model = match settings.model {
+        ModelChoice::Fixed(m) => m,
+        ModelChoice::Auto => {
+            if log.shape.lifecycle || log.shape.start_times || log.shape.xes {
+                Model::Activities
+            } else {
+                Model::Transitions
+            }
+        }
+    };
+    let now = settings.now.unwrap_or(newest);
+    let (since, until, selection) = window(settings.window, oldest, newest);
+    if since >= until {
+        return Err(FlowError::EmptyWindow {
+            since: time::rfc3339(since),
+            until: time::rfc3339(until),
+        });
+    }
+    let mid = since + (until - since) / 2;
+    let weeks = (until - since) as f64 / WEEK as f64;
+
+    let grouped = group(log);
+    let done_reason = done_stages(log, &grouped, model, settings);
+    let done: Vec<bool> = done_reason.iter().map(Option::is_some).collect();
+    let stage_count = log.stages.len();
+    let resolution_re = resolution_regex();
+    let resolution_like: Vec<bool> = log
+        .stages
+        .iter()
+        .map(|s| resolution_re.is_match(s))
+        .collect();
+    let category: Vec<Option<&'static str>> = log
+        .stages
+        .iter()
+        .map(|s| {
+            if settings.active.iter().any(|a| a.eq_ignore_ascii_case(s)) {
+                Some("active")
+            } else if settings.wait.iter().any(|w| w.eq_ignore_ascii_case(s)) {
+                Some("wait")
+            } else {
+                None
+            }
+        })
+        .collect();
+
+    // CFD days: the window's days up to the end of now's day.
+    let cfd_end = until.min(time::day_floor(now) + DAY);
+    let cfd_start = time::day_floor(since);
+    let cfd_days = if cfd_end > cfd_start {
+        ((cfd_end - cfd_start + DAY - 1) / DAY) as usize
+    } else {
+        0
+    };
+    let scan = Scan {
+        log,
+        grouped: &grouped,
+        model,
+        now,
+        done: &done,
+        resolution_like: &resolution_like,
+        since,
+        until,
+        mid,
+        cfd_start,
+        cfd_days,
+    };
+    // Cases are independent: halves of them are read on separate cores and
+    // the parts added up in case order, so the result is the same.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(log.cases.len().div_ceil(10_000))
+        .max(1);
+    let cases = log.cases.len();
+    let parts: Vec<Part> = if threads == 1 {
+        vec![scan.run(0..cases)]
+    } else {
+        let chunk = cases.div_ceil(threads);
+        std::thread::scope(|scope| {
+            let scan = &scan;
+            let handles: Vec<_> = (1..threads)
+                .map(|t| scope.spawn(move || scan.run(t * chunk..((t + 1) * chunk).min(cases))))
+                .collect();
+            let mut parts = vec![scan.run(0..chunk.min(cases))];
+            for h in handles {
+                parts.push(
+                    h.join()
+                        .unwrap_or_else(|_| Part::new(stage_count, cfd_days)),
+                );
+            }
+            parts
+        })
+    };
+    let mut parts = parts.into_iter();
+    let mut part = parts
+        .next()
+        .unwrap_or_else(|| Part::new(stage_count, cfd_days));
+    for p in parts {
+        part.add(p);
+    }
+    let Part {
+        mut acc,
+        flow_times,
+        scatter,
+        mut wip_items,
+        arrived,
+        eff_active,
+        eff_wait,
+        eff_known,
+        lag_total,
+        lag_flow_total,
+        lag_by_stage,
+        after_now,
+        cfd_diff,
+        done_diff,
+    } = part;
+
+    // Flow time and aging.
+    let mut ft_sorted = flow_times.clone();
+    ft_sorted.sort_unstable();
+    let ft_f: Vec<f64> = ft_sorted.iter().map(|&v| v as f64).collect();
+    let ft_median = percentile_sorted(&ft_f, 50);
+    let ft_p85 = percentile_sorted(&ft_f, 85);
+    let mut aging_items = 0;
+    if let Some(threshold) = ft_p85 {
+        for &(_, stage, age, _) in &wip_items {
+            if age as f64 > threshold {
+                aging_items += 1;
+                if stage != NONE {
+                    acc[stage as usize].aging += 1;
+                }
+            }
+        }
+    }
+
+    // Stage order and statistics.
+    let mut order: Vec<usize> = (0..stage_count)
+        .filter(|&s| acc[s].seen && (model == Model::Activities || !done[s]))
+        .collect();
+    let mean_rank = |s: usize| {
+        if acc[s].rank_n == 0 {
+            f64::INFINITY
+        } else {
+            acc[s].rank_sum as f64 / acc[s].rank_n as f64
+        }
+    };
+    order.sort_by(|&a, &b| {
+        done[a]
+            .cmp(&done[b])
+            .then(mean_rank(a).total_cmp(&mean_rank(b)))
+            .then(a.cmp(&b))
+    });
+    let grand_total: i64 = order.iter().map(|&s| acc[s].total).sum();
+    let half_totals = [0, 1].map(|h| order.iter().map(|&s| acc[s].halves[h]).sum::<i64>());
+    // Every stage's durations, waits and services are summarized on all
+    // cores (sorting them is most of the work); the result does not depend
+    // on how many there are.
+    let mut jobs: Vec<Vec<i64>> = Vec::new();
+    for &s in &order {
+        let a = &mut acc[s];
+        jobs.push(std::mem::take(&mut a.durations));
+        jobs.push(std::mem::take(&mut a.waits));
+        jobs.push(std::mem::take(&mut a.services));
+    }
+    let summaries = summarize_all(jobs);
+    let mut stages = Vec::with_capacity(order.len());
+    for (k, &s) in order.iter().enumerate() {
+        let a = &acc[s];
+        let (median, p85) = summaries[3 * k];
+        let (wait_median, service_median) = if model == Model::Activities {
+            (Some(summaries[3 * k + 1].0), Some(summaries[3 * k + 2].0))
+        } else {
+            (None, None)
+        };
+        stages.push(FlowStage {
+            name: log.stages.get(s as u32).to_owned(),
+            count: a.exits as usize,
+            median_seconds: median,
+            p85_seconds: p85,
+            total_seconds: a.total as f64,
+            share: (grand_total > 0).then(|| a.total as f64 / grand_total as f64),
+            wait_median_seconds: wait_median,
+            service_median_seconds: service_median,
+            category: category[s],
+            wip: a.wip,
+            aging: a.aging,
+            net_flow_per_week: (a.entries - a.exits) as f64 / weeks,
+        });
+    }
+
+    // Flow efficiency.
+    let efficiency = if !settings.active.is_empty() || !settings.wait.is_empty() {
+        let active: f64 = stages
+            .iter()
+            .filter(|s| s.category == Some("active"))
+            .map(|s| s.total_seconds)
+            .sum();
+        let wait: f64 = stages
+            .iter()
+            .filter(|s| s.category == Some("wait"))
+            .map(|s| s.total_seconds)
+            .sum();
+        Some(Efficiency {
+            ratio: (active + wait > 0.0).then(|| active / (active + wait)),
+            basis: "stage_categories",
+            active_seconds: active,
+            wait_seconds: wait,
+        })
+    } else if eff_known {
+        let (a, w) = (eff_active as f64, eff_wait as f64);
+        Some(Efficiency {
+            ratio: (a + w > 0.0).then(|| a / (a + w)),
+            basis: "service_wait",
+            active_seconds: a,
+            wait_seconds: w,
+        })
+    } else {
+        None
+    };
+
+    let bottleneck = bottleneck(&stages, &order, &acc, half_totals, model);
+
+    // Work in progress, oldest first.
+    wip_items.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    let oldest_wip = wip_items
+        .iter()
+        .take(10)
+        .map(|&(c, stage, age, stage_age)| WipItem {
+            case: log.cases.get(c).to_owned(),
+            stage: (stage != NONE).then(|| log.stages.get(stage).to_owned()),
+            age_seconds: age,
+            stage_age_seconds: stage_age,
+        })
+        .collect();
+
+    // CFD.
+    let cfd_stages: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&s| !done[s] || model == Model::Activities)
+        .collect();
+    let mut running = vec![0i64; stage_count];
+    let mut done_running = 0i64;
+    let mut days = Vec::with_capacity(cfd_days);
+    for d in 0..cfd_days {
+        for &s in &cfd_stages {
+            running[s] += cfd_diff[s][d];
+        }
+        done_running += done_diff[d];
+        days.push(CfdDay {
+            date: time::date(cfd_start + d as i64 * DAY),
+            counts: cfd_stages
+                .iter()
+                .map(|&s| running[s].max(0) as u64)
+                .collect(),
+            done: done_running.max(0) as u64,
+        });
+    }
+
+    let completed_count = flow_times.len();
+
+    // Notices.
+    let mut notices = Vec::new();
+    let never_left: Vec<String> = (0..stage_count)
+        .filter(|&s| done_reason[s] == Some("never_left"))
+        .map(|s| format!("\"{}\"", log.stages.get(s as u32)))
+        .collect();
+    if !never_left.is_empty() {
+        notices.push(Notice {
+            code: "done_never_left",
+            message: format!(
+                "{} counted as done because no item ever leaves {}; name the done stages with --done if that is wrong",
+                never_left.join(", "),
+                if never_left.len() == 1 { "it" } else { "them" }
+            ),
+        });
+    }
+    let skipped: usize = log.sources.iter().map(|s| s.skipped_lifecycle).sum();
+    if skipped > 0 {
+        notices.push(Notice {
+            code: "skipped_lifecycle",
+            message: format!(
+                "{skipped} events with a lifecycle other than start or complete (schedule, suspend, ...) were skipped"
+            ),
+        });
+    }
+    if after_now > 0 {
+        notices.push(Notice {
+            code: "events_after_now",
+            message: format!(
+                "{after_now} events after now ({}) were left out",
+                time::rfc3339(now)
+            ),
+        });
+    }
+    if completed_count == 0 {
+        notices.push(Notice {
+            code: "no_completed_items",
+            message: "no item finished in the window, so there is no flow time, throughput or aging; widen the window with --all or check the done stages (--done)".to_owned(),
+        });
+    }
+    if lag_flow_total > 0
+        && lag_total * 2 > lag_flow_total
+        && let Some((&stage, _)) = lag_by_stage
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+    {
+        let name = log.stages.get(stage);
+        notices.push(Notice {
+            code: "admin_lag",
+            message: format!(
+                "{:.0}% of the flow time of finished items comes after \"{name}\", which looks like resolution: that is administrative lag, not work; pass --done \"{name}\" to end the flow there",
+                lag_total as f64 * 100.0 / lag_flow_total as f64
+            ),
+        });
+    }
+    if model == Model::Transitions && efficiency.is_none() {
+        notices.push(Notice {
+            code: "no_stage_categories",
+            message: "flow efficiency needs to know which stages are work and which are waiting: pass --active and --wait, or set categories in nextneck.toml".to_owned(),
+        });
+    }
+
+    Ok(FlowReport {
+        schema_version: SCHEMA_VERSION,
+        kind: "flow",
+        source: FlowSource {
+            kind: "eventlog",
+            stream: settings.stream.clone(),
+            files: log.sources.iter().map(|s| s.path.clone()).collect(),
+            events: log.events.len(),
+            items: log.cases.len(),
+        },
+        model,
+        window: Window {
+            since,
+            until,
+            days: (until - since) as f64 / DAY as f64,
+            selection,
+        },
+        now,
+        done_stages: (0..stage_count)
+            .filter_map(|s| {
+                done_reason[s].map(|reason| DoneStage {
+                    name: log.stages.get(s as u32).to_owned(),
+                    reason,
+                })
+            })
+            .collect(),
+        stages,
+        bottleneck,
+        flow: Flow {
+            arrived,
+            completed: completed_count,
+            wip: wip_items.len(),
+            throughput_per_week: completed_count as f64 / weeks,
+            net_flow_per_week: (arrived as f64 - completed_count as f64) / weeks,
+            flow_time: FlowTime {
+                count: completed_count,
+                median_seconds: ft_median,
+                p85_seconds: ft_p85,
+            },
+            aging: Aging {
+                threshold_seconds: ft_p85,
+                items: aging_items,
+            },
+            efficiency,
+            oldest_wip,
+        },
+        cfd: Cfd {
+            stages: cfd_stages
+                .iter()
+                .map(|&s| log.stages.get(s as u32).to_owned())
+                .collect(),
+            days,
+        },
+        scatter: {
+            // Names in case order (sequential reads), then by finish time;
+            // equal times stay in case order.
+            let mut points: Vec<ScatterPoint> = scatter
+                .into_iter()
+                .map(|(c, finished, ft)| ScatterPoint {
+                    case: log.cases.get(c).to_owned(),
+                    finished,
+                    flow_time_seconds: ft,
+                })
+                .collect();
+            points.sort_by_key(|p| p.finished);
+            points
+        },
+        notices,
+    })
+}
+
+/// The finish times of every item finished at or before `now` (whole log,
+/// no window), for forecasts; with the newest and oldest event times.
+pub fn completions(
+    log: &EventLog,
+    settings: &FlowSettings,
+) -> Result<(Vec<Timestamp>, Timestamp, Timestamp), FlowError> {
+    let mut all = settings.clone();
+    all.window = WindowSpec::All;
+    let report = flow_report(log, &all)?;
+    // The scatter holds the window's finished items; with the whole log as
+    // the window that is every finished item.
+    let finishes = report.scatter.iter().map(|p| p.finished).collect();
+    let (Some(newest), Some(oldest)) = (log.newest(), log.oldest()) else {
+        return Err(FlowError::Empty);
+    };
+    Ok((finishes, newest, oldest))
+}
+
+fn resolution_regex() -> Regex {
+    Regex::new(r"(?i)\b(resolve[sd]?|resolution|solved?|fix(ed)?|done|complete[sd]?|finish(ed)?)\b")
+        .expect("the resolution pattern compiles")
+}
+
+fn median_p85(mut v: Vec<i64>) -> (Option<f64>, Option<f64>) {
+    v.sort_unstable();
+    // Same size and alignment: converted in place, no second buffer.
+    let f: Vec<f64> = v.into_iter().map(|x| x as f64).collect();
+    (percentile_sorted(&f, 50), percentile_sorted(&f, 85))
+}
+
+/// [`median_p85`] of each vector, largest first, on all cores.
+fn summarize_all(jobs: Vec<Vec<i64>>) -> Vec<(Option<f64>, Option<f64>)> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].len()));
+    let slots: Vec<std::sync::Mutex<Option<Vec<i64>>>> = jobs
+        .into_iter()
+        .map(|j| std::sync::Mutex::new(Some(j)))
+        .collect();
+    let results: Vec<std::sync::Mutex<(Option<f64>, Option<f64>)>> = (0..slots.len())
+        .map(|_| std::sync::Mutex::new((None, None)))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        loop {
+            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(&i) = order.get(k) else { return };
+            let job = slots[i]
+                .lock()
+                .ok()
+                .and_then(|mut s| s.take())
+                .unwrap_or_default();
+            let r = median_p85(job);
+            if let Ok(mut slot) = results[i].lock() {
+                *slot = r;
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..threads.min(order.len()) {
+            scope.spawn(work);
+        }
+        work();
+    });
+    results
+        .into_iter()
+        .map(|m| m.into_inner().unwrap_or((None, None)))
+        .collect()
+}
+
+fn window(
+    spec: WindowSpec,
+    oldest: Timestamp,
+    newest: Timestamp,
+) -> (Timestamp, Timestamp, &'static str) {
+    let end_of_newest_day = time::day_floor(newest) + DAY;
+    match spec {
+        // Not before the log's first day: a rate over days before anything
+        // was recorded would be diluted.
+        WindowSpec::Default => (
+            (end_of_newest_day - DEFAULT_WINDOW_DAYS * DAY).max(time::day_floor(oldest)),
+            end_of_newest_day,
+            "default",
+        ),
+        WindowSpec::All => (time::day_floor(oldest), end_of_newest_day, "all"),
+        WindowSpec::Range { since, until } => {
+            let until = until.unwrap_or(end_of_newest_day);
+            let since = since.unwrap_or(until - DEFAULT_WINDOW_DAYS * DAY);
+            (since, until, "explicit")
+        }
+    }
+}
+
+fn bottleneck(
+    stages: &[FlowStage],
+    order: &[usize],
+    acc: &[StageAcc],
+    half_totals: [i64; 2],
+    model: Model,
+) -> Option<FlowBottleneck> {
+    let mut ranked: Vec<usize> = (0..stages.len())
+        .filter(|&i| stages[i].share.is_some_and(|s| s > 0.0))
+        .collect();
+    // Largest share first; ties: earlier in flow order.
+    ranked.sort_by(|&a, &b| {
+        let (sa, sb) = (
+            stages[a].share.unwrap_or(0.0),
+            stages[b].share.unwrap_or(0.0),
+        );
+        sb.total_cmp(&sa).then(a.cmp(&b))
+    });
+    let &top = ranked.first()?;
+    let st = &stages[top];
+    let a = &acc[order[top]];
+    let half_share =
+        |h: usize| (half_totals[h] > 0).then(|| a.halves[h] as f64 / half_totals[h] as f64);
+    let (first, second) = (half_share(0), half_share(1));
+    let trend = match (first, second) {
+        (Some(f), Some(s)) if s - f > 0.05 => Some("rising"),
+        (Some(f), Some(s)) if f - s > 0.05 => Some("falling"),
+        (Some(_), Some(_)) => Some("steady"),
+        _ => None,
+    };
+    let next = ranked.get(1).map(|&i| NextStage {
+        stage: stages[i].name.clone(),
+        share: stages[i].share.unwrap_or(0.0),
+        median_seconds: stages[i].median_seconds,
+    });
+    let share = st.share.unwrap_or(0.0);
+    let wait_median = match model {
+        Model::Activities => st.wait_median_seconds.flatten(),
+        Model::Transitions => st.median_seconds,
+    };
+    let mut summary = format!(
+        "{} holds {:.0}% of item time (median {}, p85 {}, {})",
+        st.name,
+        share * 100.0,
+        opt_human(st.median_seconds),
+        opt_human(st.p85_seconds),
+        plural(st.count, "stay", "stays")
+    );
+    if model == Model::Activities {
+        summary.push_str(&format!(
+            "; median wait before it {}",
+            opt_human(st.wait_median_seconds.flatten())
+        ));
+    }
+    if st.net_flow_per_week > 0.0 {
+        summary.push_str(&format!(
+            "; its queue grows by {:.1} items/week",
+            st.net_flow_per_week
+        ));
+    } else {
+        summary.push_str("; its queue is not growing");
+    }
+    if st.wip > 0 {
+        summary.push_str(&format!(
+            "; {} of {} items in it are older than the p85 flow time",
+            st.aging, st.wip
+        ));
+    }
+    if let (Some(t), Some(f), Some(s)) = (trend, first, second) {
+        summary.push_str(&format!(
+            "; {t} ({:.0}% in the window's first half, {:.0}% in the second)",
+            f * 100.0,
+            s * 100.0
+        ));
+    }
+    match &next {
+        Some(n) => summary.push_str(&format!("; next: {} at {:.0}%", n.stage, n.share * 100.0)),
+        None => summary.push_str("; no other stage holds time"),
+    }
+    Some(FlowBottleneck {
+        stage: st.name.clone(),
+        share,
+        evidence: FlowEvidence {
+            median_seconds: st.median_seconds,
+            p85_seconds: st.p85_seconds,
+            count: st.count,
+            wait_median_seconds: wait_median,
+            net_flow_per_week: st.net_flow_per_week,
+            queue_growing: st.net_flow_per_week > 0.0,
+            wip: st.wip,
+            aging: st.aging,
+            first_half_share: first,
+            second_half_share: second,
+            trend,
+            summary,
+        },
+        next,
+    })
+}
+
+fn opt_human(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".to_owned(), time::human)
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use nextneck_model::flow::Event;
+
+    /// Parts of cases added up give what one pass over all of them gives.
+    #[test]
+    fn parts_add_up() {
+        let mut log = EventLog::default();
+        let stages = ["new", "doing", "review", "done"];
+        for c in 0..500u32 {
+            let case = log.cases.intern(&format!("c{c}"));
+            let mut t = i64::from(c) * 3_600;
+            for (k, stage) in stages.iter().enumerate().take(1 + (c as usize * 7) % 4) {
+                let stage = log.stages.intern(stage);
+                log.events.push(Event {
+                    start: NO_TIME,
+                    time: t,
+                    case,
+                    stage,
+                });
+                t += 600 * (1 + (i64::from(c) * 13 + k as i64) % 17);
+            }
+        }
+        let grouped = group(&log);
+        let done = vec![false, false, false, true];
+        let scan = Scan {
+            log: &log,
+            grouped: &grouped,
+            model: Model::Transitions,
+            now: log.newest().unwrap(),
+            done: &done,
+            resolution_like: &[false; 4],
+            since: 0,
+            until: 100 * DAY,
+            mid: 50 * DAY,
+            cfd_start: 0,
+            cfd_days: 30,
+        };
+        let whole = scan.run(0..500);
+        let mut split = scan.run(0..123);
+        split.add(scan.run(123..400));
+        split.add(scan.run(400..500));
+        assert_eq!(whole.flow_times, split.flow_times);
+        assert_eq!(whole.scatter, split.scatter);
+        assert_eq!(whole.wip_items, split.wip_items);
+        assert_eq!(whole.cfd_diff, split.cfd_diff);
+        assert_eq!(whole.done_diff, split.done_diff);
+        assert_eq!(whole.arrived, split.arrived);
+        for (a, b) in whole.acc.iter().zip(&split.acc) {
+            assert_eq!(a.durations, b.durations);
+            assert_eq!(
+                (a.total, a.halves, a.entries, a.exits, a.wip),
+                (b.total, b.halves, b.entries, b.exits, b.wip)
+            );
+            assert_eq!((a.rank_sum, a.rank_n), (b.rank_sum, b.rank_n));
+        }
+        assert!(whole.flow_times.len() > 100);
+    }
+}

@@ -1,0 +1,505 @@
+//! Renderers for value streams: a [`FlowReport`], the overview of several
+//! streams, and a [`ForecastReport`], as a table, JSON or Markdown.
+
+use std::io::{self, Write};
+
+use nextneck_metrics::flow::{FlowReport, Model, OverviewRow};
+use nextneck_metrics::forecast::ForecastReport;
+use nextneck_metrics::time::{human, rfc3339};
+use serde::Serialize;
+
+use crate::table::{Style, Table};
+use crate::{Format, bar, count, md_escape, opt_human, percent, trim_float};
+
+/// Writes a flow report.
+pub fn render_flow(
+    report: &FlowReport,
+    format: Format,
+    color: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Json => json(report, out),
+        Format::Table => flow_table(report, color, out),
+        Format::Markdown => flow_markdown(report, out),
+        Format::Html => no_html(),
+    }
+}
+
+/// Writes several streams' reports and the overview that ranks their
+/// bottlenecks.
+pub fn render_streams(
+    reports: &[FlowReport],
+    overview: &[OverviewRow],
+    format: Format,
+    color: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Json => {
+            #[derive(Serialize)]
+            struct Streams<'a> {
+                schema_version: u32,
+                kind: &'static str,
+                overview: &'a [OverviewRow],
+                streams: &'a [FlowReport],
+            }
+            json(
+                &Streams {
+                    schema_version: nextneck_metrics::report::SCHEMA_VERSION,
+                    kind: "streams",
+                    overview,
+                    streams: reports,
+                },
+                out,
+            )
+        }
+        Format::Table => {
+            let bold = |s: &str| Style::Bold.paint(s, color);
+            writeln!(
+                out,
+                "{} every stream's bottleneck, longest median first",
+                bold("nextneck flow:")
+            )?;
+            overview_table(overview, color, out)?;
+            for r in reports {
+                writeln!(out)?;
+                flow_table(r, color, out)?;
+            }
+            Ok(())
+        }
+        Format::Html => no_html(),
+        Format::Markdown => {
+            writeln!(out, "## nextneck flow: every stream's bottleneck")?;
+            writeln!(out)?;
+            writeln!(
+                out,
+                "| rank | stream | bottleneck | share | median | aging | throughput/week | flow time median |"
+            )?;
+            writeln!(out, "|---:|---|---|---:|---:|---:|---:|---:|")?;
+            for r in overview {
+                writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} | {:.2} | {} |",
+                    r.rank,
+                    md_escape(&r.stream),
+                    md_escape(r.stage.as_deref().unwrap_or("none")),
+                    percent(r.share),
+                    opt_human(r.median_seconds),
+                    r.aging,
+                    r.throughput_per_week,
+                    opt_human(r.flow_time_median_seconds)
+                )?;
+            }
+            for r in reports {
+                writeln!(out)?;
+                flow_markdown(r, out)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Value streams have no HTML page yet; the commands refuse `--format html`
+/// before they start, so this is only reached by other callers.
+fn no_html() -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "HTML is not available for value streams yet; use table, json or markdown",
+    ))
+}
+
+fn overview_table(overview: &[OverviewRow], color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let mut t = Table::new(&[
+        "rank",
+        "stream",
+        "bottleneck",
+        "share",
+        "median",
+        "aging",
+        "throughput",
+        "flow time",
+    ]);
+    for r in overview {
+        t.row(vec![
+            (r.rank.to_string(), Style::Plain),
+            (r.stream.clone(), Style::Bold),
+            (
+                r.stage.clone().unwrap_or_else(|| "none".to_owned()),
+                if r.rank == 1 {
+                    Style::Red
+                } else {
+                    Style::Plain
+                },
+            ),
+            (percent(r.share), Style::Plain),
+            (opt_human(r.median_seconds), Style::Plain),
+            (r.aging.to_string(), Style::Plain),
+            (format!("{:.2}/week", r.throughput_per_week), Style::Plain),
+            (opt_human(r.flow_time_median_seconds), Style::Plain),
+        ]);
+    }
+    t.write(out, color)
+}
+
+fn json<T: Serialize>(value: &T, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::from)?;
+    writeln!(out)
+}
+
+fn model_name(m: Model) -> &'static str {
+    match m {
+        Model::Transitions => "transitions",
+        Model::Activities => "activities",
+    }
+}
+
+fn source_line(r: &FlowReport) -> String {
+    format!(
+        "{} ({}; {}, {}, {} model)",
+        r.source.stream,
+        r.source.files.join(", "),
+        count(r.source.events, "event", "events"),
+        count(r.source.items, "item", "items"),
+        model_name(r.model)
+    )
+}
+
+fn window_line(r: &FlowReport) -> String {
+    format!(
+        "{} to {} ({} {}, {}); now {}",
+        rfc3339(r.window.since),
+        rfc3339(r.window.until),
+        trim_float(r.window.days),
+        if r.window.days == 1.0 { "day" } else { "days" },
+        r.window.selection,
+        rfc3339(r.now)
+    )
+}
+
+fn done_line(r: &FlowReport) -> String {
+    if r.done_stages.is_empty() {
+        return "none".to_owned();
+    }
+    r.done_stages
+        .iter()
+        .map(|d| match d.reason {
+            "never_left" => format!("{} (never left)", d.name),
+            _ => d.name.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn flow_line(r: &FlowReport) -> String {
+    let f = &r.flow;
+    let mut s = format!(
+        "{} finished ({:.2}/week), {} in progress",
+        count(f.completed, "item", "items"),
+        f.throughput_per_week,
+        f.wip
+    );
+    if let Some(t) = f.aging.threshold_seconds {
+        s.push_str(&format!(
+            " ({} older than the p85 flow time {})",
+            f.aging.items,
+            human(t)
+        ));
+    }
+    s.push_str(&format!(
+        "; flow time median {}, p85 {}; net flow {:+.2}/week",
+        opt_human(f.flow_time.median_seconds),
+        opt_human(f.flow_time.p85_seconds),
+        f.net_flow_per_week
+    ));
+    match &f.efficiency {
+        Some(e) => s.push_str(&format!(
+            "; flow efficiency {} ({})",
+            percent(e.ratio),
+            if e.basis == "service_wait" {
+                "service vs wait"
+            } else {
+                "active vs wait stages"
+            }
+        )),
+        None => s.push_str("; flow efficiency n/a"),
+    }
+    s
+}
+
+fn flow_table(r: &FlowReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let bold = |s: &str| Style::Bold.paint(s, color);
+    writeln!(out, "{} {}", bold("nextneck flow"), source_line(r))?;
+    writeln!(out, "window  {}", window_line(r))?;
+    writeln!(out, "done    {}", done_line(r))?;
+    writeln!(out)?;
+    let activities = r.model == Model::Activities;
+    let mut header = vec!["stage", "count", "median", "p85"];
+    if activities {
+        header.extend(["wait", "service"]);
+    }
+    header.extend(["total", "share", "wip", "aging", ""]);
+    let mut t = Table::new(&header);
+    let bottleneck = r.bottleneck.as_ref().map(|b| b.stage.as_str());
+    for s in &r.stages {
+        let style = if Some(s.name.as_str()) == bottleneck {
+            Style::Red
+        } else {
+            Style::Plain
+        };
+        let mut row = vec![
+            (s.name.clone(), style),
+            (s.count.to_string(), Style::Plain),
+            (opt_human(s.median_seconds), Style::Plain),
+            (opt_human(s.p85_seconds), Style::Plain),
+        ];
+        if activities {
+            row.push((opt_human(s.wait_median_seconds.flatten()), Style::Plain));
+            row.push((opt_human(s.service_median_seconds.flatten()), Style::Plain));
+        }
+        row.extend([
+            (human(s.total_seconds), Style::Plain),
+            (percent(s.share), Style::Plain),
+            (s.wip.to_string(), Style::Plain),
+            (s.aging.to_string(), Style::Plain),
+            (bar(s.share, 24), style),
+        ]);
+        t.row(row);
+    }
+    t.write(out, color)?;
+    writeln!(out)?;
+    writeln!(out, "{} {}", bold("flow:"), flow_line(r))?;
+    match &r.bottleneck {
+        Some(b) => writeln!(out, "{} {}", bold("bottleneck:"), b.evidence.summary)?,
+        None => writeln!(
+            out,
+            "{} none: no completed stay in the window",
+            bold("bottleneck:")
+        )?,
+    }
+    if !r.flow.oldest_wip.is_empty() {
+        let oldest: Vec<String> = r
+            .flow
+            .oldest_wip
+            .iter()
+            .take(3)
+            .map(|w| {
+                format!(
+                    "{} ({}, {})",
+                    w.case,
+                    w.stage.as_deref().unwrap_or("between activities"),
+                    human(w.age_seconds as f64)
+                )
+            })
+            .collect();
+        writeln!(out, "{} {}", bold("oldest:"), oldest.join(", "))?;
+    }
+    if !r.notices.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", bold("notes"))?;
+        for n in &r.notices {
+            writeln!(out, "  - {}", n.message)?;
+        }
+    }
+    Ok(())
+}
+
+fn flow_markdown(r: &FlowReport, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "## nextneck flow: {}", md_escape(&source_line(r)))?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Window: {}. Done: {}.",
+        window_line(r),
+        md_escape(&done_line(r))
+    )?;
+    writeln!(out)?;
+    let activities = r.model == Model::Activities;
+    if activities {
+        writeln!(
+            out,
+            "| stage | count | median | p85 | wait | service | total | share | wip | aging |"
+        )?;
+        writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    } else {
+        writeln!(
+            out,
+            "| stage | count | median | p85 | total | share | wip | aging |"
+        )?;
+        writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
+    }
+    let bottleneck = r.bottleneck.as_ref().map(|b| b.stage.as_str());
+    for s in &r.stages {
+        let name = if Some(s.name.as_str()) == bottleneck {
+            format!("**{}**", md_escape(&s.name))
+        } else {
+            md_escape(&s.name)
+        };
+        let extra = if activities {
+            format!(
+                " {} | {} |",
+                opt_human(s.wait_median_seconds.flatten()),
+                opt_human(s.service_median_seconds.flatten())
+            )
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "| {name} | {} | {} | {} |{extra} {} | {} | {} | {} |",
+            s.count,
+            opt_human(s.median_seconds),
+            opt_human(s.p85_seconds),
+            human(s.total_seconds),
+            percent(s.share),
+            s.wip,
+            s.aging
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "**Flow:** {}.", md_escape(&flow_line(r)))?;
+    writeln!(out)?;
+    match &r.bottleneck {
+        Some(b) => writeln!(out, "**Bottleneck:** {}.", md_escape(&b.evidence.summary))?,
+        None => writeln!(
+            out,
+            "**Bottleneck:** none: no completed stay in the window."
+        )?,
+    }
+    for n in &r.notices {
+        writeln!(out)?;
+        writeln!(out, "> {}", md_escape(&n.message))?;
+    }
+    Ok(())
+}
+
+/// Writes a forecast.
+pub fn render_forecast(
+    report: &ForecastReport,
+    format: Format,
+    color: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Json => json(report, out),
+        Format::Table => forecast_text(report, color, false, out),
+        Format::Markdown => forecast_text(report, color, true, out),
+        Format::Html => no_html(),
+    }
+}
+
+fn history_line(r: &ForecastReport) -> String {
+    let h = &r.history;
+    format!(
+        "{} to {} ({}): {} {} done, {:.2}/day, {} with none; {} trials, seed {}",
+        &rfc3339(h.since)[..10],
+        &rfc3339(h.until)[..10],
+        count(h.days as usize, "day", "days"),
+        h.completed,
+        r.source.unit,
+        h.per_day_mean,
+        count(h.zero_days as usize, "day", "days"),
+        r.trials,
+        r.seed
+    )
+}
+
+fn forecast_text(
+    r: &ForecastReport,
+    color: bool,
+    markdown: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let bold = |s: &str| Style::Bold.paint(s, color);
+    if markdown {
+        writeln!(
+            out,
+            "## nextneck forecast: {} from {}",
+            r.source.unit,
+            md_escape(&r.source.name)
+        )?;
+        writeln!(out)?;
+        writeln!(out, "History: {}.", history_line(r))?;
+    } else {
+        writeln!(
+            out,
+            "{} {} from {}",
+            bold("nextneck forecast:"),
+            r.source.unit,
+            r.source.name
+        )?;
+        writeln!(out, "history  {}", history_line(r))?;
+    }
+    if let Some(w) = &r.forecast.when {
+        writeln!(out)?;
+        let title = format!(
+            "When will {} {} be done?",
+            w.items,
+            if w.items == 1 {
+                r.source.unit.trim_end_matches('s')
+            } else {
+                r.source.unit
+            }
+        );
+        let rows = [
+            ("50%", &w.p50),
+            ("70%", &w.p70),
+            ("85%", &w.p85),
+            ("95%", &w.p95),
+        ];
+        if markdown {
+            writeln!(out, "**{title}**")?;
+            writeln!(out)?;
+            writeln!(out, "| odds | by day | date |")?;
+            writeln!(out, "|---:|---:|---|")?;
+            for (odds, at) in rows {
+                writeln!(out, "| {odds} | {} | {} |", at.days, at.date)?;
+            }
+        } else {
+            writeln!(out, "{}", bold(&title))?;
+            let mut t = Table::new(&["odds", "by day", "date"]);
+            for (odds, at) in rows {
+                t.row(vec![
+                    (odds.to_owned(), Style::Plain),
+                    (at.days.to_string(), Style::Plain),
+                    (at.date.clone(), Style::Plain),
+                ]);
+            }
+            t.write(out, color)?;
+        }
+    }
+    if let Some(h) = &r.forecast.how_many {
+        writeln!(out)?;
+        let title = format!(
+            "How many {} in {}?",
+            r.source.unit,
+            count(h.days as usize, "day", "days")
+        );
+        let rows = [
+            ("50%", h.p50.items),
+            ("70%", h.p70.items),
+            ("85%", h.p85.items),
+            ("95%", h.p95.items),
+        ];
+        if markdown {
+            writeln!(out, "**{title}**")?;
+            writeln!(out)?;
+            writeln!(out, "| odds | at least |")?;
+            writeln!(out, "|---:|---:|")?;
+            for (odds, n) in rows {
+                writeln!(out, "| {odds} | {n} |")?;
+            }
+        } else {
+            writeln!(out, "{}", bold(&title))?;
+            let mut t = Table::new(&["odds", "at least"]);
+            for (odds, n) in rows {
+                t.row(vec![
+                    (odds.to_owned(), Style::Plain),
+                    (n.to_string(), Style::Plain),
+                ]);
+            }
+            t.write(out, color)?;
+        }
+    }
+    Ok(())
+}

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod args;
+mod code;
 mod config;
 mod db;
 mod delivery_config;
@@ -35,6 +36,8 @@ enum Command {
     /// DORA metrics, stages and the bottleneck of a git repository, or with
     /// --db of the delivery events in the event store.
     Report(Box<report::ReportArgs>),
+    /// Hotspots, change coupling, knowledge islands and the truck factor.
+    Code(code::CodeArgs),
     /// Flow metrics and the bottleneck of any value stream, from event logs
     /// (CSV, NDJSON, XES) or the streams of nextneck.toml.
     Flow(flow::FlowArgs),
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Report(args) => report::run(*args),
+        Command::Code(args) => code::run(args),
         Command::Flow(args) => flow::run(args),
         Command::Forecast(args) => forecast::run(args),
         Command::Serve(args) => serve::run(args),

@@ -493,8 +493,9 @@ fn bare_repositories_worktrees_and_subdirectories_give_the_same_report() {
     );
     let mut from_worktree = strip(report_json(&wt_path, &["--all"]));
     // HEAD differs (the worktree has `feature` checked out): so does what
-    // waits undeployed.
+    // waits undeployed, and the files as of HEAD that the code tie-in ranks.
     from_worktree["undeployed"] = expected["undeployed"].clone();
+    from_worktree["code"] = expected["code"].clone();
     assert_eq!(from_worktree, expected);
 
     let sub = s.repo.path().join("sub/dir");
@@ -662,6 +663,7 @@ fn table_output() {
     deploy  24.0h   2.2d   7.0d   64%    ███████████████████
 
     bottleneck: deploy holds 64% of change time (median 24.0h, p85 2.2d, 6 changes); falling (80% in the window's first half, 50% in the second); next: coding at 36%
+    code: the failed deployments' 2 changes touched 1 file that still exists; the top hotspot among them is file5.txt, #4 of 6 changed in the window (1 change, 1 line changed); no knowledge island among them
 
     notes
       - 1 matching tag points at a tree or blob, not a commit, and is skipped
@@ -717,6 +719,8 @@ fn markdown_output() {
     | **deploy** | 24.0h | 2.2d | 7.0d | 64% |
 
     **Bottleneck:** deploy holds 64% of change time (median 24.0h, p85 2.2d, 6 changes); falling (80% in the window's first half, 50% in the second); next: coding at 36%.
+
+    **Code:** the failed deployments' 2 changes touched 1 file that still exists; the top hotspot among them is file5.txt, #4 of 6 changed in the window (1 change, 1 line changed); no knowledge island among them.
 
     > 1 matching tag points at a tree or blob, not a commit, and is skipped
 

@@ -10,9 +10,16 @@
 //!
 //! It does not decide what a deployment is; that is a metric definition and
 //! lives in `nextneck-metrics`.
+//!
+//! [`changes`] reads what each commit changed, file by file (for
+//! `nextneck code`): that one does read trees and compute diffs, on every
+//! core, and keeps what it computed in an on-disk cache.
 
 use std::path::{Path, PathBuf};
 
+mod cache;
+pub mod changes;
+mod objects;
 mod prefetch;
 
 use gix::ObjectId;
@@ -65,6 +72,16 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// A tree or blob could not be read (`nextneck code`).
+    #[error(
+        "object {id}: {reason}; the repository may be corrupt (try `git fsck`), or a partial clone (made with --filter) that lacks it: use a full clone"
+    )]
+    BadObject {
+        /// The object's id.
+        id: String,
+        /// What was wrong.
+        reason: String,
+    },
     /// Any other failure while reading objects or references.
     #[error("{path}: could not read {what}")]
     Read {
@@ -91,6 +108,10 @@ pub struct LoadOptions {
 pub trait Progress {
     /// Called every few thousand commits with the number read so far.
     fn commits_read(&mut self, count: usize);
+
+    /// Called as commits are diffed (`nextneck code`), with the number done
+    /// and the number to do.
+    fn commits_diffed(&mut self, _done: usize, _total: usize) {}
 }
 
 /// A [`Progress`] that ignores everything.
@@ -174,7 +195,7 @@ pub fn load(
     tips.extend(head);
     tips.extend(raw_branches.iter().map(|(_, id)| *id));
     tips.extend(raw_tags.iter().filter_map(|(_, t, _)| *t));
-    let prefetch = prefetch::Prefetch::new(&repo);
+    let prefetch = prefetch::Prefetch::new(&repo, |data| OwnedCommit::parse(data).ok());
     let helpers = if prefetch.is_empty() {
         0
     } else {
@@ -303,7 +324,7 @@ impl<'r> Loader<'r> {
     fn walk(
         &mut self,
         tips: Vec<ObjectId>,
-        prefetch: &prefetch::Prefetch,
+        prefetch: &prefetch::Prefetch<OwnedCommit>,
         progress: &mut dyn Progress,
     ) -> Result<(), Error> {
         let mut stack = tips;

@@ -21,8 +21,6 @@ use gix::ObjectId;
 use gix::hashtable::HashMap;
 use gix::odb::pack;
 
-use crate::OwnedCommit;
-
 const FREE: u8 = 0;
 const CLAIMED: u8 = 1;
 const DONE: u8 = 2;
@@ -32,29 +30,32 @@ const DONE: u8 = 2;
 /// trees and blobs.
 const MAX_MISSES: usize = 4096;
 
-struct Slot {
+struct Slot<T> {
     bundle: usize,
     entry: pack::data::Entry,
     state: AtomicU8,
-    value: Mutex<Option<OwnedCommit>>,
+    value: Mutex<Option<T>>,
 }
 
-/// Packed commits, decoded by whoever gets to them first.
-pub(crate) struct Prefetch {
+/// Packed commits, decoded (by `parse`, into a `T`) by whoever gets to
+/// them first.
+pub(crate) struct Prefetch<T> {
     bundles: Vec<pack::Bundle>,
-    slots: Vec<Slot>,
+    slots: Vec<Slot<T>>,
+    parse: fn(&[u8]) -> Option<T>,
     by_id: HashMap<ObjectId, usize>,
     cursor: AtomicUsize,
     stop: AtomicBool,
 }
 
-impl Prefetch {
+impl<T: Send> Prefetch<T> {
     /// Locates the commits in the repository's packs. Unreadable packs are
     /// skipped (the walk reads through them itself).
-    pub(crate) fn new(repo: &gix::Repository) -> Prefetch {
+    pub(crate) fn new(repo: &gix::Repository, parse: fn(&[u8]) -> Option<T>) -> Prefetch<T> {
         let mut prefetch = Prefetch {
             bundles: Vec::new(),
             slots: Vec::new(),
+            parse,
             by_id: HashMap::default(),
             cursor: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
@@ -116,6 +117,18 @@ impl Prefetch {
         prefetch
     }
 
+    /// A prefetch with nothing to decode: every `take` misses.
+    pub(crate) fn empty(parse: fn(&[u8]) -> Option<T>) -> Prefetch<T> {
+        Prefetch {
+            bundles: Vec::new(),
+            slots: Vec::new(),
+            parse,
+            by_id: HashMap::default(),
+            cursor: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+        }
+    }
+
     /// True when there is nothing to prefetch.
     pub(crate) fn is_empty(&self) -> bool {
         self.slots.is_empty()
@@ -159,7 +172,7 @@ impl Prefetch {
         id: &ObjectId,
         inflate: &mut gix::zlib::Inflate,
         buf: &mut Vec<u8>,
-    ) -> Option<OwnedCommit> {
+    ) -> Option<T> {
         let slot = &self.slots[*self.by_id.get(id)?];
         loop {
             match slot
@@ -180,16 +193,16 @@ impl Prefetch {
 
     fn decode(
         &self,
-        slot: &Slot,
+        slot: &Slot<T>,
         inflate: &mut gix::zlib::Inflate,
         buf: &mut Vec<u8>,
-    ) -> Option<OwnedCommit> {
+    ) -> Option<T> {
         let size = usize::try_from(slot.entry.decompressed_size).ok()?;
         buf.resize(size, 0);
         self.bundles[slot.bundle]
             .pack
             .decompress_entry(&slot.entry, inflate, buf)
             .ok()?;
-        OwnedCommit::parse(buf).ok()
+        (self.parse)(buf)
     }
 }

@@ -2045,6 +2045,10 @@ pub fn delivery_report(
         explain,
         incidents: Some(incident_figures),
         ci: Some(ci),
+        // The code tie-in reads a git report's failed changes; an events
+        // report does not feed it (yet).
+        code: None,
+        failed_changes: Vec::new(),
     })
 }
 

@@ -221,6 +221,13 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
         .iter()
         .map(|&d| deployments[failures.first[d] as usize].time - deployments[d].time)
         .collect();
+    let failed_changes = failed
+        .iter()
+        .flat_map(|&d| shipping.order[deployments[d].shipped.clone()].iter())
+        .map(|&c| history.commit(c))
+        .filter(|c| !c.is_merge())
+        .map(|c| c.id)
+        .collect();
     let recovery_summary = Summary::of_seconds(&recoveries);
     let rework_of: Vec<Vec<ReworkReason>> = in_window
         .iter()
@@ -421,6 +428,8 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
         explain,
         incidents: None,
         ci: None,
+        code: None,
+        failed_changes,
     })
 }
 

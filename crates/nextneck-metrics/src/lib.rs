@@ -5,6 +5,7 @@
 //! definitions and nothing else, so the same input always gives the same
 //! report, and `--explain` can show the events behind every number.
 
+pub mod code;
 mod common;
 pub mod delivery;
 pub mod flow;
@@ -15,6 +16,7 @@ pub mod stats;
 pub mod tiers;
 pub mod time;
 
+pub use code::{CodeReport, CodeSettings, code_report};
 pub use delivery::{DeliverySettings, TracedEvent, delivery_report};
 pub use git::{DeploySource, GitSettings, ReportError, WindowSpec, git_report};
 pub use report::Report;

@@ -2,9 +2,10 @@
 //! prints. Its serde form is the documented JSON schema (`docs/metrics.md`);
 //! a figure that cannot be computed is `None` (JSON `null`), never `0`.
 
-use nextneck_model::Timestamp;
+use nextneck_model::{CommitId, Timestamp};
 use serde::Serialize;
 
+use crate::code::FailureCode;
 use crate::tiers::Tier;
 use crate::time::serde_rfc3339;
 
@@ -46,6 +47,15 @@ pub struct Report {
     /// CI health per workflow, flaky and slowest tests: reports over
     /// delivery events; `None` for a git report.
     pub ci: Option<Ci>,
+    /// What the code says about the files the window's failed deployments
+    /// touched (the top hotspot among them, knowledge islands); `None`
+    /// when the window has no failed deployment or the file changes could
+    /// not be read. Filled by [`crate::code::failure_code`].
+    pub code: Option<FailureCode>,
+    /// Not part of the JSON schema: the non-merge commits the window's
+    /// failed deployments shipped, the input of the code tie-in.
+    #[serde(skip)]
+    pub failed_changes: Vec<CommitId>,
 }
 
 /// The points behind the charts.

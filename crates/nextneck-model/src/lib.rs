@@ -13,6 +13,8 @@ pub mod flow;
 use std::collections::HashMap;
 use std::fmt;
 
+pub mod code;
+
 /// Seconds since the Unix epoch, UTC. Every time in the model uses it.
 pub type Timestamp = i64;
 

@@ -394,6 +394,13 @@ fn bottleneck_section(report: &Report) -> String {
             esc(&b.evidence.summary)
         );
     }
+    if let Some(code) = &report.code {
+        let _ = write!(
+            out,
+            "<p class=\"verdict\"><strong>Code:</strong> {}.</p>",
+            esc(&code.summary)
+        );
+    }
     out.push_str("</section>");
     out
 }

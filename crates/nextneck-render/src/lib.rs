@@ -11,6 +11,7 @@ use nextneck_metrics::report::{DeploymentsFrom, ExplainedDeployment, Report};
 use nextneck_metrics::tiers::Tier;
 use nextneck_metrics::time::{date, human, rfc3339};
 
+pub mod code;
 mod delivery;
 pub mod flow;
 pub mod html;
@@ -18,6 +19,8 @@ pub mod svg;
 mod table;
 
 use table::{Style, Table};
+
+pub use code::render_code;
 
 /// The output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -281,6 +284,9 @@ fn table_report(report: &Report, color: bool, out: &mut dyn Write) -> io::Result
             oldest_authored(report)
         )?;
     }
+    if let Some(code) = &report.code {
+        writeln!(out, "{} {}", bold("code:"), code.summary)?;
+    }
     delivery::text(report, color, out)?;
     if !report.notices.is_empty() {
         writeln!(out)?;
@@ -438,6 +444,10 @@ fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             count(report.undeployed.changes, "change", "changes"),
             oldest_authored(report)
         )?;
+    }
+    if let Some(code) = &report.code {
+        writeln!(out)?;
+        writeln!(out, "**Code:** {}.", md_escape(&code.summary))?;
     }
     delivery::markdown(report, out)?;
     if !report.notices.is_empty() {

@@ -11,6 +11,7 @@ mod args;
 mod code;
 mod config;
 mod db;
+mod delivery_config;
 mod flow;
 mod forecast;
 mod import;
@@ -32,8 +33,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// DORA metrics, stages and the bottleneck of a git repository.
-    Report(report::ReportArgs),
+    /// DORA metrics, stages and the bottleneck of a git repository, or with
+    /// --db of the delivery events in the event store.
+    Report(Box<report::ReportArgs>),
     /// Hotspots, change coupling, knowledge islands and the truck factor.
     Code(code::CodeArgs),
     /// Flow metrics and the bottleneck of any value stream, from event logs
@@ -75,7 +77,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Report(args) => report::run(args),
+        Command::Report(args) => report::run(*args),
         Command::Code(args) => code::run(args),
         Command::Flow(args) => flow::run(args),
         Command::Forecast(args) => forecast::run(args),

@@ -1,25 +1,64 @@
-//! `nextneck report`: the zero-config DORA report of a git clone.
+//! `nextneck report`: the zero-config DORA report of a git clone, or with
+//! `--db` the report over the event store's delivery events (merged with
+//! the clone, when a PATH is given, for commit ranges).
 
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nextneck_metrics::delivery::{ChangeLinking, DeliverySettings, Filter, IncidentLinking};
 use nextneck_metrics::git::{DEFAULT_DEPLOY_TAGS, DEFAULT_HOTFIX_PATTERN};
 use nextneck_metrics::{DeploySource, GitSettings, ReportError, WindowSpec};
 use nextneck_model::Timestamp;
 use nextneck_render::Format;
 use regex::Regex;
 
-use crate::{UsageError, args};
+use crate::{UsageError, args, db, delivery_config};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The repository: a work tree, a bare repository or a linked worktree
-    /// (any directory inside one works).
-    #[arg(default_value = ".")]
-    path: PathBuf,
+    /// (any directory inside one works). Default `.`; with --db, the clone
+    /// is optional and links deployments to changes by commit range.
+    path: Option<PathBuf>,
+
+    /// Report over the delivery events in this event store (sqlite:PATH or
+    /// postgres://...) instead of the git history alone.
+    #[arg(long, env = "NEXTNECK_DB", value_name = "URL")]
+    db: Option<String>,
+
+    /// With --db: only this repository or project path (a glob; repeat for several).
+    #[arg(long = "repo", value_name = "REPO")]
+    repos: Vec<String>,
+
+    /// With --db: only this service (a glob; repeat for several).
+    #[arg(long = "service", value_name = "SERVICE")]
+    services: Vec<String>,
+
+    /// With --db: only this team of nextneck.toml (repeat for several).
+    #[arg(long = "team", value_name = "TEAM")]
+    teams: Vec<String>,
+
+    /// With --db: environment names matching this regular expression are
+    /// production. Default: `production` in nextneck.toml's [delivery], else
+    /// production, prod, prod-eu, production/us and the like.
+    #[arg(long, value_name = "REGEX", value_parser = args::regex)]
+    production: Option<Regex>,
+
+    /// With --db: how changes are linked to deployments: auto, commit-range or after-merge.
+    #[arg(long, value_name = "RULE", value_parser = link_changes)]
+    link_changes: Option<ChangeLinking>,
+
+    /// With --db: how incidents are linked to deployments: explicit-or-service or explicit.
+    #[arg(long, value_name = "RULE", value_parser = link_incidents)]
+    link_incidents: Option<IncidentLinking>,
+
+    /// The configuration file (default: ./nextneck.toml when it exists).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
 
     /// Output format. `html` is one self-contained page with charts.
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
@@ -78,6 +117,16 @@ pub(crate) enum ColorArg {
     Never,
 }
 
+fn link_changes(v: &str) -> Result<ChangeLinking, String> {
+    delivery_config::change_linking(v)
+        .ok_or_else(|| format!("`{v}` is not a rule; use auto, commit-range or after-merge"))
+}
+
+fn link_incidents(v: &str) -> Result<IncidentLinking, String> {
+    delivery_config::incident_linking(v)
+        .ok_or_else(|| format!("`{v}` is not a rule; use explicit-or-service or explicit"))
+}
+
 /// Settings resolved from the arguments (and, later, the config file).
 struct Settings {
     git: GitSettings,
@@ -121,7 +170,12 @@ fn resolve(args: &ReportArgs) -> Settings {
     };
     Settings {
         git: GitSettings {
-            path: args.path.display().to_string(),
+            path: args
+                .path
+                .as_deref()
+                .unwrap_or(std::path::Path::new("."))
+                .display()
+                .to_string(),
             deploy,
             hotfix,
             window,
@@ -133,6 +187,64 @@ fn resolve(args: &ReportArgs) -> Settings {
     }
 }
 
+/// The delivery events report's settings: the command line over the
+/// configuration file over the defaults.
+fn resolve_delivery(
+    args: &ReportArgs,
+    settings: &Settings,
+    url: &str,
+) -> anyhow::Result<DeliverySettings> {
+    let file = delivery_config::load(args.config.as_deref())?;
+    let mut d = DeliverySettings::new(&db::redact(url));
+    d.path = args.path.as_ref().map(|p| p.display().to_string());
+    d.window = settings.git.window;
+    d.explain = settings.git.explain;
+    d.series = settings.git.series;
+    if let Some(p) = args.production.clone().or(file.production) {
+        d.production = p;
+    }
+    if let Some(h) = args.hotfix_pattern.clone().or(file.hotfix) {
+        d.hotfix = h;
+    }
+    d.bots = file.bots;
+    d.link_changes = args
+        .link_changes
+        .or(file.link_changes)
+        .unwrap_or(d.link_changes);
+    d.link_incidents = args
+        .link_incidents
+        .or(file.link_incidents)
+        .unwrap_or(d.link_incidents);
+    d.services = file.services;
+    d.teams = file.teams;
+    for team in &args.teams {
+        if !d.teams.iter().any(|t| t.name.eq_ignore_ascii_case(team)) {
+            let known: Vec<&str> = d.teams.iter().map(|t| t.name.as_str()).collect();
+            return Err(UsageError(format!(
+                "--team {team}: no such team in the [teams] of nextneck.toml ({})",
+                if known.is_empty() {
+                    "it has none".to_owned()
+                } else {
+                    format!("it has {}", known.join(", "))
+                }
+            ))
+            .into());
+        }
+    }
+    if d.link_changes == ChangeLinking::CommitRange && args.path.is_none() {
+        return Err(UsageError(
+            "linking changes by commit range needs the clone: pass its PATH".to_owned(),
+        )
+        .into());
+    }
+    d.filter = Filter {
+        repositories: args.repos.clone(),
+        services: args.services.clone(),
+        teams: args.teams.clone(),
+    };
+    Ok(d)
+}
+
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     let settings = resolve(&args);
     if let (Some(since), Some(until)) = (args.since, args.until)
@@ -140,11 +252,31 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     {
         return Err(UsageError("--since must be before --until".to_owned()).into());
     }
+    if args.db.is_none() {
+        let only_events = [
+            (!args.repos.is_empty(), "--repo"),
+            (!args.services.is_empty(), "--service"),
+            (!args.teams.is_empty(), "--team"),
+            (args.production.is_some(), "--production"),
+            (args.link_changes.is_some(), "--link-changes"),
+            (args.link_incidents.is_some(), "--link-incidents"),
+        ];
+        if let Some((_, flag)) = only_events.iter().find(|(given, _)| *given) {
+            return Err(UsageError(format!(
+                "{flag} applies to delivery events; pass --db URL (or set NEXTNECK_DB)"
+            ))
+            .into());
+        }
+    }
+    if let Some(url) = &args.db {
+        return run_events(&args, &settings, url);
+    }
+    let path = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
     let options = nextneck_git::LoadOptions {
         branches: args.deploy_branch.iter().cloned().collect(),
     };
     let mut progress = WalkProgress::new();
-    let history = nextneck_git::load(&args.path, &options, &mut progress).map_err(|e| match e {
+    let history = nextneck_git::load(&path, &options, &mut progress).map_err(|e| match e {
         nextneck_git::Error::BranchNotFound { .. } => anyhow::Error::new(UsageError(e.to_string())),
         other => anyhow::Error::new(other),
     })?;
@@ -154,7 +286,60 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
             ReportError::EmptyWindow { .. } => anyhow::Error::new(UsageError(e.to_string())),
             other => anyhow::Error::new(other),
         })?;
-    crate::code::tie_in(&args.path, &mut report);
+    crate::code::tie_in(&path, &mut report);
+    crate::output::write_to(args.output.as_deref(), |out| {
+        nextneck_render::render(&report, settings.format, settings.color, out)
+    })
+}
+
+/// `nextneck report --db URL [PATH]`.
+fn run_events(args: &ReportArgs, settings: &Settings, url: &str) -> anyhow::Result<()> {
+    if args.deploy_tags.is_some() || args.deploy_branch.is_some() {
+        return Err(UsageError(
+            "--deploy-tags and --deploy-branch choose deployments in a git history; with --db, deployments are the deployment events".to_owned(),
+        )
+        .into());
+    }
+    let parsed = nextneck_store::DbUrl::parse(url).map_err(|e| UsageError(format!("--db: {e}")))?;
+    let mut delivery = resolve_delivery(args, settings, url)?;
+    // A report only reads: it does not create an empty store for a typo.
+    if let nextneck_store::DbUrl::Sqlite(path) = &parsed
+        && !std::path::Path::new(path).exists()
+    {
+        return Err(anyhow::anyhow!(
+            "there is no event store at {path}; check --db (or NEXTNECK_DB), or fill one with `nextneck serve` or `nextneck import`"
+        ));
+    }
+    let history = match &args.path {
+        Some(path) => {
+            let mut progress = WalkProgress::new();
+            let history =
+                nextneck_git::load(path, &nextneck_git::LoadOptions::default(), &mut progress)?;
+            progress.finish();
+            if let Some(text) = delivery_config::read_codeowners(path) {
+                delivery.codeowners = delivery_config::default_owners(&text);
+            }
+            Some(history)
+        }
+        None => None,
+    };
+    let stored = db::open(url)?
+        .events_of_kinds(nextneck_metrics::delivery::KINDS)
+        .with_context(|| format!("could not read the events of {}", db::redact(url)))?;
+    let traced: Vec<nextneck_metrics::TracedEvent<'_>> = stored
+        .iter()
+        .map(|e| nextneck_metrics::TracedEvent {
+            delivery_id: e.delivery_id,
+            seq: e.seq,
+            event: &e.event,
+        })
+        .collect();
+    let report = nextneck_metrics::delivery_report(&traced, history.as_ref(), &delivery).map_err(
+        |e| match e {
+            ReportError::EmptyWindow { .. } => anyhow::Error::new(UsageError(e.to_string())),
+            other => anyhow::Error::new(other),
+        },
+    )?;
     crate::output::write_to(args.output.as_deref(), |out| {
         nextneck_render::render(&report, settings.format, settings.color, out)
     })

@@ -12,7 +12,8 @@ use nextneck_model::Timestamp;
 use nextneck_model::code::{AuthorIdx, ChangeKind, CodeHistory, PathIdx, Snapshot};
 use serde::Serialize;
 
-use crate::git::{ReportError, WindowSpec, resolve_window};
+use crate::common::resolve_window;
+use crate::git::{ReportError, WindowSpec};
 use crate::report::{Notice, Window};
 use crate::time::{DAY, serde_rfc3339};
 

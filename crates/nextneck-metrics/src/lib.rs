@@ -6,6 +6,8 @@
 //! report, and `--explain` can show the events behind every number.
 
 pub mod code;
+mod common;
+pub mod delivery;
 pub mod flow;
 pub mod forecast;
 pub mod git;
@@ -15,5 +17,6 @@ pub mod tiers;
 pub mod time;
 
 pub use code::{CodeReport, CodeSettings, code_report};
+pub use delivery::{DeliverySettings, TracedEvent, delivery_report};
 pub use git::{DeploySource, GitSettings, ReportError, WindowSpec, git_report};
 pub use report::Report;

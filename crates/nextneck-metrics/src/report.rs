@@ -41,6 +41,12 @@ pub struct Report {
     /// Every deployment in the window with its changes and links; present
     /// when asked for (`--explain`).
     pub explain: Option<Explain>,
+    /// Incidents, time to restore and time to reflect: reports over
+    /// delivery events (`nextneck report --db`); `None` for a git report.
+    pub incidents: Option<Incidents>,
+    /// CI health per workflow, flaky and slowest tests: reports over
+    /// delivery events; `None` for a git report.
+    pub ci: Option<Ci>,
     /// What the code says about the files the window's failed deployments
     /// touched (the top hotspot among them, knowledge islands); `None`
     /// when the window has no failed deployment or the file changes could
@@ -117,9 +123,10 @@ pub struct HalfFigures {
 /// Where the report's events came from.
 #[derive(Clone, Debug, Serialize)]
 pub struct Source {
-    /// `git` for a repository clone.
+    /// `git` for a repository clone; `events` for the event store,
+    /// `events+git` for the event store with a clone for commit ranges.
     pub kind: &'static str,
-    /// The repository's path, as given.
+    /// The repository's path, as given; empty without a clone.
     pub path: String,
     /// Commits read.
     pub commits: usize,
@@ -127,6 +134,10 @@ pub struct Source {
     pub tags: usize,
     /// True when the history is cut (a shallow clone or missing parents).
     pub shallow: bool,
+    /// The event store (its URL without a password); `None` for a git report.
+    pub db: Option<String>,
+    /// Normalized events read from the store; `None` for a git report.
+    pub events: Option<usize>,
 }
 
 /// The report's time window.
@@ -162,6 +173,16 @@ pub enum DeploymentsFrom {
     Branch {
         /// The branch name.
         branch: String,
+    },
+    /// Deployment events: successful production deployments.
+    Events {
+        /// Environment names matching this regular expression are
+        /// production (as is any deployment the source flags production).
+        production_pattern: String,
+        /// Production deployments seen (any status), in the whole history.
+        production: usize,
+        /// Other deployments seen (staging, preview, ...), not counted.
+        not_production: usize,
     },
 }
 
@@ -346,8 +367,12 @@ pub struct Notice {
 /// The traceable detail behind every figure.
 #[derive(Clone, Debug, Serialize)]
 pub struct Explain {
-    /// Deployments in the window, oldest first.
+    /// Deployments in the window, oldest first (git reports; empty for
+    /// delivery events).
     pub deployments: Vec<ExplainedDeployment>,
+    /// Every link behind a delivery events report, and what could not be
+    /// linked; `None` for a git report.
+    pub delivery: Option<DeliveryExplain>,
 }
 
 /// One deployment with what it shipped and how it failed or recovered.
@@ -427,4 +452,292 @@ pub struct ReworkReason {
     pub reason: &'static str,
     /// Its subject.
     pub subject: String,
+}
+
+/// Incidents opened in the window.
+#[derive(Clone, Debug, Serialize)]
+pub struct Incidents {
+    /// Incidents opened in the window.
+    pub count: usize,
+    /// Of those, resolved (by their latest observation).
+    pub resolved: usize,
+    /// Of those, linked to a deployment.
+    pub linked_to_deployment: usize,
+    /// Resolved − opened.
+    pub time_to_restore: IncidentDurations,
+    /// Postmortem published − resolved: the median, which the issue tracker
+    /// calls "mean time to reflect".
+    pub time_to_reflect: IncidentDurations,
+    /// Resolved incidents without a postmortem, oldest first.
+    pub without_postmortem: Vec<IncidentRef>,
+}
+
+/// A duration over incidents.
+#[derive(Clone, Debug, Serialize)]
+pub struct IncidentDurations {
+    /// Median, seconds.
+    pub median_seconds: Option<f64>,
+    /// 85th percentile, seconds.
+    pub p85_seconds: Option<f64>,
+    /// Incidents measured.
+    pub incidents: usize,
+}
+
+/// An incident, named.
+#[derive(Clone, Debug, Serialize)]
+pub struct IncidentRef {
+    /// `pagerduty`, `opsgenie`, `gitlab`, `jira`, `github` or `events`.
+    pub source: String,
+    /// Its id there.
+    pub id: String,
+    /// Title.
+    pub title: Option<String>,
+    /// The service it is attributed to (after the service mapping).
+    pub service: Option<String>,
+    /// Opened.
+    #[serde(with = "serde_rfc3339::option")]
+    pub opened_at: Option<Timestamp>,
+    /// Resolved.
+    #[serde(with = "serde_rfc3339::option")]
+    pub resolved_at: Option<Timestamp>,
+}
+
+/// CI health.
+#[derive(Clone, Debug, Serialize)]
+pub struct Ci {
+    /// Per workflow (or pipeline), by repository then name.
+    pub workflows: Vec<CiWorkflow>,
+    /// Flaky tests, the most often flaky first.
+    pub flaky_tests: Vec<FlakyTest>,
+    /// The slowest tests by median duration, at most ten.
+    pub slowest_tests: Vec<SlowTest>,
+}
+
+/// One workflow's runs in the window.
+#[derive(Clone, Debug, Serialize)]
+pub struct CiWorkflow {
+    /// `owner/name` or project path, when known.
+    pub repository: Option<String>,
+    /// The workflow's or pipeline's name.
+    pub workflow: String,
+    /// Runs started in the window.
+    pub runs: usize,
+    /// Of those, completed with success, failure or timed out (the success
+    /// rate's denominator; canceled and skipped runs are not in it).
+    pub concluded: usize,
+    /// Of those, succeeded.
+    pub succeeded: usize,
+    /// succeeded / concluded.
+    pub success_rate: Option<f64>,
+    /// Median of finished − started, seconds.
+    pub duration_median_seconds: Option<f64>,
+    /// 85th percentile of finished − started, seconds.
+    pub duration_p85_seconds: Option<f64>,
+    /// Median of started − queued, seconds.
+    pub queue_median_seconds: Option<f64>,
+    /// 85th percentile of started − queued, seconds.
+    pub queue_p85_seconds: Option<f64>,
+}
+
+/// A test that both failed and passed.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlakyTest {
+    /// `classname.name`.
+    pub test: String,
+    /// Commits on which it failed and passed, or on which a report marked
+    /// it flaky (Surefire `flakyFailure`/`flakyError`).
+    pub flaky_commits: usize,
+    /// Those commits, in order of first appearance.
+    pub commits: Vec<String>,
+    /// Executions in the window.
+    pub executions: usize,
+    /// Executions that failed or errored.
+    pub failed: usize,
+    /// Executions a report marked flaky (failed, then passed on a rerun).
+    pub marked_flaky: usize,
+}
+
+/// A slow test.
+#[derive(Clone, Debug, Serialize)]
+pub struct SlowTest {
+    /// `classname.name`.
+    pub test: String,
+    /// Executions with a duration in the window.
+    pub executions: usize,
+    /// Median duration, seconds.
+    pub median_seconds: Option<f64>,
+    /// 85th percentile, seconds.
+    pub p85_seconds: Option<f64>,
+    /// Longest, seconds.
+    pub max_seconds: f64,
+}
+
+/// Why two things were linked: the rule and the facts it used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Link {
+    /// The rule's stable name (`commit_range`, `first_deployment_after_merge`,
+    /// `explicit_deployment_id`, `explicit_sha`, `latest_deployment_of_service`,
+    /// `postmortem_event`, `postmortem_issue_reference`).
+    pub rule: &'static str,
+    /// The facts, in words.
+    pub reason: String,
+}
+
+/// Every link behind a delivery events report.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeliveryExplain {
+    /// Production deployments in the window (successful and failed), oldest
+    /// first, with the changes each one shipped.
+    pub deployments: Vec<EventDeployment>,
+    /// Incidents opened in the window, oldest first, with their deployment
+    /// and postmortem.
+    pub incidents: Vec<EventIncident>,
+    /// What could not be linked, and why.
+    pub unlinked: Unlinked,
+}
+
+/// A thing as the sources named it, and the deliveries that observed it.
+#[derive(Clone, Debug, Serialize)]
+pub struct EventRef {
+    /// The source.
+    pub source: String,
+    /// Its id there.
+    pub id: String,
+    /// The store's ids of the raw deliveries its observations came from.
+    pub deliveries: Vec<i64>,
+}
+
+/// A production deployment with its changes and outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct EventDeployment {
+    /// Which deployment.
+    #[serde(flatten)]
+    pub thing: EventRef,
+    /// Repository.
+    pub repository: Option<String>,
+    /// Service (its own, or its repository's by the service mapping).
+    pub service: Option<String>,
+    /// Environment.
+    pub environment: Option<String>,
+    /// Why it is production.
+    pub production: String,
+    /// The deployed commit.
+    pub sha: Option<String>,
+    /// `success`, `failure` or `error`.
+    pub status: &'static str,
+    /// The first success time (or the first failure time).
+    #[serde(with = "serde_rfc3339")]
+    pub time: Timestamp,
+    /// True for the oldest successful production deployment of its service
+    /// or repository: its changes get no lead time.
+    pub baseline: bool,
+    /// Changes it shipped.
+    pub changes: Vec<EventChange>,
+    /// Why it failed: its status, or the incidents linked to it.
+    pub failed: Vec<String>,
+    /// Time to recovery, seconds; `None` when it did not fail or has not
+    /// recovered.
+    pub recovery_seconds: Option<i64>,
+    /// What recovered it.
+    pub recovered_by: Option<String>,
+    /// Shipped changes that make it rework (a revert or a hotfix).
+    pub rework: Vec<String>,
+}
+
+/// A merged change with its stages.
+#[derive(Clone, Debug, Serialize)]
+pub struct EventChange {
+    /// Which change.
+    #[serde(flatten)]
+    pub thing: EventRef,
+    /// Title.
+    pub title: Option<String>,
+    /// Repository.
+    pub repository: Option<String>,
+    /// Why it is linked to this deployment.
+    pub link: Link,
+    /// The earliest author time of its commits.
+    #[serde(with = "serde_rfc3339::option")]
+    pub first_commit_at: Option<Timestamp>,
+    /// Opened.
+    #[serde(with = "serde_rfc3339::option")]
+    pub opened_at: Option<Timestamp>,
+    /// Where the pickup stage starts: opened, or marked ready later.
+    #[serde(with = "serde_rfc3339::option")]
+    pub ready_at: Option<Timestamp>,
+    /// The first review by someone other than the author, not a bot.
+    #[serde(with = "serde_rfc3339::option")]
+    pub first_review_at: Option<Timestamp>,
+    /// Who gave it.
+    pub first_reviewer: Option<String>,
+    /// Merged.
+    #[serde(with = "serde_rfc3339::option")]
+    pub merged_at: Option<Timestamp>,
+    /// `coding`, seconds.
+    pub coding_seconds: Option<i64>,
+    /// `pickup`, seconds.
+    pub pickup_seconds: Option<i64>,
+    /// `review`, seconds.
+    pub review_seconds: Option<i64>,
+    /// `deploy`, seconds.
+    pub deploy_seconds: Option<i64>,
+    /// Deployment time − first commit time.
+    pub lead_time_seconds: Option<i64>,
+    /// Whether it counts in lead time and stages (not for a baseline's
+    /// changes or a negative lead time).
+    pub counted: bool,
+}
+
+/// An incident with its links.
+#[derive(Clone, Debug, Serialize)]
+pub struct EventIncident {
+    /// Which incident.
+    #[serde(flatten)]
+    pub thing: EventRef,
+    /// Title.
+    pub title: Option<String>,
+    /// Service, after the mapping.
+    pub service: Option<String>,
+    /// Opened.
+    #[serde(with = "serde_rfc3339::option")]
+    pub opened_at: Option<Timestamp>,
+    /// Resolved.
+    #[serde(with = "serde_rfc3339::option")]
+    pub resolved_at: Option<Timestamp>,
+    /// Resolved − opened.
+    pub time_to_restore_seconds: Option<i64>,
+    /// The deployment it is linked to (`source:id`).
+    pub deployment: Option<String>,
+    /// Why.
+    pub deployment_link: Option<Link>,
+    /// Its postmortem (`source:id`).
+    pub postmortem: Option<String>,
+    /// When the postmortem was published.
+    #[serde(with = "serde_rfc3339::option")]
+    pub postmortem_published_at: Option<Timestamp>,
+    /// Why that postmortem.
+    pub postmortem_link: Option<Link>,
+    /// Postmortem published − resolved.
+    pub time_to_reflect_seconds: Option<i64>,
+}
+
+/// What could not be linked.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Unlinked {
+    /// Changes merged in the window that no production deployment shipped.
+    pub changes: Vec<UnlinkedThing>,
+    /// Incidents opened in the window linked to no deployment.
+    pub incidents: Vec<UnlinkedThing>,
+    /// Postmortems that reference no known incident.
+    pub postmortems: Vec<UnlinkedThing>,
+}
+
+/// A thing that could not be linked, and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnlinkedThing {
+    /// Which.
+    #[serde(flatten)]
+    pub thing: EventRef,
+    /// Why.
+    pub reason: String,
 }

@@ -165,9 +165,8 @@ pub fn report(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let mut body = String::new();
     let _ = write!(
         body,
-        "<header><h1>Where delivery waits</h1><p class=\"meta\">{} · {} commits · window {} to {} ({} days) · deployments: {}</p></header>",
-        esc(&report.source.path),
-        report.source.commits,
+        "<header><h1>Where delivery waits</h1><p class=\"meta\">{} · window {} to {} ({} days) · deployments: {}</p></header>",
+        esc(&source_meta(report)),
         esc(&date(report.window.since)),
         esc(&date(report.window.until)),
         report.window.days,
@@ -183,6 +182,7 @@ pub fn report(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
         None => body.push_str("<p class=\"muted\">No chart data in this report.</p>"),
     }
+    body.push_str(&crate::delivery::html(report));
     if !report.notices.is_empty() {
         body.push_str("<h2>Notes</h2><ul class=\"notes\">");
         for n in &report.notices {
@@ -190,8 +190,21 @@ pub fn report(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
         body.push_str("</ul>");
     }
-    let title = format!("nextneck report: {}", report.source.path);
+    let title = format!(
+        "nextneck report: {}",
+        report.source.db.as_deref().unwrap_or(&report.source.path)
+    );
     out.write_all(page(&title, &body).as_bytes())
+}
+
+/// What the report read: the repository and its commits, or the event
+/// store (and the clone).
+fn source_meta(report: &Report) -> String {
+    if report.source.db.is_some() {
+        crate::source_line(report)
+    } else {
+        format!("{} · {} commits", report.source.path, report.source.commits)
+    }
 }
 
 fn tier_badge(t: Option<Tier>) -> String {
@@ -665,7 +678,12 @@ fn deployments_chart(report: &Report, series: &Series) -> String {
         figure(
             chart.finish(),
             &format!(
-                "Deployments counted per {unit} of the window; failed deployments (a later deployment shipped a revert of one of their commits) on top."
+                "Deployments counted per {unit} of the window; failed deployments ({}) on top.",
+                if report.source.db.is_some() {
+                    "a failure or error status, or an incident linked to them"
+                } else {
+                    "a later deployment shipped a revert of one of their commits"
+                }
             ),
             &["deployment", "time", "changes", "outcome"],
             &rows

@@ -12,6 +12,7 @@ use nextneck_metrics::tiers::Tier;
 use nextneck_metrics::time::{date, human, rfc3339};
 
 pub mod code;
+mod delivery;
 pub mod flow;
 pub mod html;
 pub mod svg;
@@ -51,7 +52,7 @@ pub fn json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// `1 change`, `2 changes`.
-fn count(n: usize, singular: &str, plural: &str) -> String {
+pub(crate) fn count(n: usize, singular: &str, plural: &str) -> String {
     if n == 1 {
         format!("1 {singular}")
     } else {
@@ -59,11 +60,11 @@ fn count(n: usize, singular: &str, plural: &str) -> String {
     }
 }
 
-fn opt_human(v: Option<f64>) -> String {
+pub(crate) fn opt_human(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".to_owned(), human)
 }
 
-fn percent(v: Option<f64>) -> String {
+pub(crate) fn percent(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".to_owned(), |r| format!("{:.0}%", r * 100.0))
 }
 
@@ -81,8 +82,21 @@ fn tier_style(t: Option<Tier>) -> Style {
     }
 }
 
-fn source_line(report: &Report) -> String {
+pub(crate) fn source_line(report: &Report) -> String {
     let s = &report.source;
+    if let Some(db) = &s.db {
+        let mut line = format!("{db} ({} events", s.events.unwrap_or(0));
+        if !s.path.is_empty() {
+            line.push_str(&format!(
+                "; clone {}, {} commits{}",
+                s.path,
+                s.commits,
+                if s.shallow { ", shallow" } else { "" }
+            ));
+        }
+        line.push(')');
+        return line;
+    }
     format!(
         "{} ({} commits, {} tags{})",
         s.path,
@@ -113,6 +127,13 @@ pub(crate) fn deployments_line(report: &Report) -> String {
             format!("tags matching {pattern} ({matching_tags} tags)")
         }
         DeploymentsFrom::Branch { branch } => format!("every first-parent commit of {branch}"),
+        DeploymentsFrom::Events {
+            production_pattern,
+            production,
+            not_production,
+        } => format!(
+            "successful production deployment events (environment matching {production_pattern} or flagged production; {production} production, {not_production} other deployments seen)"
+        ),
     }
 }
 
@@ -192,6 +213,14 @@ fn dora_rows(report: &Report) -> Vec<(&'static str, String, Option<Tier>)> {
     ]
 }
 
+/// ` (oldest authored DATE)`, or nothing when no author time is known.
+fn oldest_authored(report: &Report) -> String {
+    report
+        .undeployed
+        .oldest_author_time
+        .map_or_else(String::new, |t| format!(" (oldest authored {})", date(t)))
+}
+
 fn bar(share: Option<f64>, width: usize) -> String {
     let Some(share) = share else {
         return String::new();
@@ -249,18 +278,16 @@ fn table_report(report: &Report, color: bool, out: &mut dyn Write) -> io::Result
     if report.undeployed.changes > 0 {
         writeln!(
             out,
-            "{} {} not deployed yet (oldest authored {})",
+            "{} {} not deployed yet{}",
             bold("waiting:"),
             count(report.undeployed.changes, "change", "changes"),
-            report
-                .undeployed
-                .oldest_author_time
-                .map_or_else(String::new, date)
+            oldest_authored(report)
         )?;
     }
     if let Some(code) = &report.code {
         writeln!(out, "{} {}", bold("code:"), code.summary)?;
     }
+    delivery::text(report, color, out)?;
     if !report.notices.is_empty() {
         writeln!(out)?;
         writeln!(out, "{}", bold("notes"))?;
@@ -269,10 +296,15 @@ fn table_report(report: &Report, color: bool, out: &mut dyn Write) -> io::Result
         }
     }
     if let Some(explain) = &report.explain {
-        writeln!(out)?;
-        writeln!(out, "{}", bold("deployments in the window, oldest first"))?;
-        for d in &explain.deployments {
-            explain_text(d, color, out)?;
+        match &explain.delivery {
+            Some(e) => delivery::explain_text(e, color, out)?,
+            None => {
+                writeln!(out)?;
+                writeln!(out, "{}", bold("deployments in the window, oldest first"))?;
+                for d in &explain.deployments {
+                    explain_text(d, color, out)?;
+                }
+            }
         }
     }
     Ok(())
@@ -349,7 +381,7 @@ fn explain_text(d: &ExplainedDeployment, color: bool, out: &mut dyn Write) -> io
     Ok(())
 }
 
-fn md_escape(s: &str) -> String {
+pub(crate) fn md_escape(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
@@ -408,18 +440,16 @@ fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
         writeln!(
             out,
-            "**Waiting:** {} not deployed yet (oldest authored {}).",
+            "**Waiting:** {} not deployed yet{}.",
             count(report.undeployed.changes, "change", "changes"),
-            report
-                .undeployed
-                .oldest_author_time
-                .map_or_else(String::new, date)
+            oldest_authored(report)
         )?;
     }
     if let Some(code) = &report.code {
         writeln!(out)?;
         writeln!(out, "**Code:** {}.", md_escape(&code.summary))?;
     }
+    delivery::markdown(report, out)?;
     if !report.notices.is_empty() {
         writeln!(out)?;
         for n in &report.notices {
@@ -427,7 +457,9 @@ fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out)?;
         }
     }
-    if let Some(explain) = &report.explain {
+    if let Some(e) = report.explain.as_ref().and_then(|e| e.delivery.as_ref()) {
+        delivery::explain_markdown(e, out)?;
+    } else if let Some(explain) = &report.explain {
         writeln!(out)?;
         writeln!(out, "### Deployments in the window")?;
         for d in &explain.deployments {

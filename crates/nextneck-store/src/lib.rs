@@ -232,6 +232,12 @@ pub trait Store: Send {
     /// Every normalized event, in delivery order then sequence.
     fn events(&mut self) -> Result<Vec<StoredEvent>, StoreError>;
 
+    /// The normalized events of these kinds (`deployment`, `change`, ...),
+    /// in delivery order then sequence: what `nextneck report --db` reads,
+    /// leaving out kinds it does not use (stage transitions, CI jobs) through
+    /// the `events (kind, at)` index. No kinds, no events.
+    fn events_of_kinds(&mut self, kinds: &[&str]) -> Result<Vec<StoredEvent>, StoreError>;
+
     /// Every stored delivery, by id.
     fn deliveries(&mut self) -> Result<Vec<Delivery>, StoreError>;
 

@@ -252,6 +252,26 @@ impl Store for PostgresStore {
             .collect()
     }
 
+    fn events_of_kinds(&mut self, kinds: &[&str]) -> Result<Vec<StoredEvent>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+        self.client
+            .query(
+                "SELECT delivery_id, seq, data FROM events WHERE kind = ANY($1)
+                 ORDER BY delivery_id, seq",
+                &[&kinds],
+            )?
+            .iter()
+            .map(|r| {
+                let seq: i32 = r.get(1);
+                let data: String = r.get(2);
+                event_from_json(r.get(0), seq as u32, &data)
+            })
+            .collect()
+    }
+
     fn deliveries(&mut self) -> Result<Vec<Delivery>, StoreError> {
         Ok(self
             .client

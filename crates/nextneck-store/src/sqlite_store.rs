@@ -332,6 +332,29 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    fn events_of_kinds(&mut self, kinds: &[&str]) -> Result<Vec<StoredEvent>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = vec!["?"; kinds.len()].join(", ");
+        let rows: Vec<(i64, i64, String)> = self
+            .conn
+            .prepare(&format!(
+                "SELECT delivery_id, seq, data FROM events WHERE kind IN ({placeholders})
+                 ORDER BY delivery_id, seq"
+            ))
+            .map_err(|e| self.err(e))?
+            .query_map(rusqlite::params_from_iter(kinds.iter()), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        rows.into_iter()
+            .map(|(d, s, data)| event_from_json(d, s as u32, &data))
+            .collect()
+    }
+
     fn deliveries(&mut self) -> Result<Vec<Delivery>, StoreError> {
         self.conn
             .prepare(&format!(

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use nextneck_model::events::{Event, EventBody, StageTransition};
+use nextneck_model::events::{Event, EventBody, Postmortem, StageTransition};
 use nextneck_store::{
     Appended, Delivery, NewDelivery, Origin, Processed, Store, fresh_postgres_schema, open,
 };
@@ -57,6 +57,7 @@ both_backends!(
     reprocessing_derives_everything_again_from_the_raw_log,
     concurrent_writers_and_processors_on_one_database,
     status_counts_per_provider,
+    events_of_kinds_reads_only_those_kinds_in_delivery_order,
 );
 
 fn delivery(provider: &str, key: &str, body: &str, at: i64) -> NewDelivery {
@@ -276,6 +277,70 @@ fn status_counts_per_provider(db: Db) {
         [("github".into(), 2, 9_000), ("jira".into(), 1, 7_000)]
     );
     assert_eq!(s.backlog, 3);
+}
+
+fn events_of_kinds_reads_only_those_kinds_in_delivery_order(db: Db) {
+    let mut store = open(&db.url).unwrap();
+    store
+        .append(&[
+            delivery("events", "a", "stage-a", 1_000),
+            delivery("events", "b", "pm-b", 2_000),
+            delivery("events", "c", "stage-c", 3_000),
+            delivery("events", "d", "pm-d", 4_000),
+        ])
+        .unwrap();
+    // Bodies starting with `pm-` become a postmortem and a stage transition.
+    let mut convert_two = |d: &Delivery| {
+        let body = String::from_utf8_lossy(&d.delivery.body).into_owned();
+        let mut events = match convert(d) {
+            Processed::Events(e) => e,
+            other => return other,
+        };
+        if body.starts_with("pm-") {
+            events.insert(
+                0,
+                Event {
+                    source: "events".into(),
+                    at: None,
+                    body: EventBody::Postmortem(Postmortem {
+                        id: body.clone(),
+                        incident_id: "INC-1".into(),
+                        published_at: 7,
+                        url: None,
+                    }),
+                },
+            );
+        }
+        Processed::Events(events)
+    };
+    while store.process(3, &mut convert_two).unwrap() > 0 {}
+    let summary = |events: Vec<nextneck_store::StoredEvent>| -> Vec<(i64, u32, String)> {
+        events
+            .into_iter()
+            .map(|e| (e.delivery_id, e.seq, e.event.entity_id()))
+            .collect()
+    };
+    let ids: Vec<i64> = store.deliveries().unwrap().iter().map(|d| d.id).collect();
+    assert_eq!(
+        summary(store.events_of_kinds(&["postmortem"]).unwrap()),
+        [
+            (ids[1], 0, "pm-b".to_owned()),
+            (ids[3], 0, "pm-d".to_owned())
+        ]
+    );
+    let both = summary(
+        store
+            .events_of_kinds(&["stage_transition", "postmortem"])
+            .unwrap(),
+    );
+    assert_eq!(
+        both,
+        summary(store.events().unwrap()),
+        "all of them, in order"
+    );
+    assert_eq!(both.len(), 6);
+    assert!(store.events_of_kinds(&["incident"]).unwrap().is_empty());
+    assert!(store.events_of_kinds(&[]).unwrap().is_empty());
 }
 
 #[test]

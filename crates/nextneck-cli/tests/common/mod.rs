@@ -137,7 +137,9 @@ pub fn git_command(cwd: &Path) -> Command {
 /// The `nextneck` binary under test.
 pub fn nextneck() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nextneck"));
+    // `NEXTNECK_DB` would turn `report PATH` into a report over events.
     cmd.env_remove("NO_COLOR")
+        .env_remove("NEXTNECK_DB")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null");
     cmd

@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 pub const EVENTS_TOKEN: &str = "ev-token";
 pub const GITHUB_SECRET: &str = "gh-secret";
+pub const GITLAB_TOKEN: &str = "gl-token";
+pub const PAGERDUTY_SECRET: &str = "pd-secret";
+pub const JIRA_SECRET: &str = "jira-secret";
+pub const OPSGENIE_TOKEN: &str = "og-token";
 
 pub fn fixtures() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
@@ -97,6 +101,10 @@ impl Server {
             .args(["serve", "--db", &db.url, "--listen", "127.0.0.1:0"])
             .env("NEXTNECK_EVENTS_TOKEN", EVENTS_TOKEN)
             .env("NEXTNECK_GITHUB_SECRET", GITHUB_SECRET)
+            .env("NEXTNECK_GITLAB_TOKEN", GITLAB_TOKEN)
+            .env("NEXTNECK_PAGERDUTY_SECRET", PAGERDUTY_SECRET)
+            .env("NEXTNECK_JIRA_SECRET", JIRA_SECRET)
+            .env("NEXTNECK_OPSGENIE_TOKEN", OPSGENIE_TOKEN)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,0 +1,303 @@
+//! The delivery sections of `nextneck.toml`, read by `nextneck report
+//! --db`: `[delivery]` (what counts as production, bots, hotfixes, which
+//! linking rules), `[services.NAME]` (which repositories and incident-tool
+//! services are a service) and `[teams.NAME]` (which repositories, services
+//! and CODEOWNERS owners are a team). Other sections belong to other
+//! commands and are ignored here; inside these sections an unknown key is
+//! an error, so a typo is not silently ignored.
+//!
+//! ```toml
+//! [delivery]
+//! production = "(?i)^(prod|production|live)([-_./: ].*)?$"
+//! bots = ["deploy-bot", "renovate"]
+//! hotfix = "(?i)\\bhotfix\\b"
+//! link_changes = "auto"                # or "commit_range", "after_merge"
+//! link_incidents = "explicit_or_service" # or "explicit"
+//!
+//! [services.checkout]
+//! repositories = ["acme/shop", "acme/checkout-*"]
+//! incident_services = ["Checkout API (production)"]
+//!
+//! [teams.web]
+//! repositories = ["acme/web-*"]
+//! services = ["checkout"]
+//! codeowners = ["@acme/web"]
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use nextneck_metrics::delivery::{ChangeLinking, IncidentLinking, ServiceRule, TeamRule};
+use regex::Regex;
+use serde::Deserialize;
+
+use crate::UsageError;
+use crate::server_config::DEFAULT_CONFIG;
+
+#[derive(Debug, Default, Deserialize)]
+struct File {
+    #[serde(default)]
+    delivery: DeliverySection,
+    #[serde(default)]
+    services: BTreeMap<String, ServiceSection>,
+    #[serde(default)]
+    teams: BTreeMap<String, TeamSection>,
+}
+
+/// The `[delivery]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliverySection {
+    production: Option<String>,
+    #[serde(default)]
+    bots: Vec<String>,
+    hotfix: Option<String>,
+    link_changes: Option<String>,
+    link_incidents: Option<String>,
+}
+
+/// A `[services.NAME]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceSection {
+    #[serde(default)]
+    repositories: Vec<String>,
+    #[serde(default)]
+    incident_services: Vec<String>,
+}
+
+/// A `[teams.NAME]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TeamSection {
+    #[serde(default)]
+    repositories: Vec<String>,
+    #[serde(default)]
+    services: Vec<String>,
+    #[serde(default)]
+    codeowners: Vec<String>,
+}
+
+/// What the file says, checked: patterns compile, rule names are known.
+#[derive(Debug, Default)]
+pub struct DeliveryConfig {
+    /// `[delivery] production`.
+    pub production: Option<Regex>,
+    /// `[delivery] bots`.
+    pub bots: Vec<String>,
+    /// `[delivery] hotfix`.
+    pub hotfix: Option<Regex>,
+    /// `[delivery] link_changes`.
+    pub link_changes: Option<ChangeLinking>,
+    /// `[delivery] link_incidents`.
+    pub link_incidents: Option<IncidentLinking>,
+    /// `[services.NAME]`, by name.
+    pub services: Vec<ServiceRule>,
+    /// `[teams.NAME]`, by name.
+    pub teams: Vec<TeamRule>,
+}
+
+/// Reads the delivery sections from `path`, or from ./nextneck.toml when it
+/// exists.
+pub fn load(path: Option<&Path>) -> anyhow::Result<DeliveryConfig> {
+    let (path, required) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from(DEFAULT_CONFIG), false),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(DeliveryConfig::default());
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("could not read {}", path.display()));
+        }
+    };
+    parse(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())).into())
+}
+
+/// Parses the file's text.
+pub fn parse(text: &str) -> Result<DeliveryConfig, String> {
+    let file: File = toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
+    let d = file.delivery;
+    let regex = |key: &str, v: Option<String>| {
+        v.map(|p| {
+            Regex::new(&p)
+                .map_err(|e| format!("[delivery] {key}: not a valid regular expression: {e}"))
+        })
+        .transpose()
+    };
+    Ok(DeliveryConfig {
+        production: regex("production", d.production)?,
+        bots: d.bots,
+        hotfix: regex("hotfix", d.hotfix)?,
+        link_changes: d
+            .link_changes
+            .map(|v| {
+                change_linking(&v).ok_or_else(|| {
+                    format!(
+                        "[delivery] link_changes: `{v}` is not a rule; use auto, commit_range or after_merge"
+                    )
+                })
+            })
+            .transpose()?,
+        link_incidents: d
+            .link_incidents
+            .map(|v| {
+                incident_linking(&v).ok_or_else(|| {
+                    format!(
+                        "[delivery] link_incidents: `{v}` is not a rule; use explicit_or_service or explicit"
+                    )
+                })
+            })
+            .transpose()?,
+        services: file
+            .services
+            .into_iter()
+            .map(|(name, s)| ServiceRule {
+                name,
+                repositories: s.repositories,
+                incident_services: s.incident_services,
+            })
+            .collect(),
+        teams: file
+            .teams
+            .into_iter()
+            .map(|(name, t)| TeamRule {
+                name,
+                repositories: t.repositories,
+                services: t.services,
+                codeowners: t.codeowners,
+            })
+            .collect(),
+    })
+}
+
+/// `auto`, `commit_range` (or `commit-range`), `after_merge`.
+pub fn change_linking(v: &str) -> Option<ChangeLinking> {
+    match v.replace('-', "_").as_str() {
+        "auto" => Some(ChangeLinking::Auto),
+        "commit_range" => Some(ChangeLinking::CommitRange),
+        "after_merge" => Some(ChangeLinking::AfterMerge),
+        _ => None,
+    }
+}
+
+/// `explicit_or_service` (or `explicit-or-service`), `explicit`.
+pub fn incident_linking(v: &str) -> Option<IncidentLinking> {
+    match v.replace('-', "_").as_str() {
+        "explicit_or_service" => Some(IncidentLinking::ExplicitOrService),
+        "explicit" => Some(IncidentLinking::Explicit),
+        _ => None,
+    }
+}
+
+/// The owners of every file in a CODEOWNERS text: those of its last rule
+/// whose pattern matches every path (`*`, `/*`, `**`, `/**`); GitHub and
+/// GitLab let the last matching rule win. GitLab `[Section]` headers are
+/// skipped.
+pub fn default_owners(codeowners: &str) -> Vec<String> {
+    let mut owners = Vec::new();
+    for line in codeowners.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() || line.starts_with('[') || line.starts_with("^[") {
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        let Some(pattern) = words.next() else {
+            continue;
+        };
+        if matches!(pattern, "*" | "/*" | "**" | "/**") {
+            owners = words.map(str::to_owned).collect();
+        }
+    }
+    owners
+}
+
+/// The clone's CODEOWNERS file, where GitHub and GitLab look for it:
+/// `.github/CODEOWNERS`, `CODEOWNERS`, `docs/CODEOWNERS`, `.gitlab/CODEOWNERS`.
+pub fn read_codeowners(work_tree: &Path) -> Option<String> {
+    [
+        ".github/CODEOWNERS",
+        "CODEOWNERS",
+        "docs/CODEOWNERS",
+        ".gitlab/CODEOWNERS",
+    ]
+    .iter()
+    .find_map(|rel| std::fs::read_to_string(work_tree.join(rel)).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_parse_and_others_are_ignored() {
+        let c = parse(
+            "[server]\nlisten = \"x\"\n[streams.hiring]\nfile = \"h.csv\"\n\n[delivery]\nproduction = \"^live$\"\nbots = [\"ci-bot\"]\nlink_changes = \"after_merge\"\nlink_incidents = \"explicit\"\n\n[services.checkout]\nrepositories = [\"acme/shop\"]\nincident_services = [\"Checkout\"]\n\n[teams.web]\nservices = [\"checkout\"]\ncodeowners = [\"@acme/web\"]\n",
+        )
+        .expect("parses");
+        assert_eq!(
+            c.production.map(|r| r.as_str().to_owned()).as_deref(),
+            Some("^live$")
+        );
+        assert_eq!(c.bots, ["ci-bot"]);
+        assert_eq!(c.link_changes, Some(ChangeLinking::AfterMerge));
+        assert_eq!(c.link_incidents, Some(IncidentLinking::Explicit));
+        assert_eq!(
+            c.services,
+            [ServiceRule {
+                name: "checkout".into(),
+                repositories: vec!["acme/shop".into()],
+                incident_services: vec!["Checkout".into()],
+            }]
+        );
+        assert_eq!(c.teams[0].name, "web");
+        assert!(parse("").is_ok());
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let c = parse(include_str!("../../../docs/nextneck.example.toml")).expect("parses");
+        assert_eq!(c.services.len(), 2);
+        assert_eq!(c.teams.len(), 2);
+        assert_eq!(c.link_changes, Some(ChangeLinking::Auto));
+        assert!(c.production.is_some_and(|p| p.is_match("live-eu")));
+    }
+
+    #[test]
+    fn mistakes_are_errors() {
+        let check = |text: &str, wanted: &str| {
+            let err = parse(text).expect_err(text);
+            assert!(err.contains(wanted), "{text}: {err}");
+        };
+        check("[delivery]\nproducton = \"x\"\n", "unknown field");
+        check(
+            "[delivery]\nproduction = \"(\"\n",
+            "[delivery] production: not a valid regular expression",
+        );
+        check(
+            "[delivery]\nlink_changes = \"nearest\"\n",
+            "use auto, commit_range or after_merge",
+        );
+        check(
+            "[delivery]\nlink_incidents = \"time\"\n",
+            "use explicit_or_service or explicit",
+        );
+        check("[services.a]\nrepos = []\n", "unknown field");
+        check("[teams.a]\nmembers = []\n", "unknown field");
+    }
+
+    #[test]
+    fn codeowners_default_owners() {
+        let check = |text: &str, wanted: &[&str]| {
+            assert_eq!(default_owners(text), wanted, "{text}");
+        };
+        check("", &[]);
+        check("# owners\n*       @acme/web @ada\n", &["@acme/web", "@ada"]);
+        check("* @a\n/docs/ @docs\n* @b # later wins\n", &["@b"]);
+        check("/src/ @core\n*.js @js\n", &[]);
+        check("[Backend]\n/** @acme/backend\n", &["@acme/backend"]);
+    }
+}

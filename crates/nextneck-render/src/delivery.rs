@@ -1,0 +1,632 @@
+//! The parts of a delivery events report that a git report does not have:
+//! incidents (time to restore, time to reflect, resolved incidents without
+//! a postmortem), CI health (workflows, flaky and slowest tests) and the
+//! links behind every figure (`--explain`), as text, Markdown and HTML.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use nextneck_metrics::report::{
+    Ci, DeliveryExplain, EventDeployment, IncidentRef, Incidents, Report, UnlinkedThing,
+};
+use nextneck_metrics::time::{human, rfc3339};
+
+use crate::svg::esc;
+use crate::table::{Style, Table};
+use crate::{count, md_escape, opt_human, percent};
+
+fn opt_time(t: Option<i64>) -> String {
+    t.map_or_else(|| "n/a".to_owned(), rfc3339)
+}
+
+fn opt_secs(v: Option<i64>) -> String {
+    v.map_or_else(|| "n/a".to_owned(), |s| human(s as f64))
+}
+
+fn incident_name(i: &IncidentRef) -> String {
+    let mut s = format!("{}:{}", i.source, i.id);
+    if let Some(t) = &i.title {
+        s.push_str(&format!(" \"{t}\""));
+    }
+    if let Some(svc) = &i.service {
+        s.push_str(&format!(" ({svc})"));
+    }
+    s
+}
+
+/// The incident rows: (figure, value).
+fn incident_rows(i: &Incidents) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "incidents",
+            format!(
+                "{} opened ({} resolved, {} linked to a deployment)",
+                i.count, i.resolved, i.linked_to_deployment
+            ),
+        ),
+        (
+            "time to restore",
+            match i.time_to_restore.median_seconds {
+                Some(m) => format!(
+                    "median {}, p85 {} ({})",
+                    human(m),
+                    opt_human(i.time_to_restore.p85_seconds),
+                    count(i.time_to_restore.incidents, "incident", "incidents")
+                ),
+                None => "n/a (no resolved incident)".to_owned(),
+            },
+        ),
+        (
+            "time to reflect",
+            match i.time_to_reflect.median_seconds {
+                Some(m) => format!(
+                    "median {}, p85 {} ({} with a postmortem)",
+                    human(m),
+                    opt_human(i.time_to_reflect.p85_seconds),
+                    count(i.time_to_reflect.incidents, "incident", "incidents")
+                ),
+                None => "n/a (no postmortem after a resolution)".to_owned(),
+            },
+        ),
+        (
+            "without postmortem",
+            format!(
+                "{} resolved without a postmortem",
+                count(i.without_postmortem.len(), "incident", "incidents")
+            ),
+        ),
+    ]
+}
+
+/// One line per CI workflow: (name, cells).
+fn workflow_rows(ci: &Ci) -> Vec<Vec<String>> {
+    ci.workflows
+        .iter()
+        .map(|w| {
+            vec![
+                match &w.repository {
+                    Some(r) => format!("{r} {}", w.workflow),
+                    None => w.workflow.clone(),
+                },
+                w.runs.to_string(),
+                percent(w.success_rate),
+                opt_human(w.duration_median_seconds),
+                opt_human(w.duration_p85_seconds),
+                opt_human(w.queue_median_seconds),
+                opt_human(w.queue_p85_seconds),
+            ]
+        })
+        .collect()
+}
+
+const WORKFLOW_HEAD: [&str; 7] = [
+    "workflow",
+    "runs",
+    "success",
+    "duration p50",
+    "p85",
+    "queue p50",
+    "p85",
+];
+
+/// Incidents and CI as text.
+pub(crate) fn text(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let bold = |s: &str| Style::Bold.paint(s, color);
+    if let Some(i) = &report.incidents {
+        writeln!(out)?;
+        let mut t = Table::new(&["INCIDENTS", "value"]);
+        for (name, value) in incident_rows(i) {
+            t.row(vec![(name.to_owned(), Style::Plain), (value, Style::Plain)]);
+        }
+        t.write(out, color)?;
+        if !i.without_postmortem.is_empty() {
+            writeln!(
+                out,
+                "{}",
+                bold("resolved without a postmortem, oldest first")
+            )?;
+            for inc in &i.without_postmortem {
+                writeln!(
+                    out,
+                    "  {}  opened {}  resolved {}",
+                    incident_name(inc),
+                    opt_time(inc.opened_at),
+                    opt_time(inc.resolved_at)
+                )?;
+            }
+        }
+    }
+    if let Some(ci) = &report.ci {
+        if !ci.workflows.is_empty() {
+            writeln!(out)?;
+            let mut head = WORKFLOW_HEAD;
+            head[0] = "CI WORKFLOW";
+            let mut t = Table::new(&head);
+            for row in workflow_rows(ci) {
+                t.row(row.into_iter().map(|c| (c, Style::Plain)).collect());
+            }
+            t.write(out, color)?;
+        }
+        if !ci.flaky_tests.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "{}", bold("flaky tests"))?;
+            for f in &ci.flaky_tests {
+                writeln!(
+                    out,
+                    "  {}  flaky on {}, {} of {} executions failed, {} marked flaky by a rerun",
+                    f.test,
+                    count(f.flaky_commits, "commit", "commits"),
+                    f.failed,
+                    f.executions,
+                    f.marked_flaky
+                )?;
+            }
+        }
+        if !ci.slowest_tests.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "{}", bold("slowest tests"))?;
+            for s in &ci.slowest_tests {
+                writeln!(
+                    out,
+                    "  {}  median {}, p85 {}, max {} ({})",
+                    s.test,
+                    opt_human(s.median_seconds),
+                    opt_human(s.p85_seconds),
+                    human(s.max_seconds),
+                    count(s.executions, "execution", "executions")
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn deployment_head(d: &EventDeployment) -> String {
+    let mut head = format!(
+        "{}:{}  {}  {}",
+        d.thing.source,
+        d.thing.id,
+        rfc3339(d.time),
+        d.status
+    );
+    if let Some(s) = &d.service {
+        head.push_str(&format!("  service {s}"));
+    }
+    if let Some(r) = &d.repository {
+        head.push_str(&format!("  {r}"));
+    }
+    if let Some(sha) = &d.sha {
+        head.push_str(&format!("  {}", sha.get(..12).unwrap_or(sha)));
+    }
+    if d.baseline {
+        head.push_str("  baseline: its changes get no lead time");
+    }
+    head
+}
+
+fn deliveries(ids: &[i64]) -> String {
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("deliveries {}", list.join(", "))
+}
+
+/// `--explain` for delivery events, as text.
+pub(crate) fn explain_text(
+    e: &DeliveryExplain,
+    color: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let bold = |s: &str| Style::Bold.paint(s, color);
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        bold("production deployments in the window, oldest first")
+    )?;
+    for d in &e.deployments {
+        writeln!(out, "{}", bold(&deployment_head(d)))?;
+        writeln!(
+            out,
+            "  production: {}; {}",
+            d.production,
+            deliveries(&d.thing.deliveries)
+        )?;
+        for c in &d.changes {
+            writeln!(
+                out,
+                "  change {}:{}  {}",
+                c.thing.source,
+                c.thing.id,
+                c.title.as_deref().unwrap_or("")
+            )?;
+            writeln!(out, "    linked by {}: {}", c.link.rule, c.link.reason)?;
+            let stages = if c.counted {
+                format!(
+                    "lead {} = coding {} + pickup {} + review {} + deploy {}",
+                    opt_secs(c.lead_time_seconds),
+                    opt_secs(c.coding_seconds),
+                    opt_secs(c.pickup_seconds),
+                    opt_secs(c.review_seconds),
+                    opt_secs(c.deploy_seconds)
+                )
+            } else if d.baseline {
+                "baseline: not counted".to_owned()
+            } else {
+                "deployed before its first commit: not counted".to_owned()
+            };
+            writeln!(
+                out,
+                "    first commit {}, opened {}, ready {}, first review {}{}, merged {}; {}",
+                opt_time(c.first_commit_at),
+                opt_time(c.opened_at),
+                opt_time(c.ready_at),
+                opt_time(c.first_review_at),
+                c.first_reviewer
+                    .as_ref()
+                    .map_or(String::new(), |r| format!(" by {r}")),
+                opt_time(c.merged_at),
+                stages
+            )?;
+        }
+        for why in &d.failed {
+            writeln!(out, "  {} {why}", Style::Red.paint("failed:", color))?;
+        }
+        if let (Some(r), Some(by)) = (d.recovery_seconds, &d.recovered_by) {
+            writeln!(out, "  recovery time {} (by {by})", human(r as f64))?;
+        }
+        for r in &d.rework {
+            writeln!(out, "  rework: {r}")?;
+        }
+    }
+    if !e.incidents.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", bold("incidents in the window, oldest first"))?;
+        for i in &e.incidents {
+            writeln!(
+                out,
+                "{}",
+                bold(&format!(
+                    "{}:{}  opened {}  resolved {}{}",
+                    i.thing.source,
+                    i.thing.id,
+                    opt_time(i.opened_at),
+                    opt_time(i.resolved_at),
+                    i.service
+                        .as_ref()
+                        .map_or(String::new(), |s| format!("  service {s}"))
+                ))
+            )?;
+            writeln!(
+                out,
+                "  {}; time to restore {}",
+                deliveries(&i.thing.deliveries),
+                opt_secs(i.time_to_restore_seconds)
+            )?;
+            match (&i.deployment, &i.deployment_link) {
+                (Some(d), Some(l)) => {
+                    writeln!(out, "  deployment {d}, linked by {}: {}", l.rule, l.reason)?
+                }
+                _ => writeln!(out, "  no deployment")?,
+            }
+            match (&i.postmortem, &i.postmortem_link) {
+                (Some(p), Some(l)) => writeln!(
+                    out,
+                    "  postmortem {p} published {}, linked by {}: {}; time to reflect {}",
+                    opt_time(i.postmortem_published_at),
+                    l.rule,
+                    l.reason,
+                    opt_secs(i.time_to_reflect_seconds)
+                )?,
+                _ => writeln!(out, "  no postmortem")?,
+            }
+        }
+    }
+    let unlinked: [(&str, &[UnlinkedThing]); 3] = [
+        ("changes", &e.unlinked.changes),
+        ("incidents", &e.unlinked.incidents),
+        ("postmortems", &e.unlinked.postmortems),
+    ];
+    for (what, list) in unlinked {
+        if list.is_empty() {
+            continue;
+        }
+        writeln!(out)?;
+        writeln!(out, "{}", bold(&format!("{what} not linked")))?;
+        for u in list {
+            writeln!(
+                out,
+                "  {}:{}  {} ({})",
+                u.thing.source,
+                u.thing.id,
+                u.reason,
+                deliveries(&u.thing.deliveries)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Incidents and CI as Markdown.
+pub(crate) fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(i) = &report.incidents {
+        writeln!(out)?;
+        writeln!(out, "| incidents | value |")?;
+        writeln!(out, "|---|---|")?;
+        for (name, value) in incident_rows(i) {
+            writeln!(out, "| {name} | {} |", md_escape(&value))?;
+        }
+        if !i.without_postmortem.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "**Resolved without a postmortem, oldest first:**")?;
+            writeln!(out)?;
+            for inc in &i.without_postmortem {
+                writeln!(
+                    out,
+                    "- {}: opened {}, resolved {}",
+                    md_escape(&incident_name(inc)),
+                    opt_time(inc.opened_at),
+                    opt_time(inc.resolved_at)
+                )?;
+            }
+        }
+    }
+    if let Some(ci) = &report.ci {
+        if !ci.workflows.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "| {} |", WORKFLOW_HEAD.join(" | "))?;
+            writeln!(out, "|---|---:|---:|---:|---:|---:|---:|")?;
+            for row in workflow_rows(ci) {
+                let cells: Vec<String> = row.iter().map(|c| md_escape(c)).collect();
+                writeln!(out, "| {} |", cells.join(" | "))?;
+            }
+        }
+        if !ci.flaky_tests.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "**Flaky tests:**")?;
+            writeln!(out)?;
+            for f in &ci.flaky_tests {
+                writeln!(
+                    out,
+                    "- `{}`: flaky on {}, {} of {} executions failed, {} marked flaky by a rerun",
+                    f.test.replace('`', "'"),
+                    count(f.flaky_commits, "commit", "commits"),
+                    f.failed,
+                    f.executions,
+                    f.marked_flaky
+                )?;
+            }
+        }
+        if !ci.slowest_tests.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "**Slowest tests:**")?;
+            writeln!(out)?;
+            for s in &ci.slowest_tests {
+                writeln!(
+                    out,
+                    "- `{}`: median {}, p85 {}, max {}",
+                    s.test.replace('`', "'"),
+                    opt_human(s.median_seconds),
+                    opt_human(s.p85_seconds),
+                    human(s.max_seconds)
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `--explain` for delivery events, as Markdown.
+pub(crate) fn explain_markdown(e: &DeliveryExplain, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(out, "### Production deployments in the window")?;
+    for d in &e.deployments {
+        writeln!(out)?;
+        writeln!(out, "#### {}", md_escape(&deployment_head(d)))?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Production: {}; {}.",
+            md_escape(&d.production),
+            deliveries(&d.thing.deliveries)
+        )?;
+        if !d.changes.is_empty() {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "| change | link | lead | coding | pickup | review | deploy |"
+            )?;
+            writeln!(out, "|---|---|---:|---:|---:|---:|---:|")?;
+            for c in &d.changes {
+                writeln!(
+                    out,
+                    "| {}:{} {} | {}: {} | {} | {} | {} | {} | {} |",
+                    md_escape(&c.thing.source),
+                    md_escape(&c.thing.id),
+                    md_escape(c.title.as_deref().unwrap_or("")),
+                    c.link.rule,
+                    md_escape(&c.link.reason),
+                    if c.counted {
+                        opt_secs(c.lead_time_seconds)
+                    } else {
+                        "not counted".to_owned()
+                    },
+                    opt_secs(c.coding_seconds),
+                    opt_secs(c.pickup_seconds),
+                    opt_secs(c.review_seconds),
+                    opt_secs(c.deploy_seconds)
+                )?;
+            }
+        }
+        for why in &d.failed {
+            writeln!(out)?;
+            writeln!(out, "Failed: {}.", md_escape(why))?;
+        }
+        if let (Some(r), Some(by)) = (d.recovery_seconds, &d.recovered_by) {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "Recovery time: {} (by {}).",
+                human(r as f64),
+                md_escape(by)
+            )?;
+        }
+    }
+    if !e.incidents.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "### Incidents in the window")?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "| incident | opened | resolved | deployment | postmortem |"
+        )?;
+        writeln!(out, "|---|---|---|---|---|")?;
+        for i in &e.incidents {
+            writeln!(
+                out,
+                "| {}:{} | {} | {} | {} | {} |",
+                md_escape(&i.thing.source),
+                md_escape(&i.thing.id),
+                opt_time(i.opened_at),
+                opt_time(i.resolved_at),
+                match (&i.deployment, &i.deployment_link) {
+                    (Some(d), Some(l)) => md_escape(&format!("{d} ({}: {})", l.rule, l.reason)),
+                    _ => "none".to_owned(),
+                },
+                match (&i.postmortem, &i.postmortem_link) {
+                    (Some(p), Some(l)) => md_escape(&format!("{p} ({}: {})", l.rule, l.reason)),
+                    _ => "none".to_owned(),
+                }
+            )?;
+        }
+    }
+    let unlinked: [(&str, &[UnlinkedThing]); 3] = [
+        ("Changes", &e.unlinked.changes),
+        ("Incidents", &e.unlinked.incidents),
+        ("Postmortems", &e.unlinked.postmortems),
+    ];
+    for (what, list) in unlinked {
+        if list.is_empty() {
+            continue;
+        }
+        writeln!(out)?;
+        writeln!(out, "### {what} not linked")?;
+        writeln!(out)?;
+        for u in list {
+            writeln!(
+                out,
+                "- {}:{}: {}",
+                md_escape(&u.thing.source),
+                md_escape(&u.thing.id),
+                md_escape(&u.reason)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn html_table(head: &[&str], rows: &[Vec<String>]) -> String {
+    let mut t = String::from("<table><thead><tr>");
+    for h in head {
+        let _ = write!(t, "<th scope=\"col\">{}</th>", esc(h));
+    }
+    t.push_str("</tr></thead><tbody>");
+    for row in rows {
+        t.push_str("<tr>");
+        for cell in row {
+            let _ = write!(t, "<td>{}</td>", esc(cell));
+        }
+        t.push_str("</tr>");
+    }
+    t.push_str("</tbody></table>");
+    t
+}
+
+/// The incidents and CI sections of the HTML page.
+pub(crate) fn html(report: &Report) -> String {
+    let mut out = String::new();
+    if let Some(i) = &report.incidents {
+        out.push_str("<section><h2>Incidents</h2>");
+        let rows: Vec<Vec<String>> = incident_rows(i)
+            .into_iter()
+            .map(|(n, v)| vec![n.to_owned(), v])
+            .collect();
+        out.push_str(&html_table(&["figure", "value"], &rows));
+        out.push_str("<p class=\"muted\">Time to reflect is the median time from an incident's resolution to its postmortem's publication.</p>");
+        if !i.without_postmortem.is_empty() {
+            out.push_str("<h3>Resolved without a postmortem, oldest first</h3>");
+            let rows: Vec<Vec<String>> = i
+                .without_postmortem
+                .iter()
+                .map(|inc| {
+                    vec![
+                        format!("{}:{}", inc.source, inc.id),
+                        inc.title.clone().unwrap_or_default(),
+                        inc.service.clone().unwrap_or_default(),
+                        opt_time(inc.opened_at),
+                        opt_time(inc.resolved_at),
+                    ]
+                })
+                .collect();
+            out.push_str(&html_table(
+                &["incident", "title", "service", "opened", "resolved"],
+                &rows,
+            ));
+        }
+        out.push_str("</section>");
+    }
+    if let Some(ci) = &report.ci {
+        out.push_str("<section><h2>CI</h2>");
+        if ci.workflows.is_empty() {
+            out.push_str("<p class=\"muted\">No CI run in the window.</p>");
+        } else {
+            out.push_str(&html_table(&WORKFLOW_HEAD, &workflow_rows(ci)));
+        }
+        if !ci.flaky_tests.is_empty() {
+            out.push_str("<h3>Flaky tests</h3>");
+            let rows: Vec<Vec<String>> = ci
+                .flaky_tests
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.test.clone(),
+                        f.flaky_commits.to_string(),
+                        f.executions.to_string(),
+                        f.failed.to_string(),
+                        f.marked_flaky.to_string(),
+                    ]
+                })
+                .collect();
+            out.push_str(&html_table(
+                &[
+                    "test",
+                    "flaky commits",
+                    "executions",
+                    "failed",
+                    "marked flaky",
+                ],
+                &rows,
+            ));
+        }
+        if !ci.slowest_tests.is_empty() {
+            out.push_str("<h3>Slowest tests</h3>");
+            let rows: Vec<Vec<String>> = ci
+                .slowest_tests
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.test.clone(),
+                        s.executions.to_string(),
+                        opt_human(s.median_seconds),
+                        opt_human(s.p85_seconds),
+                        human(s.max_seconds),
+                    ]
+                })
+                .collect();
+            out.push_str(&html_table(
+                &["test", "executions", "median", "p85", "max"],
+                &rows,
+            ));
+        }
+        out.push_str("</section>");
+    }
+    out
+}

@@ -2,11 +2,17 @@
 //!
 //! Settings are layered: command-line arguments over this file over
 //! defaults, resolved into one settings struct per command before any work
-//! starts. Each top-level table belongs to one area; today `[streams.NAME]`
-//! names value streams for `nextneck flow` and `nextneck forecast`. Other
-//! top-level tables are left for other commands and ignored here; inside a
-//! stream, an unknown key is an error (a typo would otherwise be silently
-//! ignored).
+//! starts. This module is the one reader of the file; each top-level table
+//! belongs to one area:
+//!
+//! * `[server]`: `nextneck serve` (see `server_config.rs`);
+//! * `[delivery]`, `[services.NAME]`, `[teams.NAME]`: `nextneck report --db`
+//!   (see `delivery_config.rs`);
+//! * `[streams.NAME]`: `nextneck flow` and `nextneck forecast` (below).
+//!
+//! An unknown table or key anywhere is an error naming its line and column:
+//! a typo is never silently ignored. An example with every section is
+//! `docs/nextneck.example.toml`.
 //!
 //! ```toml
 //! [streams.hiring]
@@ -35,7 +41,20 @@ pub const FILE_NAME: &str = "nextneck.toml";
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
+    /// `[server]`.
+    #[serde(default)]
+    pub server: crate::server_config::ServerSection,
+    /// `[delivery]`.
+    #[serde(default)]
+    pub delivery: crate::delivery_config::DeliverySection,
+    /// `[services.NAME]`.
+    #[serde(default)]
+    pub services: BTreeMap<String, crate::delivery_config::ServiceSection>,
+    /// `[teams.NAME]`.
+    #[serde(default)]
+    pub teams: BTreeMap<String, crate::delivery_config::TeamSection>,
     /// Value streams by name.
     #[serde(default)]
     pub streams: BTreeMap<String, Stream>,
@@ -181,6 +200,9 @@ mod tests {
             [server]
             listen = "127.0.0.1:8080"
 
+            [delivery]
+            bots = ["renovate"]
+
             [streams.hiring]
             file = "hiring.csv"
             done = ["hired", "rejected"]
@@ -205,6 +227,16 @@ mod tests {
         );
     }
 
+    /// The documented example has every section, and parses.
+    #[test]
+    fn the_documented_example_parses() {
+        let c = parse(include_str!("../../../docs/nextneck.example.toml")).unwrap();
+        assert_eq!(c.server.listen.as_deref(), Some("0.0.0.0:8080"));
+        assert_eq!(c.streams["hiring"].done, ["hired", "rejected"]);
+        assert!(c.services.contains_key("checkout") && c.teams.contains_key("web"));
+        parse(include_str!("../../../examples/nextneck.toml")).unwrap();
+    }
+
     #[test]
     fn mistakes_are_named() {
         let cases = [
@@ -223,6 +255,14 @@ mod tests {
             (
                 "[streams.x\n",
                 "line 1, column 11: unclosed table, expected `]`",
+            ),
+            (
+                "[delivry]\nbots = []\n",
+                "line 1, column 2: unknown field `delivry`, expected one of",
+            ),
+            (
+                "[server]\nlisten = \"x\"\ngithub_secrt = \"x\"\n",
+                "line 3, column 1: unknown field `github_secrt`",
             ),
         ];
         for (text, want) in cases {

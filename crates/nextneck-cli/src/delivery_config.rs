@@ -1,10 +1,9 @@
-//! The delivery sections of `nextneck.toml`, read by `nextneck report
-//! --db`: `[delivery]` (what counts as production, bots, hotfixes, which
+//! The delivery sections of `nextneck.toml` (read by `config.rs`), used by
+//! `nextneck report --db`: `[delivery]` (what counts as production, bots, hotfixes, which
 //! linking rules), `[services.NAME]` (which repositories and incident-tool
 //! services are a service) and `[teams.NAME]` (which repositories, services
-//! and CODEOWNERS owners are a team). Other sections belong to other
-//! commands and are ignored here; inside these sections an unknown key is
-//! an error, so a typo is not silently ignored.
+//! and CODEOWNERS owners are a team). An unknown key is an error, so a typo
+//! is not silently ignored.
 //!
 //! ```toml
 //! [delivery]
@@ -24,31 +23,18 @@
 //! codeowners = ["@acme/web"]
 //! ```
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::Context;
 use nextneck_metrics::delivery::{ChangeLinking, IncidentLinking, ServiceRule, TeamRule};
 use regex::Regex;
 use serde::Deserialize;
 
 use crate::UsageError;
-use crate::server_config::DEFAULT_CONFIG;
-
-#[derive(Debug, Default, Deserialize)]
-struct File {
-    #[serde(default)]
-    delivery: DeliverySection,
-    #[serde(default)]
-    services: BTreeMap<String, ServiceSection>,
-    #[serde(default)]
-    teams: BTreeMap<String, TeamSection>,
-}
 
 /// The `[delivery]` section.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DeliverySection {
+pub struct DeliverySection {
     production: Option<String>,
     #[serde(default)]
     bots: Vec<String>,
@@ -60,7 +46,7 @@ struct DeliverySection {
 /// A `[services.NAME]` section.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ServiceSection {
+pub struct ServiceSection {
     #[serde(default)]
     repositories: Vec<String>,
     #[serde(default)]
@@ -70,7 +56,7 @@ struct ServiceSection {
 /// A `[teams.NAME]` section.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TeamSection {
+pub struct TeamSection {
     #[serde(default)]
     repositories: Vec<String>,
     #[serde(default)]
@@ -101,25 +87,24 @@ pub struct DeliveryConfig {
 /// Reads the delivery sections from `path`, or from ./nextneck.toml when it
 /// exists.
 pub fn load(path: Option<&Path>) -> anyhow::Result<DeliveryConfig> {
-    let (path, required) = match path {
-        Some(p) => (p.to_path_buf(), true),
-        None => (PathBuf::from(DEFAULT_CONFIG), false),
-    };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(DeliveryConfig::default());
-        }
-        Err(e) => {
-            return Err(e).with_context(|| format!("could not read {}", path.display()));
-        }
-    };
-    parse(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())).into())
+    let file = crate::config::load(path)?.unwrap_or_default();
+    from_file(file).map_err(|e| {
+        let shown = path.map_or_else(
+            || crate::config::FILE_NAME.to_owned(),
+            |p| p.display().to_string(),
+        );
+        UsageError(format!("{shown}: {e}")).into()
+    })
 }
 
 /// Parses the file's text.
+#[cfg(test)]
 pub fn parse(text: &str) -> Result<DeliveryConfig, String> {
-    let file: File = toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
+    from_file(crate::config::parse(text)?)
+}
+
+/// Checks and converts the delivery sections of a parsed file.
+pub fn from_file(file: crate::config::Config) -> Result<DeliveryConfig, String> {
     let d = file.delivery;
     let regex = |key: &str, v: Option<String>| {
         v.map(|p| {

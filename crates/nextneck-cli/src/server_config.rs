@@ -1,6 +1,6 @@
-//! The `[server]` section of `nextneck.toml`: where `serve` listens, its
-//! store, and the webhook secrets. Other sections belong to other commands
-//! and are ignored here; environment variables override the file.
+//! The `[server]` section of `nextneck.toml` (read by `config.rs`): where
+//! `serve` listens, its store, and the webhook secrets; environment
+//! variables override the file.
 //!
 //! ```toml
 //! [server]
@@ -14,22 +14,10 @@
 //! events_token = "..."       # or NEXTNECK_EVENTS_TOKEN
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::Context;
 use nextneck_server::Secrets;
 use serde::Deserialize;
-
-use crate::UsageError;
-
-/// The file read when `--config` is not given, if it exists.
-pub const DEFAULT_CONFIG: &str = "nextneck.toml";
-
-#[derive(Debug, Default, Deserialize)]
-struct File {
-    #[serde(default)]
-    server: ServerSection,
-}
 
 /// The `[server]` section.
 #[derive(Debug, Default, Deserialize)]
@@ -47,26 +35,9 @@ pub struct ServerSection {
 
 /// Reads `[server]` from `path`, or from ./nextneck.toml when it exists.
 pub fn load(path: Option<&Path>) -> anyhow::Result<ServerSection> {
-    let (path, required) = match path {
-        Some(p) => (p.to_path_buf(), true),
-        None => (PathBuf::from(DEFAULT_CONFIG), false),
-    };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(ServerSection::default());
-        }
-        Err(e) => {
-            return Err(e).with_context(|| format!("could not read {}", path.display()));
-        }
-    };
-    parse(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())).into())
-}
-
-fn parse(text: &str) -> Result<ServerSection, String> {
-    toml::from_str::<File>(text)
-        .map(|f| f.server)
-        .map_err(|e| e.to_string().trim().replace('\n', " "))
+    Ok(crate::config::load(path)?
+        .map(|c| c.server)
+        .unwrap_or_default())
 }
 
 impl ServerSection {
@@ -90,10 +61,14 @@ impl ServerSection {
 mod tests {
     use super::*;
 
+    fn parse(text: &str) -> Result<ServerSection, String> {
+        crate::config::parse(text).map(|c| c.server)
+    }
+
     #[test]
     fn server_section_and_environment() {
         let section = parse(
-            "[server]\nlisten = \"0.0.0.0:9000\"\ngithub_secret = \"file\"\njira_secret = \"j\"\n\n[streams]\nhiring = {}\n",
+            "[server]\nlisten = \"0.0.0.0:9000\"\ngithub_secret = \"file\"\njira_secret = \"j\"\n",
         )
         .expect("parses");
         assert_eq!(section.listen.as_deref(), Some("0.0.0.0:9000"));

@@ -104,6 +104,7 @@ enum FormatArg {
     Table,
     Json,
     Markdown,
+    Html,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -167,6 +168,7 @@ fn resolve(args: &CodeArgs) -> Settings {
         FormatArg::Table => Format::Table,
         FormatArg::Json => Format::Json,
         FormatArg::Markdown => Format::Markdown,
+        FormatArg::Html => Format::Html,
     };
     let color = match args.color {
         ColorArg::Always => true,

@@ -1,10 +1,9 @@
 //! `nextneck flow`: flow metrics and the bottleneck of any value stream,
 //! from event logs (CSV, NDJSON, XES) or the streams of `nextneck.toml`.
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 use nextneck_eventlog::{Columns, ReadOptions};
 use nextneck_metrics::WindowSpec;
@@ -36,6 +35,10 @@ pub struct FlowArgs {
     /// When to colour the table: auto (a terminal, and NO_COLOR unset), always or never.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
+
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 /// How to read a stream and what its stages mean (shared with `forecast`).
@@ -271,18 +274,14 @@ pub fn flow_error(e: FlowError) -> anyhow::Error {
     }
 }
 
-/// The output format; HTML pages exist for `report` only so far.
+/// The output format.
 pub fn format(f: FormatArg) -> anyhow::Result<Format> {
-    match f {
-        FormatArg::Table => Ok(Format::Table),
-        FormatArg::Json => Ok(Format::Json),
-        FormatArg::Markdown => Ok(Format::Markdown),
-        FormatArg::Html => Err(UsageError(
-            "--format html is not available for value streams yet; use table, json or markdown"
-                .to_owned(),
-        )
-        .into()),
-    }
+    Ok(match f {
+        FormatArg::Table => Format::Table,
+        FormatArg::Json => Format::Json,
+        FormatArg::Markdown => Format::Markdown,
+        FormatArg::Html => Format::Html,
+    })
 }
 
 pub fn color(c: ColorArg) -> bool {
@@ -319,16 +318,14 @@ pub fn run(args: FlowArgs) -> anyhow::Result<()> {
         drop(log);
         reports.push(report);
     }
-    let stdout = io::stdout().lock();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout);
-    if reports.len() == 1 {
-        nextneck_render::flow::render_flow(&reports[0], format, color, &mut out)
-    } else {
-        let refs: Vec<&FlowReport> = reports.iter().collect();
-        let overview = nextneck_metrics::flow::overview(&refs);
-        nextneck_render::flow::render_streams(&reports, &overview, format, color, &mut out)
-    }
-    .context("could not write the report")?;
-    out.flush().context("could not write the report")?;
-    Ok(())
+    let color = color && args.output.is_none();
+    crate::output::write_to(args.output.as_deref(), |out| {
+        if reports.len() == 1 {
+            nextneck_render::flow::render_flow(&reports[0], format, color, out)
+        } else {
+            let refs: Vec<&FlowReport> = reports.iter().collect();
+            let overview = nextneck_metrics::flow::overview(&refs);
+            nextneck_render::flow::render_streams(&reports, &overview, format, color, out)
+        }
+    })
 }

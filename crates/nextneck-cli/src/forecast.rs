@@ -2,10 +2,8 @@
 //! an event log, a configured stream, or a git repository's deployments or
 //! changes.
 
-use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{ArgGroup, Args, ValueEnum};
 use nextneck_metrics::forecast::{
     DEFAULT_SEED, DEFAULT_TRIALS, ForecastError, ForecastSettings, forecast,
@@ -79,6 +77,10 @@ pub struct ForecastArgs {
     /// When to colour the table: auto (a terminal, and NO_COLOR unset), always or never.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
+
+    /// Write the forecast to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -127,12 +129,10 @@ pub fn run(args: ForecastArgs) -> anyhow::Result<()> {
         }
         other => anyhow::Error::new(other),
     })?;
-    let stdout = io::stdout().lock();
-    let mut out = BufWriter::new(stdout);
-    nextneck_render::flow::render_forecast(&report, output, color(args.color), &mut out)
-        .context("could not write the forecast")?;
-    out.flush().context("could not write the forecast")?;
-    Ok(())
+    let color = color(args.color) && args.output.is_none();
+    crate::output::write_to(args.output.as_deref(), |out| {
+        nextneck_render::flow::render_forecast(&report, output, color, out)
+    })
 }
 
 /// Deployment times, or one time per change (its deployment's), of the

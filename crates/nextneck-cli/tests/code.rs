@@ -705,7 +705,7 @@ fn bad_input_gets_clear_errors_and_exit_codes() {
             &["--since", "2024-02-01", "--until", "2024-01-01"],
             "--since must be before --until",
         ),
-        (&["--format", "html"], "invalid value 'html'"),
+        (&["--format", "yaml"], "invalid value 'yaml'"),
     ];
     for (args, message) in cases {
         let mut all = vec!["code", p];
@@ -981,4 +981,40 @@ fn the_cache_goes_to_the_user_cache_dir_when_the_repository_is_not_writable() {
         std::fs::metadata(&file).unwrap().modified().unwrap(),
         written
     );
+}
+
+/// The code report as a page, opened in headless Chromium.
+#[test]
+fn the_code_page_renders_in_a_browser() {
+    let repo = Repo::new();
+    commit_as(
+        &repo,
+        ADA,
+        at(0, 9),
+        &[
+            ("a.c", lines("a", 3).as_bytes()),
+            ("b.c", lines("b", 2).as_bytes()),
+        ],
+    );
+    commit_as(&repo, BO, at(1, 9), &[("a.c", lines("a2", 4).as_bytes())]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("code.html");
+    let (code, _, err) = run_text(&[
+        "code",
+        repo.path().to_str().unwrap(),
+        "--all",
+        "--format",
+        "html",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        html.contains("Where the code waits") && html.contains("Truck factor"),
+        "figures missing"
+    );
+    let url = format!("file://{}", file.display());
+    browser::check_page(&browser::load(&url), &["code-hotspots"]);
+    browser::screenshot(&url, "code", 1000, 1600);
 }

@@ -265,3 +265,101 @@ fn forecast_over_a_repositorys_deployments() {
     // Day 1 has none (the baseline), the others 2: at least 4 in 3 days with 95 %.
     assert_eq!(r["forecast"]["how_many"]["p95"]["items"], 4);
 }
+
+/// Writes a page with `nextneck ARGS --format html -o FILE` and opens it in
+/// headless Chromium: every chart drew marks, nothing logged, nothing asked
+/// of the network, accessibility basics; screenshots kept under
+/// `target/screenshots/`.
+fn page_in_browser(args: &[&str], name: &str, charts: &[String]) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("{name}.html"));
+    let out = nextneck()
+        .current_dir(examples())
+        .args(args)
+        .args(["--format", "html", "-o"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = format!("file://{}", file.display());
+    let page = browser::load(&url);
+    let charts: Vec<&str> = charts.iter().map(String::as_str).collect();
+    browser::check_page(&page, &charts);
+    browser::screenshot(&url, name, 1000, 2600);
+}
+
+#[test]
+fn flow_forecast_and_overview_pages_render_in_a_browser() {
+    let config = config();
+    let flow_charts = |prefix: &str| {
+        [
+            "flow-stages",
+            "flow-cfd",
+            "flow-aging",
+            "flow-throughput",
+            "flow-scatter",
+        ]
+        .iter()
+        .map(|c| format!("{prefix}{c}"))
+        .collect::<Vec<_>>()
+    };
+    page_in_browser(
+        &["flow", "--config", &config, "--stream", "hiring"],
+        "flow-hiring",
+        &flow_charts(""),
+    );
+    page_in_browser(
+        &[
+            "forecast", "--config", &config, "--stream", "hiring", "--items", "20", "--days", "30",
+        ],
+        "forecast-hiring",
+        &["forecast-when".to_owned(), "forecast-how-many".to_owned()],
+    );
+    // Every stream on one page: chart ids stay unique.
+    let streams = [
+        "hiring",
+        "sales-leads",
+        "supplier-tickets",
+        "contract-review",
+        "billing",
+        "delivery",
+    ];
+    let mut all = Vec::new();
+    for s in streams {
+        all.extend(flow_charts(&format!("{s}-")));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("streams.html");
+    let out = nextneck()
+        .current_dir(examples())
+        .args(["flow", "--config", &config, "--format", "html", "-o"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(&file).unwrap();
+    for s in streams {
+        assert!(
+            html.contains(&format!("href=\"#stream-{s}\"")),
+            "the overview links to {s}"
+        );
+    }
+    let page = browser::load(&format!("file://{}", file.display()));
+    // Charts of streams without finished items or in-progress work may be
+    // absent; those present drew marks.
+    let present: Vec<&str> = all
+        .iter()
+        .map(String::as_str)
+        .filter(|id| html.contains(&format!("id=\"{id}\"")))
+        .collect();
+    assert!(present.len() >= 20, "only {} charts", present.len());
+    browser::check_page(&page, &present);
+}

@@ -10,7 +10,6 @@ use crate::table::{Style, Table};
 use crate::{Format, count, md_escape, percent, trim_float};
 
 /// Writes `report` in `format`. `color` only affects [`Format::Table`].
-/// HTML is not available for this report yet.
 pub fn render_code(
     report: &CodeReport,
     format: Format,
@@ -21,10 +20,7 @@ pub fn render_code(
         Format::Table => table(report, color, out),
         Format::Json => json(report, out),
         Format::Markdown => markdown(report, out),
-        Format::Html => Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "HTML output is not available for nextneck code yet; use --format table, json or markdown",
-        )),
+        Format::Html => crate::views::code_page(report, out),
     }
 }
 

@@ -22,7 +22,7 @@ pub fn render_flow(
         Format::Json => json(report, out),
         Format::Table => flow_table(report, color, out),
         Format::Markdown => flow_markdown(report, out),
-        Format::Html => no_html(),
+        Format::Html => crate::views::flow_page(report, out),
     }
 }
 
@@ -68,7 +68,7 @@ pub fn render_streams(
             }
             Ok(())
         }
-        Format::Html => no_html(),
+        Format::Html => crate::views::streams_page(reports, overview, out),
         Format::Markdown => {
             writeln!(out, "## nextneck flow: every stream's bottleneck")?;
             writeln!(out)?;
@@ -102,13 +102,6 @@ pub fn render_streams(
 
 /// Value streams have no HTML page yet; the commands refuse `--format html`
 /// before they start, so this is only reached by other callers.
-fn no_html() -> io::Result<()> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "HTML is not available for value streams yet; use table, json or markdown",
-    ))
-}
-
 fn overview_table(overview: &[OverviewRow], color: bool, out: &mut dyn Write) -> io::Result<()> {
     let mut t = Table::new(&[
         "rank",
@@ -384,7 +377,7 @@ pub fn render_forecast(
         Format::Json => json(report, out),
         Format::Table => forecast_text(report, color, false, out),
         Format::Markdown => forecast_text(report, color, true, out),
-        Format::Html => no_html(),
+        Format::Html => crate::views::forecast_page(report, out),
     }
 }
 

@@ -88,7 +88,7 @@ figure{margin:0 0 1rem;overflow-x:auto}svg.chart{width:100%;min-width:600px;heig
 svg text{fill:var(--fg);font-size:12px}svg .axis line{stroke:var(--muted)}svg .axis text{fill:var(--muted)}\
 svg .axis-title{fill:var(--fg)!important;font-size:12px}svg line.grid{stroke:var(--line)}\
 svg .ref line{stroke:var(--fg);stroke-dasharray:4 3}svg .ref text{font-size:11px}\
-svg .line{fill:none;stroke-width:2}svg .mark:hover{opacity:.75}\
+svg path.line{fill:none!important;stroke-width:2}svg .mark:hover{opacity:.75}\
 svg .highlight{stroke:var(--c-bad);stroke-width:3}\
 .verdict{border-left:4px solid var(--c-bad);padding:4px 12px}\
 table{border-collapse:collapse;font-size:.85rem}td,th{padding:2px 8px;border-bottom:1px solid var(--line);text-align:right}\
@@ -309,7 +309,7 @@ fn bottleneck_section(report: &Report) -> String {
     let bottleneck = report.bottleneck.as_ref().map(|b| b.stage);
     let mut chart = Chart::new(
         "stages",
-        120.0,
+        130.0,
         "Lead time split into stages",
         &format!(
             "A bar of 100% of change time split by stage: {}.",
@@ -338,7 +338,7 @@ fn bottleneck_section(report: &Report) -> String {
         };
         chart.rect(
             x0,
-            t + 8.0,
+            t + 20.0,
             x1 - x0,
             40.0,
             &class,
@@ -519,7 +519,7 @@ fn scatter(report: &Report, series: &Series) -> String {
         );
     }
     if let Some(m) = report.dora.lead_time.median_seconds {
-        chart.hline(y.at(m), "p50", &format!("P50 {}", human(m)));
+        chart.hline_left(y.at(m), "p50", &format!("P50 {}", human(m)));
     }
     if let Some(p) = report.dora.lead_time.p85_seconds {
         chart.hline(y.at(p), "p85", &format!("P85 {}", human(p)));

@@ -17,6 +17,7 @@ pub mod flow;
 pub mod html;
 pub mod svg;
 mod table;
+pub mod views;
 
 use table::{Style, Table};
 

@@ -26,7 +26,7 @@ pub fn esc(s: &str) -> String {
 pub const WIDTH: f64 = 720.0;
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 16.0;
-const TOP: f64 = 12.0;
+const TOP: f64 = 16.0;
 const BOTTOM: f64 = 44.0;
 
 /// A chart under construction.
@@ -171,16 +171,55 @@ impl Chart {
         );
     }
 
-    /// A horizontal reference line across the plot with a label.
+    /// A horizontal reference line across the plot with a label at its
+    /// right end.
     pub fn hline(&mut self, y: f64, class: &str, label: &str) {
+        self.hline_labelled(y, class, label, false);
+    }
+
+    /// The same, labelled at the left end (for a second line close by).
+    pub fn hline_left(&mut self, y: f64, class: &str, label: &str) {
+        self.hline_labelled(y, class, label, true);
+    }
+
+    fn hline_labelled(&mut self, y: f64, class: &str, label: &str, left: bool) {
         let (l, _, r, _) = self.plot_area();
+        let (tx, anchor) = if left {
+            (l + 4.0, "start")
+        } else {
+            (r - 2.0, "end")
+        };
         let _ = write!(
             self.body,
-            r#"<g class="ref {class}"><line x1="{l:.1}" y1="{y:.1}" x2="{r:.1}" y2="{y:.1}"><title>{label}</title></line><text x="{tx:.1}" y="{ty:.1}" text-anchor="end">{label}</text></g>"#,
+            r#"<g class="ref {class}"><line x1="{l:.1}" y1="{y:.1}" x2="{r:.1}" y2="{y:.1}"><title>{label}</title></line><text x="{tx:.1}" y="{ty:.1}" text-anchor="{anchor}">{label}</text></g>"#,
             label = esc(label),
-            tx = r - 2.0,
             ty = y - 4.0
         );
+    }
+
+    /// A legend: a swatch and a label for each series, in a row above the
+    /// plot's top right corner.
+    pub fn legend(&mut self, entries: &[(String, String)]) {
+        let (_, t, r, _) = self.plot_area();
+        let mut x = r;
+        let mut items = Vec::new();
+        for (class, label) in entries.iter().rev() {
+            let width = 16.0 + 6.5 * label.chars().count() as f64 + 12.0;
+            x -= width;
+            items.push((x, class, label));
+        }
+        self.body.push_str(r#"<g class="legend">"#);
+        for (x, class, label) in items.into_iter().rev() {
+            let _ = write!(
+                self.body,
+                r#"<rect class="{class}" x="{x:.1}" y="{:.1}" width="10" height="10"/><text x="{:.1}" y="{:.1}">{}</text>"#,
+                t - 1.0,
+                x + 14.0,
+                t + 8.0,
+                esc(label)
+            );
+        }
+        self.body.push_str("</g>");
     }
 
     /// A polyline (a run chart) with a hover title.

@@ -1,0 +1,980 @@
+//! HTML pages of the value-stream, forecast and code reports, built with the
+//! same kit as the delivery report ([`crate::html`], [`crate::svg`]): every
+//! chart has a title, a description, axis labels with units, hover titles on
+//! its marks and a data table as its text alternative. The sections are
+//! public so that the dashboard can embed them.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use nextneck_metrics::code::CodeReport;
+use nextneck_metrics::flow::{FlowReport, OverviewRow};
+use nextneck_metrics::forecast::ForecastReport;
+use nextneck_metrics::time::{DAY, WEEK, date, human, rfc3339};
+
+use crate::html::{figure, page};
+use crate::svg::{Chart, Scale, duration_ticks, esc, nice_ticks};
+
+fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.map_or_else(|| "n/a".to_owned(), f)
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.0}%", v * 100.0)
+}
+
+fn tile(name: &str, value: &str, note: &str) -> String {
+    format!(
+        "<div class=\"tile\"><div class=\"name\">{}</div><div class=\"value\">{}</div><div class=\"trend muted\">{}</div></div>",
+        esc(name),
+        esc(value),
+        esc(note)
+    )
+}
+
+/// Tick positions at whole UTC days, weeks, months or years, about six.
+fn time_ticks(since: i64, until: i64, x: &Scale) -> Vec<(f64, String)> {
+    let span = (until - since).max(1);
+    let step = [
+        DAY,
+        7 * DAY,
+        14 * DAY,
+        30 * DAY,
+        91 * DAY,
+        182 * DAY,
+        365 * DAY,
+        730 * DAY,
+    ]
+    .into_iter()
+    .find(|s| span / s <= 6)
+    .unwrap_or(1825 * DAY);
+    let first = (since.div_euclid(DAY) + 1) * DAY;
+    (0..)
+        .map(|i| first + i * step)
+        .take_while(|&tick| tick < until)
+        .map(|tick| (x.at(tick as f64), date(tick)))
+        .collect()
+}
+
+/// A horizontal 100 % bar split into parts, the highlighted one outlined.
+fn share_bar(
+    id: &str,
+    title: &str,
+    parts: &[(String, f64, String)],
+    highlight: Option<usize>,
+) -> String {
+    let mut chart = Chart::new(
+        id,
+        130.0,
+        title,
+        &format!(
+            "A bar of 100% split by stage: {}.",
+            parts
+                .iter()
+                .map(|(n, s, _)| format!("{n} {}", pct(*s)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    let (l, t, r, _) = chart.plot_area();
+    let x = Scale::linear(0.0, 1.0, l, r);
+    let mut start = 0.0;
+    for (i, (name, share, hover)) in parts.iter().enumerate() {
+        let (x0, x1) = (x.at(start), x.at(start + share));
+        let class = if Some(i) == highlight {
+            format!("c-{} highlight", i % 6)
+        } else {
+            format!("c-{}", i % 6)
+        };
+        chart.rect(x0, t + 20.0, x1 - x0, 40.0, &class, hover);
+        if *share > 0.08 {
+            chart.text(
+                (x0 + x1) / 2.0,
+                t + 12.0,
+                "middle",
+                "",
+                &format!("{name} {}", pct(*share)),
+            );
+        }
+        start += share;
+    }
+    let ticks: Vec<(f64, String)> = [0.0, 0.25, 0.5, 0.75, 1.0]
+        .iter()
+        .map(|&v| (x.at(v), pct(v)))
+        .collect();
+    chart.x_axis(&ticks, "share of all time in stages (%)");
+    chart.finish()
+}
+
+/// The sections of a value stream's page (no `<html>` around them).
+pub fn flow_sections(report: &FlowReport) -> String {
+    flow_sections_in(report, "")
+}
+
+/// The same, with every chart id prefixed by `p` (several streams on one
+/// page need unique ids).
+pub fn flow_sections_in(report: &FlowReport, p: &str) -> String {
+    let mut body = String::new();
+    let s = &report.source;
+    let _ = write!(
+        body,
+        "<header><h1>Where {} waits</h1><p class=\"meta\">{} events · {} items · {} model · window {} to {} · now {}</p></header>",
+        esc(&s.stream),
+        s.events,
+        s.items,
+        esc(&format!("{:?}", report.model).to_lowercase()),
+        esc(&date(report.window.since)),
+        esc(&date(report.window.until)),
+        esc(&rfc3339(report.now))
+    );
+    let f = &report.flow;
+    body.push_str("<section class=\"tiles\" aria-label=\"Flow figures\">");
+    body.push_str(&tile(
+        "Throughput",
+        &format!("{:.2}/week", f.throughput_per_week),
+        &format!("{} finished", f.completed),
+    ));
+    body.push_str(&tile(
+        "Flow time (median)",
+        &opt(f.flow_time.median_seconds, human),
+        &format!("p85 {}", opt(f.flow_time.p85_seconds, human)),
+    ));
+    body.push_str(&tile(
+        "Work in progress",
+        &f.wip.to_string(),
+        &format!("{} aging past the p85 flow time", f.aging.items),
+    ));
+    body.push_str(&tile(
+        "Net flow",
+        &format!("{:+.2}/week", f.net_flow_per_week),
+        "arrivals − departures",
+    ));
+    body.push_str(&tile(
+        "Flow efficiency",
+        &opt(f.efficiency.as_ref().and_then(|e| e.ratio), pct),
+        f.efficiency
+            .as_ref()
+            .map_or("stage categories unknown", |e| e.basis),
+    ));
+    body.push_str("</section>");
+
+    // Where the time goes.
+    body.push_str("<section><h2>Where the time goes</h2>");
+    let bottleneck = report.bottleneck.as_ref().map(|b| b.stage.as_str());
+    let parts: Vec<(String, f64, String)> = report
+        .stages
+        .iter()
+        .map(|st| {
+            (
+                st.name.clone(),
+                st.share.unwrap_or(0.0),
+                format!(
+                    "{}: {} of item time, median {}, p85 {}, {} stays, {} in progress",
+                    st.name,
+                    opt(st.share, pct),
+                    opt(st.median_seconds, human),
+                    opt(st.p85_seconds, human),
+                    st.count,
+                    st.wip
+                ),
+            )
+        })
+        .collect();
+    let highlight = report
+        .stages
+        .iter()
+        .position(|st| Some(st.name.as_str()) == bottleneck);
+    let rows: Vec<Vec<String>> = report
+        .stages
+        .iter()
+        .map(|st| {
+            vec![
+                st.name.clone(),
+                st.count.to_string(),
+                opt(st.median_seconds, human),
+                opt(st.p85_seconds, human),
+                human(st.total_seconds),
+                opt(st.share, |v| format!("{:.1}%", v * 100.0)),
+                st.wip.to_string(),
+                st.aging.to_string(),
+            ]
+        })
+        .collect();
+    if report.stages.iter().any(|st| st.share.is_some()) {
+        body.push_str(&figure(
+            share_bar(&format!("{p}flow-stages"), "Item time split into stages", &parts, highlight),
+            "Each segment is a stage's share of the time finished stays spent in it; the outlined one is the bottleneck.",
+            &["stage", "stays", "median", "p85", "total", "share", "in progress", "aging"],
+            &rows,
+        ));
+    } else {
+        body.push_str("<p>No item has left a stage yet, so no stage to compare.</p>");
+    }
+    if let Some(b) = &report.bottleneck {
+        let _ = write!(
+            body,
+            "<p class=\"verdict\"><strong>Bottleneck: {}.</strong> {}.</p>",
+            esc(&b.stage),
+            esc(&b.evidence.summary)
+        );
+    }
+    body.push_str("</section>");
+
+    body.push_str(&cfd(report, p));
+    body.push_str(&aging(report, p));
+    body.push_str(&throughput(report, p));
+    body.push_str(&flow_scatter(report, p));
+    if !report.notices.is_empty() {
+        body.push_str("<h2>Notes</h2><ul class=\"notes\">");
+        for n in &report.notices {
+            let _ = write!(body, "<li>{}</li>", esc(&n.message));
+        }
+        body.push_str("</ul>");
+    }
+    body
+}
+
+/// A value stream as a page.
+pub fn flow_page(report: &FlowReport, out: &mut dyn Write) -> io::Result<()> {
+    let title = format!("nextneck flow: {}", report.source.stream);
+    out.write_all(page(&title, &flow_sections(report)).as_bytes())
+}
+
+/// Several streams: the overview ranking their bottlenecks, then each one.
+pub fn streams_page(
+    reports: &[FlowReport],
+    overview: &[OverviewRow],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut body = String::from(
+        "<header><h1>Which stream waits most</h1><p class=\"meta\">Streams ranked by their bottleneck's median time: the delay a typical item suffers there.</p></header>",
+    );
+    body.push_str("<section><table><thead><tr><th scope=\"col\">rank</th><th scope=\"col\">stream</th><th scope=\"col\">bottleneck</th><th scope=\"col\">share</th><th scope=\"col\">median there</th><th scope=\"col\">aging there</th><th scope=\"col\">throughput</th><th scope=\"col\">flow time</th></tr></thead><tbody>");
+    for row in overview {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td><a href=\"#stream-{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}/week</td><td>{}</td></tr>",
+            row.rank,
+            css_id(&row.stream),
+            esc(&row.stream),
+            esc(row.stage.as_deref().unwrap_or("none")),
+            opt(row.share, pct),
+            opt(row.median_seconds, human),
+            row.aging,
+            row.throughput_per_week,
+            opt(row.flow_time_median_seconds, human)
+        );
+    }
+    body.push_str("</tbody></table></section>");
+    for r in reports {
+        // Chart ids must be unique in the page: prefix them by stream.
+        let sections = flow_sections_in(r, &format!("{}-", css_id(&r.source.stream)));
+        let _ = write!(
+            body,
+            "<article id=\"stream-{}\">{sections}</article>",
+            css_id(&r.source.stream)
+        );
+    }
+    out.write_all(page("nextneck flow: streams", &body).as_bytes())
+}
+
+fn css_id(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+fn cfd(report: &FlowReport, p: &str) -> String {
+    let days = &report.cfd.days;
+    let stages = &report.cfd.stages;
+    if days.is_empty() {
+        return String::new();
+    }
+    let totals: Vec<u64> = days
+        .iter()
+        .map(|d| d.done + d.counts.iter().sum::<u64>())
+        .collect();
+    let max = totals.iter().copied().max().unwrap_or(0) as f64;
+    let mut chart = Chart::new(
+        &format!("{p}flow-cfd"),
+        300.0,
+        "Cumulative flow diagram",
+        &format!(
+            "For each of {} days, the items in each stage at the end of the day stacked on the items finished since the window began; a band that widens is a queue that grows.",
+            days.len()
+        ),
+    );
+    let (l, t, r, b) = chart.plot_area();
+    let ticks = nice_ticks(max, 4);
+    let y = Scale::linear(0.0, ticks.last().copied().unwrap_or(1.0), b, t);
+    chart.y_axis(
+        &ticks
+            .iter()
+            .map(|&v| (y.at(v), format!("{v}")))
+            .collect::<Vec<_>>(),
+        "items",
+    );
+    let n = days.len();
+    let x_of = |i: usize| {
+        if n > 1 {
+            l + (r - l) * i as f64 / (n - 1) as f64
+        } else {
+            (l + r) / 2.0
+        }
+    };
+    // Bands from the bottom: done, then the stages from the last to the first.
+    let mut lower = vec![0.0f64; n];
+    let mut bands: Vec<(String, Vec<f64>)> = vec![(
+        "done".to_owned(),
+        days.iter().map(|d| d.done as f64).collect(),
+    )];
+    for (k, name) in stages.iter().enumerate().rev() {
+        bands.push((
+            name.clone(),
+            days.iter()
+                .map(|d| d.counts.get(k).copied().unwrap_or(0) as f64)
+                .collect(),
+        ));
+    }
+    for (i, (name, values)) in bands.iter().enumerate() {
+        let upper: Vec<f64> = lower.iter().zip(values).map(|(a, v)| a + v).collect();
+        let mut points: Vec<(f64, f64)> = (0..n).map(|d| (x_of(d), y.at(upper[d]))).collect();
+        points.extend((0..n).rev().map(|d| (x_of(d), y.at(lower[d]))));
+        let last = values.last().copied().unwrap_or(0.0);
+        chart.area(
+            &points,
+            &format!("c-{}", i % 6),
+            &format!("{name}: {last} at the end of {}", days[n - 1].date),
+        );
+        lower = upper;
+    }
+    let every = n.div_ceil(6).max(1);
+    let x_ticks: Vec<(f64, String)> = (0..n)
+        .step_by(every)
+        .map(|d| (x_of(d), days[d].date.clone()))
+        .collect();
+    chart.x_axis(&x_ticks, "day (UTC)");
+    let mut head: Vec<&str> = vec!["day"];
+    head.extend(stages.iter().map(String::as_str));
+    head.push("done");
+    let step = n.div_ceil(60).max(1);
+    let rows: Vec<Vec<String>> = days
+        .iter()
+        .step_by(step)
+        .map(|d| {
+            let mut row = vec![d.date.clone()];
+            row.extend(d.counts.iter().map(u64::to_string));
+            row.push(d.done.to_string());
+            row
+        })
+        .collect();
+    let legend: Vec<(String, String)> = bands
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| (format!("c-{}", i % 6), name.clone()))
+        .collect();
+    chart.legend(&legend);
+    format!(
+        "<section><h2>Cumulative flow</h2>{}</section>",
+        figure(
+            chart.finish(),
+            &format!(
+                "Bands from the bottom: {}.{}",
+                bands
+                    .iter()
+                    .map(|(name, _)| name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if step > 1 {
+                    format!(" The table shows every {step}th day.")
+                } else {
+                    String::new()
+                }
+            ),
+            &head,
+            &rows
+        )
+    )
+}
+
+fn aging(report: &FlowReport, p: &str) -> String {
+    let stages: Vec<_> = report.stages.iter().filter(|s| s.wip > 0).collect();
+    if stages.is_empty() {
+        return "<section><h2>Aging work in progress</h2><p>Nothing is in progress.</p></section>"
+            .to_owned();
+    }
+    let max = stages.iter().map(|s| s.wip).max().unwrap_or(0) as f64;
+    let threshold = report.flow.aging.threshold_seconds;
+    let mut chart = Chart::new(
+        &format!("{p}flow-aging"),
+        260.0,
+        "Work in progress per stage, aging part marked",
+        &format!(
+            "Items in progress in each stage; the part older than the p85 flow time ({}) in the failure colour.",
+            opt(threshold, human)
+        ),
+    );
+    let (l, t, r, b) = chart.plot_area();
+    let ticks = nice_ticks(max, 4);
+    let y = Scale::linear(0.0, ticks.last().copied().unwrap_or(1.0), b, t);
+    chart.y_axis(
+        &ticks
+            .iter()
+            .map(|&v| (y.at(v), format!("{v}")))
+            .collect::<Vec<_>>(),
+        "items in progress",
+    );
+    let slot = (r - l) / stages.len() as f64;
+    let mut x_ticks = Vec::new();
+    for (i, s) in stages.iter().enumerate() {
+        let x0 = l + i as f64 * slot + slot * 0.15;
+        let w = slot * 0.7;
+        let young = s.wip.saturating_sub(s.aging) as f64;
+        chart.rect(
+            x0,
+            y.at(young),
+            w,
+            b - y.at(young),
+            "c-0",
+            &format!(
+                "{}: {} in progress younger than the threshold",
+                s.name,
+                s.wip - s.aging
+            ),
+        );
+        if s.aging > 0 {
+            let top = y.at(s.wip as f64);
+            chart.rect(
+                x0,
+                top,
+                w,
+                y.at(young) - top,
+                "c-bad",
+                &format!("{}: {} aging", s.name, s.aging),
+            );
+        }
+        x_ticks.push((x0 + w / 2.0, s.name.clone()));
+    }
+    chart.x_axis(&x_ticks, "stage");
+    let rows: Vec<Vec<String>> = report
+        .flow
+        .oldest_wip
+        .iter()
+        .map(|w| {
+            vec![
+                w.case.clone(),
+                w.stage.clone().unwrap_or_default(),
+                human(w.age_seconds as f64),
+                w.stage_age_seconds
+                    .map_or_else(String::new, |a| human(a as f64)),
+            ]
+        })
+        .collect();
+    format!(
+        "<section><h2>Aging work in progress</h2>{}</section>",
+        figure(
+            chart.finish(),
+            "The table lists the oldest items in progress (age since their first event, and time in their current stage).",
+            &["item", "stage", "age", "in stage"],
+            &rows
+        )
+    )
+}
+
+fn throughput(report: &FlowReport, p: &str) -> String {
+    let days = &report.cfd.days;
+    if days.is_empty() {
+        return String::new();
+    }
+    // Finished per week, from the CFD's running count of finished items.
+    let first = report.window.since;
+    let weeks = days.len().div_ceil(7);
+    let mut per_week = vec![0u64; weeks];
+    let mut previous = 0u64;
+    for (i, d) in days.iter().enumerate() {
+        per_week[i / 7] += d.done.saturating_sub(previous);
+        previous = d.done;
+    }
+    let max = per_week.iter().copied().max().unwrap_or(0) as f64;
+    let mut chart = Chart::new(
+        &format!("{p}flow-throughput"),
+        240.0,
+        "Throughput run chart",
+        &format!(
+            "Items finished in each week of the window ({weeks} weeks), as a run chart with its median."
+        ),
+    );
+    let (l, t, r, b) = chart.plot_area();
+    let ticks = nice_ticks(max, 4);
+    let y = Scale::linear(0.0, ticks.last().copied().unwrap_or(1.0), b, t);
+    chart.y_axis(
+        &ticks
+            .iter()
+            .map(|&v| (y.at(v), format!("{v}")))
+            .collect::<Vec<_>>(),
+        "items finished per week",
+    );
+    let x = Scale::linear(first as f64, (first + weeks as i64 * WEEK) as f64, l, r);
+    let points: Vec<(f64, f64)> = per_week
+        .iter()
+        .enumerate()
+        .map(|(w, &n)| {
+            (
+                x.at((first + w as i64 * WEEK) as f64 + WEEK as f64 / 2.0),
+                y.at(n as f64),
+            )
+        })
+        .collect();
+    chart.line(&points, "c-0", "items finished per week");
+    for (w, (&n, &(px, py))) in per_week.iter().zip(&points).enumerate() {
+        chart.point(
+            px,
+            py,
+            "c-0",
+            &format!("week from {}: {n} finished", date(first + w as i64 * WEEK)),
+        );
+    }
+    let mut sorted: Vec<f64> = per_week.iter().map(|&n| n as f64).collect();
+    sorted.sort_by(f64::total_cmp);
+    if let Some(m) = nextneck_metrics::stats::percentile_sorted(&sorted, 50) {
+        chart.hline(y.at(m), "p50", &format!("median {m}"));
+    }
+    chart.x_axis(
+        &time_ticks(first, first + weeks as i64 * WEEK, &x),
+        "week (UTC)",
+    );
+    let rows: Vec<Vec<String>> = per_week
+        .iter()
+        .enumerate()
+        .map(|(w, n)| vec![date(first + w as i64 * WEEK), n.to_string()])
+        .collect();
+    format!(
+        "<section><h2>Throughput</h2>{}</section>",
+        figure(
+            chart.finish(),
+            "Weeks are counted from the window's start; the last may be partial.",
+            &["week from", "finished"],
+            &rows
+        )
+    )
+}
+
+/// At most this many points are drawn; above it, every k-th in order.
+const MAX_POINTS: usize = 4000;
+
+fn flow_scatter(report: &FlowReport, p: &str) -> String {
+    let points = &report.scatter;
+    if points.is_empty() {
+        return String::new();
+    }
+    let n = points.len();
+    let step = n.div_ceil(MAX_POINTS).max(1);
+    let shown: Vec<_> = points.iter().step_by(step).collect();
+    let mut chart = Chart::new(
+        &format!("{p}flow-scatter"),
+        320.0,
+        "Flow time of each finished item by finish date",
+        "Each point is a finished item: when it finished across, its flow time up on a logarithmic scale, with the P50 and P85 lines.",
+    );
+    let (l, t, r, b) = chart.plot_area();
+    let (since, until) = (report.window.since, report.window.until);
+    let x = Scale::linear(since as f64, until as f64, l, r);
+    let max = points
+        .iter()
+        .map(|p| p.flow_time_seconds)
+        .max()
+        .unwrap_or(3600)
+        .max(3600) as f64;
+    let y = Scale::log(60.0, max * 1.2, b, t);
+    chart.y_axis(
+        &duration_ticks(60.0, max * 1.2)
+            .into_iter()
+            .map(|(v, s)| (y.at(v), s.to_owned()))
+            .collect::<Vec<_>>(),
+        "flow time (log scale)",
+    );
+    chart.x_axis(&time_ticks(since, until, &x), "finish date (UTC)");
+    for p in &shown {
+        chart.point(
+            x.at(p.finished as f64),
+            y.at(p.flow_time_seconds as f64),
+            "c-0",
+            &format!(
+                "{}: finished {}, flow time {}",
+                p.case,
+                date(p.finished),
+                human(p.flow_time_seconds as f64)
+            ),
+        );
+    }
+    let ft = &report.flow.flow_time;
+    if let Some(m) = ft.median_seconds {
+        chart.hline_left(y.at(m), "p50", &format!("P50 {}", human(m)));
+    }
+    if let Some(p) = ft.p85_seconds {
+        chart.hline(y.at(p), "p85", &format!("P85 {}", human(p)));
+    }
+    let caption = if step > 1 {
+        format!(
+            "Showing {} of {n} items (every {step}th in finish order); P50 and P85 are over all {n}.",
+            shown.len()
+        )
+    } else {
+        format!("{n} finished items. Lines at P50 and P85 of flow time.")
+    };
+    let rows: Vec<Vec<String>> = shown
+        .iter()
+        .take(200)
+        .map(|p| {
+            vec![
+                p.case.clone(),
+                rfc3339(p.finished),
+                human(p.flow_time_seconds as f64),
+            ]
+        })
+        .collect();
+    format!(
+        "<section><h2>Cycle time</h2>{}</section>",
+        figure(
+            chart.finish(),
+            &caption,
+            &["item", "finished", "flow time"],
+            &rows
+        )
+    )
+}
+
+/// The sections of a forecast's page.
+pub fn forecast_sections(report: &ForecastReport) -> String {
+    let h = &report.history;
+    let mut body = format!(
+        "<header><h1>Forecast: {}</h1><p class=\"meta\">Monte Carlo over {} days of history ({} to {}): {} {} done, {:.2} a day, {} days with none; {} trials, seed {}.</p></header>",
+        esc(&report.source.name),
+        h.days,
+        esc(&date(h.since)),
+        esc(&date(h.until)),
+        h.completed,
+        esc(report.source.unit),
+        h.per_day_mean,
+        h.zero_days,
+        report.trials,
+        report.seed
+    );
+    if let Some(w) = &report.forecast.when {
+        let levels = [(50, &w.p50), (70, &w.p70), (85, &w.p85), (95, &w.p95)];
+        body.push_str("<section class=\"tiles\" aria-label=\"When\">");
+        for (q, at) in levels {
+            body.push_str(&tile(
+                &format!("{q}% likely by"),
+                &at.date,
+                &format!("{} days", at.days),
+            ));
+        }
+        body.push_str("</section>");
+        let max_days = w.p95.days.max(1) as f64;
+        let mut chart = Chart::new(
+            "forecast-when",
+            240.0,
+            &format!("When will {} {} be done?", w.items, report.source.unit),
+            "The share of simulated futures that finished by each day: 50, 70, 85 and 95 percent.",
+        );
+        let (l, t, r, b) = chart.plot_area();
+        let x = Scale::linear(0.0, max_days * 1.1, l, r);
+        let y = Scale::linear(0.0, 1.0, b, t);
+        chart.y_axis(
+            &[0.0, 0.25, 0.5, 0.75, 1.0]
+                .iter()
+                .map(|&v| (y.at(v), pct(v)))
+                .collect::<Vec<_>>(),
+            "likelihood (%)",
+        );
+        let pts: Vec<(f64, f64)> = levels
+            .iter()
+            .map(|(q, at)| (x.at(at.days as f64), y.at(*q as f64 / 100.0)))
+            .collect();
+        chart.line(&pts, "c-0", "likelihood of being done by then");
+        for ((q, at), &(px, py)) in levels.iter().zip(&pts) {
+            chart.point(
+                px,
+                py,
+                "c-0",
+                &format!("{q}% likely by {} (day {})", at.date, at.days),
+            );
+        }
+        let ticks = nice_ticks(max_days * 1.1, 5);
+        chart.x_axis(
+            &ticks
+                .iter()
+                .map(|&v| (x.at(v), format!("{v}")))
+                .collect::<Vec<_>>(),
+            "days after the history",
+        );
+        let rows: Vec<Vec<String>> = levels
+            .iter()
+            .map(|(q, at)| vec![format!("{q}%"), at.days.to_string(), at.date.clone()])
+            .collect();
+        let _ = write!(
+            body,
+            "<section><h2>When</h2>{}</section>",
+            figure(
+                chart.finish(),
+                "Read it as: there is an 85% chance to be done by the 85% date.",
+                &["likelihood", "days", "date"],
+                &rows
+            )
+        );
+    }
+    if let Some(m) = &report.forecast.how_many {
+        let levels = [
+            (50, m.p50.items),
+            (70, m.p70.items),
+            (85, m.p85.items),
+            (95, m.p95.items),
+        ];
+        let max = levels.iter().map(|l| l.1).max().unwrap_or(0) as f64;
+        let mut chart = Chart::new(
+            "forecast-how-many",
+            240.0,
+            &format!("How many {} in {} days?", report.source.unit, m.days),
+            "At least this many with 50, 70, 85 and 95 percent odds.",
+        );
+        let (l, t, r, b) = chart.plot_area();
+        let ticks = nice_ticks(max, 4);
+        let y = Scale::linear(0.0, ticks.last().copied().unwrap_or(1.0), b, t);
+        chart.y_axis(
+            &ticks
+                .iter()
+                .map(|&v| (y.at(v), format!("{v}")))
+                .collect::<Vec<_>>(),
+            report.source.unit,
+        );
+        let slot = (r - l) / levels.len() as f64;
+        let mut x_ticks = Vec::new();
+        for (i, (q, n)) in levels.iter().enumerate() {
+            let x0 = l + i as f64 * slot + slot * 0.2;
+            chart.rect(
+                x0,
+                y.at(*n as f64),
+                slot * 0.6,
+                b - y.at(*n as f64),
+                "c-0",
+                &format!("{q}% odds: at least {n}"),
+            );
+            x_ticks.push((x0 + slot * 0.3, format!("{q}%")));
+        }
+        chart.x_axis(&x_ticks, "odds");
+        let rows: Vec<Vec<String>> = levels
+            .iter()
+            .map(|(q, n)| vec![format!("{q}%"), format!("at least {n}")])
+            .collect();
+        let _ = write!(
+            body,
+            "<section><h2>How many</h2>{}</section>",
+            figure(
+                chart.finish(),
+                "Higher odds, fewer items: plan with the 85% figure.",
+                &[
+                    "odds",
+                    &format!("{} in {} days", report.source.unit, m.days)
+                ],
+                &rows
+            )
+        );
+    }
+    body
+}
+
+/// A forecast as a page.
+pub fn forecast_page(report: &ForecastReport, out: &mut dyn Write) -> io::Result<()> {
+    let title = format!("nextneck forecast: {}", report.source.name);
+    out.write_all(page(&title, &forecast_sections(report)).as_bytes())
+}
+
+/// The sections of a code report's page.
+pub fn code_sections(report: &CodeReport) -> String {
+    let s = &report.source;
+    let mut body = format!(
+        "<header><h1>Where the code waits</h1><p class=\"meta\">{} · {} commits ({} analysed) · window {} to {}</p></header>",
+        esc(&s.path),
+        s.commits,
+        s.analysed_commits,
+        esc(&date(report.window.since)),
+        esc(&date(report.window.until))
+    );
+    let h = &report.hotspots;
+    let k = &report.knowledge;
+    body.push_str("<section class=\"tiles\" aria-label=\"Code figures\">");
+    body.push_str(&tile(
+        "Files changed",
+        &h.files_changed.to_string(),
+        &format!("{} changes in {} commits", h.changes, h.commits),
+    ));
+    body.push_str(&tile(
+        &format!("Top {} files' share", h.top.files),
+        &opt(h.top.change_share, pct),
+        "of all changes",
+    ));
+    body.push_str(&tile(
+        "Coupled pairs",
+        &report.coupling.pairs.len().to_string(),
+        &format!("degree ≥ {:.0}%", report.coupling.min_degree * 100.0),
+    ));
+    body.push_str(&tile(
+        "Knowledge islands",
+        &k.islands.len().to_string(),
+        &format!("{} authors", k.authors),
+    ));
+    body.push_str(&tile(
+        "Truck factor",
+        &k.truck_factor
+            .as_ref()
+            .map_or_else(|| "n/a".to_owned(), |t| t.value.to_string()),
+        "people who could leave before most files are orphaned",
+    ));
+    body.push_str("</section>");
+
+    // Hotspots: horizontal bars of changes, labelled above each bar.
+    let shown: Vec<_> = h.files.iter().take(20).collect();
+    if !shown.is_empty() {
+        let height = 60.0 + shown.len() as f64 * 28.0;
+        let mut chart = Chart::new(
+            "code-hotspots",
+            height,
+            "Hotspots: the files changed most often",
+            &format!(
+                "The {} files with the most changes in the window, as bars of their change count.",
+                shown.len()
+            ),
+        );
+        let (l, t, r, b) = chart.plot_area();
+        let max = shown.iter().map(|f| f.changes).max().unwrap_or(1) as f64;
+        let ticks = nice_ticks(max, 5);
+        let x = Scale::linear(0.0, ticks.last().copied().unwrap_or(1.0), l, r);
+        let row_h = (b - t) / shown.len() as f64;
+        for (i, f) in shown.iter().enumerate() {
+            let y0 = t + i as f64 * row_h;
+            chart.text(l + 4.0, y0 + 12.0, "start", "", &f.path);
+            chart.rect(
+                l,
+                y0 + 15.0,
+                x.at(f.changes as f64) - l,
+                row_h - 18.0,
+                "c-0",
+                &format!(
+                    "{}: {} changes, {} lines changed, {} authors{}",
+                    f.path,
+                    f.changes,
+                    f.lines_changed,
+                    f.authors,
+                    f.size_lines
+                        .map_or_else(String::new, |s| format!(", {s} lines now"))
+                ),
+            );
+        }
+        chart.x_axis(
+            &ticks
+                .iter()
+                .map(|&v| (x.at(v), format!("{v}")))
+                .collect::<Vec<_>>(),
+            "changes (commits) in the window",
+        );
+        let rows: Vec<Vec<String>> = h
+            .files
+            .iter()
+            .map(|f| {
+                vec![
+                    f.rank.to_string(),
+                    f.path.clone(),
+                    f.changes.to_string(),
+                    f.lines_changed.to_string(),
+                    f.authors.to_string(),
+                    f.size_lines
+                        .map_or_else(|| "binary".to_owned(), |s| s.to_string()),
+                ]
+            })
+            .collect();
+        let _ = write!(
+            body,
+            "<section><h2>Hotspots</h2>{}</section>",
+            figure(
+                chart.finish(),
+                "Files ranked by changes, then lines changed.",
+                &[
+                    "rank",
+                    "file",
+                    "changes",
+                    "lines changed",
+                    "authors",
+                    "lines now"
+                ],
+                &rows
+            )
+        );
+    }
+    if !report.coupling.pairs.is_empty() {
+        body.push_str("<section><h2>Change coupling</h2><table><thead><tr><th scope=\"col\">file</th><th scope=\"col\">changes with</th><th scope=\"col\">shared commits</th><th scope=\"col\">degree</th></tr></thead><tbody>");
+        for p in &report.coupling.pairs {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{} ({} and {})</td><td>{}</td></tr>",
+                esc(&p.a),
+                esc(&p.b),
+                p.shared,
+                p.a_commits,
+                p.b_commits,
+                pct(p.degree)
+            );
+        }
+        body.push_str("</tbody></table></section>");
+    }
+    body.push_str("<section><h2>Knowledge</h2>");
+    if k.islands.is_empty() {
+        body.push_str(
+            "<p>No knowledge island: no file is known mostly by one person who has gone quiet.</p>",
+        );
+    } else {
+        body.push_str("<table><thead><tr><th scope=\"col\">island</th><th scope=\"col\">known by</th><th scope=\"col\">share</th><th scope=\"col\">last commit</th><th scope=\"col\">lines</th></tr></thead><tbody>");
+        for i in &k.islands {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&i.path),
+                esc(&i.main_author),
+                pct(i.main_share),
+                esc(&date(i.last_commit)),
+                i.size_lines
+                    .map_or_else(|| "binary".to_owned(), |s| s.to_string())
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
+    if let Some(tf) = &k.truck_factor {
+        let _ = write!(body, "<p>Truck factor {}: after ", tf.value);
+        let names: Vec<String> = tf
+            .removed
+            .iter()
+            .map(|a| format!("{} ({} of files orphaned)", a.name, pct(a.orphaned_share)))
+            .collect();
+        let _ = write!(
+            body,
+            "{} leave, more than half of {} files are orphaned.</p>",
+            esc(&names.join(", then ")),
+            tf.files
+        );
+    }
+    body.push_str("</section>");
+    if !report.notices.is_empty() {
+        body.push_str("<h2>Notes</h2><ul class=\"notes\">");
+        for n in &report.notices {
+            let _ = write!(body, "<li>{}</li>", esc(&n.message));
+        }
+        body.push_str("</ul>");
+    }
+    body
+}
+
+/// A code report as a page.
+pub fn code_page(report: &CodeReport, out: &mut dyn Write) -> io::Result<()> {
+    let title = format!("nextneck code: {}", report.source.path);
+    out.write_all(page(&title, &code_sections(report)).as_bytes())
+}

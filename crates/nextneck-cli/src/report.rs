@@ -100,6 +100,12 @@ pub struct ReportArgs {
     /// their lead times, and the failure and recovery links.
     #[arg(long)]
     explain: bool,
+
+    /// With --db: write a publishable Markdown postmortem section for this
+    /// incident (`ID` or `SOURCE:ID`; repeatable): timeline, time to
+    /// restore, time to reflect, the deployment it is linked to.
+    #[arg(long, value_name = "ID", requires = "db")]
+    incident: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -302,6 +308,17 @@ fn run_events(args: &ReportArgs, settings: &Settings, url: &str) -> anyhow::Resu
     }
     let parsed = nextneck_store::DbUrl::parse(url).map_err(|e| UsageError(format!("--db: {e}")))?;
     let mut delivery = resolve_delivery(args, settings, url)?;
+    if !args.incident.is_empty() {
+        if !matches!(settings.format, Format::Markdown | Format::Table) {
+            return Err(UsageError(
+                "--incident writes a Markdown postmortem; drop --format or pass --format markdown"
+                    .to_owned(),
+            )
+            .into());
+        }
+        // The postmortem is built from the explained links.
+        delivery.explain = true;
+    }
     // A report only reads: it does not create an empty store for a typo.
     if let nextneck_store::DbUrl::Sqlite(path) = &parsed
         && !std::path::Path::new(path).exists()
@@ -340,6 +357,37 @@ fn run_events(args: &ReportArgs, settings: &Settings, url: &str) -> anyhow::Resu
             other => anyhow::Error::new(other),
         },
     )?;
+    if !args.incident.is_empty() {
+        let incidents = report
+            .explain
+            .as_ref()
+            .and_then(|e| e.delivery.as_ref())
+            .map(|d| d.incidents.as_slice())
+            .unwrap_or_default();
+        let mut chosen = Vec::new();
+        for wanted in &args.incident {
+            let found = incidents.iter().find(|i| {
+                i.thing.id == *wanted || format!("{}:{}", i.thing.source, i.thing.id) == *wanted
+            });
+            match found {
+                Some(i) => chosen.push(i),
+                None => {
+                    let known: Vec<String> = incidents
+                        .iter()
+                        .map(|i| format!("{}:{}", i.thing.source, i.thing.id))
+                        .collect();
+                    return Err(UsageError(format!(
+                        "no incident `{wanted}` opened in the window; {}; widen the window with --since or --all",
+                        if known.is_empty() { "it has none".to_owned() } else { format!("it has {}", known.join(", ")) }
+                    ))
+                    .into());
+                }
+            }
+        }
+        return crate::output::write_to(args.output.as_deref(), |out| {
+            nextneck_render::delivery::postmortem_markdown(&report, &chosen, out)
+        });
+    }
     crate::output::write_to(args.output.as_deref(), |out| {
         nextneck_render::render(&report, settings.format, settings.color, out)
     })

@@ -1589,11 +1589,84 @@ fn scripted_history_gives_hand_computed_figures(db: &Db) {
     }
 }
 
+/// `--incident` writes the publishable postmortem section: PSHOP1 was
+/// triggered d8 14:00, acknowledged 14:10, resolved 16:00 (time to restore
+/// 2 h), linked to D5, and its postmortem PM-1 came d10 16:00 (time to
+/// reflect 48 h).
+fn postmortem_of_an_incident(db: &Db) {
+    let dir = db.dir.path();
+    let args = [
+        "report",
+        "--db",
+        &db.url,
+        "--since",
+        "2024-01-01",
+        "--until",
+        "2024-01-15",
+    ];
+    let (code, out, err) = run(dir, &[&args[..], &["--incident", "PSHOP1"]].concat());
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!(out, @"
+    ## Incident: Shop API is down
+
+    | | |
+    |---|---|
+    | incident | [`pagerduty:PSHOP1`](https://pig208.pagerduty.com/incidents/PFQZPSY) |
+    | service | shop |
+    | time to restore | 2.0h |
+    | time to reflect | 2.0d |
+    | linked to | deployment `github:505` (latest_deployment_of_service: the latest successful production deployment of `shop` at or before the incident opened at 2024-01-09T14:00:00Z) |
+    | deployment recovery time | 6.0h |
+
+    ### Timeline (UTC)
+
+    | time | what happened |
+    |---|---|
+    | 2024-01-09T10:00:00Z | deployment `github:505` of shop (`000000040000`) reached success |
+    | 2024-01-09T14:00:00Z | incident opened |
+    | 2024-01-09T14:10:00Z | acknowledged (10m after opening) |
+    | 2024-01-09T16:00:00Z | resolved (time to restore 2.0h) |
+    | 2024-01-11T16:00:00Z | postmortem `events:PM-1` published (time to reflect 2.0d) |
+
+    ### What the deployment shipped
+
+    - `github:acme/shop#4` Prices (merged 2024-01-08T11:00:00Z)
+
+    _Figures by nextneck from the events the sources sent (deliveries 46, 47, 48); definitions in docs/metrics.md._
+    ");
+    // The same by `source:id`, and in Markdown explicitly.
+    let (code, again, _) = run(
+        dir,
+        &[
+            &args[..],
+            &["--incident", "pagerduty:PSHOP1", "--format", "markdown"],
+        ]
+        .concat(),
+    );
+    assert_eq!((code, again), (0, out));
+    let (code, _, err) = run(dir, &[&args[..], &["--incident", "NOPE"]].concat());
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no incident `NOPE` opened in the window; it has "),
+        "{err}"
+    );
+    let (code, _, err) = run(
+        dir,
+        &[&args[..], &["--incident", "PSHOP1", "--format", "json"]].concat(),
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--incident writes a Markdown postmortem"),
+        "{err}"
+    );
+}
+
 #[test]
 fn scripted_history_gives_hand_computed_figures_on_sqlite() {
     let db = sqlite();
     scripted_history_gives_hand_computed_figures(&db);
     html_page_shows_stages_incidents_and_ci(&db);
+    postmortem_of_an_incident(&db);
 }
 
 #[test]

@@ -713,6 +713,8 @@ struct MIncident {
     /// The service after the mapping.
     service: Option<String>,
     opened: Option<Timestamp>,
+    /// The earliest acknowledgement, when the source reports one.
+    acknowledged: Option<Timestamp>,
     /// Resolved by its latest observation.
     resolved: bool,
     resolved_at: Option<Timestamp>,
@@ -769,6 +771,7 @@ fn merge_incident(obs: &[&TracedEvent<'_>], names: &Names<'_>) -> Option<MIncide
             .map(|s| names.service_of_incident(&s)),
         opened: earliest(is.iter().map(|(_, i)| i.opened_at))
             .or_else(|| earliest(is.iter().map(|(o, _)| o.event.at))),
+        acknowledged: earliest(is.iter().map(|(_, i)| i.acknowledged_at)),
         resolved,
         resolved_at: if resolved {
             is.iter()
@@ -1237,6 +1240,8 @@ pub fn delivery_report(
                     title: issue.title,
                     service,
                     opened: issue.created,
+                    // Issues carry no acknowledgement.
+                    acknowledged: None,
                     resolved: issue.closed,
                     resolved_at: issue.closed_at,
                     deployment_ids: deployment_ids_in(&issue.text),
@@ -1985,7 +1990,9 @@ pub fn delivery_report(
                     title: inc.title.clone(),
                     service: inc.service.clone(),
                     opened_at: inc.opened,
+                    acknowledged_at: inc.acknowledged,
                     resolved_at: inc.resolved_at,
+                    url: inc.url.clone(),
                     time_to_restore_seconds: restore(inc),
                     deployment,
                     deployment_link,

@@ -701,9 +701,14 @@ pub struct EventIncident {
     /// Opened.
     #[serde(with = "serde_rfc3339::option")]
     pub opened_at: Option<Timestamp>,
+    /// First acknowledged, when the source reports it.
+    #[serde(with = "serde_rfc3339::option")]
+    pub acknowledged_at: Option<Timestamp>,
     /// Resolved.
     #[serde(with = "serde_rfc3339::option")]
     pub resolved_at: Option<Timestamp>,
+    /// Its page at the source, when known.
+    pub url: Option<String>,
     /// Resolved − opened.
     pub time_to_restore_seconds: Option<i64>,
     /// The deployment it is linked to (`source:id`).

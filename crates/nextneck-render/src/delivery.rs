@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use nextneck_metrics::report::{
-    Ci, DeliveryExplain, EventDeployment, IncidentRef, Incidents, Report, UnlinkedThing,
+    Ci, DeliveryExplain, EventDeployment, EventIncident, IncidentRef, Incidents, Report,
+    UnlinkedThing,
 };
 use nextneck_metrics::time::{human, rfc3339};
 
@@ -629,4 +630,169 @@ pub(crate) fn html(report: &Report) -> String {
         out.push_str("</section>");
     }
     out
+}
+
+/// A postmortem section a team can publish, one per incident: what
+/// happened when (the deployment it is linked to, opened, acknowledged,
+/// resolved, the postmortem), time to restore, time to reflect, and what the
+/// deployment shipped. Every line comes from the report's `--explain`
+/// detail, so it says nothing the figures do not.
+pub fn postmortem_markdown(
+    report: &Report,
+    incidents: &[&EventIncident],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let deployments = report
+        .explain
+        .as_ref()
+        .and_then(|e| e.delivery.as_ref())
+        .map(|d| d.deployments.as_slice())
+        .unwrap_or_default();
+    for (n, i) in incidents.iter().enumerate() {
+        if n > 0 {
+            writeln!(out)?;
+        }
+        let name = format!("{}:{}", i.thing.source, i.thing.id);
+        let title = i.title.clone().unwrap_or_else(|| name.clone());
+        writeln!(out, "## Incident: {}", md_escape(&title))?;
+        writeln!(out)?;
+        let deployment = i.deployment.as_ref().and_then(|d| {
+            deployments
+                .iter()
+                .find(|e| format!("{}:{}", e.thing.source, e.thing.id) == *d)
+        });
+        writeln!(out, "| | |")?;
+        writeln!(out, "|---|---|")?;
+        let link = i
+            .url
+            .as_ref()
+            .map_or_else(|| format!("`{name}`"), |u| format!("[`{name}`]({u})"));
+        writeln!(out, "| incident | {link} |")?;
+        writeln!(
+            out,
+            "| service | {} |",
+            md_escape(i.service.as_deref().unwrap_or("unknown"))
+        )?;
+        writeln!(
+            out,
+            "| time to restore | {} |",
+            opt_secs(i.time_to_restore_seconds)
+        )?;
+        writeln!(
+            out,
+            "| time to reflect | {} |",
+            match (i.time_to_reflect_seconds, &i.postmortem) {
+                (Some(s), _) => human(s as f64),
+                (None, None) if i.resolved_at.is_some() => "no postmortem yet".to_owned(),
+                _ => "n/a".to_owned(),
+            }
+        )?;
+        match (&i.deployment, &i.deployment_link) {
+            (Some(d), Some(l)) => writeln!(
+                out,
+                "| linked to | deployment `{}` ({}: {}) |",
+                md_escape(d),
+                l.rule,
+                md_escape(&l.reason)
+            )?,
+            (Some(d), None) => writeln!(out, "| linked to | deployment `{}` |", md_escape(d))?,
+            _ => writeln!(out, "| linked to | no deployment |")?,
+        }
+        if let Some(d) = deployment
+            && let Some(r) = d.recovery_seconds
+        {
+            writeln!(out, "| deployment recovery time | {} |", human(r as f64))?;
+        }
+        writeln!(out)?;
+        writeln!(out, "### Timeline (UTC)")?;
+        writeln!(out)?;
+        let mut timeline: Vec<(i64, String)> = Vec::new();
+        if let Some(d) = deployment {
+            let what = match (&d.service, &d.sha) {
+                (Some(svc), Some(sha)) => format!(
+                    "deployment `{}` of {} (`{}`) reached {}",
+                    md_escape(&format!("{}:{}", d.thing.source, d.thing.id)),
+                    md_escape(svc),
+                    sha.get(..12).unwrap_or(sha),
+                    d.status
+                ),
+                (None, Some(sha)) => format!(
+                    "deployment `{}` (`{}`) reached {}",
+                    md_escape(&format!("{}:{}", d.thing.source, d.thing.id)),
+                    sha.get(..12).unwrap_or(sha),
+                    d.status
+                ),
+                _ => format!(
+                    "deployment `{}` reached {}",
+                    md_escape(&format!("{}:{}", d.thing.source, d.thing.id)),
+                    d.status
+                ),
+            };
+            timeline.push((d.time, what));
+        }
+        if let Some(t) = i.opened_at {
+            timeline.push((t, "incident opened".to_owned()));
+        }
+        if let Some(t) = i.acknowledged_at {
+            let after = i.opened_at.map_or_else(String::new, |o| {
+                format!(" ({} after opening)", human((t - o) as f64))
+            });
+            timeline.push((t, format!("acknowledged{after}")));
+        }
+        if let Some(t) = i.resolved_at {
+            timeline.push((
+                t,
+                format!(
+                    "resolved (time to restore {})",
+                    opt_secs(i.time_to_restore_seconds)
+                ),
+            ));
+        }
+        if let (Some(t), Some(p)) = (i.postmortem_published_at, &i.postmortem) {
+            timeline.push((
+                t,
+                format!(
+                    "postmortem `{}` published (time to reflect {})",
+                    md_escape(p),
+                    opt_secs(i.time_to_reflect_seconds)
+                ),
+            ));
+        }
+        timeline.sort_by(|a, b| a.0.cmp(&b.0));
+        writeln!(out, "| time | what happened |")?;
+        writeln!(out, "|---|---|")?;
+        for (t, what) in &timeline {
+            writeln!(out, "| {} | {what} |", rfc3339(*t))?;
+        }
+        if let Some(d) = deployment
+            && !d.changes.is_empty()
+        {
+            writeln!(out)?;
+            writeln!(out, "### What the deployment shipped")?;
+            writeln!(out)?;
+            for c in &d.changes {
+                writeln!(
+                    out,
+                    "- `{}:{}` {}{}",
+                    c.thing.source,
+                    md_escape(&c.thing.id),
+                    md_escape(c.title.as_deref().unwrap_or("")),
+                    c.merged_at
+                        .map_or_else(String::new, |m| format!(" (merged {})", rfc3339(m)))
+                )?;
+            }
+        }
+        writeln!(out)?;
+        writeln!(
+            out,
+            "_Figures by nextneck from the events the sources sent (deliveries {}); definitions in docs/metrics.md._",
+            i.thing
+                .deliveries
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
+    Ok(())
 }

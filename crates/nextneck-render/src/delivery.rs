@@ -758,7 +758,7 @@ pub fn postmortem_markdown(
                 ),
             ));
         }
-        timeline.sort_by(|a, b| a.0.cmp(&b.0));
+        timeline.sort_by_key(|e| e.0);
         writeln!(out, "| time | what happened |")?;
         writeln!(out, "|---|---|")?;
         for (t, what) in &timeline {

@@ -14,6 +14,10 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
+mod common;
+
+use common::*;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -92,23 +96,6 @@ fn main() {
     );
 }
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 /// Wall time of one run, output discarded.
 fn time_once(program: &str, setup: &dyn Fn(&mut Command)) -> f64 {
     let mut cmd = Command::new(program);
@@ -119,42 +106,6 @@ fn time_once(program: &str, setup: &dyn Fn(&mut Command)) -> f64 {
     let elapsed = start.elapsed().as_secs_f64();
     assert!(status.success(), "{program} failed");
     elapsed
-}
-
-/// Peak resident memory through `/usr/bin/time -f %M`, when available.
-fn peak_rss_kib(program: &str, setup: &dyn Fn(&mut Command)) -> Option<u64> {
-    let time = Path::new("/usr/bin/time");
-    if !time.exists() {
-        return None;
-    }
-    let mut inner = Command::new(program);
-    setup(&mut inner);
-    let mut cmd = Command::new(time);
-    cmd.args(["-f", "%M"])
-        .arg(inner.get_program())
-        .args(inner.get_args());
-    let out = cmd.stdout(Stdio::null()).output().ok()?;
-    String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .last()?
-        .trim()
-        .parse()
-        .ok()
-}
-
-fn git_output(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Generates (or reuses) a history of `commits` commits.

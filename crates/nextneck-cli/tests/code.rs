@@ -11,22 +11,6 @@ use std::path::Path;
 use common::*;
 use serde_json::{Value, json};
 
-/// Asserts each JSON pointer's value (numbers to 1e-9).
-fn check(report: &Value, expected: &[(&str, Value)]) {
-    let mut failures = Vec::new();
-    for (pointer, want) in expected {
-        let got = report.pointer(pointer).unwrap_or(&Value::Null);
-        let same = match (got.as_f64(), want.as_f64()) {
-            (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * b.abs().max(1.0),
-            _ => got == want,
-        };
-        if !same {
-            failures.push(format!("{pointer}: got {got}, want {want}"));
-        }
-    }
-    assert!(failures.is_empty(), "mismatches:\n{}", failures.join("\n"));
-}
-
 /// Writes files and commits them as `name <email>` at `when`.
 fn commit_as(repo: &Repo, who: (&str, &str), when: i64, files: &[(&str, &[u8])]) -> String {
     for (path, data) in files {

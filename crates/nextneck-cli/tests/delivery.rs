@@ -13,6 +13,7 @@ mod live;
 use std::net::SocketAddr;
 use std::path::Path;
 
+use common::check;
 use live::*;
 use nextneck_ingest::signature::hmac_sha256_hex;
 use serde_json::{Value, json};
@@ -980,22 +981,6 @@ repositories = [\"acme/search\"]
 [teams.storefront]
 services = [\"shop\"]
 ";
-
-/// Asserts each JSON pointer's value.
-fn check(report: &Value, expected: &[(&str, Value)]) {
-    let mut failures = Vec::new();
-    for (pointer, want) in expected {
-        let got = report.pointer(pointer).unwrap_or(&Value::Null);
-        let same = match (got.as_f64(), want.as_f64()) {
-            (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * b.abs().max(1.0),
-            _ => got == want,
-        };
-        if !same {
-            failures.push(format!("{pointer}: got {got}, want {want}"));
-        }
-    }
-    assert!(failures.is_empty(), "mismatches:\n{}", failures.join("\n"));
-}
 
 fn report(dir: &Path, url: &str, extra: &[&str]) -> Value {
     let mut args = vec![

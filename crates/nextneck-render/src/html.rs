@@ -122,6 +122,19 @@ td:first-child,th:first-child{text-align:left}details{margin:.3rem 0 1rem}\
     css
 }
 
+/// The notes section; empty when there are none.
+pub(crate) fn notes(notices: &[nextneck_metrics::report::Notice]) -> String {
+    if notices.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<h2>Notes</h2><ul class=\"notes\">");
+    for n in notices {
+        let _ = write!(out, "<li>{}</li>", esc(&n.message));
+    }
+    out.push_str("</ul>");
+    out
+}
+
 /// A whole page around `body`.
 pub fn page(title: &str, body: &str) -> String {
     format!(
@@ -154,7 +167,7 @@ pub fn figure(chart: String, caption: &str, table_head: &[&str], rows: &[Vec<Str
     )
 }
 
-fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+pub(crate) fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.map_or_else(|| "n/a".to_owned(), f)
 }
 
@@ -183,13 +196,7 @@ pub fn report(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         None => body.push_str("<p class=\"muted\">No chart data in this report.</p>"),
     }
     body.push_str(&crate::delivery::html(report));
-    if !report.notices.is_empty() {
-        body.push_str("<h2>Notes</h2><ul class=\"notes\">");
-        for n in &report.notices {
-            let _ = write!(body, "<li>{}</li>", esc(&n.message));
-        }
-        body.push_str("</ul>");
-    }
+    body.push_str(&notes(&report.notices));
     let title = format!(
         "nextneck report: {}",
         report.source.db.as_deref().unwrap_or(&report.source.path)
@@ -556,7 +563,7 @@ fn scatter(report: &Report, series: &Series) -> String {
 }
 
 /// Tick positions at whole UTC days, weeks, months or years, about six.
-fn time_ticks(since: i64, until: i64, x: &Scale) -> Vec<(f64, String)> {
+pub(crate) fn time_ticks(since: i64, until: i64, x: &Scale) -> Vec<(f64, String)> {
     let span = (until - since).max(1);
     let step = [
         DAY,

@@ -10,14 +10,10 @@ use std::io::{self, Write};
 use nextneck_metrics::code::CodeReport;
 use nextneck_metrics::flow::{FlowReport, OverviewRow};
 use nextneck_metrics::forecast::ForecastReport;
-use nextneck_metrics::time::{DAY, WEEK, date, human, rfc3339};
+use nextneck_metrics::time::{WEEK, date, human, rfc3339};
 
-use crate::html::{figure, page};
+use crate::html::{figure, notes, opt, page, time_ticks};
 use crate::svg::{Chart, Scale, duration_ticks, esc, nice_ticks};
-
-fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
-    v.map_or_else(|| "n/a".to_owned(), f)
-}
 
 fn pct(v: f64) -> String {
     format!("{:.0}%", v * 100.0)
@@ -30,30 +26,6 @@ fn tile(name: &str, value: &str, note: &str) -> String {
         esc(value),
         esc(note)
     )
-}
-
-/// Tick positions at whole UTC days, weeks, months or years, about six.
-fn time_ticks(since: i64, until: i64, x: &Scale) -> Vec<(f64, String)> {
-    let span = (until - since).max(1);
-    let step = [
-        DAY,
-        7 * DAY,
-        14 * DAY,
-        30 * DAY,
-        91 * DAY,
-        182 * DAY,
-        365 * DAY,
-        730 * DAY,
-    ]
-    .into_iter()
-    .find(|s| span / s <= 6)
-    .unwrap_or(1825 * DAY);
-    let first = (since.div_euclid(DAY) + 1) * DAY;
-    (0..)
-        .map(|i| first + i * step)
-        .take_while(|&tick| tick < until)
-        .map(|tick| (x.at(tick as f64), date(tick)))
-        .collect()
 }
 
 /// A horizontal 100 % bar split into parts, the highlighted one outlined.
@@ -224,13 +196,7 @@ pub fn flow_sections_in(report: &FlowReport, p: &str) -> String {
     body.push_str(&aging(report, p));
     body.push_str(&throughput(report, p));
     body.push_str(&flow_scatter(report, p));
-    if !report.notices.is_empty() {
-        body.push_str("<h2>Notes</h2><ul class=\"notes\">");
-        for n in &report.notices {
-            let _ = write!(body, "<li>{}</li>", esc(&n.message));
-        }
-        body.push_str("</ul>");
-    }
+    body.push_str(&notes(&report.notices));
     body
 }
 
@@ -963,13 +929,7 @@ pub fn code_sections(report: &CodeReport) -> String {
         );
     }
     body.push_str("</section>");
-    if !report.notices.is_empty() {
-        body.push_str("<h2>Notes</h2><ul class=\"notes\">");
-        for n in &report.notices {
-            let _ = write!(body, "<li>{}</li>", esc(&n.message));
-        }
-        body.push_str("</ul>");
-    }
+    body.push_str(&notes(&report.notices));
     body
 }
 

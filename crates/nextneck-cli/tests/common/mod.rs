@@ -176,3 +176,20 @@ pub fn run_text(args: &[&str]) -> (i32, String, String) {
 pub fn path_buf(p: &Path) -> PathBuf {
     p.to_path_buf()
 }
+
+/// Asserts each JSON pointer's value (numbers to 1e-9 relative), listing
+/// every mismatch at once.
+pub fn check(report: &serde_json::Value, expected: &[(&str, serde_json::Value)]) {
+    let mut failures = Vec::new();
+    for (pointer, want) in expected {
+        let got = report.pointer(pointer).unwrap_or(&serde_json::Value::Null);
+        let same = match (got.as_f64(), want.as_f64()) {
+            (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+            _ => got == want,
+        };
+        if !same {
+            failures.push(format!("{pointer}: got {got}, want {want}"));
+        }
+    }
+    assert!(failures.is_empty(), "mismatches:\n{}", failures.join("\n"));
+}

@@ -7,24 +7,7 @@ use nextneck_model::Timestamp;
 /// UTC), a date-time with an offset (`2024-03-01T12:00:00+01:00`), or a
 /// date-time without one, taken as UTC.
 pub fn timestamp(s: &str) -> Result<Timestamp, String> {
-    let s = s.trim();
-    if let Ok(ts) = s.parse::<jiff::Timestamp>() {
-        return Ok(ts.as_second());
-    }
-    if let Ok(dt) = s.parse::<jiff::civil::DateTime>()
-        && let Ok(ts) = jiff::tz::TimeZone::UTC.to_timestamp(dt)
-    {
-        return Ok(ts.as_second());
-    }
-    if let Ok(d) = s.parse::<jiff::civil::Date>()
-        && let Ok(ts) =
-            jiff::tz::TimeZone::UTC.to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
-    {
-        return Ok(ts.as_second());
-    }
-    Err(format!(
-        "`{s}` is not a date; use an RFC 3339 date or date-time such as 2024-03-01 or 2024-03-01T12:00:00Z"
-    ))
+    nextneck_metrics::time::parse_time(s)
 }
 
 /// Parses a regular expression.

@@ -193,6 +193,29 @@ fn resolve(args: &ReportArgs) -> Settings {
     }
 }
 
+/// The delivery settings of `nextneck.toml` over the defaults, for the
+/// store at `url`: what `report --db` starts from and what `serve` uses for
+/// its dashboard, API and `/metrics`.
+pub fn delivery_defaults(
+    config: Option<&std::path::Path>,
+    url: &str,
+) -> anyhow::Result<DeliverySettings> {
+    let file = delivery_config::load(config)?;
+    let mut d = DeliverySettings::new(&db::redact(url));
+    if let Some(p) = file.production {
+        d.production = p;
+    }
+    if let Some(h) = file.hotfix {
+        d.hotfix = h;
+    }
+    d.bots = file.bots;
+    d.link_changes = file.link_changes.unwrap_or(d.link_changes);
+    d.link_incidents = file.link_incidents.unwrap_or(d.link_incidents);
+    d.services = file.services;
+    d.teams = file.teams;
+    Ok(d)
+}
+
 /// The delivery events report's settings: the command line over the
 /// configuration file over the defaults.
 fn resolve_delivery(
@@ -200,29 +223,19 @@ fn resolve_delivery(
     settings: &Settings,
     url: &str,
 ) -> anyhow::Result<DeliverySettings> {
-    let file = delivery_config::load(args.config.as_deref())?;
-    let mut d = DeliverySettings::new(&db::redact(url));
+    let mut d = delivery_defaults(args.config.as_deref(), url)?;
     d.path = args.path.as_ref().map(|p| p.display().to_string());
     d.window = settings.git.window;
     d.explain = settings.git.explain;
     d.series = settings.git.series;
-    if let Some(p) = args.production.clone().or(file.production) {
+    if let Some(p) = args.production.clone() {
         d.production = p;
     }
-    if let Some(h) = args.hotfix_pattern.clone().or(file.hotfix) {
+    if let Some(h) = args.hotfix_pattern.clone() {
         d.hotfix = h;
     }
-    d.bots = file.bots;
-    d.link_changes = args
-        .link_changes
-        .or(file.link_changes)
-        .unwrap_or(d.link_changes);
-    d.link_incidents = args
-        .link_incidents
-        .or(file.link_incidents)
-        .unwrap_or(d.link_incidents);
-    d.services = file.services;
-    d.teams = file.teams;
+    d.link_changes = args.link_changes.unwrap_or(d.link_changes);
+    d.link_incidents = args.link_incidents.unwrap_or(d.link_incidents);
     for team in &args.teams {
         if !d.teams.iter().any(|t| t.name.eq_ignore_ascii_case(team)) {
             let known: Vec<&str> = d.teams.iter().map(|t| t.name.as_str()).collect();

@@ -1,11 +1,18 @@
-//! `nextneck serve`: the webhook server.
+//! `nextneck serve`: the webhook server, and the dashboard, JSON API and
+//! `/metrics` over its store. Every setting is resolved here (the server
+//! reads no file and no environment): the secrets and the read token, the
+//! delivery settings `report --db` uses, and the configured streams' flow
+//! settings.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, FromArgMatches};
+use nextneck_metrics::delivery::ChangeLinking;
+use nextneck_metrics::flow::FlowSettings;
 use nextneck_server::Options;
 
 use crate::db::{DbArgs, redact};
@@ -39,15 +46,26 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             "--listen: `{listen}` is not an address; use HOST:PORT such as 127.0.0.1:8080"
         ))
     })?;
-    let secrets = section.secrets(&|k| std::env::var(k).ok());
+    let env = |k: &str| std::env::var(k).ok();
+    let secrets = section.secrets(&env);
     let served = secrets.served();
     if served.is_empty() {
+        // Best effort, like the banner.
+        let _ = writeln!(
+            std::io::stderr(),
+            "nextneck serve: no webhook secret is set, so no hooks are served (a read-only dashboard); set NEXTNECK_GITHUB_SECRET, NEXTNECK_GITLAB_TOKEN, NEXTNECK_PAGERDUTY_SECRET, NEXTNECK_JIRA_SECRET, NEXTNECK_OPSGENIE_TOKEN or NEXTNECK_EVENTS_TOKEN (or the [server] section of nextneck.toml) to receive webhooks"
+        );
+    }
+    let mut options = Options::new(secrets);
+    options.read_token = section.read_token(&env);
+    options.delivery = crate::report::delivery_defaults(args.config.as_deref(), &url)?;
+    if options.delivery.link_changes == ChangeLinking::CommitRange {
         return Err(UsageError(
-            "no webhook secret is set, so nothing would be served; set NEXTNECK_GITHUB_SECRET, NEXTNECK_GITLAB_TOKEN, NEXTNECK_PAGERDUTY_SECRET, NEXTNECK_JIRA_SECRET, NEXTNECK_OPSGENIE_TOKEN or NEXTNECK_EVENTS_TOKEN (or the [server] section of nextneck.toml)".to_owned(),
+            "link_changes = \"commit_range\" in [delivery] needs a clone, which the server does not have; use \"auto\" or \"after_merge\"".to_owned(),
         )
         .into());
     }
-    let mut options = Options::new(secrets);
+    options.streams = configured_streams(args.config.as_deref())?;
     // Undocumented tuning for the benchmark's baseline (1 = one fsync per
     // request, no group commit).
     if let Some(n) = std::env::var("NEXTNECK_SERVE_MAX_BATCH")
@@ -56,6 +74,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     {
         options.max_batch = n;
     }
+    let read_protected = options.read_token.is_some();
     let (state, workers) = nextneck_server::start(&url, options)
         .with_context(|| format!("could not start the server on {}", redact(&url)))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -68,11 +87,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("could not listen on {addr}"))?;
         let bound = listener.local_addr().context("no local address")?;
         let names: Vec<&str> = served.iter().map(|p| p.as_str()).collect();
+        let hooks = if names.is_empty() {
+            "no hooks".to_owned()
+        } else {
+            format!("POST /hooks/{{{}}}", names.join(","))
+        };
         // The banner is best effort: a closed stdout must not stop the server.
         let banner = format!(
-            "listening on http://{bound}\nstore {}; serving POST /hooks/{{{}}}\n",
+            "listening on http://{bound}\nstore {}; serving {hooks}; the dashboard at /, the API at /api/v1/ and /metrics{}\n",
             redact(&url),
-            names.join(",")
+            if read_protected { " (read token required)" } else { "" }
         );
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
@@ -83,6 +107,32 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     })?;
     workers.shutdown();
     Ok(())
+}
+
+/// The flow settings of the streams of nextneck.toml, by name, resolved as
+/// `nextneck flow` resolves them (done stages, stage categories, model); the
+/// server applies them to the store's streams of the same names.
+fn configured_streams(config: Option<&Path>) -> anyhow::Result<BTreeMap<String, FlowSettings>> {
+    let has_streams = crate::config::load(config)?.is_some_and(|c| !c.streams.is_empty());
+    if !has_streams {
+        return Ok(BTreeMap::new());
+    }
+    // `flow`'s own arguments, with nothing but the configuration file.
+    let mut argv = vec!["serve".to_owned()];
+    if let Some(p) = config {
+        argv.push("--config".to_owned());
+        argv.push(p.display().to_string());
+    }
+    let matches =
+        <crate::flow::StreamArgs as clap::Args>::augment_args(clap::Command::new("serve"))
+            .try_get_matches_from(argv)
+            .context("could not read the streams of the configuration")?;
+    let stream_args = crate::flow::StreamArgs::from_arg_matches(&matches)
+        .context("could not read the streams of the configuration")?;
+    Ok(crate::flow::resolve_streams(&[], &stream_args)?
+        .into_iter()
+        .map(|s| (s.flow.stream.clone(), s.flow))
+        .collect())
 }
 
 /// SIGINT or SIGTERM: stop accepting, finish the requests in hand.

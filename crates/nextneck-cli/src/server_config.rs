@@ -12,6 +12,7 @@
 //! jira_secret = "..."        # or NEXTNECK_JIRA_SECRET
 //! opsgenie_token = "..."     # or NEXTNECK_OPSGENIE_TOKEN
 //! events_token = "..."       # or NEXTNECK_EVENTS_TOKEN
+//! read_token = "..."         # or NEXTNECK_READ_TOKEN: the dashboard, API, /metrics
 //! ```
 
 use std::path::Path;
@@ -31,6 +32,7 @@ pub struct ServerSection {
     pub jira_secret: Option<String>,
     pub opsgenie_token: Option<String>,
     pub events_token: Option<String>,
+    pub read_token: Option<String>,
 }
 
 /// Reads `[server]` from `path`, or from ./nextneck.toml when it exists.
@@ -55,6 +57,15 @@ impl ServerSection {
             events: pick("NEXTNECK_EVENTS_TOKEN", &self.events_token),
         }
     }
+
+    /// The read token of the dashboard, the API and `/metrics`: the
+    /// environment over the file; empty is unset.
+    pub fn read_token(&self, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+        env("NEXTNECK_READ_TOKEN")
+            .filter(|v| !v.is_empty())
+            .or_else(|| self.read_token.clone())
+            .filter(|v| !v.is_empty())
+    }
 }
 
 #[cfg(test)]
@@ -77,6 +88,17 @@ mod tests {
         assert_eq!(s.github.as_deref(), Some("env"), "the environment wins");
         assert_eq!(s.jira.as_deref(), Some("j"));
         assert_eq!(s.gitlab, None);
+        assert_eq!(
+            section.read_token(&|_| None),
+            None,
+            "no read token: the dashboard is open"
+        );
+        let section = parse("[server]\nread_token = \"file\"\n").expect("parses");
+        assert_eq!(section.read_token(&|_| None).as_deref(), Some("file"));
+        let env = |k: &str| (k == "NEXTNECK_READ_TOKEN").then(|| "env".to_owned());
+        assert_eq!(section.read_token(&env).as_deref(), Some("env"));
+        let empty = |k: &str| (k == "NEXTNECK_READ_TOKEN").then(String::new);
+        assert_eq!(section.read_token(&empty).as_deref(), Some("file"));
         assert!(
             parse("[server]\ngithub_secrt = \"x\"\n").is_err(),
             "typos are errors"

@@ -95,9 +95,10 @@ pub fn stream_logs(events: &[TracedEvent<'_>], source: &str) -> BTreeMap<String,
             }
             EventBody::Issue(i) if t.event.source == "jira" => {
                 if let Some(at) = i.created_at {
-                    let e = created
-                        .entry(i.id.as_str())
-                        .or_insert((at, i.status.as_deref(), order));
+                    let e =
+                        created
+                            .entry(i.id.as_str())
+                            .or_insert((at, i.status.as_deref(), order));
                     if order >= e.2 {
                         *e = (at, i.status.as_deref().or(e.1), order);
                     }
@@ -265,7 +266,10 @@ mod tests {
                 transition("hiring", "3", "c2", "applied", 10),
             ],
             &[
-                ("hiring", &["c1 applied 10", "c2 applied 10", "c1 screen 20"]),
+                (
+                    "hiring",
+                    &["c1 applied 10", "c2 applied 10", "c1 screen 20"],
+                ),
                 ("sales", &["d1 new 5"]),
             ],
         );

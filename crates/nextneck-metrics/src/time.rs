@@ -35,6 +35,31 @@ pub fn rfc3339(t: Timestamp) -> String {
     }
 }
 
+/// Parses a window bound as `--since`, `--until` and the server's `since`
+/// and `until` parameters take it: an RFC 3339 date (`2024-03-01`, midnight
+/// UTC), a date-time with an offset (`2024-03-01T12:00:00+01:00`), or a
+/// date-time without one, taken as UTC. The error says what to pass.
+pub fn parse_time(s: &str) -> Result<Timestamp, String> {
+    let s = s.trim();
+    if let Ok(ts) = s.parse::<jiff::Timestamp>() {
+        return Ok(ts.as_second());
+    }
+    if let Ok(dt) = s.parse::<jiff::civil::DateTime>()
+        && let Ok(ts) = jiff::tz::TimeZone::UTC.to_timestamp(dt)
+    {
+        return Ok(ts.as_second());
+    }
+    if let Ok(d) = s.parse::<jiff::civil::Date>()
+        && let Ok(ts) =
+            jiff::tz::TimeZone::UTC.to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+    {
+        return Ok(ts.as_second());
+    }
+    Err(format!(
+        "`{s}` is not a date; use an RFC 3339 date or date-time such as 2024-03-01 or 2024-03-01T12:00:00Z"
+    ))
+}
+
 /// The proleptic Gregorian date of a day number (days since 1970-01-01),
 /// Howard Hinnant's algorithm.
 fn civil_from_days(z: i64) -> (i64, i64, i64) {

@@ -93,7 +93,13 @@ svg .highlight{stroke:var(--c-bad);stroke-width:3}\
 .verdict{border-left:4px solid var(--c-bad);padding:4px 12px}\
 table{border-collapse:collapse;font-size:.85rem}td,th{padding:2px 8px;border-bottom:1px solid var(--line);text-align:right}\
 td:first-child,th:first-child{text-align:left}details{margin:.3rem 0 1rem}\
-.notes li{margin:.2rem 0}code{font-size:.9em}",
+.notes li{margin:.2rem 0}code{font-size:.9em}\
+a{color:var(--c-0)}.nav{display:flex;flex-wrap:wrap;gap:4px 16px;padding:4px 0 8px;border-bottom:1px solid var(--line)}\
+.nav a[aria-current]{font-weight:600;color:var(--fg)}\
+form.filter{display:flex;flex-wrap:wrap;gap:8px 12px;align-items:flex-end;margin:12px 0}\
+form.filter label{display:flex;flex-direction:column;font-size:.85rem;color:var(--muted)}\
+form.filter label.check{flex-direction:row;gap:4px;align-items:center}\
+input,select,button{font:inherit;color:inherit;background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:2px 6px}",
     );
     let vars = |bg: &str, fg: &str, muted: &str, line: &str, dark: bool| {
         let mut v = format!("--bg:{bg};--fg:{fg};--muted:{muted};--line:{line};");
@@ -175,6 +181,18 @@ pub(crate) fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 /// [`Series`] (set `GitSettings::series`); without it the charts are
 /// replaced by a note.
 pub fn report(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let title = format!(
+        "nextneck report: {}",
+        report.source.db.as_deref().unwrap_or(&report.source.path)
+    );
+    out.write_all(page(&title, &report_sections(report, &|_| None)).as_bytes())
+}
+
+/// The sections of the report's page (no `<html>` around them), for the
+/// page and the dashboard. `link` gives the address of a figure's detail
+/// (`deployments`, `lead_time`, `change_failure_rate`, `recovery_time`,
+/// `rework_rate`, `stages`), if it has one.
+pub fn report_sections(report: &Report, link: &dyn Fn(&str) -> Option<String>) -> String {
     let mut body = String::new();
     let _ = write!(
         body,
@@ -185,8 +203,15 @@ pub fn report(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         report.window.days,
         esc(&crate::deployments_line(report))
     );
-    body.push_str(&tiles(report));
+    body.push_str(&tiles(report, link));
     body.push_str(&bottleneck_section(report));
+    if let Some(href) = link("stages") {
+        let _ = write!(
+            body,
+            "<p><a href=\"{}\">The changes behind these stages</a></p>",
+            esc(&href)
+        );
+    }
     match &report.series {
         Some(series) => {
             body.push_str(&lead_histogram(series));
@@ -197,11 +222,7 @@ pub fn report(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     body.push_str(&crate::delivery::html(report));
     body.push_str(&notes(&report.notices));
-    let title = format!(
-        "nextneck report: {}",
-        report.source.db.as_deref().unwrap_or(&report.source.path)
-    );
-    out.write_all(page(&title, &body).as_bytes())
+    body
 }
 
 /// What the report read: the repository and its commits, or the event
@@ -247,7 +268,7 @@ fn trend(
     }
 }
 
-fn tiles(report: &Report) -> String {
+fn tiles(report: &Report, link: &dyn Fn(&str) -> Option<String>) -> String {
     let d = &report.dora;
     let halves = report.series.as_ref().map(|s| &s.halves);
     let h = |f: &dyn Fn(&nextneck_metrics::report::HalfFigures) -> Option<f64>| {
@@ -256,12 +277,30 @@ fn tiles(report: &Report) -> String {
     let pct = |v: f64| format!("{:.0}%", v * 100.0);
     let per_week = |v: f64| format!("{v:.2}/week");
     let mut out = String::from("<section class=\"tiles\" aria-label=\"DORA metrics\">");
-    let mut tile = |name: &str, value: String, tier: Option<Tier>, trend_html: String| {
+    // Each value carries its figure's name and exact number, so that a
+    // reader (or a test) can check it against the JSON.
+    let mut tile = |name: &str,
+                    figure: &str,
+                    exact: Option<f64>,
+                    value: String,
+                    tier: Option<Tier>,
+                    trend_html: String| {
+        let data = match exact {
+            Some(v) => format!(" data-figure=\"{figure}\" data-value=\"{v}\""),
+            None => format!(" data-figure=\"{figure}\""),
+        };
+        let shown = match link(figure) {
+            Some(href) => format!(
+                "<a href=\"{}\" title=\"The events behind this figure\">{}</a>",
+                esc(&href),
+                esc(&value)
+            ),
+            None => esc(&value),
+        };
         let _ = write!(
             out,
-            "<div class=\"tile\"><div class=\"name\">{}</div><div class=\"value\">{}</div>{}{}</div>",
+            "<div class=\"tile\"><div class=\"name\">{}</div><div class=\"value\"{data}>{shown}</div>{}{}</div>",
             esc(name),
-            esc(&value),
             tier_badge(tier),
             trend_html
         );
@@ -269,6 +308,8 @@ fn tiles(report: &Report) -> String {
     let (a, b) = h(&|x| x.per_week);
     tile(
         "Deployment frequency",
+        "deployments",
+        d.deployment_frequency.per_week,
         opt(d.deployment_frequency.per_week, per_week),
         d.deployment_frequency.tier,
         trend(a, b, false, &per_week),
@@ -276,6 +317,8 @@ fn tiles(report: &Report) -> String {
     let (a, b) = h(&|x| x.lead_time_median_seconds);
     tile(
         "Lead time for changes (median)",
+        "lead_time",
+        d.lead_time.median_seconds,
         opt(d.lead_time.median_seconds, human),
         d.lead_time.tier,
         trend(a, b, true, &human),
@@ -283,6 +326,8 @@ fn tiles(report: &Report) -> String {
     let (a, b) = h(&|x| x.change_failure_rate);
     tile(
         "Change failure rate",
+        "change_failure_rate",
+        d.change_failure_rate.ratio,
         opt(d.change_failure_rate.ratio, pct),
         d.change_failure_rate.tier,
         trend(a, b, true, &pct),
@@ -290,12 +335,16 @@ fn tiles(report: &Report) -> String {
     let (a, b) = h(&|x| x.recovery_median_seconds);
     tile(
         "Recovery time (median)",
+        "recovery_time",
+        d.recovery_time.median_seconds,
         opt(d.recovery_time.median_seconds, human),
         d.recovery_time.tier,
         trend(a, b, true, &human),
     );
     tile(
         "Rework rate",
+        "rework_rate",
+        d.rework_rate.ratio,
         opt(d.rework_rate.ratio, pct),
         None,
         String::new(),
@@ -396,7 +445,7 @@ fn bottleneck_section(report: &Report) -> String {
     if let Some(b) = &report.bottleneck {
         let _ = write!(
             out,
-            "<p class=\"verdict\"><strong>Bottleneck: {}.</strong> {}.</p>",
+            "<p class=\"verdict\" data-figure=\"bottleneck\" data-value=\"{0}\"><strong>Bottleneck: {0}.</strong> {1}.</p>",
             esc(b.stage),
             esc(&b.evidence.summary)
         );

@@ -12,6 +12,7 @@ use nextneck_metrics::tiers::Tier;
 use nextneck_metrics::time::{date, human, rfc3339};
 
 pub mod code;
+pub mod dashboard;
 pub mod delivery;
 pub mod flow;
 pub mod html;

@@ -1,6 +1,9 @@
-//! `nextneck serve`: the webhook server. Only this crate knows HTTP.
+//! `nextneck serve`: the webhook server, and the read side over its store
+//! (the dashboard at `/`, the JSON API under `/api/v1/`, `/metrics`). Only
+//! this crate knows HTTP; it computes nothing itself: figures come from
+//! `nextneck-metrics`, pages and JSON from `nextneck-render`.
 //!
-//! A request goes: provider served? → size cap (413) → authentication in
+//! A webhook request goes: provider served? → size cap (413) → authentication in
 //! constant time (401) → the body converted as processing will convert it
 //! (400 when malformed) → the raw delivery handed to the writer thread,
 //! which commits many requests in one durable transaction → 202 (or 200 for
@@ -8,7 +11,18 @@
 //! succeed, and nothing is acknowledged before it is durable. Processing
 //! into normalized events runs afterwards, on another thread, from the
 //! store's queue ([`process_pending`]), so it survives restarts.
+//!
+//! A read request goes: the read token, when one is set (401) → its query
+//! parameters checked (400 naming the parameter) → the store's events read on
+//! a blocking thread from a small pool of connections → the report computed
+//! with the settings the CLI resolved ([`Options`]) → rendered as the CLI
+//! renders it, so `/api/v1/report` is byte for byte `report --db URL
+//! --format json`.
 
+mod exposition;
+mod read;
+
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -23,6 +37,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http_body_util::BodyExt;
 use nextneck_ingest::{Provider, convert, dedupe_key, signature};
+use nextneck_metrics::DeliverySettings;
+use nextneck_metrics::flow::FlowSettings;
 use nextneck_store::{Appended, NewDelivery, Origin, Processed, Store, StoreError};
 use serde::Serialize;
 use tokio::sync::oneshot;
@@ -84,9 +100,12 @@ type Reply = oneshot::Sender<Result<Appended, ()>>;
 struct Shared {
     secrets: Secrets,
     writer: mpsc::SyncSender<(NewDelivery, Reply)>,
+    read: read::ReadSide,
+    health: Arc<exposition::Health>,
 }
 
-/// What the router needs: the secrets and the way to the writer thread.
+/// What the router needs: the secrets, the way to the writer thread, and
+/// the read side's settings and store connections.
 #[derive(Clone)]
 pub struct AppState {
     shared: Arc<Shared>,
@@ -127,16 +146,30 @@ pub struct Options {
     pub max_batch: usize,
     /// Requests waiting for the writer beyond which the server answers 503.
     pub queue_limit: usize,
+    /// `NEXTNECK_READ_TOKEN`: when set, the dashboard, `/api/v1/*` and
+    /// `/metrics` answer only requests carrying it.
+    pub read_token: Option<String>,
+    /// The delivery report's settings as the CLI resolved them from
+    /// `nextneck.toml` (`[delivery]`, `[services.*]`, `[teams.*]`); each
+    /// request sets the window, the filter and `explain`.
+    pub delivery: DeliverySettings,
+    /// The configured value streams' settings, by name; a stream of the
+    /// store that is not configured gets [`FlowSettings::new`].
+    pub streams: BTreeMap<String, FlowSettings>,
 }
 
 impl Options {
-    /// Defaults: processing on, batches of up to 1,000, 20,000 waiting.
+    /// Defaults: processing on, batches of up to 1,000, 20,000 waiting, no
+    /// read token, the default delivery settings, no configured stream.
     pub fn new(secrets: Secrets) -> Options {
         Options {
             secrets,
             process: true,
             max_batch: 1000,
             queue_limit: 20_000,
+            read_token: None,
+            delivery: DeliverySettings::new(""),
+            streams: BTreeMap::new(),
         }
     }
 }
@@ -151,15 +184,17 @@ pub fn start(db_url: &str, options: Options) -> Result<(AppState, Workers), Serv
     let mut threads = Vec::new();
     let max_batch = options.max_batch.max(1);
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), StoreError>>();
+    let health = Arc::new(exposition::Health::default());
     let url = db_url.to_owned();
     let ready = ready_tx.clone();
+    let writer_health = Arc::clone(&health);
     threads.push(
         thread::Builder::new()
             .name("nextneck-writer".into())
             .spawn(move || match nextneck_store::open(&url) {
                 Ok(store) => {
                     let _ = ready.send(Ok(()));
-                    writer(store, rx, wake_tx, max_batch);
+                    writer(store, rx, wake_tx, max_batch, &writer_health);
                 }
                 Err(e) => {
                     let _ = ready.send(Err(e));
@@ -173,13 +208,14 @@ pub fn start(db_url: &str, options: Options) -> Result<(AppState, Workers), Serv
         let stop = Arc::clone(&stop);
         let url = db_url.to_owned();
         let ready = ready_tx.clone();
+        let processor_health = Arc::clone(&health);
         threads.push(
             thread::Builder::new()
                 .name("nextneck-processor".into())
                 .spawn(move || match nextneck_store::open(&url) {
                     Ok(store) => {
                         let _ = ready.send(Ok(()));
-                        processor(store, wake_rx, stop);
+                        processor(store, wake_rx, stop, &processor_health);
                     }
                     Err(e) => {
                         let _ = ready.send(Err(e));
@@ -208,6 +244,13 @@ pub fn start(db_url: &str, options: Options) -> Result<(AppState, Workers), Serv
         shared: Arc::new(Shared {
             secrets: options.secrets,
             writer: tx,
+            read: read::ReadSide::new(
+                db_url,
+                options.read_token,
+                options.delivery,
+                options.streams,
+            ),
+            health,
         }),
     };
     Ok((state, Workers { stop, threads }))
@@ -220,6 +263,7 @@ fn writer(
     rx: mpsc::Receiver<(NewDelivery, Reply)>,
     wake: mpsc::Sender<()>,
     max_batch: usize,
+    health: &exposition::Health,
 ) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -238,6 +282,7 @@ fn writer(
                 let _ = wake.send(());
             }
             Err(e) => {
+                health.store_error("append");
                 eprintln!(
                     "nextneck serve: could not store {} deliveries: {}",
                     deliveries.len(),
@@ -251,7 +296,12 @@ fn writer(
     }
 }
 
-fn processor(mut store: Box<dyn Store>, wake: mpsc::Receiver<()>, stop: Arc<AtomicBool>) {
+fn processor(
+    mut store: Box<dyn Store>,
+    wake: mpsc::Receiver<()>,
+    stop: Arc<AtomicBool>,
+    health: &exposition::Health,
+) {
     while !stop.load(Ordering::SeqCst) {
         const LIMIT: usize = 500;
         match process_batch(store.as_mut(), LIMIT) {
@@ -267,6 +317,7 @@ fn processor(mut store: Box<dyn Store>, wake: mpsc::Receiver<()>, stop: Arc<Atom
                 while wake.try_recv().is_ok() {}
             }
             Err(e) => {
+                health.store_error("process");
                 eprintln!("nextneck serve: processing failed: {}", error_chain(&e));
                 thread::sleep(Duration::from_secs(1));
             }
@@ -317,19 +368,34 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// The router: `GET /healthz` and `POST /hooks/{provider}`.
+/// The router: `GET /healthz`, `POST /hooks/{provider}`, and the read
+/// side: the dashboard pages, `/api/v1/*` and `/metrics` (behind the read
+/// token when one is set).
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/hooks/{provider}", post(hook))
+        .merge(read::routes(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }
 
+/// The paths of the JSON API, as the router serves them (axum's
+/// `{name}` captures): what `/api/v1/openapi.json` must describe.
+pub fn api_paths() -> Vec<&'static str> {
+    read::api_routes()
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect()
+}
+
+/// The OpenAPI 3.1 document served at `/api/v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
 /// A stable JSON error: `{"code": "...", "message": "..."}`.
 #[derive(Debug, Serialize)]
-struct ApiError {
+pub(crate) struct ApiError {
     #[serde(skip)]
     status: StatusCode,
     code: &'static str,
@@ -337,7 +403,11 @@ struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             status,
             code,
@@ -360,7 +430,7 @@ async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
-        "no such endpoint; webhooks go to POST /hooks/{github,gitlab,pagerduty,opsgenie,jira,events,junit}",
+        "no such endpoint; webhooks go to POST /hooks/{github,gitlab,pagerduty,opsgenie,jira,events,junit}, the API is described at GET /api/v1/openapi.json, the dashboard is GET /",
     )
 }
 
@@ -368,7 +438,7 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        "webhooks are POST requests; health checks are GET /healthz",
+        "webhooks are POST requests; the dashboard, the API, /metrics and /healthz are GET requests",
     )
 }
 
@@ -427,11 +497,24 @@ fn too_large(limit: usize) -> ApiError {
     )
 }
 
+/// A webhook, counted by provider and status code for `/metrics`.
 async fn hook(
     State(state): State<AppState>,
     Path(name): Path<String>,
     request: Request,
-) -> Result<Response, ApiError> {
+) -> Response {
+    let provider = Provider::parse(&name).map_or("unknown", Provider::as_str);
+    let response = receive(state.clone(), name, request)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
+    state
+        .shared
+        .health
+        .received(provider, response.status().as_u16());
+    response
+}
+
+async fn receive(state: AppState, name: String, request: Request) -> Result<Response, ApiError> {
     let provider = Provider::parse(&name).ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,

@@ -147,6 +147,9 @@ pub struct Status {
     pub events: Vec<(String, u64)>,
     /// Deliveries waiting to be processed.
     pub backlog: u64,
+    /// When the oldest of them was received, milliseconds since the epoch
+    /// (the processing lag's start); `None` when none waits.
+    pub oldest_queued_at_ms: Option<i64>,
     /// Deliveries whose processing failed.
     pub failed: u64,
     /// Unknown event types seen, with how many deliveries had each.

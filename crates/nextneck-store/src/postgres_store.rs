@@ -216,6 +216,12 @@ impl Store for PostgresStore {
             .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
             .collect();
         let backlog: i64 = c.query_one("SELECT count(*) FROM queue", &[])?.get(0);
+        let oldest_queued_at_ms: Option<i64> = c
+            .query_one(
+                "SELECT min(d.received_at_ms) FROM queue q JOIN deliveries d ON d.id = q.delivery_id",
+                &[],
+            )?
+            .get(0);
         let failed: i64 = c
             .query_one("SELECT count(*) FROM outcomes WHERE status = 'failed'", &[])?
             .get(0);
@@ -232,6 +238,7 @@ impl Store for PostgresStore {
             providers,
             events,
             backlog: backlog as u64,
+            oldest_queued_at_ms,
             failed: failed as u64,
             unknown_types,
         })

@@ -292,6 +292,13 @@ impl Store for SqliteStore {
         let backlog: i64 = c
             .query_row("SELECT count(*) FROM queue", [], |r| r.get(0))
             .map_err(e)?;
+        let oldest_queued_at_ms: Option<i64> = c
+            .query_row(
+                "SELECT min(d.received_at_ms) FROM queue q JOIN deliveries d ON d.id = q.delivery_id",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(e)?;
         let failed: i64 = c
             .query_row(
                 "SELECT count(*) FROM outcomes WHERE status = 'failed'",
@@ -313,6 +320,7 @@ impl Store for SqliteStore {
             providers,
             events,
             backlog: backlog as u64,
+            oldest_queued_at_ms,
             failed: failed as u64,
             unknown_types,
         })

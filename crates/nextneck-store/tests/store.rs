@@ -191,6 +191,7 @@ fn unknown_and_failed_deliveries_are_kept_and_counted(db: Db) {
     );
     assert_eq!(status.failed, 1);
     assert_eq!(status.backlog, 0);
+    assert_eq!(status.oldest_queued_at_ms, None, "nothing waits");
     assert_eq!(status.events, [("stage_transition".to_owned(), 1)]);
     assert_eq!(store.deliveries().unwrap().len(), 4, "all are kept");
 }
@@ -277,6 +278,11 @@ fn status_counts_per_provider(db: Db) {
         [("github".into(), 2, 9_000), ("jira".into(), 1, 7_000)]
     );
     assert_eq!(s.backlog, 3);
+    assert_eq!(
+        s.oldest_queued_at_ms,
+        Some(5_000),
+        "the processing lag starts at the oldest queued delivery"
+    );
 }
 
 fn events_of_kinds_reads_only_those_kinds_in_delivery_order(db: Db) {

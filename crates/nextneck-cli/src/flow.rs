@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 use nextneck_eventlog::{Columns, ReadOptions};
 use nextneck_metrics::WindowSpec;
@@ -171,12 +170,8 @@ pub fn resolve_streams(files: &[PathBuf], a: &StreamArgs) -> anyhow::Result<Vec<
             None => {
                 let names: Vec<&str> = c.streams.keys().map(String::as_str).collect();
                 return Err(UsageError(format!(
-                    "no stream \"{name}\" in the configuration; its streams are {}",
-                    if names.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        names.join(", ")
-                    }
+                    "no stream \"{name}\" in the configuration; {}",
+                    crate::db::it_has(&names)
                 ))
                 .into());
             }
@@ -246,29 +241,16 @@ fn store_streams(
             "there is no event store at {path}; check --db, or fill one with `nextneck serve` or `nextneck import events`"
         ));
     }
-    let stored = crate::db::open(url)?
-        .events_of_kinds(nextneck_metrics::flow_events::KINDS)
-        .with_context(|| format!("could not read the events of {}", crate::db::redact(url)))?;
-    let traced: Vec<nextneck_metrics::TracedEvent<'_>> = stored
-        .iter()
-        .map(|e| nextneck_metrics::TracedEvent {
-            delivery_id: e.delivery_id,
-            seq: e.seq,
-            event: &e.event,
-        })
-        .collect();
+    let stored = crate::db::read_events(url, nextneck_metrics::flow_events::KINDS)?;
+    let traced = crate::db::traced(&stored);
     let mut logs = nextneck_metrics::flow_events::stream_logs(&traced, &crate::db::redact(url));
     drop(stored);
     if let Some(name) = &a.stream {
         let Some(log) = logs.remove(name) else {
             let names: Vec<&str> = logs.keys().map(String::as_str).collect();
             return Err(UsageError(format!(
-                "the event store has no stream \"{name}\"; {}",
-                if names.is_empty() {
-                    "it has none: send stage.transition events to POST /hooks/events or `nextneck import events FILE`".to_owned()
-                } else {
-                    format!("its streams are {}", names.join(", "))
-                }
+                "the event store has no stream \"{name}\"; {}; stage.transition events sent to POST /hooks/events or `nextneck import events FILE` make streams",
+                crate::db::it_has(&names)
             ))
             .into());
         };

@@ -171,11 +171,6 @@ pub fn parse(text: &str) -> Result<Config, String> {
         format!("line {line}, column {column}: {}", e.message().trim())
     })?;
     for (name, s) in &config.streams {
-        if s.file.is_none() && s.files.is_empty() {
-            return Err(format!(
-                "stream \"{name}\" names no event log; add file = \"events.csv\" or files = [...]"
-            ));
-        }
         if let Some(m) = &s.model
             && m != "transitions"
             && m != "activities"
@@ -243,10 +238,6 @@ mod tests {
             (
                 "[streams.x]\nfile = \"a.csv\"\ndone_stages = [\"x\"]\n",
                 "line 3, column 1: unknown field `done_stages`",
-            ),
-            (
-                "[streams.x]\ndone = [\"x\"]\n",
-                "stream \"x\" names no event log",
             ),
             (
                 "[streams.x]\nfile = \"a.csv\"\nmodel = \"petri\"\n",

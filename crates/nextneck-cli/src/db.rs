@@ -38,6 +38,38 @@ pub fn open(url: &str) -> anyhow::Result<Box<dyn nextneck_store::Store>> {
     })
 }
 
+/// The stored events of these kinds, each with where it came from, for the
+/// metrics.
+pub fn read_events(url: &str, kinds: &[&str]) -> anyhow::Result<Vec<nextneck_store::StoredEvent>> {
+    use anyhow::Context;
+    open(url)?
+        .events_of_kinds(kinds)
+        .with_context(|| format!("could not read the events of {}", redact(url)))
+}
+
+/// The metrics' view of stored events: each event with its delivery and
+/// position.
+pub fn traced(stored: &[nextneck_store::StoredEvent]) -> Vec<nextneck_metrics::TracedEvent<'_>> {
+    stored
+        .iter()
+        .map(|e| nextneck_metrics::TracedEvent {
+            delivery_id: e.delivery_id,
+            seq: e.seq,
+            event: &e.event,
+        })
+        .collect()
+}
+
+/// "it has a, b" or "it has none", for error messages that list what
+/// exists.
+pub fn it_has(names: &[&str]) -> String {
+    if names.is_empty() {
+        "it has none".to_owned()
+    } else {
+        format!("it has {}", names.join(", "))
+    }
+}
+
 /// A URL without its password.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.find('@')) {

@@ -1,6 +1,7 @@
 //! `nextneck flow`: flow metrics and the bottleneck of any value stream,
 //! from event logs (CSV, NDJSON, XES) or the streams of `nextneck.toml`.
 
+use std::collections::BTreeMap;
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 
@@ -44,9 +45,16 @@ pub struct FlowArgs {
 /// How to read a stream and what its stages mean (shared with `forecast`).
 #[derive(Debug, Args)]
 pub struct StreamArgs {
-    /// A stream of nextneck.toml (default: every stream when no FILE is given).
+    /// A stream of nextneck.toml, or with --db a stream of the event store
+    /// (default: every stream when no FILE is given).
     #[arg(long, value_name = "NAME")]
     stream: Option<String>,
+
+    /// Read the streams from this event store (sqlite:PATH or
+    /// postgres://...): the stage transitions received by `nextneck serve`
+    /// or `nextneck import events`, and Jira status changes.
+    #[arg(long, value_name = "URL")]
+    db: Option<String>,
 
     /// The configuration file (default: ./nextneck.toml when it exists).
     #[arg(long, value_name = "PATH")]
@@ -131,27 +139,39 @@ enum ModelArg {
 
 /// One stream, resolved: what to read and how, and what to compute.
 pub struct Stream {
-    pub files: Vec<PathBuf>,
-    pub read: ReadOptions,
+    pub input: Input,
     pub flow: FlowSettings,
+}
+
+/// Where a stream's events come from.
+pub enum Input {
+    /// Event log files, read in order.
+    Files(Vec<PathBuf>, ReadOptions),
+    /// Already read from the event store.
+    Log(Box<EventLog>),
 }
 
 /// Resolves the streams to report on: the FILEs (with a configured
 /// stream's settings when `--stream` names one), or the configured streams.
 pub fn resolve_streams(files: &[PathBuf], a: &StreamArgs) -> anyhow::Result<Vec<Stream>> {
     let config = config::load(a.config.as_deref())?;
+    if let Some(url) = &a.db {
+        if !files.is_empty() {
+            return Err(UsageError(
+                "pass event log files or --db, not both; the store's streams and a file are different logs".to_owned(),
+            )
+            .into());
+        }
+        return store_streams(url, config.as_ref(), a);
+    }
     let configured: Vec<(String, config::Stream, PathBuf)> = match (&config, &a.stream) {
         (Some(c), Some(name)) => match c.streams.get(name) {
             Some(s) => vec![(name.clone(), s.clone(), c.dir.clone())],
             None => {
                 let names: Vec<&str> = c.streams.keys().map(String::as_str).collect();
                 return Err(UsageError(format!(
-                    "no stream \"{name}\" in the configuration; its streams are {}",
-                    if names.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        names.join(", ")
-                    }
+                    "no stream \"{name}\" in the configuration; {}",
+                    crate::db::it_has(&names)
                 ))
                 .into());
             }
@@ -182,7 +202,7 @@ pub fn resolve_streams(files: &[PathBuf], a: &StreamArgs) -> anyhow::Result<Vec<
                 config::Stream::default(),
             ),
         };
-        return Ok(vec![stream(name, files.to_vec(), &base, a)?]);
+        return Ok(vec![stream(name, Some(files.to_vec()), &base, a)?]);
     }
     if configured.is_empty() {
         return Err(UsageError(format!(
@@ -195,7 +215,63 @@ pub fn resolve_streams(files: &[PathBuf], a: &StreamArgs) -> anyhow::Result<Vec<
         .into_iter()
         .map(|(name, s, dir)| {
             let paths = s.paths(&dir);
-            stream(name, paths, &s, a)
+            if paths.is_empty() {
+                return Err(UsageError(format!(
+                    "stream \"{name}\" names no event log; add file = \"events.csv\" to its section, or read it from the event store with --db URL"
+                ))
+                .into());
+            }
+            stream(name, Some(paths), &s, a)
+        })
+        .collect()
+}
+
+/// The streams of the event store (or the one `--stream` names), each with
+/// its configured settings when nextneck.toml has a section of its name.
+fn store_streams(
+    url: &str,
+    config: Option<&config::Config>,
+    a: &StreamArgs,
+) -> anyhow::Result<Vec<Stream>> {
+    nextneck_store::DbUrl::parse(url).map_err(|e| UsageError(format!("--db: {e}")))?;
+    if let nextneck_store::DbUrl::Sqlite(path) = nextneck_store::DbUrl::parse(url)?
+        && !std::path::Path::new(&path).exists()
+    {
+        return Err(anyhow::anyhow!(
+            "there is no event store at {path}; check --db, or fill one with `nextneck serve` or `nextneck import events`"
+        ));
+    }
+    let stored = crate::db::read_events(url, nextneck_metrics::flow_events::KINDS)?;
+    let traced = crate::db::traced(&stored);
+    let mut logs = nextneck_metrics::flow_events::stream_logs(&traced, &crate::db::redact(url));
+    drop(stored);
+    if let Some(name) = &a.stream {
+        let Some(log) = logs.remove(name) else {
+            let names: Vec<&str> = logs.keys().map(String::as_str).collect();
+            return Err(UsageError(format!(
+                "the event store has no stream \"{name}\"; {}; stage.transition events sent to POST /hooks/events or `nextneck import events FILE` make streams",
+                crate::db::it_has(&names)
+            ))
+            .into());
+        };
+        logs = BTreeMap::from([(name.clone(), log)]);
+    }
+    if logs.is_empty() {
+        return Err(UsageError(format!(
+            "the event store {} has no value stream; send stage.transition events to POST /hooks/events or `nextneck import events FILE`",
+            crate::db::redact(url)
+        ))
+        .into());
+    }
+    logs.into_iter()
+        .map(|(name, log)| {
+            let base = config
+                .and_then(|c| c.streams.get(&name))
+                .cloned()
+                .unwrap_or_default();
+            let mut s = stream(name, None, &base, a)?;
+            s.input = Input::Log(Box::new(log));
+            Ok(s)
         })
         .collect()
 }
@@ -203,7 +279,7 @@ pub fn resolve_streams(files: &[PathBuf], a: &StreamArgs) -> anyhow::Result<Vec<
 /// One stream's settings: CLI over the configured stream over defaults.
 fn stream(
     name: String,
-    files: Vec<PathBuf>,
+    files: Option<Vec<PathBuf>>,
     c: &config::Stream,
     a: &StreamArgs,
 ) -> anyhow::Result<Stream> {
@@ -247,21 +323,26 @@ fn stream(
     flow.active = or(&a.active, &c.stages.active);
     flow.wait = or(&a.wait, &c.stages.wait);
     flow.now = a.now;
+    let read = ReadOptions {
+        columns,
+        tz,
+        ..ReadOptions::default()
+    };
     Ok(Stream {
-        files,
-        read: ReadOptions {
-            columns,
-            tz,
-            ..ReadOptions::default()
-        },
+        input: Input::Files(files.unwrap_or_default(), read),
         flow,
     })
 }
 
-/// Reads a stream's files.
-pub fn read(stream: &Stream) -> anyhow::Result<EventLog> {
-    let log = nextneck_eventlog::read(&stream.files, &stream.read)?;
-    Ok(log)
+/// Reads a stream's files (or hands over the log read from the store).
+pub fn read(stream: &mut Stream) -> anyhow::Result<EventLog> {
+    match std::mem::replace(
+        &mut stream.input,
+        Input::Files(Vec::new(), ReadOptions::default()),
+    ) {
+        Input::Files(files, options) => Ok(nextneck_eventlog::read(&files, &options)?),
+        Input::Log(log) => Ok(*log),
+    }
 }
 
 /// Maps a flow error to its exit code.
@@ -313,7 +394,7 @@ pub fn run(args: FlowArgs) -> anyhow::Result<()> {
     let mut reports: Vec<FlowReport> = Vec::with_capacity(streams.len());
     for mut s in streams {
         s.flow.window = window;
-        let log = read(&s)?;
+        let log = read(&mut s)?;
         let report = nextneck_metrics::flow::flow_report(&log, &s.flow).map_err(flow_error)?;
         drop(log);
         reports.push(report);

@@ -111,15 +111,17 @@ pub fn run(args: ForecastArgs) -> anyhow::Result<()> {
         None => {
             let mut streams = resolve_streams(&args.files, &args.stream)?;
             if streams.len() != 1 {
+                let names: Vec<&str> = streams.iter().map(|s| s.flow.stream.as_str()).collect();
                 return Err(UsageError(format!(
-                    "the configuration has {} streams; choose one with --stream NAME",
-                    streams.len()
+                    "there are {} streams ({}); choose one with --stream NAME",
+                    streams.len(),
+                    names.join(", ")
                 ))
                 .into());
             }
-            let s = streams.remove(0);
+            let mut s = streams.remove(0);
             settings.source = s.flow.stream.clone();
-            let log = read(&s)?;
+            let log = read(&mut s)?;
             nextneck_metrics::flow::completions(&log, &s.flow).map_err(flow_error)?
         }
     };

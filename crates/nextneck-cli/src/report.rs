@@ -6,7 +6,6 @@ use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nextneck_metrics::delivery::{ChangeLinking, DeliverySettings, Filter, IncidentLinking};
@@ -241,11 +240,7 @@ fn resolve_delivery(
             let known: Vec<&str> = d.teams.iter().map(|t| t.name.as_str()).collect();
             return Err(UsageError(format!(
                 "--team {team}: no such team in the [teams] of nextneck.toml ({})",
-                if known.is_empty() {
-                    "it has none".to_owned()
-                } else {
-                    format!("it has {}", known.join(", "))
-                }
+                db::it_has(&known)
             ))
             .into());
         }
@@ -353,17 +348,8 @@ fn run_events(args: &ReportArgs, settings: &Settings, url: &str) -> anyhow::Resu
         }
         None => None,
     };
-    let stored = db::open(url)?
-        .events_of_kinds(nextneck_metrics::delivery::KINDS)
-        .with_context(|| format!("could not read the events of {}", db::redact(url)))?;
-    let traced: Vec<nextneck_metrics::TracedEvent<'_>> = stored
-        .iter()
-        .map(|e| nextneck_metrics::TracedEvent {
-            delivery_id: e.delivery_id,
-            seq: e.seq,
-            event: &e.event,
-        })
-        .collect();
+    let stored = db::read_events(url, nextneck_metrics::delivery::KINDS)?;
+    let traced = db::traced(&stored);
     let report = nextneck_metrics::delivery_report(&traced, history.as_ref(), &delivery).map_err(
         |e| match e {
             ReportError::EmptyWindow { .. } => anyhow::Error::new(UsageError(e.to_string())),
@@ -391,7 +377,7 @@ fn run_events(args: &ReportArgs, settings: &Settings, url: &str) -> anyhow::Resu
                         .collect();
                     return Err(UsageError(format!(
                         "no incident `{wanted}` opened in the window; {}; widen the window with --since or --all",
-                        if known.is_empty() { "it has none".to_owned() } else { format!("it has {}", known.join(", ")) }
+                        db::it_has(&known.iter().map(String::as_str).collect::<Vec<_>>())
                     ))
                     .into());
                 }

@@ -213,7 +213,7 @@ fn errors_and_exit_codes() {
     let cfg = config();
     let (code, _, err) = run_text(&["flow", "--config", &cfg, "--stream", "payroll"]);
     assert_eq!(code, 2);
-    assert!(err.contains("no stream \"payroll\" in the configuration; its streams are billing, contract-review, delivery, hiring, sales-leads, supplier-tickets"), "{err}");
+    assert!(err.contains("no stream \"payroll\" in the configuration; it has billing, contract-review, delivery, hiring, sales-leads, supplier-tickets"), "{err}");
 }
 
 #[test]

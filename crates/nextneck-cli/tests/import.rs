@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+#[macro_use]
 mod live;
 
 use std::path::Path;
@@ -330,13 +331,6 @@ fn the_default_store_is_a_visible_file() {
         out.contains("events     incident                    1"),
         "{out}"
     );
-}
-
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite { $( #[test] fn $name() { super::$name(super::sqlite()); } )* }
-        mod on_postgres { $( #[test] fn $name() { super::$name(super::postgres()); } )* }
-    };
 }
 
 both_backends!(

@@ -41,6 +41,10 @@ pub fn jira_stream(key: &str) -> String {
     format!("jira:{project}")
 }
 
+/// A Jira issue's creation time, the status of its latest observation, and
+/// that observation's place in the store.
+type Created<'a> = (Timestamp, Option<&'a str>, (i64, u32));
+
 /// One row before interning: its order key and what it says.
 struct Row<'a> {
     at: Timestamp,
@@ -58,7 +62,7 @@ pub fn stream_logs(events: &[TracedEvent<'_>], source: &str) -> BTreeMap<String,
     let mut changes: HashMap<(&str, Timestamp, &str), (i64, u32)> = HashMap::new();
     let mut first_from: HashMap<&str, (Timestamp, Option<&str>)> = HashMap::new();
     // issue -> (created, the status of its latest observation, that observation).
-    let mut created: HashMap<&str, (Timestamp, Option<&str>, (i64, u32))> = HashMap::new();
+    let mut created: HashMap<&str, Created<'_>> = HashMap::new();
     for t in events {
         let order = (t.delivery_id, t.seq);
         match &t.event.body {
@@ -141,7 +145,7 @@ pub fn stream_logs(events: &[TracedEvent<'_>], source: &str) -> BTreeMap<String,
     streams
         .into_iter()
         .map(|(name, mut rows)| {
-            rows.sort_by(|a, b| (a.at, a.order).cmp(&(b.at, b.order)));
+            rows.sort_by_key(|r| (r.at, r.order));
             let mut log = EventLog::default();
             for r in &rows {
                 let case = log.cases.intern(r.item);

@@ -26,6 +26,16 @@ pub fn fixtures() -> PathBuf {
     dir
 }
 
+/// Defines each named `fn(Db)` test twice: `on_sqlite::NAME` on a fresh
+/// SQLite file and `on_postgres::NAME` on a fresh PostgreSQL schema.
+#[allow(unused_macros)]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite { $( #[test] fn $name() { super::$name(super::sqlite()); } )* }
+        mod on_postgres { $( #[test] fn $name() { super::$name(super::postgres()); } )* }
+    };
+}
+
 pub struct Db {
     pub url: String,
     pub dir: tempfile::TempDir,

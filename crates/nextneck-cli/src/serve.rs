@@ -10,9 +10,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::{Args, FromArgMatches};
+use clap::Args;
 use nextneck_metrics::delivery::ChangeLinking;
-use nextneck_metrics::flow::FlowSettings;
+use nextneck_metrics::flow::{FlowSettings, Model, ModelChoice};
 use nextneck_server::Options;
 
 use crate::db::{DbArgs, redact};
@@ -109,29 +109,29 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The flow settings of the streams of nextneck.toml, by name, resolved as
-/// `nextneck flow` resolves them (done stages, stage categories, model); the
-/// server applies them to the store's streams of the same names.
+/// The flow settings of the streams of nextneck.toml, by name: what
+/// `nextneck flow --db` takes from a stream's section (model, done stages,
+/// stage categories); the server applies them to the store's stream of the
+/// same name. (The files and columns of a section are for `flow FILE`.)
 fn configured_streams(config: Option<&Path>) -> anyhow::Result<BTreeMap<String, FlowSettings>> {
-    let has_streams = crate::config::load(config)?.is_some_and(|c| !c.streams.is_empty());
-    if !has_streams {
+    let Some(config) = crate::config::load(config)? else {
         return Ok(BTreeMap::new());
-    }
-    // `flow`'s own arguments, with nothing but the configuration file.
-    let mut argv = vec!["serve".to_owned()];
-    if let Some(p) = config {
-        argv.push("--config".to_owned());
-        argv.push(p.display().to_string());
-    }
-    let matches =
-        <crate::flow::StreamArgs as clap::Args>::augment_args(clap::Command::new("serve"))
-            .try_get_matches_from(argv)
-            .context("could not read the streams of the configuration")?;
-    let stream_args = crate::flow::StreamArgs::from_arg_matches(&matches)
-        .context("could not read the streams of the configuration")?;
-    Ok(crate::flow::resolve_streams(&[], &stream_args)?
-        .into_iter()
-        .map(|s| (s.flow.stream.clone(), s.flow))
+    };
+    Ok(config
+        .streams
+        .iter()
+        .map(|(name, s)| {
+            let mut flow = FlowSettings::new(name.clone());
+            flow.model = match s.model.as_deref() {
+                Some("transitions") => ModelChoice::Fixed(Model::Transitions),
+                Some("activities") => ModelChoice::Fixed(Model::Activities),
+                _ => ModelChoice::Auto,
+            };
+            flow.done = s.done.clone();
+            flow.active = s.stages.active.clone();
+            flow.wait = s.stages.wait.clone();
+            (name.clone(), flow)
+        })
         .collect())
 }
 

@@ -974,9 +974,11 @@ mod tests {
         );
     }
 
+    type Asked = (Option<u64>, Option<u64>, u64, u32);
+
     #[test]
     fn forecast_parameters() {
-        let check = |query: &str, expected: Result<(Option<u64>, Option<u64>, u64, u32), &str>| {
+        let check = |query: &str, expected: Result<Asked, &str>| {
             let got = forecast_query(&Params::parse(Some(query)))
                 .map(|q| (q.items, q.days, q.seed, q.trials))
                 .map_err(|e| format!("{} {}: {}", e.status.as_u16(), e.code, e.message));

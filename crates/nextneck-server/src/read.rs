@@ -76,6 +76,23 @@ impl Readers {
     }
 }
 
+impl Drop for Readers {
+    /// Closes the idle connections on a thread of their own: the
+    /// PostgreSQL client must not close inside the async runtime, where the
+    /// last [`AppState`] is usually dropped.
+    fn drop(&mut self) {
+        let idle = std::mem::take(
+            self.idle
+                .get_mut()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        if idle.is_empty() {
+            return;
+        }
+        let _ = std::thread::spawn(move || drop(idle)).join();
+    }
+}
+
 /// What the read side knows: its store, its token, its settings.
 pub(crate) struct ReadSide {
     readers: Readers,

@@ -156,9 +156,8 @@ fn two_servers_on_one_postgres_database_store_and_process_each_delivery_once() {
 #[test]
 fn serve_refuses_bad_settings() {
     let db = sqlite();
-    let (code, _, err) = run(db.dir.path(), &["serve", "--db", &db.url]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("no webhook secret is set"), "{err}");
+    // Without webhook secrets serve starts (a read-only dashboard): see
+    // serve_dashboard.rs.
     let (code, _, err) = run(db.dir.path(), &["serve", "--db", "mysql://x"]);
     assert_eq!(code, 2, "{err}");
     let out = nextneck(db.dir.path())

@@ -136,8 +136,12 @@ fn overview_table(overview: &[OverviewRow], color: bool, out: &mut dyn Write) ->
 }
 
 fn json<T: Serialize>(value: &T, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::from)?;
-    writeln!(out)
+    // A buffer of our own: serde_json writes many small pieces, and each
+    // write through `dyn Write` is a call that cannot be inlined.
+    let mut buf = io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut buf, value).map_err(io::Error::from)?;
+    writeln!(buf)?;
+    buf.flush()
 }
 
 fn model_name(m: Model) -> &'static str {

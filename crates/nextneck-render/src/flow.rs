@@ -3,8 +3,12 @@
 
 use std::io::{self, Write};
 
-use nextneck_metrics::flow::{FlowReport, Model, OverviewRow};
+use nextneck_metrics::flow::{
+    Cfd, DoneStage, Flow, FlowBottleneck, FlowReport, FlowSource, FlowStage, Model, OverviewRow,
+    ScatterPoint,
+};
 use nextneck_metrics::forecast::ForecastReport;
+use nextneck_metrics::report::{Notice, Window};
 use nextneck_metrics::time::{human, rfc3339};
 use serde::Serialize;
 
@@ -19,7 +23,7 @@ pub fn render_flow(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
-        Format::Json => json(report, out),
+        Format::Json => flow_json(report, out),
         Format::Table => flow_table(report, color, out),
         Format::Markdown => flow_markdown(report, out),
         Format::Html => crate::views::flow_page(report, out),
@@ -136,8 +140,217 @@ fn overview_table(overview: &[OverviewRow], color: bool, out: &mut dyn Write) ->
 }
 
 fn json<T: Serialize>(value: &T, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::from)?;
-    writeln!(out)
+    // A buffer of our own: serde_json writes many small pieces, and each
+    // write through `dyn Write` is a call that cannot be inlined.
+    let mut buf = io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut buf, value).map_err(io::Error::from)?;
+    writeln!(buf)?;
+    buf.flush()
+}
+
+/// A flow report as JSON: byte for byte what `serde_json::to_writer_pretty`
+/// writes, with the scatterplot (a point per finished item, over a million
+/// on large logs, most of the output) formatted directly, in chunks, on two
+/// threads when it is large.
+fn flow_json(report: &FlowReport, out: &mut dyn Write) -> io::Result<()> {
+    // Every field, so that a new one cannot be forgotten here.
+    let FlowReport {
+        schema_version,
+        kind,
+        source,
+        model,
+        window,
+        now,
+        done_stages,
+        stages,
+        bottleneck,
+        flow,
+        cfd,
+        scatter,
+        notices,
+    } = report;
+    /// The fields before `scatter`, in the report's order.
+    #[derive(Serialize)]
+    struct Head<'a> {
+        schema_version: u32,
+        kind: &'a str,
+        source: &'a FlowSource,
+        model: Model,
+        window: &'a Window,
+        now: String,
+        done_stages: &'a [DoneStage],
+        stages: &'a [FlowStage],
+        bottleneck: &'a Option<FlowBottleneck>,
+        flow: &'a Flow,
+        cfd: &'a Cfd,
+    }
+    /// The fields after it.
+    #[derive(Serialize)]
+    struct Tail<'a> {
+        notices: &'a [Notice],
+    }
+    let head = serde_json::to_vec_pretty(&Head {
+        schema_version: *schema_version,
+        kind,
+        source,
+        model: *model,
+        window,
+        now: rfc3339(*now),
+        done_stages,
+        stages,
+        bottleneck,
+        flow,
+        cfd,
+    })?;
+    let tail = serde_json::to_vec_pretty(&Tail { notices })?;
+    // `{ ...head fields\n}` and `{\n  "notices": ...}`: the fields of one
+    // object at the same indentation.
+    let (Some(head), Some(tail)) = (head.strip_suffix(b"\n}"), tail.strip_prefix(b"{\n")) else {
+        return Err(io::Error::other("unexpected JSON shape"));
+    };
+    out.write_all(head)?;
+    out.write_all(b",\n  \"scatter\": ")?;
+    write_scatter(scatter, out)?;
+    out.write_all(b",\n")?;
+    out.write_all(tail)?;
+    out.write_all(b"\n")
+}
+
+/// Points per chunk of the scatterplot (about 1.8 MB of JSON).
+const SCATTER_CHUNK: usize = 16 * 1024;
+
+/// The scatterplot array as serde_json's pretty printer writes it at the
+/// second level of indentation.
+fn write_scatter(points: &[ScatterPoint], out: &mut dyn Write) -> io::Result<()> {
+    if points.is_empty() {
+        return out.write_all(b"[]");
+    }
+    out.write_all(b"[")?;
+    let chunks: Vec<&[ScatterPoint]> = points.chunks(SCATTER_CHUNK).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if chunks.len() < 4 || threads < 2 {
+        let mut buf = Vec::new();
+        for (i, chunk) in chunks.iter().enumerate() {
+            buf.clear();
+            scatter_chunk(chunk, i == 0, &mut buf)?;
+            out.write_all(&buf)?;
+        }
+    } else {
+        // A helper formats the odd chunks while this thread formats the
+        // even ones and writes both in order; buffers go back and forth.
+        std::thread::scope(|scope| -> io::Result<()> {
+            let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(1);
+            let (free_tx, free_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+            let odd: Vec<&[ScatterPoint]> = chunks.iter().skip(1).step_by(2).copied().collect();
+            scope.spawn(move || {
+                for chunk in odd {
+                    let mut buf = free_rx.try_recv().unwrap_or_default();
+                    buf.clear();
+                    let r = scatter_chunk(chunk, false, &mut buf).map(|()| buf);
+                    if done_tx.send(r).is_err() {
+                        return;
+                    }
+                }
+            });
+            let mut buf = Vec::new();
+            for (i, chunk) in chunks.iter().enumerate().step_by(2) {
+                buf.clear();
+                scatter_chunk(chunk, i == 0, &mut buf)?;
+                out.write_all(&buf)?;
+                if i + 1 < chunks.len() {
+                    let other = done_rx
+                        .recv()
+                        .map_err(|_| io::Error::other("the formatting thread failed"))??;
+                    out.write_all(&other)?;
+                    // The helper may have finished: then the buffer is dropped.
+                    let _ = free_tx.try_send(other);
+                }
+            }
+            Ok(())
+        })?;
+    }
+    out.write_all(b"\n  ]")
+}
+
+/// Appends points to `buf`, each preceded by `,` unless it is the array's
+/// first.
+fn scatter_chunk(points: &[ScatterPoint], first: bool, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.reserve(points.len() * 112);
+    for (i, p) in points.iter().enumerate() {
+        if i > 0 || !first {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(b"\n    {\n      \"case\": ");
+        json_str(&p.case, buf)?;
+        buf.extend_from_slice(b",\n      \"finished\": \"");
+        rfc3339_into(p.finished, buf);
+        buf.extend_from_slice(b"\",\n      \"flow_time_seconds\": ");
+        int_into(p.flow_time_seconds, buf);
+        buf.extend_from_slice(b"\n    }");
+    }
+    Ok(())
+}
+
+/// A JSON string as serde_json writes it.
+fn json_str(s: &str, buf: &mut Vec<u8>) -> io::Result<()> {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        buf.push(b'"');
+        buf.extend_from_slice(s.as_bytes());
+        buf.push(b'"');
+        Ok(())
+    } else {
+        serde_json::to_writer(buf, s).map_err(io::Error::from)
+    }
+}
+
+/// `i64` in decimal.
+fn int_into(v: i64, buf: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let mut n = v.unsigned_abs();
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        buf.push(b'-');
+    }
+    buf.extend_from_slice(&digits[i..]);
+}
+
+/// [`rfc3339`] without allocating, for years 0 to 9999 (others through it).
+fn rfc3339_into(t: i64, buf: &mut Vec<u8>) {
+    const DAY: i64 = 86_400;
+    if !(0..253_402_300_800).contains(&t) {
+        buf.extend_from_slice(rfc3339(t).as_bytes());
+        return;
+    }
+    let (days, secs) = (t / DAY, t % DAY);
+    // Howard Hinnant's civil_from_days, for days since 1970-01-01 >= 0.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let two = |v: i64| [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8];
+    let [y1, y2] = two(y / 100);
+    let [y3, y4] = two(y % 100);
+    let [m1, m2] = two(m);
+    let [d1, d2] = two(d);
+    let [h1, h2] = two(secs / 3600);
+    let [n1, n2] = two(secs % 3600 / 60);
+    let [s1, s2] = two(secs % 60);
+    buf.extend_from_slice(&[
+        y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2, b'T', h1, h2, b':', n1, n2, b':', s1, s2, b'Z',
+    ]);
 }
 
 fn model_name(m: Model) -> &'static str {
@@ -495,4 +708,75 @@ fn forecast_text(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use nextneck_metrics::WindowSpec;
+    use nextneck_metrics::flow::{FlowSettings, flow_report};
+    use nextneck_model::flow::{Event, EventLog, NO_TIME};
+
+    /// `items` items going new → doing → done (every third still open),
+    /// with names that need escaping and times before 1970.
+    fn log(items: usize) -> EventLog {
+        let mut log = EventLog::default();
+        let odd = [
+            "quote\"d",
+            "back\\slash",
+            "tab\there",
+            "é ünïcode",
+            "ctl\u{1}",
+            "\u{7f}",
+        ];
+        for i in 0..items {
+            let name = match odd.get(i) {
+                Some(n) => (*n).to_owned(),
+                None => format!("C{i:07}"),
+            };
+            let case = log.cases.intern(&name);
+            let mut t = -400_000 + (i as i64 * 7_919) % 50_000_000;
+            let stages: &[&str] = if i % 3 == 2 {
+                &["new", "doing"]
+            } else {
+                &["new", "doing", "done"]
+            };
+            for s in stages {
+                let stage = log.stages.intern(s);
+                log.events.push(Event {
+                    start: NO_TIME,
+                    time: t,
+                    case,
+                    stage,
+                });
+                t += 3_600 + (i as i64 * 31) % 90_000;
+            }
+        }
+        log
+    }
+
+    #[test]
+    fn flow_json_is_what_serde_json_writes() {
+        // 2 (now before any finish): no finished item; then one chunk,
+        // and enough chunks for the second thread.
+        for items in [2, 3, 10, 100_000] {
+            let mut settings = FlowSettings::new("s\"tream");
+            settings.window = WindowSpec::All;
+            if items == 2 {
+                settings.now = Some(-400_000);
+            }
+            let report = flow_report(&log(items), &settings).unwrap();
+            let mut fast = Vec::new();
+            render_flow(&report, Format::Json, false, &mut fast).unwrap();
+            let mut expected = serde_json::to_vec_pretty(&report).unwrap();
+            expected.push(b'\n');
+            assert!(fast == expected, "{items} items");
+            if items == 2 {
+                assert!(report.scatter.is_empty());
+            } else {
+                assert!(!report.notices.is_empty() && !report.scatter.is_empty());
+            }
+        }
+    }
 }

@@ -231,8 +231,9 @@ fn db_name(report: &Report) -> &str {
     report.source.db.as_deref().unwrap_or(&report.source.path)
 }
 
+/// A table that scrolls sideways on a narrow screen instead of overflowing.
 fn table(head: &[&str], rows: &[Vec<String>]) -> String {
-    let mut t = String::from("<table><thead><tr>");
+    let mut t = String::from("<div class=\"scroll\"><table><thead><tr>");
     for h in head {
         let _ = write!(t, "<th scope=\"col\">{}</th>", esc(h));
     }
@@ -244,7 +245,7 @@ fn table(head: &[&str], rows: &[Vec<String>]) -> String {
         }
         t.push_str("</tr>");
     }
-    t.push_str("</tbody></table>");
+    t.push_str("</tbody></table></div>");
     t
 }
 

@@ -94,7 +94,7 @@ svg .highlight{stroke:var(--c-bad);stroke-width:3}\
 table{border-collapse:collapse;font-size:.85rem}td,th{padding:2px 8px;border-bottom:1px solid var(--line);text-align:right}\
 td:first-child,th:first-child{text-align:left}details{margin:.3rem 0 1rem}\
 .notes li{margin:.2rem 0}code{font-size:.9em}\
-a{color:var(--c-0)}.nav{display:flex;flex-wrap:wrap;gap:4px 16px;padding:4px 0 8px;border-bottom:1px solid var(--line)}\
+a{color:var(--c-0)}.scroll{overflow-x:auto}td{vertical-align:top}.nav{display:flex;flex-wrap:wrap;gap:4px 16px;padding:4px 0 8px;border-bottom:1px solid var(--line)}\
 .nav a[aria-current]{font-weight:600;color:var(--fg)}\
 form.filter{display:flex;flex-wrap:wrap;gap:8px 12px;align-items:flex-end;margin:12px 0}\
 form.filter label{display:flex;flex-direction:column;font-size:.85rem;color:var(--muted)}\

@@ -121,6 +121,24 @@ pub struct Categories {
 }
 
 impl Stream {
+    /// What the section says about the stream's meaning (model, done
+    /// stages, stage categories), for a stream named `name`; the window and
+    /// "now" are left at their defaults. `flow` and `forecast` lay their
+    /// options over it; `serve` uses it as is.
+    pub fn flow_settings(&self, name: &str) -> nextneck_metrics::flow::FlowSettings {
+        use nextneck_metrics::flow::{FlowSettings, Model, ModelChoice};
+        let mut flow = FlowSettings::new(name);
+        flow.model = match self.model.as_deref() {
+            Some("transitions") => ModelChoice::Fixed(Model::Transitions),
+            Some("activities") => ModelChoice::Fixed(Model::Activities),
+            _ => ModelChoice::Auto,
+        };
+        flow.done = self.done.clone();
+        flow.active = self.stages.active.clone();
+        flow.wait = self.stages.wait.clone();
+        flow
+    }
+
     /// The stream's files, relative to the config file's folder.
     pub fn paths(&self, dir: &Path) -> Vec<PathBuf> {
         self.file

@@ -38,6 +38,20 @@ pub fn open(url: &str) -> anyhow::Result<Box<dyn nextneck_store::Store>> {
     })
 }
 
+/// Checks that `url` is a store URL and, for SQLite, that the file exists:
+/// a command that only reads must not create an empty store for a typo.
+pub fn require_existing(url: &str) -> anyhow::Result<()> {
+    let parsed = nextneck_store::DbUrl::parse(url).map_err(|e| UsageError(format!("--db: {e}")))?;
+    if let nextneck_store::DbUrl::Sqlite(path) = &parsed
+        && !std::path::Path::new(path).exists()
+    {
+        return Err(anyhow::anyhow!(
+            "there is no event store at {path}; check --db (or NEXTNECK_DB), or fill one with `nextneck serve` or `nextneck import`"
+        ));
+    }
+    Ok(())
+}
+
 /// The stored events of these kinds, each with where it came from, for the
 /// metrics.
 pub fn read_events(url: &str, kinds: &[&str]) -> anyhow::Result<Vec<nextneck_store::StoredEvent>> {

@@ -233,14 +233,7 @@ fn store_streams(
     config: Option<&config::Config>,
     a: &StreamArgs,
 ) -> anyhow::Result<Vec<Stream>> {
-    nextneck_store::DbUrl::parse(url).map_err(|e| UsageError(format!("--db: {e}")))?;
-    if let nextneck_store::DbUrl::Sqlite(path) = nextneck_store::DbUrl::parse(url)?
-        && !std::path::Path::new(&path).exists()
-    {
-        return Err(anyhow::anyhow!(
-            "there is no event store at {path}; check --db, or fill one with `nextneck serve` or `nextneck import events`"
-        ));
-    }
+    crate::db::require_existing(url)?;
     let stored = crate::db::read_events(url, nextneck_metrics::flow_events::KINDS)?;
     let traced = crate::db::traced(&stored);
     let mut logs = nextneck_metrics::flow_events::stream_logs(&traced, &crate::db::redact(url));
@@ -301,27 +294,21 @@ fn stream(
             ))
         })?,
     };
-    let model = match (a.model, c.model.as_deref()) {
-        (ModelArg::Transitions, _) | (ModelArg::Auto, Some("transitions")) => {
-            ModelChoice::Fixed(Model::Transitions)
+    let mut flow = c.flow_settings(&name);
+    match a.model {
+        ModelArg::Transitions => flow.model = ModelChoice::Fixed(Model::Transitions),
+        ModelArg::Activities => flow.model = ModelChoice::Fixed(Model::Activities),
+        ModelArg::Auto => {}
+    }
+    for (cli, setting) in [
+        (&a.done, &mut flow.done),
+        (&a.active, &mut flow.active),
+        (&a.wait, &mut flow.wait),
+    ] {
+        if !cli.is_empty() {
+            setting.clone_from(cli);
         }
-        (ModelArg::Activities, _) | (ModelArg::Auto, Some("activities")) => {
-            ModelChoice::Fixed(Model::Activities)
-        }
-        _ => ModelChoice::Auto,
-    };
-    let or = |cli: &Vec<String>, cfg: &Vec<String>| {
-        if cli.is_empty() {
-            cfg.clone()
-        } else {
-            cli.clone()
-        }
-    };
-    let mut flow = FlowSettings::new(name);
-    flow.model = model;
-    flow.done = or(&a.done, &c.done);
-    flow.active = or(&a.active, &c.stages.active);
-    flow.wait = or(&a.wait, &c.stages.wait);
+    }
     flow.now = a.now;
     let read = ReadOptions {
         columns,

@@ -314,7 +314,6 @@ fn run_events(args: &ReportArgs, settings: &Settings, url: &str) -> anyhow::Resu
         )
         .into());
     }
-    let parsed = nextneck_store::DbUrl::parse(url).map_err(|e| UsageError(format!("--db: {e}")))?;
     let mut delivery = resolve_delivery(args, settings, url)?;
     if !args.incident.is_empty() {
         if !matches!(settings.format, Format::Markdown | Format::Table) {
@@ -327,14 +326,7 @@ fn run_events(args: &ReportArgs, settings: &Settings, url: &str) -> anyhow::Resu
         // The postmortem is built from the explained links.
         delivery.explain = true;
     }
-    // A report only reads: it does not create an empty store for a typo.
-    if let nextneck_store::DbUrl::Sqlite(path) = &parsed
-        && !std::path::Path::new(path).exists()
-    {
-        return Err(anyhow::anyhow!(
-            "there is no event store at {path}; check --db (or NEXTNECK_DB), or fill one with `nextneck serve` or `nextneck import`"
-        ));
-    }
+    db::require_existing(url)?;
     let history = match &args.path {
         Some(path) => {
             let mut progress = WalkProgress::new();

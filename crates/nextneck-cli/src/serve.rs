@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 use nextneck_metrics::delivery::ChangeLinking;
-use nextneck_metrics::flow::{FlowSettings, Model, ModelChoice};
+use nextneck_metrics::flow::FlowSettings;
 use nextneck_server::Options;
 
 use crate::db::{DbArgs, redact};
@@ -120,18 +120,7 @@ fn configured_streams(config: Option<&Path>) -> anyhow::Result<BTreeMap<String, 
     Ok(config
         .streams
         .iter()
-        .map(|(name, s)| {
-            let mut flow = FlowSettings::new(name.clone());
-            flow.model = match s.model.as_deref() {
-                Some("transitions") => ModelChoice::Fixed(Model::Transitions),
-                Some("activities") => ModelChoice::Fixed(Model::Activities),
-                _ => ModelChoice::Auto,
-            };
-            flow.done = s.done.clone();
-            flow.active = s.stages.active.clone();
-            flow.wait = s.stages.wait.clone();
-            (name.clone(), flow)
-        })
+        .map(|(name, s)| (name.clone(), s.flow_settings(name)))
         .collect())
 }
 

@@ -315,6 +315,8 @@ fn run_events(args: &ReportArgs, settings: &Settings, url: &str) -> anyhow::Resu
         .into());
     }
     let mut delivery = resolve_delivery(args, settings, url)?;
+    // Only an empty store's default window depends on it.
+    delivery.now = Some(jiff::Timestamp::now().as_second());
     if !args.incident.is_empty() {
         if !matches!(settings.format, Format::Markdown | Format::Table) {
             return Err(UsageError(

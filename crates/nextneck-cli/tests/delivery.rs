@@ -2214,3 +2214,28 @@ fn report_options_that_need_the_event_store_are_usage_errors_without_it() {
         "[delivery] production: not a valid regular expression",
     );
 }
+
+/// A store without events yet: the report says so, and its default window
+/// is the 90 days ending today, not the epoch's.
+#[test]
+fn an_empty_store_reports_the_90_days_ending_today() {
+    let db = sqlite();
+    let (code, _, err) = run(db.dir.path(), &["status", "--db", &db.url]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(
+        db.dir.path(),
+        &["report", "--db", &db.url, "--format", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let until: jiff::Timestamp = r["window"]["until"].as_str().unwrap().parse().unwrap();
+    let now = jiff::Timestamp::now().as_second();
+    assert!(
+        (0..=86_400 + 60).contains(&(until.as_second() - now)),
+        "{}",
+        r["window"]
+    );
+    assert_eq!(r["window"]["days"], 90.0);
+    let notes = r["notices"].to_string();
+    assert!(notes.contains("holds no delivery events yet"), "{notes}");
+}

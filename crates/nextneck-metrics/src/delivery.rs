@@ -157,6 +157,10 @@ pub struct DeliverySettings {
     pub codeowners: Vec<String>,
     /// `--repo`, `--service`, `--team`.
     pub filter: Filter,
+    /// The caller's clock, used for one thing only: when the store holds no
+    /// event at all, the default window ends with this time's day (instead
+    /// of the Unix epoch's). Any event makes the report independent of it.
+    pub now: Option<Timestamp>,
 }
 
 impl DeliverySettings {
@@ -179,6 +183,7 @@ impl DeliverySettings {
             teams: Vec::new(),
             codeowners: Vec::new(),
             filter: Filter::default(),
+            now: None,
         }
     }
 }
@@ -1451,8 +1456,11 @@ pub fn delivery_report(
         .collect();
 
     // 6. The window.
-    let (since, until, selection) =
-        resolve_window(settings.window, oldest.unwrap_or(0), newest.unwrap_or(0))?;
+    let (since, until, selection) = resolve_window(
+        settings.window,
+        oldest.or(settings.now).unwrap_or(0),
+        newest.or(settings.now).unwrap_or(0),
+    )?;
     let in_window = |t: Option<Timestamp>| t.is_some_and(|t| (since..until).contains(&t));
     let mid = since + (until - since) / 2;
 

@@ -501,6 +501,8 @@ pub(crate) fn delivery_report(
     settings.filter = q.filter.clone();
     settings.explain = q.explain;
     settings.series = series;
+    // Only an empty store's default window depends on it.
+    settings.now = Some(crate::now_ms() / 1000);
     nextneck_metrics::delivery_report(&traced(&stored), None, &settings).map_err(|e| match e {
         ReportError::EmptyWindow { .. } => {
             ApiError::new(StatusCode::BAD_REQUEST, "empty_window", e.to_string())

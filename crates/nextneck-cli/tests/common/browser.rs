@@ -55,7 +55,23 @@ fn base_command(profile: &Path) -> Command {
 }
 
 /// Loads `url`, returning its DOM, console output and requests.
+///
+/// Loading a page requests at least the page itself, so a net log without
+/// any page request means Chromium did not write it in full (seen on a
+/// loaded machine, when it exits right after dumping the DOM): the page is
+/// loaded again, up to three times, rather than trusting an empty log.
 pub fn load(url: &str) -> Page {
+    let mut page = load_once(url);
+    for _ in 0..2 {
+        if !page.requests.is_empty() {
+            break;
+        }
+        page = load_once(url);
+    }
+    page
+}
+
+fn load_once(url: &str) -> Page {
     let profile = tempfile::tempdir().unwrap();
     let netlog = profile.path().join("netlog.json");
     let out = base_command(&profile.path().join("profile"))

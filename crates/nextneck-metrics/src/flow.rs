@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::git::{DEFAULT_WINDOW_DAYS, WindowSpec};
 use crate::report::{Notice, SCHEMA_VERSION, Window};
-use crate::stats::percentile_sorted;
+use crate::stats::percentiles_unsorted;
 use crate::time::{self, DAY, WEEK, serde_rfc3339};
 
 /// Stage names that mean "finished" by default (compared without case).
@@ -1154,7 +1154,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     }
     let Part {
         mut acc,
-        flow_times,
+        mut flow_times,
         scatter,
         mut wip_items,
         arrived,
@@ -1170,11 +1170,8 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     } = part;
 
     // Flow time and aging.
-    let mut ft_sorted = flow_times.clone();
-    ft_sorted.sort_unstable();
-    let ft_f: Vec<f64> = ft_sorted.iter().map(|&v| v as f64).collect();
-    let ft_median = percentile_sorted(&ft_f, 50);
-    let ft_p85 = percentile_sorted(&ft_f, 85);
+    let completed_count = flow_times.len();
+    let [ft_median, ft_p85] = percentiles_unsorted(&mut flow_times, [50, 85]);
     let mut aging_items = 0;
     if let Some(threshold) = ft_p85 {
         for &(_, stage, age, _) in &wip_items {
@@ -1207,7 +1204,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     let grand_total: i64 = order.iter().map(|&s| acc[s].total).sum();
     let half_totals = [0, 1].map(|h| order.iter().map(|&s| acc[s].halves[h]).sum::<i64>());
     // Every stage's durations, waits and services are summarized on all
-    // cores (sorting them is most of the work); the result does not depend
+    // cores (selecting order statistics is most of the work); the result does not depend
     // on how many there are.
     let mut jobs: Vec<Vec<i64>> = Vec::new();
     for &s in &order {
@@ -1310,8 +1307,6 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
             done: done_running.max(0) as u64,
         });
     }
-
-    let completed_count = flow_times.len();
 
     // Notices.
     let mut notices = Vec::new();
@@ -1470,10 +1465,8 @@ fn resolution_regex() -> Regex {
 }
 
 fn median_p85(mut v: Vec<i64>) -> (Option<f64>, Option<f64>) {
-    v.sort_unstable();
-    // Same size and alignment: converted in place, no second buffer.
-    let f: Vec<f64> = v.into_iter().map(|x| x as f64).collect();
-    (percentile_sorted(&f, 50), percentile_sorted(&f, 85))
+    let [median, p85] = percentiles_unsorted(&mut v, [50, 85]);
+    (median, p85)
 }
 
 /// [`median_p85`] of each vector, largest first, on all cores.

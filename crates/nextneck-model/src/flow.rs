@@ -163,6 +163,11 @@ impl Names {
         self.ends.is_empty()
     }
 
+    /// The bytes of all names together.
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
     /// The name at `idx`. Panics when out of range.
     pub fn get(&self, idx: u32) -> &str {
         let i = idx as usize;

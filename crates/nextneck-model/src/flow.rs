@@ -221,6 +221,14 @@ impl Names {
         self.intern_hashed(other.get(idx), other.hashes[idx as usize])
     }
 
+    /// Forgets every name, keeping the memory.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+        self.hashes.clear();
+        self.table.clear();
+    }
+
     /// Makes room for `names` more names of `bytes` bytes in all.
     pub fn reserve(&mut self, names: usize, bytes: usize) {
         self.text.reserve(bytes);
@@ -292,6 +300,10 @@ mod tests {
             n.intern(&format!("case-{i}"));
         }
         assert_eq!(n.find("case-9999"), Some(10_002));
+        n.clear();
+        assert!(n.is_empty());
+        assert_eq!(n.find("a"), None);
+        assert_eq!(n.intern("a"), 0);
     }
 
     #[test]

@@ -319,33 +319,36 @@ fn parse_block(
     if memchr::memchr(b'"', chunk).is_none() {
         // No quotes: split lines and fields directly (the common case, and
         // the fast one).
+        // One search for separators and newlines over the whole block.
         let mut fields: Vec<&[u8]> = Vec::with_capacity(columns);
         let mut line = 0u64;
-        let mut start = 0;
-        while start < chunk.len() {
-            let end = memchr::memchr(b'\n', &chunk[start..]).map_or(chunk.len(), |i| start + i);
-            line += 1;
-            let mut record = &chunk[start..end];
-            start = end + 1;
-            if let [rest @ .., b'\r'] = record {
-                record = rest;
-            }
-            if record.first().is_none_or(u8::is_ascii_whitespace)
-                && record.iter().all(u8::is_ascii_whitespace)
-            {
+        let (mut line_start, mut from) = (0, 0);
+        let unterminated = chunk.last().is_some_and(|&b| b != b'\n');
+        let ends = memchr::memchr2_iter(delimiter, b'\n', chunk)
+            .chain(unterminated.then_some(chunk.len()));
+        for i in ends {
+            if i < chunk.len() && chunk[i] == delimiter {
+                fields.push(&chunk[from..i]);
+                from = i + 1;
                 continue;
             }
-            fields.clear();
-            let mut from = 0;
-            for i in memchr::memchr_iter(delimiter, record) {
-                fields.push(&record[from..i]);
-                from = i + 1;
+            line += 1;
+            let mut end = i;
+            if end > from && chunk[end - 1] == b'\r' {
+                end -= 1;
             }
-            fields.push(&record[from..]);
-            row(&fields, columns, &roles, &names, line, ctx, &mut batch)?;
+            let record = &chunk[line_start..end];
+            let blank = record.first().is_none_or(u8::is_ascii_whitespace)
+                && record.iter().all(u8::is_ascii_whitespace);
+            if !blank {
+                fields.push(&chunk[from..end]);
+                row(&fields, columns, &roles, &names, line, ctx, &mut batch)?;
+            }
+            fields.clear();
+            (line_start, from) = (i + 1, i + 1);
         }
         // Every record but an unterminated last one ended with a newline.
-        let lines = line - u64::from(chunk.last().is_some_and(|&b| b != b'\n'));
+        let lines = line - u64::from(unterminated);
         return Ok(Block { batch, lines });
     }
     let lines = memchr::memchr_iter(b'\n', chunk).count() as u64;

@@ -72,13 +72,31 @@ pub(crate) fn read(
         size,
         bytes_seen: header_bytes as u64,
     };
-    let parse = |chunk: &[u8]| parse_block(chunk, &layout, delimiter, ctx);
+    // Batches and blocks are used again once merged and parsed, so their
+    // memory is allocated (and faulted in) once, not for every block.
+    let batches: Mutex<Vec<Batch>> = Mutex::new(Vec::new());
+    let parse = |chunk: &[u8]| {
+        let batch = batches
+            .lock()
+            .ok()
+            .and_then(|mut b| b.pop())
+            .unwrap_or_default();
+        parse_block(chunk, &layout, delimiter, ctx, batch)
+    };
+    let recycle = |batch: Batch| {
+        if let Ok(mut b) = batches.lock() {
+            b.push(batch);
+        }
+    };
     if threads == 1 {
-        let mut blocks = Blocks::new(input);
+        let mut blocks = Blocks::new(input, None);
         let mut index = 0;
-        while let Some(block) = blocks.next().map_err(io_err)? {
-            let result = parse(&block);
-            merger.add(index, block.len(), result)?;
+        while let Some((block, len)) = blocks.next().map_err(io_err)? {
+            let result = parse(&block[..len]);
+            if let Some(batch) = merger.add(index, len, result)? {
+                recycle(batch);
+            }
+            blocks.give_back(block);
             index += 1;
         }
         return Ok(());
@@ -86,13 +104,15 @@ pub(crate) fn read(
     // A reading thread cuts blocks, workers parse them, and this thread
     // merges them in file order. On a failure the others are told to stop
     // and drain, so nobody waits on a full channel.
-    let (work_tx, work_rx) = mpsc::sync_channel::<(usize, Vec<u8>)>(threads);
+    let (work_tx, work_rx) = mpsc::sync_channel::<(usize, Vec<u8>, usize)>(threads);
     let work_rx = Mutex::new(work_rx);
+    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let (done_tx, done_rx) = mpsc::channel::<(usize, usize, Result<Block, Error>)>();
         for _ in 0..threads {
             let done_tx = done_tx.clone();
+            let free_tx = free_tx.clone();
             let (work_rx, parse, stop) = (&work_rx, &parse, &stop);
             scope.spawn(move || {
                 loop {
@@ -100,25 +120,29 @@ pub(crate) fn read(
                         Ok(rx) => rx.recv(),
                         Err(_) => return,
                     };
-                    let Ok((index, chunk)) = job else { return };
+                    let Ok((index, block, len)) = job else { return };
                     if stop.load(Ordering::Relaxed) {
                         continue;
                     }
-                    let result = parse(&chunk);
-                    if done_tx.send((index, chunk.len(), result)).is_err() {
+                    let result = parse(&block[..len]);
+                    // The reader may be gone: then the block is dropped.
+                    let _ = free_tx.send(block);
+                    if done_tx.send((index, len, result)).is_err() {
                         return;
                     }
                 }
             });
         }
-        drop(done_tx);
+        drop((done_tx, free_tx));
         let stop_reading = &stop;
         let reader = scope.spawn(move || -> std::io::Result<()> {
-            let mut blocks = Blocks::new(input);
+            let mut blocks = Blocks::new(input, Some(free_rx));
             let mut index = 0;
             while !stop_reading.load(Ordering::Relaxed) {
-                let Some(block) = blocks.next()? else { break };
-                if work_tx.send((index, block)).is_err() {
+                let Some((block, len)) = blocks.next()? else {
+                    break;
+                };
+                if work_tx.send((index, block, len)).is_err() {
                     break;
                 }
                 index += 1;
@@ -127,11 +151,14 @@ pub(crate) fn read(
         });
         let mut failure = None;
         for (i, len, result) in done_rx {
-            if failure.is_none()
-                && let Err(e) = merger.add(i, len, result)
-            {
-                failure = Some(e);
-                stop.store(true, Ordering::Relaxed);
+            if failure.is_none() {
+                match merger.add(i, len, result) {
+                    Ok(batch) => batch.into_iter().for_each(recycle),
+                    Err(e) => {
+                        failure = Some(e);
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
             }
         }
         let read = reader.join();
@@ -177,50 +204,70 @@ struct Blocks {
     input: Box<dyn BufRead + Send>,
     carry: Vec<u8>,
     eof: bool,
+    /// Blocks given back, to read into again (their bytes are not zeroed
+    /// again).
+    free: Option<mpsc::Receiver<Vec<u8>>>,
+    spare: Option<Vec<u8>>,
 }
 
 impl Blocks {
-    fn new(input: Box<dyn BufRead + Send>) -> Self {
+    fn new(input: Box<dyn BufRead + Send>, free: Option<mpsc::Receiver<Vec<u8>>>) -> Self {
         Blocks {
             input,
             carry: Vec::new(),
             eof: false,
+            free,
+            spare: None,
         }
     }
 
-    fn next(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+    /// A block to read into again.
+    fn give_back(&mut self, block: Vec<u8>) {
+        self.spare = Some(block);
+    }
+
+    /// The next block and how many of its bytes are the input's.
+    fn next(&mut self) -> std::io::Result<Option<(Vec<u8>, usize)>> {
         loop {
             if self.eof {
                 if self.carry.is_empty() {
                     return Ok(None);
                 }
-                return Ok(Some(std::mem::take(&mut self.carry)));
+                let block = std::mem::take(&mut self.carry);
+                let len = block.len();
+                return Ok(Some((block, len)));
             }
-            let mut buf = std::mem::take(&mut self.carry);
-            let want = BLOCK.max(buf.len() * 2);
-            let start = buf.len();
-            buf.resize(want, 0);
+            let mut buf = self
+                .spare
+                .take()
+                .or_else(|| self.free.as_ref().and_then(|f| f.try_recv().ok()))
+                .unwrap_or_default();
+            let want = BLOCK.max(self.carry.len() * 2);
+            if buf.len() < want {
+                buf.resize(want, 0);
+            }
+            let start = self.carry.len();
+            buf[..start].copy_from_slice(&self.carry);
+            self.carry.clear();
             let mut filled = start;
             while filled < want {
-                let n = self.input.read(&mut buf[filled..])?;
+                let n = self.input.read(&mut buf[filled..want])?;
                 if n == 0 {
                     self.eof = true;
                     break;
                 }
                 filled += n;
             }
-            buf.truncate(filled);
             if self.eof {
-                return Ok(if buf.is_empty() { None } else { Some(buf) });
+                return Ok((filled > 0).then_some((buf, filled)));
             }
-            match record_end(&buf) {
+            match record_end(&buf[..filled]) {
                 Some(end) => {
-                    self.carry = buf[end..].to_vec();
-                    buf.truncate(end);
-                    return Ok(Some(buf));
+                    self.carry.extend_from_slice(&buf[end..filled]);
+                    return Ok(Some((buf, end)));
                 }
                 // One record longer than the buffer: read more.
-                None => self.carry = buf,
+                None => self.carry.extend_from_slice(&buf[..filled]),
             }
         }
     }
@@ -249,8 +296,9 @@ fn parse_block(
     layout: &Layout,
     delimiter: u8,
     ctx: &Ctx<'_>,
+    mut batch: Batch,
 ) -> Result<Block, Error> {
-    let mut batch = Batch::default();
+    batch.clear();
     let names = FieldNames {
         case: layout.name(Role::Case),
         stage: layout.name(Role::Stage),
@@ -268,35 +316,42 @@ fn parse_block(
         item_type: idx(Role::Type),
     };
     let columns = layout.names.len();
-    let lines = memchr::memchr_iter(b'\n', chunk).count() as u64;
     if memchr::memchr(b'"', chunk).is_none() {
         // No quotes: split lines and fields directly (the common case, and
         // the fast one).
+        // One search for separators and newlines over the whole block.
         let mut fields: Vec<&[u8]> = Vec::with_capacity(columns);
         let mut line = 0u64;
-        let mut start = 0;
-        while start < chunk.len() {
-            let end = memchr::memchr(b'\n', &chunk[start..]).map_or(chunk.len(), |i| start + i);
-            line += 1;
-            let mut record = &chunk[start..end];
-            start = end + 1;
-            if let [rest @ .., b'\r'] = record {
-                record = rest;
-            }
-            if record.iter().all(u8::is_ascii_whitespace) {
+        let (mut line_start, mut from) = (0, 0);
+        let unterminated = chunk.last().is_some_and(|&b| b != b'\n');
+        let ends = memchr::memchr2_iter(delimiter, b'\n', chunk)
+            .chain(unterminated.then_some(chunk.len()));
+        for i in ends {
+            if i < chunk.len() && chunk[i] == delimiter {
+                fields.push(&chunk[from..i]);
+                from = i + 1;
                 continue;
             }
-            fields.clear();
-            let mut from = 0;
-            for i in memchr::memchr_iter(delimiter, record) {
-                fields.push(&record[from..i]);
-                from = i + 1;
+            line += 1;
+            let mut end = i;
+            if end > from && chunk[end - 1] == b'\r' {
+                end -= 1;
             }
-            fields.push(&record[from..]);
-            row(&fields, columns, &roles, &names, line, ctx, &mut batch)?;
+            let record = &chunk[line_start..end];
+            let blank = record.first().is_none_or(u8::is_ascii_whitespace)
+                && record.iter().all(u8::is_ascii_whitespace);
+            if !blank {
+                fields.push(&chunk[from..end]);
+                row(&fields, columns, &roles, &names, line, ctx, &mut batch)?;
+            }
+            fields.clear();
+            (line_start, from) = (i + 1, i + 1);
         }
+        // Every record but an unterminated last one ended with a newline.
+        let lines = line - u64::from(unterminated);
         return Ok(Block { batch, lines });
     }
+    let lines = memchr::memchr_iter(b'\n', chunk).count() as u64;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -376,10 +431,18 @@ struct Merger<'a> {
 }
 
 impl Merger<'_> {
-    fn add(&mut self, index: usize, len: usize, result: Result<Block, Error>) -> Result<(), Error> {
+    /// Adds block `index` and merges every block now in order; gives back
+    /// the last emptied batch, to be used again.
+    fn add(
+        &mut self,
+        index: usize,
+        len: usize,
+        result: Result<Block, Error>,
+    ) -> Result<Option<Batch>, Error> {
         self.pending.insert(index, (len, result));
+        let mut emptied = None;
         while let Some((len, result)) = self.pending.remove(&self.next) {
-            let block = result.map_err(|e| shift(e, self.line_offset))?;
+            let mut block = result.map_err(|e| shift(e, self.line_offset))?;
             self.line_offset += block.lines;
             self.bytes_seen += len as u64;
             if !self.reserved && self.size > 0 && self.bytes_seen > 0 {
@@ -402,9 +465,10 @@ impl Merger<'_> {
                     .reserve(expected, (expected as f64 * per_case) as usize);
             }
             block.batch.merge_into(self.log, self.source);
+            emptied = Some(block.batch);
             self.next += 1;
         }
-        Ok(())
+        Ok(emptied)
     }
 }
 

@@ -457,7 +457,6 @@ pub(crate) struct FieldNames<'a> {
 
 /// Interned rows of part of a file, with their own name tables (merged into
 /// the log in order).
-#[derive(Default)]
 pub(crate) struct Batch {
     pub cases: Names,
     pub stages: Names,
@@ -465,6 +464,23 @@ pub(crate) struct Batch {
     pub case_types: Vec<u32>,
     pub events: Vec<Event>,
     pub skipped_lifecycle: usize,
+    /// The case of the row before ([`NO_NAME`]: none): one item's rows
+    /// are usually together, and comparing is cheaper than hashing.
+    last_case: u32,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch {
+            cases: Names::default(),
+            stages: Names::default(),
+            types: Names::default(),
+            case_types: Vec::new(),
+            events: Vec::new(),
+            skipped_lifecycle: 0,
+            last_case: NO_NAME,
+        }
+    }
 }
 
 /// What a row turned into.
@@ -474,7 +490,9 @@ pub(crate) enum Parsed {
     Skipped,
 }
 
-/// Turns a row into an event with ids from the given tables.
+/// Turns a row into an event with ids from the given tables; `last_case`
+/// is the case of the row before (or [`NO_NAME`]), and becomes this row's.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn parse_row(
     row: &Row<'_>,
     names: &FieldNames<'_>,
@@ -482,6 +500,7 @@ pub(crate) fn parse_row(
     line: u64,
     ctx: &Ctx<'_>,
     cases: &mut Names,
+    last_case: &mut u32,
     stages: &mut Names,
 ) -> Result<Parsed, Error> {
     let not_utf8 = |field: &str| ctx.field(line, field, "is not UTF-8; save the file as UTF-8");
@@ -533,9 +552,15 @@ pub(crate) fn parse_row(
     } else {
         time_of(row.time, names.time)?
     };
-    let case = cases
-        .intern_bytes(case)
-        .ok_or_else(|| not_utf8(names.case))?;
+    let case = if *last_case != NO_NAME && cases.get(*last_case).as_bytes() == case {
+        *last_case
+    } else {
+        let c = cases
+            .intern_bytes(case)
+            .ok_or_else(|| not_utf8(names.case))?;
+        *last_case = c;
+        c
+    };
     let stage = stages
         .intern_bytes(stage)
         .ok_or_else(|| not_utf8(names.stage))?;
@@ -568,6 +593,7 @@ impl Batch {
             line,
             ctx,
             &mut self.cases,
+            &mut self.last_case,
             &mut self.stages,
         )? {
             Parsed::Event(e) => {
@@ -598,8 +624,19 @@ impl Batch {
         Ok(())
     }
 
-    /// Appends this batch to `log`, translating its ids.
-    pub fn merge_into(self, log: &mut EventLog, source: &mut SourceFile) {
+    /// Empties the batch, keeping its memory for the next.
+    pub fn clear(&mut self) {
+        self.cases.clear();
+        self.stages.clear();
+        self.types.clear();
+        self.case_types.clear();
+        self.events.clear();
+        self.skipped_lifecycle = 0;
+        self.last_case = NO_NAME;
+    }
+
+    /// Appends this batch to `log`, translating its ids, and empties it.
+    pub fn merge_into(&mut self, log: &mut EventLog, source: &mut SourceFile) {
         let map = |to: &mut Names, from: &Names| -> Vec<u32> {
             (0..from.len() as u32)
                 .map(|i| to.intern_from(from, i))
@@ -613,11 +650,12 @@ impl Batch {
                 log.set_case_type(case_map[local], type_map[ty as usize]);
             }
         }
-        log.events.extend(self.events.into_iter().map(|e| Event {
+        log.events.extend(self.events.iter().map(|e| Event {
             case: case_map[e.case as usize],
             stage: stage_map[e.stage as usize],
-            ..e
+            ..*e
         }));
         source.skipped_lifecycle += self.skipped_lifecycle;
+        self.clear();
     }
 }

@@ -482,6 +482,46 @@ fn parallel_blocks_give_the_sequential_result() {
             "{threads}: {err}"
         );
     }
+    // Also without quotes (blocks split directly), with blank and CRLF
+    // lines before it and no newline at the end.
+    let bad = plain
+        .replacen("c49944,done,1709451207", "c49944,done,never", 1)
+        .replacen("\n", "\n\n \r\n", 3)
+        .replacen("\n", "\r\n", 1000);
+    let bad = bad.trim_end();
+    assert!(bad.contains("never"), "the row to break is in the file");
+    let line = bad.lines().position(|l| l.contains("never")).unwrap() + 1;
+    let path = files.write("bad-plain.csv", bad);
+    for threads in [1, 2] {
+        let err = read(
+            std::slice::from_ref(&path),
+            &ReadOptions { threads, ..opts() },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.ends_with(&format!(
+                "bad-plain.csv:{line}: field \"timestamp\": \"never\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z, or epoch seconds"
+            )),
+            "{threads}: {err}"
+        );
+    }
+    // And an error on the last line, which has no newline.
+    let last = format!("{}\nc1,done,never", plain.trim_end());
+    let line = last.lines().count();
+    let path = files.write("bad-last.csv", &last);
+    for threads in [1, 2] {
+        let err = read(
+            std::slice::from_ref(&path),
+            &ReadOptions { threads, ..opts() },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(&format!("bad-last.csv:{line}: ")),
+            "{threads}: {err}"
+        );
+    }
 }
 
 #[test]

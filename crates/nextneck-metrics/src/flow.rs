@@ -18,13 +18,13 @@
 use std::collections::HashMap;
 
 use nextneck_model::Timestamp;
-use nextneck_model::flow::{EventLog, NO_TIME, StageIdx};
+use nextneck_model::flow::{Event, EventLog, NO_TIME, StageIdx};
 use regex::Regex;
 use serde::Serialize;
 
 use crate::git::{DEFAULT_WINDOW_DAYS, WindowSpec};
 use crate::report::{Notice, SCHEMA_VERSION, Window};
-use crate::stats::percentile_sorted;
+use crate::stats::percentiles_unsorted;
 use crate::time::{self, DAY, WEEK, serde_rfc3339};
 
 /// Stage names that mean "finished" by default (compared without case).
@@ -160,7 +160,7 @@ pub struct FlowReport {
     /// Cumulative flow diagram data.
     pub cfd: Cfd,
     /// Cycle-time scatterplot data: items finished in the window, by finish.
-    pub scatter: Vec<ScatterPoint>,
+    pub scatter: Scatter,
     /// Things the reader should know.
     pub notices: Vec<Notice>,
 }
@@ -367,15 +367,88 @@ pub struct CfdDay {
 }
 
 /// A point of the cycle-time scatterplot.
-#[derive(Clone, Debug, Serialize)]
-pub struct ScatterPoint {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ScatterPoint<'a> {
     /// The item.
-    pub case: String,
+    pub case: &'a str,
     /// When it finished.
     #[serde(with = "serde_rfc3339")]
     pub finished: Timestamp,
     /// Its flow time, seconds.
     pub flow_time_seconds: i64,
+}
+
+/// Cycle-time scatterplot data: the items finished in the window, by finish
+/// time (equal times in case order). Serialized as an array of
+/// [`ScatterPoint`]s; held in columns, because large logs have millions of
+/// points and a string each would cost an allocation each.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scatter {
+    /// The case ids, one after another.
+    text: String,
+    /// Where each point's case id ends in `text`.
+    ends: Vec<usize>,
+    finished: Vec<Timestamp>,
+    flow_time_seconds: Vec<i64>,
+}
+
+impl Scatter {
+    /// Room for `points` points with case ids of `bytes` bytes in all.
+    pub fn with_capacity(points: usize, bytes: usize) -> Scatter {
+        Scatter {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(points),
+            finished: Vec::with_capacity(points),
+            flow_time_seconds: Vec::with_capacity(points),
+        }
+    }
+
+    /// Adds a point after the others.
+    pub fn push(&mut self, point: ScatterPoint<'_>) {
+        self.text.push_str(point.case);
+        self.ends.push(self.text.len());
+        self.finished.push(point.finished);
+        self.flow_time_seconds.push(point.flow_time_seconds);
+    }
+
+    /// How many points.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The point at `i`, if any.
+    pub fn get(&self, i: usize) -> Option<ScatterPoint<'_>> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(ScatterPoint {
+            case: &self.text[start..end],
+            finished: self.finished[i],
+            flow_time_seconds: self.flow_time_seconds[i],
+        })
+    }
+
+    /// Every point, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = ScatterPoint<'_>> + Clone + '_ {
+        (0..self.len()).map(|i| {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] };
+            ScatterPoint {
+                case: &self.text[start..self.ends[i]],
+                finished: self.finished[i],
+                flow_time_seconds: self.flow_time_seconds[i],
+            }
+        })
+    }
+}
+
+impl Serialize for Scatter {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
 }
 
 /// One row of the overview of several streams.
@@ -468,13 +541,53 @@ struct Occurrence {
 }
 
 /// The log grouped by case, each case's events in time order (equal times
-/// keep their input order).
-struct Grouped {
-    order: Vec<u32>,
+/// keep their input order), with the log's oldest and newest times.
+struct Grouped<'a> {
+    events: &'a [Event],
+    /// The events' order; `None` when the log is in that order already
+    /// (each case's events together, cases in id order, times ascending:
+    /// the usual file, which then needs no permutation).
+    order: Option<Vec<u32>>,
     starts: Vec<usize>,
+    /// Transitions: whether some item leaves each stage for another,
+    /// found while checking the order (`None` on the other path).
+    left: Option<Vec<bool>>,
+    oldest: Option<Timestamp>,
+    newest: Option<Timestamp>,
 }
 
-fn group(log: &EventLog) -> Grouped {
+/// One case's events in time order.
+#[derive(Clone, Copy)]
+struct CaseEvents<'a> {
+    events: &'a [Event],
+    /// Indices into `events`, or `None` for all of them in order.
+    order: Option<&'a [u32]>,
+}
+
+impl<'a> CaseEvents<'a> {
+    fn len(self) -> usize {
+        match self.order {
+            Some(o) => o.len(),
+            None => self.events.len(),
+        }
+    }
+
+    fn get(self, k: usize) -> Event {
+        match self.order {
+            Some(o) => self.events[o[k] as usize],
+            None => self.events[k],
+        }
+    }
+
+    fn iter(self) -> impl Iterator<Item = Event> + 'a {
+        (0..self.len()).map(move |k| self.get(k))
+    }
+}
+
+fn group(log: &EventLog) -> Grouped<'_> {
+    if let Some(g) = group_in_place(log) {
+        return g;
+    }
     let cases = log.cases.len();
     let mut starts = vec![0usize; cases + 1];
     for e in &log.events {
@@ -490,26 +603,95 @@ fn group(log: &EventLog) -> Grouped {
         order[*slot] = i as u32;
         *slot += 1;
     }
+    drop(fill);
     for c in 0..cases {
         let slice = &mut order[starts[c]..starts[c + 1]];
         if !slice.is_sorted_by_key(|&i| log.events[i as usize].at()) {
             slice.sort_by_key(|&i| log.events[i as usize].at());
         }
     }
-    Grouped { order, starts }
+    Grouped {
+        events: &log.events,
+        order: Some(order),
+        starts,
+        left: None,
+        oldest: log.oldest(),
+        newest: log.newest(),
+    }
 }
 
-impl Grouped {
-    fn case(&self, c: usize) -> &[u32] {
-        &self.order[self.starts[c]..self.starts[c + 1]]
+/// [`group`] of a log already in order, in one pass that also finds the
+/// oldest and newest times and the stages items leave; `None` when the log
+/// is not in order.
+fn group_in_place(log: &EventLog) -> Option<Grouped<'_>> {
+    let events = &log.events[..];
+    let cases = log.cases.len();
+    let mut starts = Vec::with_capacity(cases + 1);
+    let mut left = vec![false; log.stages.len()];
+    let (mut oldest, mut newest) = (Timestamp::MAX, Timestamp::MIN);
+    let mut prev: Option<(u32, Timestamp, StageIdx)> = None;
+    for (i, e) in events.iter().enumerate() {
+        let at = e.at();
+        match prev {
+            Some((case, t, stage)) if case == e.case => {
+                if at < t {
+                    return None;
+                }
+                if stage != e.stage {
+                    left[stage as usize] = true;
+                }
+            }
+            Some((case, _, _)) if case > e.case => return None,
+            // A new case (ids without events get empty ranges).
+            _ => {
+                while starts.len() <= e.case as usize {
+                    starts.push(i);
+                }
+            }
+        }
+        prev = Some((e.case, at, e.stage));
+        // NO_TIME is i64::MIN: never the newest, and skipped for the oldest.
+        newest = newest.max(e.time.max(e.start));
+        for t in [e.start, e.time] {
+            if t != NO_TIME {
+                oldest = oldest.min(t);
+            }
+        }
+    }
+    while starts.len() <= cases {
+        starts.push(events.len());
+    }
+    let any = |t: Timestamp| (t != NO_TIME && !events.is_empty()).then_some(t);
+    Some(Grouped {
+        events,
+        order: None,
+        starts,
+        left: Some(left),
+        oldest: (oldest != Timestamp::MAX).then_some(oldest),
+        newest: any(newest),
+    })
+}
+
+impl Grouped<'_> {
+    fn case(&self, c: usize) -> CaseEvents<'_> {
+        let range = self.starts[c]..self.starts[c + 1];
+        match &self.order {
+            Some(order) => CaseEvents {
+                events: self.events,
+                order: Some(&order[range]),
+            },
+            None => CaseEvents {
+                events: &self.events[range],
+                order: None,
+            },
+        }
     }
 }
 
 /// A case's activity occurrences up to `now`: completed ones in
 /// completion order, and open ones (started, not completed) in start order.
 fn occurrences(
-    log: &EventLog,
-    events: &[u32],
+    events: CaseEvents<'_>,
     now: Timestamp,
     completed: &mut Vec<Occurrence>,
     open: &mut Vec<Occurrence>,
@@ -517,8 +699,7 @@ fn occurrences(
     completed.clear();
     open.clear();
     let mut arrival: Option<Timestamp> = None;
-    for &i in events {
-        let e = log.events[i as usize];
+    for e in events.iter() {
         let first = if e.start != NO_TIME { e.start } else { e.time };
         if first > now {
             continue;
@@ -585,19 +766,22 @@ fn done_stages(
     let mut left = vec![false; n];
     let mut completed = Vec::new();
     let mut open = Vec::new();
+    if let (Model::Transitions, Some(found)) = (model, &grouped.left) {
+        left.clone_from(found);
+    }
     for c in 0..log.cases.len() {
         let events = grouped.case(c);
         match model {
+            Model::Transitions if grouped.left.is_some() => break,
             Model::Transitions => {
-                for w in events.windows(2) {
-                    let (a, b) = (log.events[w[0] as usize], log.events[w[1] as usize]);
+                for (a, b) in events.iter().zip(events.iter().skip(1)) {
                     if a.stage != b.stage {
                         left[a.stage as usize] = true;
                     }
                 }
             }
             Model::Activities => {
-                occurrences(log, events, Timestamp::MAX, &mut completed, &mut open);
+                occurrences(events, Timestamp::MAX, &mut completed, &mut open);
                 let last = completed.len().saturating_sub(1);
                 for o in completed.iter().take(last) {
                     left[o.stage as usize] = true;
@@ -618,8 +802,7 @@ fn done_stages(
 /// Reads one case as transitions: collapses repeated rows of the same
 /// stage, and makes a stay of every row until the next one.
 fn transitions_item(
-    log: &EventLog,
-    events: &[u32],
+    events: CaseEvents<'_>,
     now: Timestamp,
     done: &[bool],
     rows: &mut Vec<(StageIdx, Timestamp)>,
@@ -631,8 +814,7 @@ fn transitions_item(
     item.resolution = None;
     // (stage, entry) rows up to now, repeated stages collapsed.
     rows.clear();
-    for &i in events {
-        let e = log.events[i as usize];
+    for e in events.iter() {
         let t = e.at();
         if t > now {
             break;
@@ -673,8 +855,7 @@ fn transitions_item(
 /// Reads one case as activities.
 #[allow(clippy::too_many_arguments)]
 fn activities_item(
-    log: &EventLog,
-    events: &[u32],
+    events: CaseEvents<'_>,
     now: Timestamp,
     done: &[bool],
     resolution_like: &[bool],
@@ -685,7 +866,7 @@ fn activities_item(
     item.stays.clear();
     item.finish = None;
     item.resolution = None;
-    item.arrival = occurrences(log, events, now, completed, open);
+    item.arrival = occurrences(events, now, completed, open);
     if item.arrival.is_none() {
         return;
     }
@@ -781,7 +962,7 @@ struct StageAcc {
 /// What one pass over the cases needs.
 struct Scan<'a> {
     log: &'a EventLog,
-    grouped: &'a Grouped,
+    grouped: &'a Grouped<'a>,
     model: Model,
     now: Timestamp,
     done: &'a [bool],
@@ -911,19 +1092,12 @@ impl Scan<'_> {
         let mut open = Vec::new();
         for c in cases {
             let events = self.grouped.case(c);
-            *after_now += events
-                .iter()
-                .filter(|&&i| {
-                    let e = log.events[i as usize];
-                    e.start.max(e.time) > now
-                })
-                .count();
+            *after_now += events.iter().filter(|e| e.start.max(e.time) > now).count();
             match self.model {
                 Model::Transitions => {
-                    transitions_item(log, events, now, self.done, &mut rows, &mut item)
+                    transitions_item(events, now, self.done, &mut rows, &mut item)
                 }
                 Model::Activities => activities_item(
-                    log,
                     events,
                     now,
                     self.done,
@@ -1030,7 +1204,8 @@ impl Scan<'_> {
 
 /// Computes the flow report.
 pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport, FlowError> {
-    let (Some(newest), Some(oldest)) = (log.newest(), log.oldest()) else {
+    let grouped = group(log);
+    let (Some(newest), Some(oldest)) = (grouped.newest, grouped.oldest) else {
         return Err(FlowError::Empty);
     };
     for (what, names) in [
@@ -1074,7 +1249,6 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     let mid = since + (until - since) / 2;
     let weeks = (until - since) as f64 / WEEK as f64;
 
-    let grouped = group(log);
     let done_reason = done_stages(log, &grouped, model, settings);
     let done: Vec<bool> = done_reason.iter().map(Option::is_some).collect();
     let stage_count = log.stages.len();
@@ -1154,7 +1328,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     }
     let Part {
         mut acc,
-        flow_times,
+        mut flow_times,
         scatter,
         mut wip_items,
         arrived,
@@ -1170,11 +1344,8 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     } = part;
 
     // Flow time and aging.
-    let mut ft_sorted = flow_times.clone();
-    ft_sorted.sort_unstable();
-    let ft_f: Vec<f64> = ft_sorted.iter().map(|&v| v as f64).collect();
-    let ft_median = percentile_sorted(&ft_f, 50);
-    let ft_p85 = percentile_sorted(&ft_f, 85);
+    let completed_count = flow_times.len();
+    let [ft_median, ft_p85] = percentiles_unsorted(&mut flow_times, [50, 85]);
     let mut aging_items = 0;
     if let Some(threshold) = ft_p85 {
         for &(_, stage, age, _) in &wip_items {
@@ -1207,7 +1378,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     let grand_total: i64 = order.iter().map(|&s| acc[s].total).sum();
     let half_totals = [0, 1].map(|h| order.iter().map(|&s| acc[s].halves[h]).sum::<i64>());
     // Every stage's durations, waits and services are summarized on all
-    // cores (sorting them is most of the work); the result does not depend
+    // cores (selecting order statistics is most of the work); the result does not depend
     // on how many there are.
     let mut jobs: Vec<Vec<i64>> = Vec::new();
     for &s in &order {
@@ -1310,8 +1481,6 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
             done: done_running.max(0) as u64,
         });
     }
-
-    let completed_count = flow_times.len();
 
     // Notices.
     let mut notices = Vec::new();
@@ -1428,20 +1597,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
                 .collect(),
             days,
         },
-        scatter: {
-            // Names in case order (sequential reads), then by finish time;
-            // equal times stay in case order.
-            let mut points: Vec<ScatterPoint> = scatter
-                .into_iter()
-                .map(|(c, finished, ft)| ScatterPoint {
-                    case: log.cases.get(c).to_owned(),
-                    finished,
-                    flow_time_seconds: ft,
-                })
-                .collect();
-            points.sort_by_key(|p| p.finished);
-            points
-        },
+        scatter: scatter_by_finish(log, scatter),
         notices,
     })
 }
@@ -1464,16 +1620,84 @@ pub fn completions(
     Ok((finishes, newest, oldest))
 }
 
+/// The scatterplot: `points` (case, finish, flow time), which are in case
+/// order, ordered by finish time; equal times stay in case order.
+fn scatter_by_finish(log: &EventLog, mut points: Vec<(u32, Timestamp, i64)>) -> Scatter {
+    let (lo, hi) = points
+        .iter()
+        .fold((Timestamp::MAX, Timestamp::MIN), |(lo, hi), p| {
+            (lo.min(p.1), hi.max(p.1))
+        });
+    if !points.is_empty() && hi.abs_diff(lo) < 1 << 32 {
+        // (finish − first finish, case) as one number (cases are below 2^32):
+        // sorting those sorts by finish then case.
+        let mut keys: Vec<(u64, i64)> = points
+            .iter()
+            .map(|&(c, f, ft)| (((f - lo) as u64) << 32 | u64::from(c), ft))
+            .collect();
+        radix_sort_high(&mut keys);
+        points.clear();
+        points.extend(
+            keys.into_iter()
+                .map(|(k, ft)| (k as u32, lo + (k >> 32) as i64, ft)),
+        );
+    } else {
+        points.sort_by_key(|p| p.1);
+    }
+    let bytes = points.len() * log.cases.text_len().div_ceil(log.cases.len().max(1));
+    let mut scatter = Scatter::with_capacity(points.len(), bytes);
+    for (c, finished, ft) in points {
+        scatter.push(ScatterPoint {
+            case: log.cases.get(c),
+            finished,
+            flow_time_seconds: ft,
+        });
+    }
+    scatter
+}
+
+/// Sorts by the high 32 bits of the key, stably (a radix sort: the low
+/// bits, already in order, stay in order among equal high bits).
+fn radix_sort_high(v: &mut Vec<(u64, i64)>) {
+    const BITS: u32 = 11;
+    const BUCKETS: usize = 1 << BITS;
+    let digit = |k: u64, pass: u32| ((k >> (32 + pass * BITS)) as usize) & (BUCKETS - 1);
+    // 3 passes of 11 bits cover the high 32.
+    let mut counts = vec![[0usize; BUCKETS]; 3];
+    for &(k, _) in v.iter() {
+        for (pass, c) in counts.iter_mut().enumerate() {
+            c[digit(k, pass as u32)] += 1;
+        }
+    }
+    let mut other = vec![(0u64, 0i64); v.len()];
+    for (pass, c) in counts.iter_mut().enumerate() {
+        // A digit shared by every key orders nothing.
+        if c.contains(&v.len()) {
+            continue;
+        }
+        let mut at = 0;
+        for n in c.iter_mut() {
+            let here = *n;
+            *n = at;
+            at += here;
+        }
+        for &e in v.iter() {
+            let d = digit(e.0, pass as u32);
+            other[c[d]] = e;
+            c[d] += 1;
+        }
+        std::mem::swap(v, &mut other);
+    }
+}
+
 fn resolution_regex() -> Regex {
     Regex::new(r"(?i)\b(resolve[sd]?|resolution|solved?|fix(ed)?|done|complete[sd]?|finish(ed)?)\b")
         .expect("the resolution pattern compiles")
 }
 
 fn median_p85(mut v: Vec<i64>) -> (Option<f64>, Option<f64>) {
-    v.sort_unstable();
-    // Same size and alignment: converted in place, no second buffer.
-    let f: Vec<f64> = v.into_iter().map(|x| x as f64).collect();
-    (percentile_sorted(&f, 50), percentile_sorted(&f, 85))
+    let [median, p85] = percentiles_unsorted(&mut v, [50, 85]);
+    (median, p85)
 }
 
 /// [`median_p85`] of each vector, largest first, on all cores.
@@ -1655,7 +1879,62 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use nextneck_model::flow::Event;
+
+    /// The radix sort orders by the high 32 bits and keeps the order of
+    /// equal ones, as a stable sort does.
+    #[test]
+    fn radix_sort_is_a_stable_sort_by_the_high_bits() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for (n, spread) in [
+            (0, 1),
+            (1, 1),
+            (1000, 1),
+            (5000, 3),
+            (20_000, 1 << 20),
+            (20_000, 1 << 32),
+        ] {
+            let keys: Vec<(u64, i64)> = (0..n)
+                .map(|i| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    ((seed % spread) << 32 | i as u64, i as i64)
+                })
+                .collect();
+            let mut expected = keys.clone();
+            expected.sort_by_key(|k| k.0 >> 32);
+            let mut sorted = keys;
+            radix_sort_high(&mut sorted);
+            assert_eq!(sorted, expected, "{n} {spread}");
+        }
+    }
+
+    /// The scatterplot is by finish time, equal times in case order, for
+    /// finish times close together (radix sort) or far apart.
+    #[test]
+    fn scatter_is_by_finish_then_case() {
+        for far in [0i64, 1 << 33] {
+            let mut log = EventLog::default();
+            let mut points = Vec::new();
+            for c in 0..300u32 {
+                let case = log.cases.intern(&format!("c{c}"));
+                let finish = i64::from(c % 7) * 1000 - 5000 + if c % 2 == 1 { far } else { 0 };
+                points.push((case, finish, i64::from(c)));
+            }
+            let mut expected = points.clone();
+            expected.sort_by_key(|p| p.1);
+            let scatter = scatter_by_finish(&log, points);
+            let got: Vec<(String, i64, i64)> = scatter
+                .iter()
+                .map(|p| (p.case.to_owned(), p.finished, p.flow_time_seconds))
+                .collect();
+            let expected: Vec<(String, i64, i64)> = expected
+                .into_iter()
+                .map(|(c, f, ft)| (log.cases.get(c).to_owned(), f, ft))
+                .collect();
+            assert_eq!(got, expected, "{far}");
+        }
+    }
 
     /// Parts of cases added up give what one pass over all of them gives.
     #[test]

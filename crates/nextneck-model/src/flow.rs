@@ -163,6 +163,11 @@ impl Names {
         self.ends.is_empty()
     }
 
+    /// The bytes of all names together.
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
     /// The name at `idx`. Panics when out of range.
     pub fn get(&self, idx: u32) -> &str {
         let i = idx as usize;
@@ -214,6 +219,14 @@ impl Names {
     /// (reuses the hash `other` stored).
     pub fn intern_from(&mut self, other: &Names, idx: u32) -> u32 {
         self.intern_hashed(other.get(idx), other.hashes[idx as usize])
+    }
+
+    /// Forgets every name, keeping the memory.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+        self.hashes.clear();
+        self.table.clear();
     }
 
     /// Makes room for `names` more names of `bytes` bytes in all.
@@ -287,6 +300,10 @@ mod tests {
             n.intern(&format!("case-{i}"));
         }
         assert_eq!(n.find("case-9999"), Some(10_002));
+        n.clear();
+        assert!(n.is_empty());
+        assert_eq!(n.find("a"), None);
+        assert_eq!(n.intern("a"), 0);
     }
 
     #[test]

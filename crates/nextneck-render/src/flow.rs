@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use nextneck_metrics::flow::{
     Cfd, DoneStage, Flow, FlowBottleneck, FlowReport, FlowSource, FlowStage, Model, OverviewRow,
-    ScatterPoint,
+    Scatter,
 };
 use nextneck_metrics::forecast::ForecastReport;
 use nextneck_metrics::report::{Notice, Window};
@@ -221,18 +221,22 @@ const SCATTER_CHUNK: usize = 16 * 1024;
 
 /// The scatterplot array as serde_json's pretty printer writes it at the
 /// second level of indentation.
-fn write_scatter(points: &[ScatterPoint], out: &mut dyn Write) -> io::Result<()> {
+fn write_scatter(points: &Scatter, out: &mut dyn Write) -> io::Result<()> {
     if points.is_empty() {
         return out.write_all(b"[]");
     }
     out.write_all(b"[")?;
-    let chunks: Vec<&[ScatterPoint]> = points.chunks(SCATTER_CHUNK).collect();
+    let n = points.len();
+    let chunks: Vec<std::ops::Range<usize>> = (0..n)
+        .step_by(SCATTER_CHUNK)
+        .map(|i| i..(i + SCATTER_CHUNK).min(n))
+        .collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if chunks.len() < 4 || threads < 2 {
         let mut buf = Vec::new();
-        for (i, chunk) in chunks.iter().enumerate() {
+        for chunk in chunks {
             buf.clear();
-            scatter_chunk(chunk, i == 0, &mut buf)?;
+            scatter_chunk(points, chunk, &mut buf)?;
             out.write_all(&buf)?;
         }
     } else {
@@ -241,12 +245,13 @@ fn write_scatter(points: &[ScatterPoint], out: &mut dyn Write) -> io::Result<()>
         std::thread::scope(|scope| -> io::Result<()> {
             let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(1);
             let (free_tx, free_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
-            let odd: Vec<&[ScatterPoint]> = chunks.iter().skip(1).step_by(2).copied().collect();
+            let odd: Vec<std::ops::Range<usize>> =
+                chunks.iter().skip(1).step_by(2).cloned().collect();
             scope.spawn(move || {
                 for chunk in odd {
                     let mut buf = free_rx.try_recv().unwrap_or_default();
                     buf.clear();
-                    let r = scatter_chunk(chunk, false, &mut buf).map(|()| buf);
+                    let r = scatter_chunk(points, chunk, &mut buf).map(|()| buf);
                     if done_tx.send(r).is_err() {
                         return;
                     }
@@ -255,7 +260,7 @@ fn write_scatter(points: &[ScatterPoint], out: &mut dyn Write) -> io::Result<()>
             let mut buf = Vec::new();
             for (i, chunk) in chunks.iter().enumerate().step_by(2) {
                 buf.clear();
-                scatter_chunk(chunk, i == 0, &mut buf)?;
+                scatter_chunk(points, chunk.clone(), &mut buf)?;
                 out.write_all(&buf)?;
                 if i + 1 < chunks.len() {
                     let other = done_rx
@@ -272,16 +277,21 @@ fn write_scatter(points: &[ScatterPoint], out: &mut dyn Write) -> io::Result<()>
     out.write_all(b"\n  ]")
 }
 
-/// Appends points to `buf`, each preceded by `,` unless it is the array's
-/// first.
-fn scatter_chunk(points: &[ScatterPoint], first: bool, buf: &mut Vec<u8>) -> io::Result<()> {
-    buf.reserve(points.len() * 112);
-    for (i, p) in points.iter().enumerate() {
-        if i > 0 || !first {
+/// Appends the points in `range` to `buf`, each preceded by `,` unless it
+/// is the array's first.
+fn scatter_chunk(
+    points: &Scatter,
+    range: std::ops::Range<usize>,
+    buf: &mut Vec<u8>,
+) -> io::Result<()> {
+    buf.reserve(range.len() * 112);
+    for i in range {
+        let Some(p) = points.get(i) else { break };
+        if i > 0 {
             buf.push(b',');
         }
         buf.extend_from_slice(b"\n    {\n      \"case\": ");
-        json_str(&p.case, buf)?;
+        json_str(p.case, buf)?;
         buf.extend_from_slice(b",\n      \"finished\": \"");
         rfc3339_into(p.finished, buf);
         buf.extend_from_slice(b"\",\n      \"flow_time_seconds\": ");

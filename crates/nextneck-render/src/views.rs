@@ -593,7 +593,7 @@ fn flow_scatter(report: &FlowReport, p: &str) -> String {
         .take(200)
         .map(|p| {
             vec![
-                p.case.clone(),
+                p.case.to_owned(),
                 rfc3339(p.finished),
                 human(p.flow_time_seconds as f64),
             ]

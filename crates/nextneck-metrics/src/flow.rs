@@ -1092,7 +1092,10 @@ impl Scan<'_> {
         let mut open = Vec::new();
         for c in cases {
             let events = self.grouped.case(c);
-            *after_now += events.iter().filter(|e| e.start.max(e.time) > now).count();
+            // Nothing is after now when now is the newest time (the default).
+            if self.grouped.newest.is_some_and(|newest| newest > now) {
+                *after_now += events.iter().filter(|e| e.start.max(e.time) > now).count();
+            }
             match self.model {
                 Model::Transitions => {
                     transitions_item(events, now, self.done, &mut rows, &mut item)

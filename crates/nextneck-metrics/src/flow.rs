@@ -554,6 +554,8 @@ struct Grouped<'a> {
     left: Option<Vec<bool>>,
     oldest: Option<Timestamp>,
     newest: Option<Timestamp>,
+    /// Events per stage (to reserve room for stays).
+    stage_events: Vec<usize>,
 }
 
 /// One case's events in time order.
@@ -590,8 +592,10 @@ fn group(log: &EventLog) -> Grouped<'_> {
     }
     let cases = log.cases.len();
     let mut starts = vec![0usize; cases + 1];
+    let mut stage_events = vec![0usize; log.stages.len()];
     for e in &log.events {
         starts[e.case as usize + 1] += 1;
+        stage_events[e.stage as usize] += 1;
     }
     for i in 0..cases {
         starts[i + 1] += starts[i];
@@ -617,6 +621,7 @@ fn group(log: &EventLog) -> Grouped<'_> {
         left: None,
         oldest: log.oldest(),
         newest: log.newest(),
+        stage_events,
     }
 }
 
@@ -628,6 +633,7 @@ fn group_in_place(log: &EventLog) -> Option<Grouped<'_>> {
     let cases = log.cases.len();
     let mut starts = Vec::with_capacity(cases + 1);
     let mut left = vec![false; log.stages.len()];
+    let mut stage_events = vec![0usize; log.stages.len()];
     let (mut oldest, mut newest) = (Timestamp::MAX, Timestamp::MIN);
     let mut prev: Option<(u32, Timestamp, StageIdx)> = None;
     for (i, e) in events.iter().enumerate() {
@@ -650,6 +656,7 @@ fn group_in_place(log: &EventLog) -> Option<Grouped<'_>> {
             }
         }
         prev = Some((e.case, at, e.stage));
+        stage_events[e.stage as usize] += 1;
         // NO_TIME is i64::MIN: never the newest, and skipped for the oldest.
         newest = newest.max(e.time.max(e.start));
         for t in [e.start, e.time] {
@@ -669,6 +676,7 @@ fn group_in_place(log: &EventLog) -> Option<Grouped<'_>> {
         left: Some(left),
         oldest: (oldest != Timestamp::MAX).then_some(oldest),
         newest: any(newest),
+        stage_events,
     })
 }
 
@@ -1015,9 +1023,14 @@ impl Part {
     /// Adds `other`, which covers later cases.
     fn add(&mut self, other: Part) {
         for (a, b) in self.acc.iter_mut().zip(other.acc) {
-            a.durations.extend(b.durations);
-            a.waits.extend(b.waits);
-            a.services.extend(b.services);
+            for (to, from) in [
+                (&mut a.durations, b.durations),
+                (&mut a.waits, b.waits),
+                (&mut a.services, b.services),
+            ] {
+                to.reserve_exact(from.len());
+                to.extend(from);
+            }
             a.total += b.total;
             a.halves[0] += b.halves[0];
             a.halves[1] += b.halves[1];
@@ -1029,7 +1042,9 @@ impl Part {
             a.rank_n += b.rank_n;
             a.seen |= b.seen;
         }
+        self.flow_times.reserve_exact(other.flow_times.len());
         self.flow_times.extend(other.flow_times);
+        self.scatter.reserve_exact(other.scatter.len());
         self.scatter.extend(other.scatter);
         self.wip_items.extend(other.wip_items);
         self.arrived += other.arrived;
@@ -1085,6 +1100,24 @@ impl Scan<'_> {
             cfd_diff,
             done_diff,
         } = &mut part;
+        // Room for this part's share of each stage's events (a stay per
+        // event at most, in a log whose stages are spread over its cases):
+        // vectors that grow by doubling copy and fault in memory again.
+        let (first, end) = (
+            self.grouped.starts[cases.start],
+            self.grouped.starts[cases.end],
+        );
+        let share = (end - first) as f64 / self.grouped.events.len().max(1) as f64;
+        for (a, &n) in acc.iter_mut().zip(&self.grouped.stage_events) {
+            let room = (n as f64 * share * 1.05) as usize + 16;
+            a.durations.reserve(room);
+            if self.model == Model::Activities {
+                a.waits.reserve(room);
+                a.services.reserve(room);
+            }
+        }
+        flow_times.reserve(cases.len());
+        scatter.reserve(cases.len());
         let mut mark = vec![NONE; stage_count];
         let mut rows = Vec::new();
         let mut item = Item::default();

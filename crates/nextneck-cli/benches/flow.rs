@@ -4,8 +4,9 @@
 //!
 //! `cargo bench -p nextneck-cli --bench flow` generates (once, cached under
 //! `target/bench-data/`) a CSV event log, then runs the three alternately
-//! and prints medians, ratios and peak memory (every run goes through
-//! `/usr/bin/time -f %M`; the largest is shown).
+//! and prints medians, ratios, CPU time and peak memory (every run goes
+//! through `/usr/bin/time`; the largest peak is shown), with the load
+//! average before and after (the machines are shared).
 //! PM4Py and DuckDB come from PyPI: `pip install pm4py duckdb`; when one is
 //! missing its column says so and the others still run. Nothing is
 //! installed here.
@@ -63,6 +64,7 @@ fn main() {
     let duckdb_script = dir.join("duckdb_medians.py");
     std::fs::write(&pm4py_script, PM4PY).unwrap();
     std::fs::write(&duckdb_script, DUCKDB).unwrap();
+    println!("load average before: {}", load_average());
     let has = |module: &str| {
         Command::new(&python)
             .args(["-c", &format!("import {module}")])
@@ -107,31 +109,36 @@ fn main() {
 
     // One warm-up run each (page cache, Python imports), then rounds.
     for t in tools.iter_mut().filter(|t| t.max_rounds > 1) {
-        let s = t.run();
+        let (s, _) = t.run();
         println!("warm-up {}: {s:.2} s", t.label);
     }
     for _ in 0..rounds {
         for t in &mut tools {
             if t.times.len() < t.max_rounds {
-                let s = t.run();
+                let (s, cpu) = t.run();
                 t.times.push(s);
+                t.cpu.push(cpu);
             }
         }
     }
     let base = median(&mut tools[0].times.clone());
+    println!("load average after: {}", load_average());
     println!();
-    println!("| tool | runs | median (s) | min (s) | max (s) | ratio to nextneck | peak memory |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| tool | runs | median (s) | min (s) | max (s) | ratio to nextneck | CPU median (s) | peak memory |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for t in &tools {
         let mut times = t.times.clone();
         let m = median(&mut times);
         println!(
-            "| {} | {} | {m:.2} | {:.2} | {:.2} | {:.1}× | {} |",
+            "| {} | {} | {m:.2} | {:.2} | {:.2} | {:.1}× | {:.2} | {} |",
             t.label,
             times.len(),
             times[0],
             times[times.len() - 1],
             m / base,
+            median(&mut t.cpu.clone()),
             t.rss.map_or("n/a".to_owned(), |k| format!(
                 "{:.0} MiB",
                 k as f64 / 1024.0
@@ -140,11 +147,20 @@ fn main() {
     }
 }
 
+/// The 1, 5 and 15 minute load averages.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
 struct Tool {
     label: &'static str,
     program: String,
     args: Vec<String>,
     times: Vec<f64>,
+    /// User + system seconds of the timed runs.
+    cpu: Vec<f64>,
     max_rounds: usize,
     rss: Option<u64>,
 }
@@ -156,29 +172,35 @@ impl Tool {
             program: program.to_owned(),
             args,
             times: Vec::new(),
+            cpu: Vec::new(),
             max_rounds: usize::MAX,
             rss: None,
         }
     }
 
-    /// One timed run under `/usr/bin/time -f %M`, which also gives its
-    /// peak memory (kept when larger than the runs before).
-    fn run(&mut self) -> f64 {
+    /// One timed run under `/usr/bin/time`, which also gives its CPU time
+    /// and peak memory (kept when larger than the runs before).
+    fn run(&mut self) -> (f64, f64) {
         let start = Instant::now();
         let out = Command::new("/usr/bin/time")
-            .args(["-f", "%M", &self.program])
+            .args(["-f", "%M %U %S", &self.program])
             .args(&self.args)
             .stdout(Stdio::null())
             .output()
             .unwrap();
         let elapsed = start.elapsed().as_secs_f64();
         assert!(out.status.success(), "{} failed", self.label);
-        let rss: Option<u64> = String::from_utf8_lossy(&out.stderr)
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last: Vec<&str> = stderr
             .lines()
             .last()
-            .and_then(|l| l.trim().parse().ok());
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        let rss: Option<u64> = last.first().and_then(|v| v.parse().ok());
+        let cpu: f64 = last[1..].iter().filter_map(|v| v.parse::<f64>().ok()).sum();
         self.rss = self.rss.max(rss);
-        elapsed
+        (elapsed, cpu)
     }
 }
 

@@ -467,6 +467,39 @@ pub(crate) struct Batch {
     /// The case of the row before ([`NO_NAME`]: none): one item's rows
     /// are usually together, and comparing is cheaper than hashing.
     last_case: u32,
+    recent_stages: Recent,
+    recent_types: Recent,
+    last_day: time::LastDay,
+}
+
+/// The ids of names seen lately, by a cheap key of their bytes, in front
+/// of a [`Names`] table: a few stage names repeat on every row, and one
+/// comparison is cheaper than hashing and a table lookup.
+pub(crate) struct Recent {
+    slots: [u32; 64],
+}
+
+impl Default for Recent {
+    fn default() -> Self {
+        Recent {
+            slots: [NO_NAME; 64],
+        }
+    }
+}
+
+impl Recent {
+    /// [`Names::intern_bytes`] of a non-empty name.
+    fn intern(&mut self, names: &mut Names, name: &[u8]) -> Option<u32> {
+        let (first, last) = (name.first()?, name.last()?);
+        let slot =
+            &mut self.slots[(name.len() + 3 * usize::from(*first) + 5 * usize::from(*last)) & 63];
+        if *slot != NO_NAME && names.get_bytes(*slot) == name {
+            return Some(*slot);
+        }
+        let id = names.intern_bytes(name)?;
+        *slot = id;
+        Some(id)
+    }
 }
 
 impl Default for Batch {
@@ -479,6 +512,9 @@ impl Default for Batch {
             events: Vec::new(),
             skipped_lifecycle: 0,
             last_case: NO_NAME,
+            recent_stages: Recent::default(),
+            recent_types: Recent::default(),
+            last_day: time::LastDay::default(),
         }
     }
 }
@@ -502,6 +538,8 @@ pub(crate) fn parse_row(
     cases: &mut Names,
     last_case: &mut u32,
     stages: &mut Names,
+    recent_stages: &mut Recent,
+    last_day: &mut time::LastDay,
 ) -> Result<Parsed, Error> {
     let not_utf8 = |field: &str| ctx.field(line, field, "is not UTF-8; save the file as UTF-8");
     let case = row.case.trim_ascii();
@@ -528,8 +566,8 @@ pub(crate) fn parse_row(
             return Ok(Parsed::Skipped);
         }
     }
-    let time_of = |value: &[u8], field: &str| {
-        time::parse_bytes(value, tz).ok_or_else(|| {
+    let mut time_of = |value: &[u8], field: &str| {
+        time::parse_with(value, tz, last_day).ok_or_else(|| {
             ctx.field(
                 line,
                 field,
@@ -552,7 +590,7 @@ pub(crate) fn parse_row(
     } else {
         time_of(row.time, names.time)?
     };
-    let case = if *last_case != NO_NAME && cases.get(*last_case).as_bytes() == case {
+    let case = if *last_case != NO_NAME && cases.get_bytes(*last_case) == case {
         *last_case
     } else {
         let c = cases
@@ -561,8 +599,8 @@ pub(crate) fn parse_row(
         *last_case = c;
         c
     };
-    let stage = stages
-        .intern_bytes(stage)
+    let stage = recent_stages
+        .intern(stages, stage)
         .ok_or_else(|| not_utf8(names.stage))?;
     let (start, time) = if start_only {
         (time, NO_TIME)
@@ -595,6 +633,8 @@ impl Batch {
             &mut self.cases,
             &mut self.last_case,
             &mut self.stages,
+            &mut self.recent_stages,
+            &mut self.last_day,
         )? {
             Parsed::Event(e) => {
                 if let Some(ty) = row
@@ -602,7 +642,7 @@ impl Batch {
                     .map(<[u8]>::trim_ascii)
                     .filter(|t| !t.is_empty())
                 {
-                    let Some(t) = self.types.intern_bytes(ty) else {
+                    let Some(t) = self.recent_types.intern(&mut self.types, ty) else {
                         return Err(ctx.field(
                             line,
                             names.item_type,
@@ -633,18 +673,15 @@ impl Batch {
         self.events.clear();
         self.skipped_lifecycle = 0;
         self.last_case = NO_NAME;
+        self.recent_stages = Recent::default();
+        self.recent_types = Recent::default();
     }
 
     /// Appends this batch to `log`, translating its ids, and empties it.
     pub fn merge_into(&mut self, log: &mut EventLog, source: &mut SourceFile) {
-        let map = |to: &mut Names, from: &Names| -> Vec<u32> {
-            (0..from.len() as u32)
-                .map(|i| to.intern_from(from, i))
-                .collect()
-        };
-        let case_map = map(&mut log.cases, &self.cases);
-        let stage_map = map(&mut log.stages, &self.stages);
-        let type_map = map(&mut log.types, &self.types);
+        let case_map = log.cases.intern_all_from(&self.cases);
+        let stage_map = log.stages.intern_all_from(&self.stages);
+        let type_map = log.types.intern_all_from(&self.types);
         for (local, &ty) in self.case_types.iter().enumerate() {
             if ty != NO_NAME {
                 log.set_case_type(case_map[local], type_map[ty as usize]);

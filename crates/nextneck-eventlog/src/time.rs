@@ -80,52 +80,74 @@ fn epoch(b: &[u8]) -> Option<i64> {
 /// separators, and an invalid date), which the general path then reads,
 /// with the same result for this shape.
 fn utc_seconds(b: &[u8]) -> Option<i64> {
-    let &[
-        y1,
-        y2,
-        y3,
-        y4,
-        b'-',
-        m1,
-        m2,
-        b'-',
-        d1,
-        d2,
-        b'T',
-        h1,
-        h2,
-        b':',
-        n1,
-        n2,
-        b':',
-        s1,
-        s2,
-        b'Z',
-    ] = b
-    else {
+    let (date, time) = split_utc(b)?;
+    Some(days(date)? * 86_400 + seconds(time)?)
+}
+
+/// `YYYY-MM-DD` and `HH:MM:SS` of a `YYYY-MM-DDTHH:MM:SSZ` time.
+fn split_utc(b: &[u8]) -> Option<(&[u8; 10], &[u8; 8])> {
+    if b.len() != 20 || b[10] != b'T' || b[19] != b'Z' {
         return None;
-    };
-    let two = |a: u8, b: u8| {
-        let (a, b) = (a.wrapping_sub(b'0'), b.wrapping_sub(b'0'));
-        (a < 10 && b < 10).then_some(u32::from(a) * 10 + u32::from(b))
+    }
+    Some((b[..10].try_into().ok()?, b[11..19].try_into().ok()?))
+}
+
+fn two(a: u8, b: u8) -> Option<u32> {
+    let (a, b) = (a.wrapping_sub(b'0'), b.wrapping_sub(b'0'));
+    (a < 10 && b < 10).then_some(u32::from(a) * 10 + u32::from(b))
+}
+
+/// Days since 1970-01-01 of a valid `YYYY-MM-DD`.
+fn days(date: &[u8; 10]) -> Option<i64> {
+    let &[y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = date else {
+        return None;
     };
     let year = two(y1, y2)? * 100 + two(y3, y4)?;
     let (month, day) = (two(m1, m2)?, two(d1, d2)?);
-    let (hour, minute, second) = (two(h1, h2)?, two(n1, n2)?, two(s1, s2)?);
-    if !(1..=12).contains(&month)
-        || day == 0
-        || day > days_in_month(year as i32, month)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year as i32, month) {
         return None;
     }
-    let second = second.min(59);
-    Some(
-        days_from_civil(year as i32, month, day) * 86_400
-            + i64::from(hour * 3600 + minute * 60 + second),
-    )
+    Some(days_from_civil(year as i32, month, day))
+}
+
+/// Seconds into the day of a valid `HH:MM:SS` (a leap second is the last
+/// second of its minute).
+fn seconds(time: &[u8; 8]) -> Option<i64> {
+    let &[h1, h2, b':', n1, n2, b':', s1, s2] = time else {
+        return None;
+    };
+    let (hour, minute, second) = (two(h1, h2)?, two(n1, n2)?, two(s1, s2)?);
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    Some(i64::from(hour * 3600 + minute * 60 + second.min(59)))
+}
+
+/// The day of the last `YYYY-MM-DDTHH:MM:SSZ` time read: a log's rows
+/// come roughly in time order, so the next one is often on the same day.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct LastDay {
+    date: Option<[u8; 10]>,
+    days: i64,
+}
+
+/// [`parse_bytes`], remembering the day in `last`.
+pub(crate) fn parse_with(b: &[u8], tz: &TimeZone, last: &mut LastDay) -> Option<i64> {
+    if let Some((date, time)) = split_utc(b.trim_ascii()) {
+        let days = match last.date {
+            Some(d) if d == *date => Some(last.days),
+            _ => days(date).inspect(|&days| {
+                *last = LastDay {
+                    date: Some(*date),
+                    days,
+                }
+            }),
+        };
+        if let (Some(days), Some(secs)) = (days, seconds(time)) {
+            return Some(days * 86_400 + secs);
+        }
+    }
+    parse_bytes(b, tz)
 }
 
 fn num(b: &[u8]) -> Option<u32> {
@@ -323,6 +345,35 @@ mod tests {
         ] {
             assert_eq!(utc_seconds(text.as_bytes()), general(text), "{text}");
             assert_eq!(parse(text, &TimeZone::UTC), general(text), "{text}");
+        }
+    }
+
+    /// Remembering the day changes nothing: the same results for times on
+    /// the same day, on other days, and of other shapes, in any order.
+    #[test]
+    fn the_remembered_day_gives_the_same_times() {
+        let texts = [
+            "2024-03-01T12:00:00Z",
+            "2024-03-01T23:59:60Z",
+            "2024-03-01T24:00:00Z",
+            "2024-03-01T12:00:00+01:00",
+            " 2024-03-01T00:00:01Z ",
+            "2024-02-29T12:00:00Z",
+            "2023-02-29T12:00:00Z",
+            "2024-03-01T1a:00:00Z",
+            "1709294400",
+            "2024-03-02T00:00:00Z",
+            "2024-03-01T12:00:00Z",
+        ];
+        let mut last = LastDay::default();
+        for round in 0..3 {
+            for text in texts.iter().cycle().skip(round).take(texts.len() * 2) {
+                assert_eq!(
+                    parse_with(text.as_bytes(), &TimeZone::UTC, &mut last),
+                    parse(text, &TimeZone::UTC),
+                    "{text}"
+                );
+            }
         }
     }
 

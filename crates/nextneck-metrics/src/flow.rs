@@ -411,6 +411,16 @@ impl Scatter {
         self.flow_time_seconds.push(point.flow_time_seconds);
     }
 
+    /// Adds `other`'s points after these.
+    fn append(&mut self, other: &Scatter) {
+        let offset = self.text.len();
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|e| e + offset));
+        self.finished.extend_from_slice(&other.finished);
+        self.flow_time_seconds
+            .extend_from_slice(&other.flow_time_seconds);
+    }
+
     /// How many points.
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -554,6 +564,8 @@ struct Grouped<'a> {
     left: Option<Vec<bool>>,
     oldest: Option<Timestamp>,
     newest: Option<Timestamp>,
+    /// Events per stage (to reserve room for stays).
+    stage_events: Vec<usize>,
 }
 
 /// One case's events in time order.
@@ -590,8 +602,10 @@ fn group(log: &EventLog) -> Grouped<'_> {
     }
     let cases = log.cases.len();
     let mut starts = vec![0usize; cases + 1];
+    let mut stage_events = vec![0usize; log.stages.len()];
     for e in &log.events {
         starts[e.case as usize + 1] += 1;
+        stage_events[e.stage as usize] += 1;
     }
     for i in 0..cases {
         starts[i + 1] += starts[i];
@@ -617,6 +631,7 @@ fn group(log: &EventLog) -> Grouped<'_> {
         left: None,
         oldest: log.oldest(),
         newest: log.newest(),
+        stage_events,
     }
 }
 
@@ -628,6 +643,7 @@ fn group_in_place(log: &EventLog) -> Option<Grouped<'_>> {
     let cases = log.cases.len();
     let mut starts = Vec::with_capacity(cases + 1);
     let mut left = vec![false; log.stages.len()];
+    let mut stage_events = vec![0usize; log.stages.len()];
     let (mut oldest, mut newest) = (Timestamp::MAX, Timestamp::MIN);
     let mut prev: Option<(u32, Timestamp, StageIdx)> = None;
     for (i, e) in events.iter().enumerate() {
@@ -650,6 +666,7 @@ fn group_in_place(log: &EventLog) -> Option<Grouped<'_>> {
             }
         }
         prev = Some((e.case, at, e.stage));
+        stage_events[e.stage as usize] += 1;
         // NO_TIME is i64::MIN: never the newest, and skipped for the oldest.
         newest = newest.max(e.time.max(e.start));
         for t in [e.start, e.time] {
@@ -669,6 +686,7 @@ fn group_in_place(log: &EventLog) -> Option<Grouped<'_>> {
         left: Some(left),
         oldest: (oldest != Timestamp::MAX).then_some(oldest),
         newest: any(newest),
+        stage_events,
     })
 }
 
@@ -1015,9 +1033,14 @@ impl Part {
     /// Adds `other`, which covers later cases.
     fn add(&mut self, other: Part) {
         for (a, b) in self.acc.iter_mut().zip(other.acc) {
-            a.durations.extend(b.durations);
-            a.waits.extend(b.waits);
-            a.services.extend(b.services);
+            for (to, from) in [
+                (&mut a.durations, b.durations),
+                (&mut a.waits, b.waits),
+                (&mut a.services, b.services),
+            ] {
+                to.reserve_exact(from.len());
+                to.extend(from);
+            }
             a.total += b.total;
             a.halves[0] += b.halves[0];
             a.halves[1] += b.halves[1];
@@ -1029,7 +1052,9 @@ impl Part {
             a.rank_n += b.rank_n;
             a.seen |= b.seen;
         }
+        self.flow_times.reserve_exact(other.flow_times.len());
         self.flow_times.extend(other.flow_times);
+        self.scatter.reserve_exact(other.scatter.len());
         self.scatter.extend(other.scatter);
         self.wip_items.extend(other.wip_items);
         self.arrived += other.arrived;
@@ -1085,6 +1110,24 @@ impl Scan<'_> {
             cfd_diff,
             done_diff,
         } = &mut part;
+        // Room for this part's share of each stage's events (a stay per
+        // event at most, in a log whose stages are spread over its cases):
+        // vectors that grow by doubling copy and fault in memory again.
+        let (first, end) = (
+            self.grouped.starts[cases.start],
+            self.grouped.starts[cases.end],
+        );
+        let share = (end - first) as f64 / self.grouped.events.len().max(1) as f64;
+        for (a, &n) in acc.iter_mut().zip(&self.grouped.stage_events) {
+            let room = (n as f64 * share * 1.05) as usize + 16;
+            a.durations.reserve(room);
+            if self.model == Model::Activities {
+                a.waits.reserve(room);
+                a.services.reserve(room);
+            }
+        }
+        flow_times.reserve(cases.len());
+        scatter.reserve(cases.len());
         let mut mark = vec![NONE; stage_count];
         let mut rows = Vec::new();
         let mut item = Item::default();
@@ -1092,7 +1135,10 @@ impl Scan<'_> {
         let mut open = Vec::new();
         for c in cases {
             let events = self.grouped.case(c);
-            *after_now += events.iter().filter(|e| e.start.max(e.time) > now).count();
+            // Nothing is after now when now is the newest time (the default).
+            if self.grouped.newest.is_some_and(|newest| newest > now) {
+                *after_now += events.iter().filter(|e| e.start.max(e.time) > now).count();
+            }
             match self.model {
                 Model::Transitions => {
                     transitions_item(events, now, self.done, &mut rows, &mut item)
@@ -1635,25 +1681,54 @@ fn scatter_by_finish(log: &EventLog, mut points: Vec<(u32, Timestamp, i64)>) -> 
             .iter()
             .map(|&(c, f, ft)| (((f - lo) as u64) << 32 | u64::from(c), ft))
             .collect();
+        drop(points);
         radix_sort_high(&mut keys);
-        points.clear();
-        points.extend(
-            keys.into_iter()
-                .map(|(k, ft)| (k as u32, lo + (k >> 32) as i64, ft)),
-        );
+        gather(log, keys.len(), |i| {
+            let (k, ft) = keys[i];
+            (k as u32, lo + (k >> 32) as i64, ft)
+        })
     } else {
         points.sort_by_key(|p| p.1);
+        gather(log, points.len(), |i| points[i])
     }
-    let bytes = points.len() * log.cases.text_len().div_ceil(log.cases.len().max(1));
-    let mut scatter = Scatter::with_capacity(points.len(), bytes);
-    for (c, finished, ft) in points {
-        scatter.push(ScatterPoint {
-            case: log.cases.get(c),
-            finished,
-            flow_time_seconds: ft,
-        });
+}
+
+/// The scatterplot of `n` points (case, finish, flow time), each case's
+/// name copied from the log. The names are read in finish order, a cache
+/// miss or two each: on large logs the two halves are read on two cores.
+fn gather(
+    log: &EventLog,
+    n: usize,
+    point: impl Fn(usize) -> (u32, Timestamp, i64) + Sync,
+) -> Scatter {
+    // Room for `points` points (the first half has room for the second).
+    let part = |range: std::ops::Range<usize>, points: usize| {
+        let bytes = points * log.cases.text_len().div_ceil(log.cases.len().max(1));
+        let mut scatter = Scatter::with_capacity(points, bytes);
+        for i in range {
+            let (c, finished, ft) = point(i);
+            scatter.push(ScatterPoint {
+                case: log.cases.get(c),
+                finished,
+                flow_time_seconds: ft,
+            });
+        }
+        scatter
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    if n < 100_000 || threads < 2 {
+        return part(0..n, n);
     }
-    scatter
+    let mid = n / 2;
+    std::thread::scope(|scope| {
+        let second = scope.spawn(|| part(mid..n, n - mid));
+        let mut first = part(0..mid, n);
+        match second.join() {
+            Ok(second) => first.append(&second),
+            Err(_) => first = part(0..n, n),
+        }
+        first
+    })
 }
 
 /// Sorts by the high 32 bits of the key, stably (a radix sort: the low
@@ -1913,10 +1988,16 @@ mod tests {
     /// finish times close together (radix sort) or far apart.
     #[test]
     fn scatter_is_by_finish_then_case() {
-        for far in [0i64, 1 << 33] {
+        // Small and large (read in two halves), close together and far.
+        for (far, n) in [
+            (0i64, 300u32),
+            (1 << 33, 300),
+            (0, 250_000),
+            (1 << 33, 250_000),
+        ] {
             let mut log = EventLog::default();
             let mut points = Vec::new();
-            for c in 0..300u32 {
+            for c in 0..n {
                 let case = log.cases.intern(&format!("c{c}"));
                 let finish = i64::from(c % 7) * 1000 - 5000 + if c % 2 == 1 { far } else { 0 };
                 points.push((case, finish, i64::from(c)));
@@ -1932,7 +2013,7 @@ mod tests {
                 .into_iter()
                 .map(|(c, f, ft)| (log.cases.get(c).to_owned(), f, ft))
                 .collect();
-            assert_eq!(got, expected, "{far}");
+            assert_eq!(got, expected, "{far} {n}");
         }
     }
 

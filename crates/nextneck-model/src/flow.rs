@@ -168,6 +168,13 @@ impl Names {
         self.text.len()
     }
 
+    /// The bytes of the name at `idx` (cheaper than [`Names::get`], which
+    /// checks that the range is on character boundaries). Panics when out
+    /// of range.
+    pub fn get_bytes(&self, idx: u32) -> &[u8] {
+        bytes(&self.text, &self.ends, idx)
+    }
+
     /// The name at `idx`. Panics when out of range.
     pub fn get(&self, idx: u32) -> &str {
         let i = idx as usize;
@@ -186,7 +193,7 @@ impl Names {
         } = self;
         table
             .find(h, |&i| {
-                hashes[i as usize] == h && slice(text, ends, i) == name
+                hashes[i as usize] == h && bytes(text, ends, i) == name.as_bytes()
             })
             .copied()
     }
@@ -207,7 +214,7 @@ impl Names {
             table,
         } = self;
         if let Some(&i) = table.find(h, |&i| {
-            hashes[i as usize] == h && slice(text, ends, i).as_bytes() == name
+            hashes[i as usize] == h && bytes(text, ends, i) == name
         }) {
             return Some(i);
         }
@@ -219,6 +226,23 @@ impl Names {
     /// (reuses the hash `other` stored).
     pub fn intern_from(&mut self, other: &Names, idx: u32) -> u32 {
         self.intern_hashed(other.get(idx), other.hashes[idx as usize])
+    }
+
+    /// The index in `self` of every name of `other`, in order, interning the
+    /// new ones ([`Names::intern_from`] of each).
+    pub fn intern_all_from(&mut self, other: &Names) -> Vec<u32> {
+        // How many names ahead the table is looked at: a large table's
+        // lookups are cache misses, and looking where a later name will go
+        // lets the processor wait for several at once.
+        const AHEAD: usize = 16;
+        let mut ids = Vec::with_capacity(other.len());
+        for (i, &h) in other.hashes.iter().enumerate() {
+            if let Some(&later) = other.hashes.get(i + AHEAD) {
+                std::hint::black_box(self.table.find(later, |_| false).is_some());
+            }
+            ids.push(self.intern_hashed(other.get(i as u32), h));
+        }
+        ids
     }
 
     /// Forgets every name, keeping the memory.
@@ -246,7 +270,7 @@ impl Names {
             table,
         } = self;
         if let Some(&i) = table.find(h, |&i| {
-            hashes[i as usize] == h && slice(text, ends, i) == name
+            hashes[i as usize] == h && bytes(text, ends, i) == name.as_bytes()
         }) {
             return i;
         }
@@ -273,10 +297,10 @@ impl Names {
     }
 }
 
-fn slice<'a>(text: &'a str, ends: &[usize], i: u32) -> &'a str {
+fn bytes<'a>(text: &'a str, ends: &[usize], i: u32) -> &'a [u8] {
     let i = i as usize;
     let start = if i == 0 { 0 } else { ends[i - 1] };
-    &text[start..ends[i]]
+    &text.as_bytes()[start..ends[i]]
 }
 
 #[cfg(test)]
@@ -300,6 +324,11 @@ mod tests {
             n.intern(&format!("case-{i}"));
         }
         assert_eq!(n.find("case-9999"), Some(10_002));
+        let mut other = Names::default();
+        other.intern("x");
+        other.intern("case-17");
+        other.intern("b");
+        assert_eq!(n.intern_all_from(&other), [10_003, 20, 0]);
         n.clear();
         assert!(n.is_empty());
         assert_eq!(n.find("a"), None);

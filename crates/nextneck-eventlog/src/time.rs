@@ -133,21 +133,25 @@ pub(crate) struct LastDay {
 
 /// [`parse_bytes`], remembering the day in `last`.
 pub(crate) fn parse_with(b: &[u8], tz: &TimeZone, last: &mut LastDay) -> Option<i64> {
-    if let Some((date, time)) = split_utc(b.trim_ascii()) {
-        let days = match last.date {
-            Some(d) if d == *date => Some(last.days),
-            _ => days(date).inspect(|&days| {
-                *last = LastDay {
-                    date: Some(*date),
-                    days,
-                }
-            }),
-        };
-        if let (Some(days), Some(secs)) = (days, seconds(time)) {
-            return Some(days * 86_400 + secs);
+    utc_with(b, last).or_else(|| parse_bytes(b, tz))
+}
+
+/// A valid `YYYY-MM-DDTHH:MM:SSZ` (around blanks), remembering the day in
+/// `last`; `None` for anything else.
+pub(crate) fn utc_with(b: &[u8], last: &mut LastDay) -> Option<i64> {
+    let (date, time) = split_utc(b.trim_ascii())?;
+    let days = match last.date {
+        Some(d) if d == *date => last.days,
+        _ => {
+            let days = days(date)?;
+            *last = LastDay {
+                date: Some(*date),
+                days,
+            };
+            days
         }
-    }
-    parse_bytes(b, tz)
+    };
+    Some(days * 86_400 + seconds(time)?)
 }
 
 fn num(b: &[u8]) -> Option<u32> {

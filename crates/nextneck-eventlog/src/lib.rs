@@ -616,6 +616,39 @@ pub(crate) fn parse_row(
 }
 
 impl Batch {
+    /// Adds a row of just a case, a stage and a time, when all is well and
+    /// the time is `YYYY-MM-DDTHH:MM:SSZ` (the common row, read directly);
+    /// `false` when the row needs [`Batch::push`], which reads every other
+    /// form and says what is wrong.
+    pub fn push_plain(&mut self, case: &[u8], stage: &[u8], time: &[u8]) -> bool {
+        let (case, stage) = (case.trim_ascii(), stage.trim_ascii());
+        if case.is_empty() || stage.is_empty() {
+            return false;
+        }
+        let Some(time) = time::utc_with(time, &mut self.last_day) else {
+            return false;
+        };
+        let case = if self.last_case != NO_NAME && self.cases.get_bytes(self.last_case) == case {
+            self.last_case
+        } else {
+            let Some(c) = self.cases.intern_bytes(case) else {
+                return false;
+            };
+            self.last_case = c;
+            c
+        };
+        let Some(stage) = self.recent_stages.intern(&mut self.stages, stage) else {
+            return false;
+        };
+        self.events.push(Event {
+            start: NO_TIME,
+            time,
+            case,
+            stage,
+        });
+        true
+    }
+
     /// Parses and adds a row.
     pub fn push(
         &mut self,

@@ -123,31 +123,52 @@ fn seconds(time: &[u8; 8]) -> Option<i64> {
     Some(i64::from(hour * 3600 + minute * 60 + second.min(59)))
 }
 
-/// The day of the last `YYYY-MM-DDTHH:MM:SSZ` time read: a log's rows
-/// come roughly in time order, so the next one is often on the same day.
+/// The month of the last `YYYY-MM-DDTHH:MM:SSZ` time read: a log's rows
+/// come roughly in time order, so the next one is usually in the same
+/// month, and its day is then that month's first day plus its day of the
+/// month.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct LastDay {
-    date: Option<[u8; 10]>,
-    days: i64,
+    /// `YYYY-MM`.
+    month: Option<[u8; 7]>,
+    /// Days since 1970-01-01 of its first day, and its length.
+    first: i64,
+    length: u32,
 }
 
 /// [`parse_bytes`], remembering the day in `last`.
 pub(crate) fn parse_with(b: &[u8], tz: &TimeZone, last: &mut LastDay) -> Option<i64> {
-    if let Some((date, time)) = split_utc(b.trim_ascii()) {
-        let days = match last.date {
-            Some(d) if d == *date => Some(last.days),
-            _ => days(date).inspect(|&days| {
-                *last = LastDay {
-                    date: Some(*date),
-                    days,
-                }
-            }),
+    utc_with(b, last).or_else(|| parse_bytes(b, tz))
+}
+
+/// A valid `YYYY-MM-DDTHH:MM:SSZ` (around blanks), remembering the day in
+/// `last`; `None` for anything else.
+pub(crate) fn utc_with(b: &[u8], last: &mut LastDay) -> Option<i64> {
+    let (date, time) = split_utc(b.trim_ascii())?;
+    let (month, day) = date.split_at(7);
+    if last.month.as_ref().is_none_or(|m| m[..] != *month) {
+        let &[y1, y2, y3, y4, b'-', m1, m2] = month else {
+            return None;
         };
-        if let (Some(days), Some(secs)) = (days, seconds(time)) {
-            return Some(days * 86_400 + secs);
+        let year = two(y1, y2)? * 100 + two(y3, y4)?;
+        let m = two(m1, m2)?;
+        if !(1..=12).contains(&m) {
+            return None;
         }
+        *last = LastDay {
+            month: month.try_into().ok(),
+            first: days_from_civil(year as i32, m, 1),
+            length: days_in_month(year as i32, m),
+        };
     }
-    parse_bytes(b, tz)
+    let &[b'-', d1, d2] = day else {
+        return None;
+    };
+    let d = two(d1, d2)?;
+    if d == 0 || d > last.length {
+        return None;
+    }
+    Some((last.first + i64::from(d) - 1) * 86_400 + seconds(time)?)
 }
 
 fn num(b: &[u8]) -> Option<u32> {
@@ -348,7 +369,7 @@ mod tests {
         }
     }
 
-    /// Remembering the day changes nothing: the same results for times on
+    /// Remembering the month changes nothing: the same results for times on
     /// the same day, on other days, and of other shapes, in any order.
     #[test]
     fn the_remembered_day_gives_the_same_times() {
@@ -359,7 +380,13 @@ mod tests {
             "2024-03-01T12:00:00+01:00",
             " 2024-03-01T00:00:01Z ",
             "2024-02-29T12:00:00Z",
+            "2024-02-30T12:00:00Z",
+            "2024-02-00T12:00:00Z",
+            "2024-02-0xT12:00:00Z",
             "2023-02-29T12:00:00Z",
+            "2023-02-28T12:00:00Z",
+            "2023-13-01T12:00:00Z",
+            "1969-12-31T23:59:59Z",
             "2024-03-01T1a:00:00Z",
             "1709294400",
             "2024-03-02T00:00:00Z",

@@ -597,9 +597,11 @@ impl<'a> CaseEvents<'a> {
 }
 
 fn group(log: &EventLog) -> Grouped<'_> {
-    if let Some(g) = group_in_place(log) {
-        return g;
-    }
+    group_in_place(log).unwrap_or_else(|| group_by_sorting(log))
+}
+
+/// [`group`] of any log: a permutation sorted by case, then time.
+fn group_by_sorting(log: &EventLog) -> Grouped<'_> {
     let cases = log.cases.len();
     let mut starts = vec![0usize; cases + 1];
     let mut stage_events = vec![0usize; log.stages.len()];
@@ -641,11 +643,87 @@ fn group(log: &EventLog) -> Grouped<'_> {
 fn group_in_place(log: &EventLog) -> Option<Grouped<'_>> {
     let events = &log.events[..];
     let cases = log.cases.len();
-    let mut starts = Vec::with_capacity(cases + 1);
-    let mut left = vec![false; log.stages.len()];
-    let mut stage_events = vec![0usize; log.stages.len()];
-    let (mut oldest, mut newest) = (Timestamp::MAX, Timestamp::MIN);
-    let mut prev: Option<(u32, Timestamp, StageIdx)> = None;
+    let stages = log.stages.len();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Two halves on two cores for large logs; the second starts after the
+    // first's last event, which it checks its first against.
+    let mid = if events.len() >= 1 << 20 && threads > 1 {
+        events.len() / 2
+    } else {
+        events.len()
+    };
+    let first = || in_order(&events[..mid], 0, None, stages, cases + 1);
+    let (a, b) = if mid < events.len() {
+        let e = events[mid - 1];
+        let prev = Some((e.case, e.at(), e.stage));
+        std::thread::scope(|scope| {
+            let second = scope.spawn(|| in_order(&events[mid..], mid, prev, stages, 0));
+            let a = first();
+            (a, second.join().ok().flatten())
+        })
+    } else {
+        (first(), Some(InOrder::empty(stages)))
+    };
+    let (mut a, b) = (a?, b?);
+    a.starts.extend(b.starts);
+    for (x, y) in a.left.iter_mut().zip(b.left) {
+        *x |= y;
+    }
+    for (x, y) in a.stage_events.iter_mut().zip(b.stage_events) {
+        *x += y;
+    }
+    let mut starts = a.starts;
+    while starts.len() <= cases {
+        starts.push(events.len());
+    }
+    let (oldest, newest) = (a.oldest.min(b.oldest), a.newest.max(b.newest));
+    Some(Grouped {
+        events,
+        order: None,
+        starts,
+        left: Some(a.left),
+        oldest: (oldest != Timestamp::MAX).then_some(oldest),
+        // NO_TIME is i64::MIN: never the newest.
+        newest: (newest != NO_TIME).then_some(newest),
+        stage_events: a.stage_events,
+    })
+}
+
+/// What [`in_order`] finds in some events.
+struct InOrder {
+    /// The first event of each case from the one after the event before.
+    starts: Vec<usize>,
+    left: Vec<bool>,
+    stage_events: Vec<usize>,
+    oldest: Timestamp,
+    newest: Timestamp,
+}
+
+impl InOrder {
+    fn empty(stages: usize) -> InOrder {
+        InOrder {
+            starts: Vec::new(),
+            left: vec![false; stages],
+            stage_events: vec![0; stages],
+            oldest: Timestamp::MAX,
+            newest: Timestamp::MIN,
+        }
+    }
+}
+
+/// Checks that `events` (at `offset` in the log, after `prev`: case, time,
+/// stage) continue the log's order; `None` when they do not. `room`: for
+/// how many starts to reserve room.
+fn in_order(
+    events: &[Event],
+    offset: usize,
+    mut prev: Option<(u32, Timestamp, StageIdx)>,
+    stages: usize,
+    room: usize,
+) -> Option<InOrder> {
+    let mut found = InOrder::empty(stages);
+    let mut next_case = prev.map_or(0, |p| p.0 as usize + 1);
+    found.starts.reserve(room);
     for (i, e) in events.iter().enumerate() {
         let at = e.at();
         match prev {
@@ -654,40 +732,29 @@ fn group_in_place(log: &EventLog) -> Option<Grouped<'_>> {
                     return None;
                 }
                 if stage != e.stage {
-                    left[stage as usize] = true;
+                    found.left[stage as usize] = true;
                 }
             }
             Some((case, _, _)) if case > e.case => return None,
             // A new case (ids without events get empty ranges).
             _ => {
-                while starts.len() <= e.case as usize {
-                    starts.push(i);
+                while next_case <= e.case as usize {
+                    found.starts.push(offset + i);
+                    next_case += 1;
                 }
             }
         }
         prev = Some((e.case, at, e.stage));
-        stage_events[e.stage as usize] += 1;
+        found.stage_events[e.stage as usize] += 1;
         // NO_TIME is i64::MIN: never the newest, and skipped for the oldest.
-        newest = newest.max(e.time.max(e.start));
+        found.newest = found.newest.max(e.time.max(e.start));
         for t in [e.start, e.time] {
             if t != NO_TIME {
-                oldest = oldest.min(t);
+                found.oldest = found.oldest.min(t);
             }
         }
     }
-    while starts.len() <= cases {
-        starts.push(events.len());
-    }
-    let any = |t: Timestamp| (t != NO_TIME && !events.is_empty()).then_some(t);
-    Some(Grouped {
-        events,
-        order: None,
-        starts,
-        left: Some(left),
-        oldest: (oldest != Timestamp::MAX).then_some(oldest),
-        newest: any(newest),
-        stage_events,
-    })
+    Some(found)
 }
 
 impl Grouped<'_> {
@@ -2015,6 +2082,77 @@ mod tests {
                 .collect();
             assert_eq!(got, expected, "{far} {n}");
         }
+    }
+
+    /// A log in order is grouped in place (in two halves when large) as
+    /// sorting would group it; one out of order, anywhere, is sorted.
+    #[test]
+    fn grouping_in_place_is_grouping_by_sorting() {
+        let build = |n: usize| {
+            let mut log = EventLog::default();
+            for s in ["a", "b", "c"] {
+                log.stages.intern(s);
+            }
+            let mut case = 0u32;
+            while log.events.len() < n {
+                let id = log.cases.intern(&format!("c{case}"));
+                // Cases of 1 to 4 events, and one case with no event.
+                if case == 7 {
+                    log.cases.intern("no events");
+                }
+                for k in 0..(1 + case % 4) {
+                    log.events.push(Event {
+                        start: if k == 1 { 5 } else { NO_TIME },
+                        time: i64::from(case % 1000) * 100 + i64::from(k / 2),
+                        case: id,
+                        stage: (case + k) % 3,
+                    });
+                }
+                case += 1;
+            }
+            log.events.truncate(n);
+            log
+        };
+        let same = |log: &EventLog, in_place: bool| {
+            let (a, b) = (group_in_place(log), group_by_sorting(log));
+            assert_eq!(a.is_some(), in_place);
+            let Some(a) = a else { return };
+            assert_eq!(a.starts, b.starts);
+            assert_eq!((a.oldest, a.newest), (b.oldest, b.newest));
+            assert_eq!(a.stage_events, b.stage_events);
+            let mut left = vec![false; log.stages.len()];
+            for c in 0..log.cases.len() {
+                let (x, y) = (a.case(c), b.case(c));
+                assert_eq!(x.iter().collect::<Vec<_>>(), y.iter().collect::<Vec<_>>());
+                for (e, f) in y.iter().zip(y.iter().skip(1)) {
+                    left[e.stage as usize] |= e.stage != f.stage;
+                }
+            }
+            assert_eq!(a.left, Some(left));
+        };
+        // Large enough for two halves; the middle inside a case or not.
+        let mut spans = [false; 2];
+        for n in (1 << 20) + 1001..(1 << 20) + 1005 {
+            let log = build(n);
+            let mid = n / 2;
+            spans[usize::from(log.events[mid - 1].case == log.events[mid].case)] = true;
+            same(&log, true);
+            // The event after the middle goes back in time or to an earlier
+            // case; or an event far from it does.
+            for (at, change) in [(mid, 0), (mid, 1), (mid + 2, 0), (17, 0), (n - 2, 1)] {
+                let mut bad = log.clone();
+                let before = bad.events[at - 1];
+                if change == 0 {
+                    bad.events[at].case = before.case;
+                    bad.events[at].time = before.time - 1;
+                    bad.events[at].start = NO_TIME;
+                } else {
+                    bad.events[at].case = before.case - 1;
+                }
+                same(&bad, false);
+            }
+        }
+        assert_eq!(spans, [true, true]);
     }
 
     /// Parts of cases added up give what one pass over all of them gives.

@@ -1030,9 +1030,9 @@ fn activities_item(
 /// Per-stage accumulators.
 #[derive(Clone, Default)]
 struct StageAcc {
-    durations: Vec<i64>,
-    waits: Vec<i64>,
-    services: Vec<i64>,
+    durations: Seconds,
+    waits: Seconds,
+    services: Seconds,
     total: i64,
     halves: [i64; 2],
     entries: i64,
@@ -1105,8 +1105,7 @@ impl Part {
                 (&mut a.waits, b.waits),
                 (&mut a.services, b.services),
             ] {
-                to.reserve_exact(from.len());
-                to.extend(from);
+                to.append(from);
             }
             a.total += b.total;
             a.halves[0] += b.halves[0];
@@ -1493,7 +1492,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     // Every stage's durations, waits and services are summarized on all
     // cores (selecting order statistics is most of the work); the result does not depend
     // on how many there are.
-    let mut jobs: Vec<Vec<i64>> = Vec::new();
+    let mut jobs: Vec<Seconds> = Vec::new();
     for &s in &order {
         let a = &mut acc[s];
         jobs.push(std::mem::take(&mut a.durations));
@@ -1837,17 +1836,98 @@ fn resolution_regex() -> Regex {
         .expect("the resolution pattern compiles")
 }
 
-fn median_p85(mut v: Vec<i64>) -> (Option<f64>, Option<f64>) {
-    let [median, p85] = percentiles_unsorted(&mut v, [50, 85]);
+fn median_p85(v: Seconds) -> (Option<f64>, Option<f64>) {
+    let [median, p85] = match v {
+        Seconds::Narrow(mut v) => percentiles_unsorted(&mut v, [50, 85]),
+        Seconds::Wide(mut v) => percentiles_unsorted(&mut v, [50, 85]),
+    };
     (median, p85)
 }
 
+/// Durations in whole seconds, as `u32` while every one fits (0 to 136
+/// years: stays of real logs), else as `i64`: half the memory to fill and
+/// to select order statistics in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Seconds {
+    Narrow(Vec<u32>),
+    Wide(Vec<i64>),
+}
+
+impl Default for Seconds {
+    fn default() -> Self {
+        Seconds::Narrow(Vec::new())
+    }
+}
+
+impl Seconds {
+    fn reserve(&mut self, n: usize) {
+        match self {
+            Seconds::Narrow(v) => v.reserve(n),
+            Seconds::Wide(v) => v.reserve(n),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Seconds::Narrow(v) => v.len(),
+            Seconds::Wide(v) => v.len(),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, d: i64) {
+        match self {
+            Seconds::Narrow(v) => match u32::try_from(d) {
+                Ok(d) => v.push(d),
+                Err(_) => {
+                    self.widen();
+                    self.push(d);
+                }
+            },
+            Seconds::Wide(v) => v.push(d),
+        }
+    }
+
+    fn widen(&mut self) {
+        if let Seconds::Narrow(v) = self {
+            *self = Seconds::Wide(v.iter().map(|&d| i64::from(d)).collect());
+        }
+    }
+
+    /// Adds `other`'s after these.
+    fn append(&mut self, other: Seconds) {
+        match (&mut *self, other) {
+            (Seconds::Narrow(a), Seconds::Narrow(b)) => {
+                a.reserve_exact(b.len());
+                a.extend(b);
+            }
+            (_, other) => {
+                self.widen();
+                if let Seconds::Wide(a) = self {
+                    match other {
+                        Seconds::Narrow(b) => a.extend(b.iter().map(|&d| i64::from(d))),
+                        Seconds::Wide(b) => a.extend(b),
+                    }
+                }
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn to_vec(&self) -> Vec<i64> {
+        match self {
+            Seconds::Narrow(v) => v.iter().map(|&d| i64::from(d)).collect(),
+            Seconds::Wide(v) => v.clone(),
+        }
+    }
+}
+
 /// [`median_p85`] of each vector, largest first, on all cores.
-fn summarize_all(jobs: Vec<Vec<i64>>) -> Vec<(Option<f64>, Option<f64>)> {
+fn summarize_all(jobs: Vec<Seconds>) -> Vec<(Option<f64>, Option<f64>)> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].len()));
-    let slots: Vec<std::sync::Mutex<Option<Vec<i64>>>> = jobs
+    let slots: Vec<std::sync::Mutex<Option<Seconds>>> = jobs
         .into_iter()
         .map(|j| std::sync::Mutex::new(Some(j)))
         .collect();
@@ -2155,6 +2235,35 @@ mod tests {
         assert_eq!(spans, [true, true]);
     }
 
+    /// Durations are kept narrow while they fit and widened when one does
+    /// not (negative, or 136 years and more), in any order of pushing and
+    /// appending, with the same values and order statistics.
+    #[test]
+    fn seconds_widen_when_a_value_does_not_fit() {
+        let values: [&[i64]; 4] = [
+            &[5, 0, 3, 9, 1],
+            &[7, -1, 2],
+            &[1 << 32, 4],
+            &[(1 << 32) - 1, 6],
+        ];
+        for a in values {
+            for b in values {
+                let mut x = Seconds::default();
+                a.iter().for_each(|&v| x.push(v));
+                let mut y = Seconds::default();
+                b.iter().for_each(|&v| y.push(v));
+                let narrow = |s: &Seconds| matches!(s, Seconds::Narrow(_));
+                assert_eq!(narrow(&x), a.iter().all(|&v| (0..1 << 32).contains(&v)));
+                x.append(y);
+                let all: Vec<i64> = a.iter().chain(b).copied().collect();
+                assert_eq!(x.to_vec(), all);
+                assert_eq!(x.len(), all.len());
+                let [m, p] = percentiles_unsorted(&mut all.clone(), [50, 85]);
+                assert_eq!(median_p85(x), (m, p));
+            }
+        }
+    }
+
     /// Parts of cases added up give what one pass over all of them gives.
     #[test]
     fn parts_add_up() {
@@ -2200,7 +2309,7 @@ mod tests {
         assert_eq!(whole.done_diff, split.done_diff);
         assert_eq!(whole.arrived, split.arrived);
         for (a, b) in whole.acc.iter().zip(&split.acc) {
-            assert_eq!(a.durations, b.durations);
+            assert_eq!(a.durations.to_vec(), b.durations.to_vec());
             assert_eq!(
                 (a.total, a.halves, a.entries, a.exits, a.wip),
                 (b.total, b.halves, b.entries, b.exits, b.wip)

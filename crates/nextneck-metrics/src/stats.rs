@@ -41,7 +41,10 @@ fn interpolate(lo: f64, hi: f64, frac: f64) -> f64 {
 /// The `qs`-th percentiles of whole numbers in any order: exactly what
 /// [`percentile_sorted`] gives for them sorted (as `f64`), found by
 /// selection in linear time. Reorders `values`.
-pub fn percentiles_unsorted<const N: usize>(values: &mut [i64], qs: [u32; N]) -> [Option<f64>; N] {
+pub fn percentiles_unsorted<T: Ord + Copy + Into<i64>, const N: usize>(
+    values: &mut [T],
+    qs: [u32; N],
+) -> [Option<f64>; N] {
     let n = values.len();
     if n == 0 {
         return [None; N];
@@ -61,11 +64,11 @@ pub fn percentiles_unsorted<const N: usize>(values: &mut [i64], qs: [u32; N]) ->
         match placed {
             // The one just below a placed one is the largest before it.
             Some(p) if p == k + 1 => {
-                let (i, _) = values[..=k]
+                let i = values[..=k]
                     .iter()
                     .enumerate()
                     .max_by_key(|&(_, v)| *v)
-                    .unwrap_or((k, &0));
+                    .map_or(k, |(i, _)| i);
                 values.swap(i, k);
             }
             Some(p) => {
@@ -77,9 +80,8 @@ pub fn percentiles_unsorted<const N: usize>(values: &mut [i64], qs: [u32; N]) ->
         }
         placed = Some(k);
     }
-    qs.map(|q| {
-        ranks(n, q).map(|(lo, hi, frac)| interpolate(values[lo] as f64, values[hi] as f64, frac))
-    })
+    let at = |i: usize| values[i].into() as f64;
+    qs.map(|q| ranks(n, q).map(|(lo, hi, frac)| interpolate(at(lo), at(hi), frac)))
 }
 
 /// Count, median, 85th percentile and total of a set of durations.

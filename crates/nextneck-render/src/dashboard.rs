@@ -233,20 +233,10 @@ fn db_name(report: &Report) -> &str {
 
 /// A table that scrolls sideways on a narrow screen instead of overflowing.
 fn table(head: &[&str], rows: &[Vec<String>]) -> String {
-    let mut t = String::from("<div class=\"scroll\"><table><thead><tr>");
-    for h in head {
-        let _ = write!(t, "<th scope=\"col\">{}</th>", esc(h));
-    }
-    t.push_str("</tr></thead><tbody>");
-    for row in rows {
-        t.push_str("<tr>");
-        for cell in row {
-            let _ = write!(t, "<td>{}</td>", esc(cell));
-        }
-        t.push_str("</tr>");
-    }
-    t.push_str("</tbody></table></div>");
-    t
+    format!(
+        "<div class=\"scroll\">{}</div>",
+        crate::html::table(head, rows)
+    )
 }
 
 fn opt_time(t: Option<i64>) -> String {

@@ -3,7 +3,6 @@
 //! a postmortem), CI health (workflows, flaky and slowest tests) and the
 //! links behind every figure (`--explain`), as text, Markdown and HTML.
 
-use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use nextneck_metrics::report::{
@@ -12,7 +11,6 @@ use nextneck_metrics::report::{
 };
 use nextneck_metrics::time::{human, rfc3339};
 
-use crate::svg::esc;
 use crate::table::{Style, Table};
 use crate::{count, md_escape, opt_human, percent};
 
@@ -524,23 +522,6 @@ pub(crate) fn explain_markdown(e: &DeliveryExplain, out: &mut dyn Write) -> io::
     Ok(())
 }
 
-fn html_table(head: &[&str], rows: &[Vec<String>]) -> String {
-    let mut t = String::from("<table><thead><tr>");
-    for h in head {
-        let _ = write!(t, "<th scope=\"col\">{}</th>", esc(h));
-    }
-    t.push_str("</tr></thead><tbody>");
-    for row in rows {
-        t.push_str("<tr>");
-        for cell in row {
-            let _ = write!(t, "<td>{}</td>", esc(cell));
-        }
-        t.push_str("</tr>");
-    }
-    t.push_str("</tbody></table>");
-    t
-}
-
 /// The incidents and CI sections of the HTML page.
 pub(crate) fn html(report: &Report) -> String {
     let mut out = String::new();
@@ -550,7 +531,7 @@ pub(crate) fn html(report: &Report) -> String {
             .into_iter()
             .map(|(n, v)| vec![n.to_owned(), v])
             .collect();
-        out.push_str(&html_table(&["figure", "value"], &rows));
+        out.push_str(&crate::html::table(&["figure", "value"], &rows));
         out.push_str("<p class=\"muted\">Time to reflect is the median time from an incident's resolution to its postmortem's publication.</p>");
         if !i.without_postmortem.is_empty() {
             out.push_str("<h3>Resolved without a postmortem, oldest first</h3>");
@@ -567,7 +548,7 @@ pub(crate) fn html(report: &Report) -> String {
                     ]
                 })
                 .collect();
-            out.push_str(&html_table(
+            out.push_str(&crate::html::table(
                 &["incident", "title", "service", "opened", "resolved"],
                 &rows,
             ));
@@ -579,7 +560,7 @@ pub(crate) fn html(report: &Report) -> String {
         if ci.workflows.is_empty() {
             out.push_str("<p class=\"muted\">No CI run in the window.</p>");
         } else {
-            out.push_str(&html_table(&WORKFLOW_HEAD, &workflow_rows(ci)));
+            out.push_str(&crate::html::table(&WORKFLOW_HEAD, &workflow_rows(ci)));
         }
         if !ci.flaky_tests.is_empty() {
             out.push_str("<h3>Flaky tests</h3>");
@@ -596,7 +577,7 @@ pub(crate) fn html(report: &Report) -> String {
                     ]
                 })
                 .collect();
-            out.push_str(&html_table(
+            out.push_str(&crate::html::table(
                 &[
                     "test",
                     "flaky commits",
@@ -622,7 +603,7 @@ pub(crate) fn html(report: &Report) -> String {
                     ]
                 })
                 .collect();
-            out.push_str(&html_table(
+            out.push_str(&crate::html::table(
                 &["test", "executions", "median", "p85", "max"],
                 &rows,
             ));

@@ -152,10 +152,10 @@ pub fn page(title: &str, body: &str) -> String {
     )
 }
 
-/// A figure: the chart, a caption, and its data table as text alternative.
-pub fn figure(chart: String, caption: &str, table_head: &[&str], rows: &[Vec<String>]) -> String {
+/// A table of text cells (escaped here) under column headers.
+pub fn table(head: &[&str], rows: &[Vec<String>]) -> String {
     let mut t = String::from("<table><thead><tr>");
-    for h in table_head {
+    for h in head {
         let _ = write!(t, "<th scope=\"col\">{}</th>", esc(h));
     }
     t.push_str("</tr></thead><tbody>");
@@ -167,6 +167,12 @@ pub fn figure(chart: String, caption: &str, table_head: &[&str], rows: &[Vec<Str
         t.push_str("</tr>");
     }
     t.push_str("</tbody></table>");
+    t
+}
+
+/// A figure: the chart, a caption, and its data table as text alternative.
+pub fn figure(chart: String, caption: &str, table_head: &[&str], rows: &[Vec<String>]) -> String {
+    let t = table(table_head, rows);
     format!(
         "<figure>{chart}<figcaption>{}</figcaption><details><summary>Data table</summary>{t}</details></figure>",
         esc(caption)

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeMap;
@@ -18,13 +19,6 @@ fn github_event(file: &str) -> &str {
     let name = file.trim_start_matches("github/");
     let name = name.strip_prefix("octokit__").unwrap_or(name);
     name.split("__").next().unwrap()
-}
-
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite { $( #[tokio::test] async fn $name() { super::$name(super::sqlite()).await; } )* }
-        mod on_postgres { $( #[tokio::test] async fn $name() { super::$name(super::postgres()).await; } )* }
-    };
 }
 
 both_backends!(every_fixture_gives_its_normalized_events);

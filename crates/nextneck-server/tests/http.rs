@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+#[macro_use]
 mod common;
 
 use axum::body::Body;
@@ -13,13 +14,6 @@ use common::*;
 use nextneck_server::{Secrets, app};
 use serde_json::json;
 use tower::ServiceExt;
-
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite { $( #[tokio::test] async fn $name() { super::$name(super::sqlite()).await; } )* }
-        mod on_postgres { $( #[tokio::test] async fn $name() { super::$name(super::postgres()).await; } )* }
-    };
-}
 
 both_backends!(
     forged_and_unsigned_deliveries_are_refused_and_nothing_is_stored,

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+#[macro_use]
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,13 +18,6 @@ use http_body_util::BodyExt;
 use nextneck_server::{Options, Workers, app};
 use serde_json::Value;
 use tower::ServiceExt;
-
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite { $( #[tokio::test] async fn $name() { super::$name(super::sqlite()).await; } )* }
-        mod on_postgres { $( #[tokio::test] async fn $name() { super::$name(super::postgres()).await; } )* }
-    };
-}
 
 both_backends!(
     every_read_route_needs_the_read_token_when_one_is_set,

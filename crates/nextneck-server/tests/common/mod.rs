@@ -5,6 +5,16 @@
 
 use std::path::PathBuf;
 
+/// Defines each named `async fn(Db)` test twice: `on_sqlite::NAME` on a
+/// fresh SQLite file and `on_postgres::NAME` on a fresh PostgreSQL schema.
+#[allow(unused_macros)]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite { $( #[tokio::test] async fn $name() { super::$name(super::sqlite()).await; } )* }
+        mod on_postgres { $( #[tokio::test] async fn $name() { super::$name(super::postgres()).await; } )* }
+    };
+}
+
 use axum::body::Body;
 use axum::http::{Request, Response};
 use http_body_util::BodyExt;

@@ -2350,5 +2350,25 @@ mod tests {
             assert_eq!((a.rank_sum, a.rank_n), (b.rank_sum, b.rank_n));
         }
         assert!(whole.finished.keys.len() > 100);
+        // Finished items kept as (case, finish, flow time), as for windows
+        // of 136 years and more, give the same flow times and scatterplot.
+        let wide = Scan {
+            finish_base: None,
+            ..scan
+        }
+        .run(0..500);
+        assert!(wide.finished.keys.is_empty());
+        let sorted = |mut v: Vec<i64>| {
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(
+            sorted(whole.finished.flow_times()),
+            sorted(wide.finished.flow_times())
+        );
+        assert_eq!(
+            scatter_by_finish(&log, whole.finished, Some(0)),
+            scatter_by_finish(&log, wide.finished, None)
+        );
     }
 }

@@ -1220,7 +1220,12 @@ impl Scan<'_> {
             self.grouped.starts[cases.start],
             self.grouped.starts[cases.end],
         );
-        let share = (end - first) as f64 / self.grouped.events.len().max(1) as f64;
+        // The first part gets room for all: the others are appended to it.
+        let share = if cases.start == 0 {
+            1.0
+        } else {
+            (end - first) as f64 / self.grouped.events.len().max(1) as f64
+        };
         for (a, &n) in acc.iter_mut().zip(&self.grouped.stage_events) {
             let room = (n as f64 * share * 1.05) as usize + 16;
             a.durations.reserve(room);
@@ -1229,7 +1234,11 @@ impl Scan<'_> {
                 a.services.reserve(room);
             }
         }
-        finished.reserve(self.finish_base, cases.len());
+        let all = self.grouped.starts.len() - 1;
+        finished.reserve(
+            self.finish_base,
+            if cases.start == 0 { all } else { cases.len() },
+        );
         let mut mark = vec![NONE; stage_count];
         let mut rows = Vec::new();
         let mut item = Item::default();

@@ -16,7 +16,7 @@ use nextneck_model::flow::{EventLog, SourceFile};
 use crate::{Batch, Ctx, Error, FieldNames, Layout, Role, Row};
 
 /// Bytes per block handed to a worker.
-const BLOCK: usize = 4 << 20;
+const BLOCK: usize = 2 << 20;
 
 pub(crate) fn read(
     mut input: Box<dyn BufRead + Send>,

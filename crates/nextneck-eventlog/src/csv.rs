@@ -16,7 +16,7 @@ use nextneck_model::flow::{EventLog, SourceFile};
 use crate::{Batch, Ctx, Error, FieldNames, Layout, Role, Row};
 
 /// Bytes per block handed to a worker.
-const BLOCK: usize = 4 << 20;
+const BLOCK: usize = 2 << 20;
 
 pub(crate) fn read(
     mut input: Box<dyn BufRead + Send>,
@@ -110,7 +110,10 @@ pub(crate) fn read(
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let (done_tx, done_rx) = mpsc::channel::<(usize, usize, Result<Block, Error>)>();
+        // Bounded: workers wait for the merging rather than parse ahead,
+        // each into a batch of its own (memory, faulted in afresh).
+        let (done_tx, done_rx) =
+            mpsc::sync_channel::<(usize, usize, Result<Block, Error>)>(threads);
         for _ in 0..threads {
             let done_tx = done_tx.clone();
             let free_tx = free_tx.clone();

@@ -1057,13 +1057,55 @@ struct Scan<'a> {
     mid: Timestamp,
     cfd_start: Timestamp,
     cfd_days: usize,
+    /// `since` when the window is at most 2^32 seconds long (136 years):
+    /// then a finish and a case fit in one number (see [`Finished`]).
+    finish_base: Option<Timestamp>,
+}
+
+/// The items finished in the window, in case order: `(finish − base) << 32
+/// | case` and the flow time when there is a base (see
+/// [`Scan::finish_base`]); else (case, finish, flow time).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Finished {
+    keys: Vec<(u64, i64)>,
+    wide: Vec<(u32, Timestamp, i64)>,
+}
+
+impl Finished {
+    fn reserve(&mut self, base: Option<Timestamp>, n: usize) {
+        match base {
+            Some(_) => self.keys.reserve(n),
+            None => self.wide.reserve(n),
+        }
+    }
+
+    fn push(&mut self, base: Option<Timestamp>, case: u32, finish: Timestamp, ft: i64) {
+        match base {
+            Some(base) => self
+                .keys
+                .push((((finish - base) as u64) << 32 | u64::from(case), ft)),
+            None => self.wide.push((case, finish, ft)),
+        }
+    }
+
+    /// Adds `other`, which covers later cases.
+    fn append(&mut self, other: Finished) {
+        self.keys.reserve_exact(other.keys.len());
+        self.keys.extend(other.keys);
+        self.wide.reserve_exact(other.wide.len());
+        self.wide.extend(other.wide);
+    }
+
+    fn flow_times(&self) -> Vec<i64> {
+        let keys = self.keys.iter().map(|k| k.1);
+        keys.chain(self.wide.iter().map(|w| w.2)).collect()
+    }
 }
 
 /// What a pass over some cases adds up.
 struct Part {
     acc: Vec<StageAcc>,
-    flow_times: Vec<i64>,
-    scatter: Vec<(u32, Timestamp, i64)>,
+    finished: Finished,
     wip_items: Vec<(u32, u32, i64, Option<i64>)>,
     arrived: usize,
     eff_active: i64,
@@ -1081,8 +1123,7 @@ impl Part {
     fn new(stages: usize, cfd_days: usize) -> Part {
         Part {
             acc: vec![StageAcc::default(); stages],
-            flow_times: Vec::new(),
-            scatter: Vec::new(),
+            finished: Finished::default(),
             wip_items: Vec::new(),
             arrived: 0,
             eff_active: 0,
@@ -1118,10 +1159,7 @@ impl Part {
             a.rank_n += b.rank_n;
             a.seen |= b.seen;
         }
-        self.flow_times.reserve_exact(other.flow_times.len());
-        self.flow_times.extend(other.flow_times);
-        self.scatter.reserve_exact(other.scatter.len());
-        self.scatter.extend(other.scatter);
+        self.finished.append(other.finished);
         self.wip_items.extend(other.wip_items);
         self.arrived += other.arrived;
         self.eff_active += other.eff_active;
@@ -1162,8 +1200,7 @@ impl Scan<'_> {
         let mut part = Part::new(stage_count, cfd_days);
         let Part {
             acc,
-            flow_times,
-            scatter,
+            finished,
             wip_items,
             arrived,
             eff_active,
@@ -1183,7 +1220,12 @@ impl Scan<'_> {
             self.grouped.starts[cases.start],
             self.grouped.starts[cases.end],
         );
-        let share = (end - first) as f64 / self.grouped.events.len().max(1) as f64;
+        // The first part gets room for all: the others are appended to it.
+        let share = if cases.start == 0 {
+            1.0
+        } else {
+            (end - first) as f64 / self.grouped.events.len().max(1) as f64
+        };
         for (a, &n) in acc.iter_mut().zip(&self.grouped.stage_events) {
             let room = (n as f64 * share * 1.05) as usize + 16;
             a.durations.reserve(room);
@@ -1192,8 +1234,11 @@ impl Scan<'_> {
                 a.services.reserve(room);
             }
         }
-        flow_times.reserve(cases.len());
-        scatter.reserve(cases.len());
+        let all = self.grouped.starts.len() - 1;
+        finished.reserve(
+            self.finish_base,
+            if cases.start == 0 { all } else { cases.len() },
+        );
         let mut mark = vec![NONE; stage_count];
         let mut rows = Vec::new();
         let mut item = Item::default();
@@ -1283,8 +1328,7 @@ impl Scan<'_> {
                 Some(finish) => {
                     if self.in_window(finish) {
                         let ft = finish - arrival;
-                        flow_times.push(ft);
-                        scatter.push((c as u32, finish, ft));
+                        finished.push(self.finish_base, c as u32, finish, ft);
                         if cfd_days > 0 {
                             done_diff[self.first_day(finish)] += 1;
                         }
@@ -1404,6 +1448,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
         mid,
         cfd_start,
         cfd_days,
+        finish_base: (until.abs_diff(since) <= 1 << 32).then_some(since),
     };
     // Cases are independent: halves of them are read on separate cores and
     // the parts added up in case order, so the result is the same.
@@ -1440,8 +1485,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     }
     let Part {
         mut acc,
-        mut flow_times,
-        scatter,
+        finished,
         mut wip_items,
         arrived,
         eff_active,
@@ -1456,8 +1500,10 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     } = part;
 
     // Flow time and aging.
+    let mut flow_times = finished.flow_times();
     let completed_count = flow_times.len();
     let [ft_median, ft_p85] = percentiles_unsorted(&mut flow_times, [50, 85]);
+    drop(flow_times);
     let mut aging_items = 0;
     if let Some(threshold) = ft_p85 {
         for &(_, stage, age, _) in &wip_items {
@@ -1709,7 +1755,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
                 .collect(),
             days,
         },
-        scatter: scatter_by_finish(log, scatter),
+        scatter: scatter_by_finish(log, finished, scan.finish_base),
         notices,
     })
 }
@@ -1732,30 +1778,23 @@ pub fn completions(
     Ok((finishes, newest, oldest))
 }
 
-/// The scatterplot: `points` (case, finish, flow time), which are in case
-/// order, ordered by finish time; equal times stay in case order.
-fn scatter_by_finish(log: &EventLog, mut points: Vec<(u32, Timestamp, i64)>) -> Scatter {
-    let (lo, hi) = points
-        .iter()
-        .fold((Timestamp::MAX, Timestamp::MIN), |(lo, hi), p| {
-            (lo.min(p.1), hi.max(p.1))
-        });
-    if !points.is_empty() && hi.abs_diff(lo) < 1 << 32 {
-        // (finish − first finish, case) as one number (cases are below 2^32):
-        // sorting those sorts by finish then case.
-        let mut keys: Vec<(u64, i64)> = points
-            .iter()
-            .map(|&(c, f, ft)| (((f - lo) as u64) << 32 | u64::from(c), ft))
-            .collect();
-        drop(points);
-        radix_sort_high(&mut keys);
-        gather(log, keys.len(), |i| {
-            let (k, ft) = keys[i];
-            (k as u32, lo + (k >> 32) as i64, ft)
-        })
-    } else {
-        points.sort_by_key(|p| p.1);
-        gather(log, points.len(), |i| points[i])
+/// The scatterplot of the finished items (in case order), by finish time;
+/// equal times stay in case order.
+fn scatter_by_finish(log: &EventLog, finished: Finished, base: Option<Timestamp>) -> Scatter {
+    let Finished { mut keys, mut wide } = finished;
+    match base {
+        Some(base) => {
+            // Sorting (finish − base, case) sorts by finish then case.
+            radix_sort_high(&mut keys);
+            gather(log, keys.len(), |i| {
+                let (k, ft) = keys[i];
+                (k as u32, base + (k >> 32) as i64, ft)
+            })
+        }
+        None => {
+            wide.sort_by_key(|p| p.1);
+            gather(log, wide.len(), |i| wide[i])
+        }
     }
 }
 
@@ -2135,7 +2174,8 @@ mod tests {
     /// finish times close together (radix sort) or far apart.
     #[test]
     fn scatter_is_by_finish_then_case() {
-        // Small and large (read in two halves), close together and far.
+        // Small and large (read in two halves), as keys (close together) or
+        // not (far apart).
         for (far, n) in [
             (0i64, 300u32),
             (1 << 33, 300),
@@ -2143,15 +2183,17 @@ mod tests {
             (1 << 33, 250_000),
         ] {
             let mut log = EventLog::default();
-            let mut points = Vec::new();
+            let base = (far == 0).then_some(-5000);
+            let mut finished = Finished::default();
+            let mut expected = Vec::new();
             for c in 0..n {
                 let case = log.cases.intern(&format!("c{c}"));
                 let finish = i64::from(c % 7) * 1000 - 5000 + if c % 2 == 1 { far } else { 0 };
-                points.push((case, finish, i64::from(c)));
+                finished.push(base, case, finish, i64::from(c));
+                expected.push((case, finish, i64::from(c)));
             }
-            let mut expected = points.clone();
             expected.sort_by_key(|p| p.1);
-            let scatter = scatter_by_finish(&log, points);
+            let scatter = scatter_by_finish(&log, finished, base);
             let got: Vec<(String, i64, i64)> = scatter
                 .iter()
                 .map(|p| (p.case.to_owned(), p.finished, p.flow_time_seconds))
@@ -2297,13 +2339,13 @@ mod tests {
             mid: 50 * DAY,
             cfd_start: 0,
             cfd_days: 30,
+            finish_base: Some(0),
         };
         let whole = scan.run(0..500);
         let mut split = scan.run(0..123);
         split.add(scan.run(123..400));
         split.add(scan.run(400..500));
-        assert_eq!(whole.flow_times, split.flow_times);
-        assert_eq!(whole.scatter, split.scatter);
+        assert_eq!(whole.finished, split.finished);
         assert_eq!(whole.wip_items, split.wip_items);
         assert_eq!(whole.cfd_diff, split.cfd_diff);
         assert_eq!(whole.done_diff, split.done_diff);
@@ -2316,6 +2358,26 @@ mod tests {
             );
             assert_eq!((a.rank_sum, a.rank_n), (b.rank_sum, b.rank_n));
         }
-        assert!(whole.flow_times.len() > 100);
+        assert!(whole.finished.keys.len() > 100);
+        // Finished items kept as (case, finish, flow time), as for windows
+        // of 136 years and more, give the same flow times and scatterplot.
+        let wide = Scan {
+            finish_base: None,
+            ..scan
+        }
+        .run(0..500);
+        assert!(wide.finished.keys.is_empty());
+        let sorted = |mut v: Vec<i64>| {
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(
+            sorted(whole.finished.flow_times()),
+            sorted(wide.finished.flow_times())
+        );
+        assert_eq!(
+            scatter_by_finish(&log, whole.finished, Some(0)),
+            scatter_by_finish(&log, wide.finished, None)
+        );
     }
 }

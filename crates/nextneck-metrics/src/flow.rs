@@ -382,45 +382,28 @@ pub struct ScatterPoint<'a> {
 /// time (equal times in case order). Serialized as an array of
 /// [`ScatterPoint`]s; held in columns, because large logs have millions of
 /// points and a string each would cost an allocation each.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Scatter {
     /// The case ids, one after another.
     text: String,
     /// Where each point's case id ends in `text`.
     ends: Vec<usize>,
-    finished: Vec<Timestamp>,
-    flow_time_seconds: Vec<i64>,
+    /// Each point's finish and flow time: the finish as `(finish − base)
+    /// << 32 | case` when there is a base (the sort keys, kept), else as
+    /// the finish's bits.
+    points: Vec<(u64, i64)>,
+    base: Option<Timestamp>,
 }
 
+impl PartialEq for Scatter {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Scatter {}
+
 impl Scatter {
-    /// Room for `points` points with case ids of `bytes` bytes in all.
-    pub fn with_capacity(points: usize, bytes: usize) -> Scatter {
-        Scatter {
-            text: String::with_capacity(bytes),
-            ends: Vec::with_capacity(points),
-            finished: Vec::with_capacity(points),
-            flow_time_seconds: Vec::with_capacity(points),
-        }
-    }
-
-    /// Adds a point after the others.
-    pub fn push(&mut self, point: ScatterPoint<'_>) {
-        self.text.push_str(point.case);
-        self.ends.push(self.text.len());
-        self.finished.push(point.finished);
-        self.flow_time_seconds.push(point.flow_time_seconds);
-    }
-
-    /// Adds `other`'s points after these.
-    fn append(&mut self, other: &Scatter) {
-        let offset = self.text.len();
-        self.text.push_str(&other.text);
-        self.ends.extend(other.ends.iter().map(|e| e + offset));
-        self.finished.extend_from_slice(&other.finished);
-        self.flow_time_seconds
-            .extend_from_slice(&other.flow_time_seconds);
-    }
-
     /// How many points.
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -433,25 +416,25 @@ impl Scatter {
 
     /// The point at `i`, if any.
     pub fn get(&self, i: usize) -> Option<ScatterPoint<'_>> {
-        let end = *self.ends.get(i)?;
+        (i < self.len()).then(|| self.point(i))
+    }
+
+    fn point(&self, i: usize) -> ScatterPoint<'_> {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        Some(ScatterPoint {
-            case: &self.text[start..end],
-            finished: self.finished[i],
-            flow_time_seconds: self.flow_time_seconds[i],
-        })
+        let (key, flow_time_seconds) = self.points[i];
+        ScatterPoint {
+            case: &self.text[start..self.ends[i]],
+            finished: match self.base {
+                Some(base) => base + (key >> 32) as i64,
+                None => key as i64,
+            },
+            flow_time_seconds,
+        }
     }
 
     /// Every point, in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = ScatterPoint<'_>> + Clone + '_ {
-        (0..self.len()).map(|i| {
-            let start = if i == 0 { 0 } else { self.ends[i - 1] };
-            ScatterPoint {
-                case: &self.text[start..self.ends[i]],
-                finished: self.finished[i],
-                flow_time_seconds: self.flow_time_seconds[i],
-            }
-        })
+        (0..self.len()).map(|i| self.point(i))
     }
 }
 
@@ -1783,42 +1766,44 @@ pub fn completions(
 fn scatter_by_finish(log: &EventLog, finished: Finished, base: Option<Timestamp>) -> Scatter {
     let Finished { mut keys, mut wide } = finished;
     match base {
-        Some(base) => {
+        Some(_) => {
             // Sorting (finish − base, case) sorts by finish then case.
             radix_sort_high(&mut keys);
-            gather(log, keys.len(), |i| {
-                let (k, ft) = keys[i];
-                (k as u32, base + (k >> 32) as i64, ft)
-            })
+            let (text, ends) = names(log, keys.len(), |i| keys[i].0 as u32);
+            Scatter {
+                text,
+                ends,
+                points: keys,
+                base,
+            }
         }
         None => {
             wide.sort_by_key(|p| p.1);
-            gather(log, wide.len(), |i| wide[i])
+            let (text, ends) = names(log, wide.len(), |i| wide[i].0);
+            Scatter {
+                text,
+                ends,
+                points: wide.iter().map(|&(_, f, ft)| (f as u64, ft)).collect(),
+                base,
+            }
         }
     }
 }
 
-/// The scatterplot of `n` points (case, finish, flow time), each case's
-/// name copied from the log. The names are read in finish order, a cache
-/// miss or two each: on large logs the two halves are read on two cores.
-fn gather(
-    log: &EventLog,
-    n: usize,
-    point: impl Fn(usize) -> (u32, Timestamp, i64) + Sync,
-) -> Scatter {
-    // Room for `points` points (the first half has room for the second).
-    let part = |range: std::ops::Range<usize>, points: usize| {
-        let bytes = points * log.cases.text_len().div_ceil(log.cases.len().max(1));
-        let mut scatter = Scatter::with_capacity(points, bytes);
+/// The names of `n` cases (`case(i)` for each), one after another, and
+/// where each ends. The names are read in finish order, a cache miss or two
+/// each: on large logs the two halves are read on two cores.
+fn names(log: &EventLog, n: usize, case: impl Fn(usize) -> u32 + Sync) -> (String, Vec<usize>) {
+    let per_name = log.cases.text_len().div_ceil(log.cases.len().max(1));
+    // Room for `room` names (the first half has room for the second).
+    let part = |range: std::ops::Range<usize>, room: usize| {
+        let mut text = String::with_capacity(room * per_name);
+        let mut ends = Vec::with_capacity(room);
         for i in range {
-            let (c, finished, ft) = point(i);
-            scatter.push(ScatterPoint {
-                case: log.cases.get(c),
-                finished,
-                flow_time_seconds: ft,
-            });
+            text.push_str(log.cases.get(case(i)));
+            ends.push(text.len());
         }
-        scatter
+        (text, ends)
     };
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
     if n < 100_000 || threads < 2 {
@@ -1827,12 +1812,16 @@ fn gather(
     let mid = n / 2;
     std::thread::scope(|scope| {
         let second = scope.spawn(|| part(mid..n, n - mid));
-        let mut first = part(0..mid, n);
+        let (mut text, mut ends) = part(0..mid, n);
         match second.join() {
-            Ok(second) => first.append(&second),
-            Err(_) => first = part(0..n, n),
+            Ok((more, more_ends)) => {
+                let offset = text.len();
+                text.push_str(&more);
+                ends.extend(more_ends.iter().map(|e| e + offset));
+                (text, ends)
+            }
+            Err(_) => part(0..n, n),
         }
-        first
     })
 }
 

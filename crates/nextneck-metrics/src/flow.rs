@@ -867,20 +867,18 @@ fn done_stages(
     reason
 }
 
-/// Reads one case as transitions: collapses repeated rows of the same
-/// stage, and makes a stay of every row until the next one.
-fn transitions_item(
+/// Reads one case as transitions: its (stage, entry) rows up to now,
+/// repeated stages collapsed, into `rows`; with its arrival, the index of
+/// the first row of the final run of done rows (the flow's end) and the
+/// finish (that row's entry) when the last row is done; `None` when it has
+/// no row up to now. Every row before the final done run is a stay until
+/// the next row; those in done stages are not counted.
+fn transition_rows(
     events: CaseEvents<'_>,
     now: Timestamp,
     done: &[bool],
     rows: &mut Vec<(StageIdx, Timestamp)>,
-    item: &mut Item,
-) {
-    item.stays.clear();
-    item.arrival = None;
-    item.finish = None;
-    item.resolution = None;
-    // (stage, entry) rows up to now, repeated stages collapsed.
+) -> Option<(Timestamp, usize, Option<Timestamp>)> {
     rows.clear();
     for e in events.iter() {
         let t = e.at();
@@ -892,32 +890,16 @@ fn transitions_item(
         }
         rows.push((e.stage, t));
     }
-    let Some(&(last_stage, _)) = rows.last() else {
-        return;
-    };
-    item.arrival = Some(rows[0].1);
-    // The final run of done stages.
+    let &(last_stage, _) = rows.last()?;
     let mut run = rows.len();
+    let mut finish = None;
     if done[last_stage as usize] {
         while run > 0 && done[rows[run - 1].0 as usize] {
             run -= 1;
         }
-        item.finish = Some(rows[run].1);
+        finish = Some(rows[run].1);
     }
-    for (i, &(stage, enter)) in rows.iter().enumerate() {
-        let exit = rows.get(i + 1).map_or(NO_TIME, |r| r.1);
-        if i >= run {
-            break;
-        }
-        item.stays.push(Stay {
-            stage,
-            enter,
-            exit,
-            wait: NO_TIME,
-            service: NO_TIME,
-            counted: !done[stage as usize],
-        });
-    }
+    Some((rows[0].1, run, finish))
 }
 
 /// Reads one case as activities.
@@ -1233,43 +1215,47 @@ impl Scan<'_> {
             if self.grouped.newest.is_some_and(|newest| newest > now) {
                 *after_now += events.iter().filter(|e| e.start.max(e.time) > now).count();
             }
-            match self.model {
-                Model::Transitions => {
-                    transitions_item(events, now, self.done, &mut rows, &mut item)
+            // The case as stays: transitions straight from its rows (no
+            // list of stays), activities from the list `activities_item`
+            // makes.
+            let (arrival, run, finish, resolution) = match self.model {
+                Model::Transitions => match transition_rows(events, now, self.done, &mut rows) {
+                    Some((arrival, run, finish)) => (arrival, run, finish, None),
+                    None => continue,
+                },
+                Model::Activities => {
+                    activities_item(
+                        events,
+                        now,
+                        self.done,
+                        self.resolution_like,
+                        &mut completed,
+                        &mut open,
+                        &mut item,
+                    );
+                    match item.arrival {
+                        Some(arrival) => (arrival, 0, item.finish, item.resolution),
+                        None => continue,
+                    }
                 }
-                Model::Activities => activities_item(
-                    events,
-                    now,
-                    self.done,
-                    self.resolution_like,
-                    &mut completed,
-                    &mut open,
-                    &mut item,
-                ),
-            }
-            let Some(arrival) = item.arrival else {
-                continue;
             };
             if self.in_window(arrival) {
                 *arrived += 1;
             }
             // Flow order: the position of each stage's first stay in the case.
             let mut pos = 0u64;
-            for s in &item.stays {
+            let mut current: Option<Stay> = None;
+            let mut visit = |s: Stay| {
+                let a = &mut acc[s.stage as usize];
                 if mark[s.stage as usize] != c as u32 {
                     mark[s.stage as usize] = c as u32;
-                    let a = &mut acc[s.stage as usize];
                     a.rank_sum += pos;
                     a.rank_n += 1;
                     pos += 1;
                 }
-            }
-            let mut current: Option<&Stay> = None;
-            for s in &item.stays {
-                let a = &mut acc[s.stage as usize];
                 a.seen = true;
                 if !s.counted {
-                    continue;
+                    return;
                 }
                 if self.in_window(s.enter) {
                     a.entries += 1;
@@ -1306,8 +1292,27 @@ impl Scan<'_> {
                         cfd_diff[s.stage as usize][hi] -= 1;
                     }
                 }
+            };
+            match self.model {
+                Model::Transitions => {
+                    // A stay per row before the final run of done rows,
+                    // until the next row.
+                    for i in 0..run {
+                        let (stage, enter) = rows[i];
+                        visit(Stay {
+                            stage,
+                            enter,
+                            exit: rows.get(i + 1).map_or(NO_TIME, |r| r.1),
+                            wait: NO_TIME,
+                            service: NO_TIME,
+                            counted: !self.done[stage as usize],
+                        });
+                    }
+                }
+                Model::Activities => item.stays.iter().for_each(|&s| visit(s)),
             }
-            match item.finish {
+            let current = current;
+            match finish {
                 Some(finish) => {
                     if self.in_window(finish) {
                         let ft = finish - arrival;
@@ -1315,7 +1320,7 @@ impl Scan<'_> {
                         if cfd_days > 0 {
                             done_diff[self.first_day(finish)] += 1;
                         }
-                        if let Some((stage, at)) = item.resolution {
+                        if let Some((stage, at)) = resolution {
                             let lag = finish - at;
                             *lag_total += lag;
                             *lag_by_stage.entry(stage).or_default() += lag;

@@ -382,45 +382,28 @@ pub struct ScatterPoint<'a> {
 /// time (equal times in case order). Serialized as an array of
 /// [`ScatterPoint`]s; held in columns, because large logs have millions of
 /// points and a string each would cost an allocation each.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Scatter {
     /// The case ids, one after another.
     text: String,
     /// Where each point's case id ends in `text`.
     ends: Vec<usize>,
-    finished: Vec<Timestamp>,
-    flow_time_seconds: Vec<i64>,
+    /// Each point's finish and flow time: the finish as `(finish − base)
+    /// << 32 | case` when there is a base (the sort keys, kept), else as
+    /// the finish's bits.
+    points: Vec<(u64, i64)>,
+    base: Option<Timestamp>,
 }
 
+impl PartialEq for Scatter {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Scatter {}
+
 impl Scatter {
-    /// Room for `points` points with case ids of `bytes` bytes in all.
-    pub fn with_capacity(points: usize, bytes: usize) -> Scatter {
-        Scatter {
-            text: String::with_capacity(bytes),
-            ends: Vec::with_capacity(points),
-            finished: Vec::with_capacity(points),
-            flow_time_seconds: Vec::with_capacity(points),
-        }
-    }
-
-    /// Adds a point after the others.
-    pub fn push(&mut self, point: ScatterPoint<'_>) {
-        self.text.push_str(point.case);
-        self.ends.push(self.text.len());
-        self.finished.push(point.finished);
-        self.flow_time_seconds.push(point.flow_time_seconds);
-    }
-
-    /// Adds `other`'s points after these.
-    fn append(&mut self, other: &Scatter) {
-        let offset = self.text.len();
-        self.text.push_str(&other.text);
-        self.ends.extend(other.ends.iter().map(|e| e + offset));
-        self.finished.extend_from_slice(&other.finished);
-        self.flow_time_seconds
-            .extend_from_slice(&other.flow_time_seconds);
-    }
-
     /// How many points.
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -433,25 +416,25 @@ impl Scatter {
 
     /// The point at `i`, if any.
     pub fn get(&self, i: usize) -> Option<ScatterPoint<'_>> {
-        let end = *self.ends.get(i)?;
+        (i < self.len()).then(|| self.point(i))
+    }
+
+    fn point(&self, i: usize) -> ScatterPoint<'_> {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        Some(ScatterPoint {
-            case: &self.text[start..end],
-            finished: self.finished[i],
-            flow_time_seconds: self.flow_time_seconds[i],
-        })
+        let (key, flow_time_seconds) = self.points[i];
+        ScatterPoint {
+            case: &self.text[start..self.ends[i]],
+            finished: match self.base {
+                Some(base) => base + (key >> 32) as i64,
+                None => key as i64,
+            },
+            flow_time_seconds,
+        }
     }
 
     /// Every point, in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = ScatterPoint<'_>> + Clone + '_ {
-        (0..self.len()).map(|i| {
-            let start = if i == 0 { 0 } else { self.ends[i - 1] };
-            ScatterPoint {
-                case: &self.text[start..self.ends[i]],
-                finished: self.finished[i],
-                flow_time_seconds: self.flow_time_seconds[i],
-            }
-        })
+        (0..self.len()).map(|i| self.point(i))
     }
 }
 
@@ -884,20 +867,18 @@ fn done_stages(
     reason
 }
 
-/// Reads one case as transitions: collapses repeated rows of the same
-/// stage, and makes a stay of every row until the next one.
-fn transitions_item(
+/// Reads one case as transitions: its (stage, entry) rows up to now,
+/// repeated stages collapsed, into `rows`; with its arrival, the index of
+/// the first row of the final run of done rows (the flow's end) and the
+/// finish (that row's entry) when the last row is done; `None` when it has
+/// no row up to now. Every row before the final done run is a stay until
+/// the next row; those in done stages are not counted.
+fn transition_rows(
     events: CaseEvents<'_>,
     now: Timestamp,
     done: &[bool],
     rows: &mut Vec<(StageIdx, Timestamp)>,
-    item: &mut Item,
-) {
-    item.stays.clear();
-    item.arrival = None;
-    item.finish = None;
-    item.resolution = None;
-    // (stage, entry) rows up to now, repeated stages collapsed.
+) -> Option<(Timestamp, usize, Option<Timestamp>)> {
     rows.clear();
     for e in events.iter() {
         let t = e.at();
@@ -909,32 +890,16 @@ fn transitions_item(
         }
         rows.push((e.stage, t));
     }
-    let Some(&(last_stage, _)) = rows.last() else {
-        return;
-    };
-    item.arrival = Some(rows[0].1);
-    // The final run of done stages.
+    let &(last_stage, _) = rows.last()?;
     let mut run = rows.len();
+    let mut finish = None;
     if done[last_stage as usize] {
         while run > 0 && done[rows[run - 1].0 as usize] {
             run -= 1;
         }
-        item.finish = Some(rows[run].1);
+        finish = Some(rows[run].1);
     }
-    for (i, &(stage, enter)) in rows.iter().enumerate() {
-        let exit = rows.get(i + 1).map_or(NO_TIME, |r| r.1);
-        if i >= run {
-            break;
-        }
-        item.stays.push(Stay {
-            stage,
-            enter,
-            exit,
-            wait: NO_TIME,
-            service: NO_TIME,
-            counted: !done[stage as usize],
-        });
-    }
+    Some((rows[0].1, run, finish))
 }
 
 /// Reads one case as activities.
@@ -1250,43 +1215,47 @@ impl Scan<'_> {
             if self.grouped.newest.is_some_and(|newest| newest > now) {
                 *after_now += events.iter().filter(|e| e.start.max(e.time) > now).count();
             }
-            match self.model {
-                Model::Transitions => {
-                    transitions_item(events, now, self.done, &mut rows, &mut item)
+            // The case as stays: transitions straight from its rows (no
+            // list of stays), activities from the list `activities_item`
+            // makes.
+            let (arrival, run, finish, resolution) = match self.model {
+                Model::Transitions => match transition_rows(events, now, self.done, &mut rows) {
+                    Some((arrival, run, finish)) => (arrival, run, finish, None),
+                    None => continue,
+                },
+                Model::Activities => {
+                    activities_item(
+                        events,
+                        now,
+                        self.done,
+                        self.resolution_like,
+                        &mut completed,
+                        &mut open,
+                        &mut item,
+                    );
+                    match item.arrival {
+                        Some(arrival) => (arrival, 0, item.finish, item.resolution),
+                        None => continue,
+                    }
                 }
-                Model::Activities => activities_item(
-                    events,
-                    now,
-                    self.done,
-                    self.resolution_like,
-                    &mut completed,
-                    &mut open,
-                    &mut item,
-                ),
-            }
-            let Some(arrival) = item.arrival else {
-                continue;
             };
             if self.in_window(arrival) {
                 *arrived += 1;
             }
             // Flow order: the position of each stage's first stay in the case.
             let mut pos = 0u64;
-            for s in &item.stays {
+            let mut current: Option<Stay> = None;
+            let mut visit = |s: Stay| {
+                let a = &mut acc[s.stage as usize];
                 if mark[s.stage as usize] != c as u32 {
                     mark[s.stage as usize] = c as u32;
-                    let a = &mut acc[s.stage as usize];
                     a.rank_sum += pos;
                     a.rank_n += 1;
                     pos += 1;
                 }
-            }
-            let mut current: Option<&Stay> = None;
-            for s in &item.stays {
-                let a = &mut acc[s.stage as usize];
                 a.seen = true;
                 if !s.counted {
-                    continue;
+                    return;
                 }
                 if self.in_window(s.enter) {
                     a.entries += 1;
@@ -1323,8 +1292,27 @@ impl Scan<'_> {
                         cfd_diff[s.stage as usize][hi] -= 1;
                     }
                 }
+            };
+            match self.model {
+                Model::Transitions => {
+                    // A stay per row before the final run of done rows,
+                    // until the next row.
+                    for i in 0..run {
+                        let (stage, enter) = rows[i];
+                        visit(Stay {
+                            stage,
+                            enter,
+                            exit: rows.get(i + 1).map_or(NO_TIME, |r| r.1),
+                            wait: NO_TIME,
+                            service: NO_TIME,
+                            counted: !self.done[stage as usize],
+                        });
+                    }
+                }
+                Model::Activities => item.stays.iter().for_each(|&s| visit(s)),
             }
-            match item.finish {
+            let current = current;
+            match finish {
                 Some(finish) => {
                     if self.in_window(finish) {
                         let ft = finish - arrival;
@@ -1332,7 +1320,7 @@ impl Scan<'_> {
                         if cfd_days > 0 {
                             done_diff[self.first_day(finish)] += 1;
                         }
-                        if let Some((stage, at)) = item.resolution {
+                        if let Some((stage, at)) = resolution {
                             let lag = finish - at;
                             *lag_total += lag;
                             *lag_by_stage.entry(stage).or_default() += lag;
@@ -1783,42 +1771,44 @@ pub fn completions(
 fn scatter_by_finish(log: &EventLog, finished: Finished, base: Option<Timestamp>) -> Scatter {
     let Finished { mut keys, mut wide } = finished;
     match base {
-        Some(base) => {
+        Some(_) => {
             // Sorting (finish − base, case) sorts by finish then case.
             radix_sort_high(&mut keys);
-            gather(log, keys.len(), |i| {
-                let (k, ft) = keys[i];
-                (k as u32, base + (k >> 32) as i64, ft)
-            })
+            let (text, ends) = names(log, keys.len(), |i| keys[i].0 as u32);
+            Scatter {
+                text,
+                ends,
+                points: keys,
+                base,
+            }
         }
         None => {
             wide.sort_by_key(|p| p.1);
-            gather(log, wide.len(), |i| wide[i])
+            let (text, ends) = names(log, wide.len(), |i| wide[i].0);
+            Scatter {
+                text,
+                ends,
+                points: wide.iter().map(|&(_, f, ft)| (f as u64, ft)).collect(),
+                base,
+            }
         }
     }
 }
 
-/// The scatterplot of `n` points (case, finish, flow time), each case's
-/// name copied from the log. The names are read in finish order, a cache
-/// miss or two each: on large logs the two halves are read on two cores.
-fn gather(
-    log: &EventLog,
-    n: usize,
-    point: impl Fn(usize) -> (u32, Timestamp, i64) + Sync,
-) -> Scatter {
-    // Room for `points` points (the first half has room for the second).
-    let part = |range: std::ops::Range<usize>, points: usize| {
-        let bytes = points * log.cases.text_len().div_ceil(log.cases.len().max(1));
-        let mut scatter = Scatter::with_capacity(points, bytes);
+/// The names of `n` cases (`case(i)` for each), one after another, and
+/// where each ends. The names are read in finish order, a cache miss or two
+/// each: on large logs the two halves are read on two cores.
+fn names(log: &EventLog, n: usize, case: impl Fn(usize) -> u32 + Sync) -> (String, Vec<usize>) {
+    let per_name = log.cases.text_len().div_ceil(log.cases.len().max(1));
+    // Room for `room` names (the first half has room for the second).
+    let part = |range: std::ops::Range<usize>, room: usize| {
+        let mut text = String::with_capacity(room * per_name);
+        let mut ends = Vec::with_capacity(room);
         for i in range {
-            let (c, finished, ft) = point(i);
-            scatter.push(ScatterPoint {
-                case: log.cases.get(c),
-                finished,
-                flow_time_seconds: ft,
-            });
+            text.push_str(log.cases.get(case(i)));
+            ends.push(text.len());
         }
-        scatter
+        (text, ends)
     };
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
     if n < 100_000 || threads < 2 {
@@ -1827,12 +1817,16 @@ fn gather(
     let mid = n / 2;
     std::thread::scope(|scope| {
         let second = scope.spawn(|| part(mid..n, n - mid));
-        let mut first = part(0..mid, n);
+        let (mut text, mut ends) = part(0..mid, n);
         match second.join() {
-            Ok(second) => first.append(&second),
-            Err(_) => first = part(0..n, n),
+            Ok((more, more_ends)) => {
+                let offset = text.len();
+                text.push_str(&more);
+                ends.extend(more_ends.iter().map(|e| e + offset));
+                (text, ends)
+            }
+            Err(_) => part(0..n, n),
         }
-        first
     })
 }
 

@@ -1347,9 +1347,18 @@ pub fn delivery_report(
     }
 
     // 4. Incidents ↔ deployments, postmortems ↔ incidents.
+    let by_service = successes_by_service(&prod);
     let incident_links: Vec<Result<(usize, Link), String>> = incidents
         .iter()
-        .map(|i| link_incident(i, &prod, clone.as_mut(), settings.link_incidents))
+        .map(|i| {
+            link_incident(
+                i,
+                &prod,
+                &by_service,
+                clone.as_mut(),
+                settings.link_incidents,
+            )
+        })
         .collect();
     let mut postmortem_of: Vec<Option<(usize, Link)>> = vec![None; incidents.len()];
     let mut unlinked_postmortems = Vec::new();
@@ -2296,9 +2305,29 @@ fn short(sha: &str) -> &str {
 }
 
 /// The deployment an incident is linked to, and why; or why none.
+/// The successful production deployments of each service (its name in
+/// ASCII lower case, as services compare), in `(time, index)` order: linking
+/// an incident by service looks up the latest at or before it opened here
+/// instead of scanning every deployment.
+fn successes_by_service(prod: &[MDeployment]) -> HashMap<String, Vec<(Timestamp, usize)>> {
+    let mut by: HashMap<String, Vec<(Timestamp, usize)>> = HashMap::new();
+    for (d, dep) in prod.iter().enumerate() {
+        if let (Some(t), Some(service)) = (dep.success(), &dep.target) {
+            by.entry(service.to_ascii_lowercase())
+                .or_default()
+                .push((t, d));
+        }
+    }
+    for list in by.values_mut() {
+        list.sort_unstable();
+    }
+    by
+}
+
 fn link_incident(
     inc: &MIncident,
     prod: &[MDeployment],
+    by_service: &HashMap<String, Vec<(Timestamp, usize)>>,
     mut clone: Option<&mut CloneGraph<'_>>,
     rule: IncidentLinking,
 ) -> Result<(usize, Link), String> {
@@ -2414,9 +2443,14 @@ fn link_incident(
     let Some(opened) = inc.opened else {
         return Err(format!("{unresolved}its opening time is unknown"));
     };
-    (0..prod.len())
-        .filter(|&d| same_service(&prod[d]) && prod[d].success().is_some_and(|t| t <= opened))
-        .max_by_key(|&d| (prod[d].success(), d))
+    // The latest (by time, then index) successful deployment of the
+    // service at or before the opening.
+    by_service
+        .get(&service.to_ascii_lowercase())
+        .and_then(|list| {
+            let at_or_before = list.partition_point(|&(t, _)| t <= opened);
+            at_or_before.checked_sub(1).map(|i| list[i].1)
+        })
         .map(|d| {
             (
                 d,

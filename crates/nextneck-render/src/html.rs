@@ -537,40 +537,87 @@ fn lead_histogram(series: &Series) -> String {
 /// At most this many points are drawn; above it, every k-th in order.
 const MAX_POINTS: usize = 4000;
 
+/// Every how many points one is drawn, for `n` points.
+pub(crate) fn scatter_step(n: usize) -> usize {
+    n.div_ceil(MAX_POINTS).max(1)
+}
+
+/// A scatterplot of durations over the window: time across, the duration up
+/// on a logarithmic scale from a minute to the longest, with the P50 and
+/// P85 lines. The git report's cycle time and a stream's flow time.
+pub(crate) struct DurationScatter {
+    chart: Chart,
+    x: Scale,
+    y: Scale,
+}
+
+impl DurationScatter {
+    /// `titles` is (chart title, description, y axis title, x axis title).
+    pub(crate) fn new(
+        id: &str,
+        titles: [&str; 4],
+        (since, until): (i64, i64),
+        longest_seconds: i64,
+    ) -> DurationScatter {
+        let [title, desc, y_title, x_title] = titles;
+        let mut chart = Chart::new(id, 320.0, title, desc);
+        let (l, t, r, b) = chart.plot_area();
+        let x = Scale::linear(since as f64, until as f64, l, r);
+        let top = longest_seconds.max(3600) as f64 * 1.2;
+        let y = Scale::log(60.0, top, b, t);
+        let y_ticks: Vec<(f64, String)> = duration_ticks(60.0, top)
+            .into_iter()
+            .map(|(v, s)| (y.at(v), s.to_owned()))
+            .collect();
+        chart.y_axis(&y_ticks, y_title);
+        chart.x_axis(&time_ticks(since, until, &x), x_title);
+        DurationScatter { chart, x, y }
+    }
+
+    /// One point, with its hover text.
+    pub(crate) fn point(&mut self, at: i64, seconds: i64, hover: &str) {
+        self.chart.point(
+            self.x.at(at as f64),
+            self.y.at(seconds as f64),
+            "c-0",
+            hover,
+        );
+    }
+
+    /// The P50 and P85 lines, and the SVG.
+    pub(crate) fn finish(mut self, p50: Option<f64>, p85: Option<f64>) -> String {
+        if let Some(m) = p50 {
+            self.chart
+                .hline_left(self.y.at(m), "p50", &format!("P50 {}", human(m)));
+        }
+        if let Some(p) = p85 {
+            self.chart
+                .hline(self.y.at(p), "p85", &format!("P85 {}", human(p)));
+        }
+        self.chart.finish()
+    }
+}
+
 fn scatter(report: &Report, series: &Series) -> String {
     let n = series.changes.len();
-    let step = n.div_ceil(MAX_POINTS).max(1);
+    let step = scatter_step(n);
     let shown: Vec<_> = series.changes.iter().step_by(step).collect();
-    let mut chart = Chart::new(
+    let longest = series.changes.iter().map(|c| c.lead_time_seconds).max();
+    let mut chart = DurationScatter::new(
         "cycle-scatter",
-        320.0,
-        "Lead time of each change by deployment date",
-        "Each point is a change: its deployment date across, its lead time up on a logarithmic scale, with the median (P50) and 85th percentile (P85) lines.",
-    );
-    let (l, t, r, b) = chart.plot_area();
-    let x = Scale::linear(report.window.since as f64, report.window.until as f64, l, r);
-    let max_lead = series
-        .changes
-        .iter()
-        .map(|c| c.lead_time_seconds)
-        .max()
-        .unwrap_or(3600)
-        .max(3600) as f64;
-    let y = Scale::log(60.0, max_lead * 1.2, b, t);
-    let y_ticks: Vec<(f64, String)> = duration_ticks(60.0, max_lead * 1.2)
-        .into_iter()
-        .map(|(v, s)| (y.at(v), s.to_owned()))
-        .collect();
-    chart.y_axis(&y_ticks, "lead time (log scale)");
-    chart.x_axis(
-        &time_ticks(report.window.since, report.window.until, &x),
-        "deployment date (UTC)",
+        [
+            "Lead time of each change by deployment date",
+            "Each point is a change: its deployment date across, its lead time up on a logarithmic scale, with the median (P50) and 85th percentile (P85) lines.",
+            "lead time (log scale)",
+            "deployment date (UTC)",
+        ],
+        (report.window.since, report.window.until),
+        longest.unwrap_or(0),
     );
     for c in &shown {
         chart.point(
-            x.at(c.deployed_at as f64),
-            y.at(c.lead_time_seconds as f64),
-            "c-0",
+            c.deployed_at,
+            c.lead_time_seconds,
             &format!(
                 "deployed {}, lead {} (coding {}, deploy {})",
                 date(c.deployed_at),
@@ -580,12 +627,10 @@ fn scatter(report: &Report, series: &Series) -> String {
             ),
         );
     }
-    if let Some(m) = report.dora.lead_time.median_seconds {
-        chart.hline_left(y.at(m), "p50", &format!("P50 {}", human(m)));
-    }
-    if let Some(p) = report.dora.lead_time.p85_seconds {
-        chart.hline(y.at(p), "p85", &format!("P85 {}", human(p)));
-    }
+    let svg = chart.finish(
+        report.dora.lead_time.median_seconds,
+        report.dora.lead_time.p85_seconds,
+    );
     let caption = if step > 1 {
         format!(
             "Showing {} of {n} changes (every {step}th, in deployment order); P50 and P85 are over all {n}.",
@@ -609,7 +654,7 @@ fn scatter(report: &Report, series: &Series) -> String {
     format!(
         "<section><h2>Cycle time</h2>{}</section>",
         figure(
-            chart.finish(),
+            svg,
             &caption,
             &["deployed", "lead time", "coding", "deploy"],
             &rows

@@ -12,8 +12,8 @@ use nextneck_metrics::flow::{FlowReport, OverviewRow};
 use nextneck_metrics::forecast::ForecastReport;
 use nextneck_metrics::time::{WEEK, date, human, rfc3339};
 
-use crate::html::{figure, notes, opt, page, time_ticks};
-use crate::svg::{Chart, Scale, duration_ticks, esc, nice_ticks};
+use crate::html::{DurationScatter, figure, notes, opt, page, scatter_step, time_ticks};
+use crate::svg::{Chart, Scale, esc, nice_ticks};
 
 fn pct(v: f64) -> String {
     format!("{:.0}%", v * 100.0)
@@ -525,46 +525,30 @@ fn throughput(report: &FlowReport, p: &str) -> String {
     )
 }
 
-/// At most this many points are drawn; above it, every k-th in order.
-const MAX_POINTS: usize = 4000;
-
 fn flow_scatter(report: &FlowReport, p: &str) -> String {
     let points = &report.scatter;
     if points.is_empty() {
         return String::new();
     }
     let n = points.len();
-    let step = n.div_ceil(MAX_POINTS).max(1);
+    let step = scatter_step(n);
     let shown: Vec<_> = points.iter().step_by(step).collect();
-    let mut chart = Chart::new(
+    let longest = points.iter().map(|p| p.flow_time_seconds).max();
+    let mut chart = DurationScatter::new(
         &format!("{p}flow-scatter"),
-        320.0,
-        "Flow time of each finished item by finish date",
-        "Each point is a finished item: when it finished across, its flow time up on a logarithmic scale, with the P50 and P85 lines.",
+        [
+            "Flow time of each finished item by finish date",
+            "Each point is a finished item: when it finished across, its flow time up on a logarithmic scale, with the P50 and P85 lines.",
+            "flow time (log scale)",
+            "finish date (UTC)",
+        ],
+        (report.window.since, report.window.until),
+        longest.unwrap_or(0),
     );
-    let (l, t, r, b) = chart.plot_area();
-    let (since, until) = (report.window.since, report.window.until);
-    let x = Scale::linear(since as f64, until as f64, l, r);
-    let max = points
-        .iter()
-        .map(|p| p.flow_time_seconds)
-        .max()
-        .unwrap_or(3600)
-        .max(3600) as f64;
-    let y = Scale::log(60.0, max * 1.2, b, t);
-    chart.y_axis(
-        &duration_ticks(60.0, max * 1.2)
-            .into_iter()
-            .map(|(v, s)| (y.at(v), s.to_owned()))
-            .collect::<Vec<_>>(),
-        "flow time (log scale)",
-    );
-    chart.x_axis(&time_ticks(since, until, &x), "finish date (UTC)");
     for p in &shown {
         chart.point(
-            x.at(p.finished as f64),
-            y.at(p.flow_time_seconds as f64),
-            "c-0",
+            p.finished,
+            p.flow_time_seconds,
             &format!(
                 "{}: finished {}, flow time {}",
                 p.case,
@@ -574,12 +558,7 @@ fn flow_scatter(report: &FlowReport, p: &str) -> String {
         );
     }
     let ft = &report.flow.flow_time;
-    if let Some(m) = ft.median_seconds {
-        chart.hline_left(y.at(m), "p50", &format!("P50 {}", human(m)));
-    }
-    if let Some(p) = ft.p85_seconds {
-        chart.hline(y.at(p), "p85", &format!("P85 {}", human(p)));
-    }
+    let svg = chart.finish(ft.median_seconds, ft.p85_seconds);
     let caption = if step > 1 {
         format!(
             "Showing {} of {n} items (every {step}th in finish order); P50 and P85 are over all {n}.",
@@ -601,12 +580,7 @@ fn flow_scatter(report: &FlowReport, p: &str) -> String {
         .collect();
     format!(
         "<section><h2>Cycle time</h2>{}</section>",
-        figure(
-            chart.finish(),
-            &caption,
-            &["item", "finished", "flow time"],
-            &rows
-        )
+        figure(svg, &caption, &["item", "finished", "flow time"], &rows)
     )
 }
 

@@ -25,7 +25,6 @@ use crate::common::{bottleneck, build_stages, deploy_days_per_week, plural, reso
 use crate::git::{ReportError, WindowSpec};
 use crate::report::*;
 use crate::stats::Summary;
-use crate::tiers;
 use crate::time::{self, DAY};
 
 /// The default production pattern: `production`, `prod`, and names that
@@ -1612,7 +1611,6 @@ pub fn delivery_report(
         .iter()
         .filter(|&&d| !rework_of(d).is_empty())
         .count();
-    let ratio = |n: usize, of: usize| (of > 0).then(|| n as f64 / of as f64);
     let dora = Dora {
         deployments: Deployments {
             count,
@@ -1623,37 +1621,11 @@ pub fn delivery_report(
                 .count(),
             baseline_in_window: successes.iter().any(|d| baseline.contains(d)),
         },
-        deployment_frequency: DeploymentFrequency {
-            per_week: recognised.then_some(per_week),
-            median_deploy_days_per_week: median_days.filter(|_| recognised),
-            weeks,
-            tier: recognised.then(|| tiers::deployment_frequency(per_week)),
-        },
-        lead_time: LeadTime {
-            median_seconds: lead_summary.median,
-            p85_seconds: lead_summary.p85,
-            changes: lead_summary.count,
-            negative_dropped,
-            baseline_changes,
-            tier: lead_summary.median.map(tiers::lead_time),
-        },
-        change_failure_rate: ChangeFailureRate {
-            ratio: ratio(failed.len(), attempts),
-            failed: failed.len(),
-            deployments: attempts,
-            tier: ratio(failed.len(), attempts).map(tiers::change_failure_rate),
-        },
-        recovery_time: RecoveryTime {
-            median_seconds: recovery_summary.median,
-            p85_seconds: recovery_summary.p85,
-            recoveries: recovery_summary.count,
-            tier: recovery_summary.median.map(tiers::recovery_time),
-        },
-        rework_rate: ReworkRate {
-            ratio: ratio(reworked, count),
-            reworked,
-            deployments: count,
-        },
+        deployment_frequency: DeploymentFrequency::new(recognised, per_week, median_days, weeks),
+        lead_time: LeadTime::new(&lead_summary, negative_dropped, baseline_changes),
+        change_failure_rate: ChangeFailureRate::new(failed.len(), attempts),
+        recovery_time: RecoveryTime::new(&recovery_summary),
+        rework_rate: ReworkRate::new(reworked, count),
     };
 
     // 9. Incidents.

@@ -13,7 +13,6 @@ use regex::Regex;
 use crate::common::{bottleneck, build_stages, deploy_days_per_week, plural, resolve_window};
 use crate::report::*;
 use crate::stats::Summary;
-use crate::tiers;
 use crate::time::DAY;
 
 /// The default `--deploy-tags`: `v1.2`, `1.2.3`, `v1.2.3`; no pre-releases.
@@ -235,7 +234,6 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
         .collect();
     let reworked = rework_of.iter().filter(|r| !r.is_empty()).count();
     let recognised = !deployments.is_empty();
-    let ratio = |n: usize| (count > 0).then(|| n as f64 / count as f64);
 
     let dora = Dora {
         deployments: Deployments {
@@ -245,37 +243,11 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
         },
         // With no deployment in the whole history there is nothing to count
         // (deployments are not recognised), not a frequency of zero.
-        deployment_frequency: DeploymentFrequency {
-            per_week: recognised.then_some(per_week),
-            median_deploy_days_per_week: median_days.filter(|_| recognised),
-            weeks,
-            tier: recognised.then(|| tiers::deployment_frequency(per_week)),
-        },
-        lead_time: LeadTime {
-            median_seconds: lead_summary.median,
-            p85_seconds: lead_summary.p85,
-            changes: lead_summary.count,
-            negative_dropped,
-            baseline_changes,
-            tier: lead_summary.median.map(tiers::lead_time),
-        },
-        change_failure_rate: ChangeFailureRate {
-            ratio: ratio(failed.len()),
-            failed: failed.len(),
-            deployments: count,
-            tier: ratio(failed.len()).map(tiers::change_failure_rate),
-        },
-        recovery_time: RecoveryTime {
-            median_seconds: recovery_summary.median,
-            p85_seconds: recovery_summary.p85,
-            recoveries: recovery_summary.count,
-            tier: recovery_summary.median.map(tiers::recovery_time),
-        },
-        rework_rate: ReworkRate {
-            ratio: ratio(reworked),
-            reworked,
-            deployments: count,
-        },
+        deployment_frequency: DeploymentFrequency::new(recognised, per_week, median_days, weeks),
+        lead_time: LeadTime::new(&lead_summary, negative_dropped, baseline_changes),
+        change_failure_rate: ChangeFailureRate::new(failed.len(), count),
+        recovery_time: RecoveryTime::new(&recovery_summary),
+        rework_rate: ReworkRate::new(reworked, count),
     };
 
     // 7. Stages and the bottleneck.

@@ -283,6 +283,81 @@ pub struct ReworkRate {
     pub deployments: usize,
 }
 
+// The DORA figures both reports build: each with its level decided here,
+// once, from the definitions in `tiers`.
+
+impl DeploymentFrequency {
+    /// `per_week` and the median deploy days over `weeks`; nothing (not a
+    /// frequency of zero) when no deployment is `recognised` in the history.
+    pub(crate) fn new(
+        recognised: bool,
+        per_week: f64,
+        median_days: Option<f64>,
+        weeks: usize,
+    ) -> DeploymentFrequency {
+        DeploymentFrequency {
+            per_week: recognised.then_some(per_week),
+            median_deploy_days_per_week: median_days.filter(|_| recognised),
+            weeks,
+            tier: recognised.then(|| crate::tiers::deployment_frequency(per_week)),
+        }
+    }
+}
+
+impl LeadTime {
+    /// From the lead times' summary and what was left out.
+    pub(crate) fn new(
+        lead: &crate::stats::Summary,
+        negative_dropped: usize,
+        baseline_changes: usize,
+    ) -> LeadTime {
+        LeadTime {
+            median_seconds: lead.median,
+            p85_seconds: lead.p85,
+            changes: lead.count,
+            negative_dropped,
+            baseline_changes,
+            tier: lead.median.map(crate::tiers::lead_time),
+        }
+    }
+}
+
+impl ChangeFailureRate {
+    /// `failed` of `deployments`; no ratio without a deployment.
+    pub(crate) fn new(failed: usize, deployments: usize) -> ChangeFailureRate {
+        let ratio = (deployments > 0).then(|| failed as f64 / deployments as f64);
+        ChangeFailureRate {
+            ratio,
+            failed,
+            deployments,
+            tier: ratio.map(crate::tiers::change_failure_rate),
+        }
+    }
+}
+
+impl RecoveryTime {
+    /// From the recovery times' summary.
+    pub(crate) fn new(recoveries: &crate::stats::Summary) -> RecoveryTime {
+        RecoveryTime {
+            median_seconds: recoveries.median,
+            p85_seconds: recoveries.p85,
+            recoveries: recoveries.count,
+            tier: recoveries.median.map(crate::tiers::recovery_time),
+        }
+    }
+}
+
+impl ReworkRate {
+    /// `reworked` of `deployments`; no ratio without a deployment.
+    pub(crate) fn new(reworked: usize, deployments: usize) -> ReworkRate {
+        ReworkRate {
+            ratio: (deployments > 0).then(|| reworked as f64 / deployments as f64),
+            reworked,
+            deployments,
+        }
+    }
+}
+
 /// One stage of a change's way to production.
 #[derive(Clone, Debug, Serialize)]
 pub struct Stage {

@@ -11,7 +11,7 @@ use nextneck_metrics::report::{Report, Series};
 use nextneck_metrics::tiers::Tier;
 use nextneck_metrics::time::{DAY, WEEK, date, human, rfc3339};
 
-use crate::svg::{Chart, Scale, duration_ticks, esc, nice_ticks};
+use crate::svg::{Chart, Scale, duration_ticks, esc};
 
 /// One colour in both themes.
 #[derive(Clone, Copy, Debug)]
@@ -498,12 +498,9 @@ fn lead_histogram(series: &Series) -> String {
             series.changes.len()
         ),
     );
-    let (l, t, r, b) = chart.plot_area();
-    let ticks = nice_ticks(max, 4);
-    let y = Scale::linear(0.0, ticks.last().copied().unwrap_or(1.0), b, t);
+    let (l, _, r, b) = chart.plot_area();
+    let y = chart.count_axis(max, "changes");
     let slot = (r - l) / BINS.len() as f64;
-    let y_ticks: Vec<(f64, String)> = ticks.iter().map(|&v| (y.at(v), format!("{v}"))).collect();
-    chart.y_axis(&y_ticks, "changes");
     let mut x_ticks = Vec::new();
     for (i, ((_, _, label), n)) in BINS.iter().zip(counts).enumerate() {
         let x0 = l + i as f64 * slot + 4.0;
@@ -721,16 +718,8 @@ fn deployments_chart(report: &Report, series: &Series) -> String {
             series.deployments.len()
         ),
     );
-    let (l, t, r, b) = chart.plot_area();
-    let ticks = nice_ticks(max, 4);
-    let y = Scale::linear(0.0, ticks.last().copied().unwrap_or(1.0), b, t);
-    chart.y_axis(
-        &ticks
-            .iter()
-            .map(|&v| (y.at(v), format!("{v}")))
-            .collect::<Vec<_>>(),
-        "deployments",
-    );
+    let (l, _, r, b) = chart.plot_area();
+    let y = chart.count_axis(max, "deployments");
     let x = Scale::linear(since as f64, (since + buckets as i64 * bucket) as f64, l, r);
     let slot = (r - l) / buckets as f64;
     let gap = if slot > 4.0 { 1.0 } else { 0.0 };

@@ -127,6 +127,17 @@ impl Chart {
         );
     }
 
+    /// A y axis for counts from zero to about `max` (four or so round
+    /// ticks), drawn, and its scale.
+    pub fn count_axis(&mut self, max: f64, label: &str) -> Scale {
+        let (_, t, _, b) = self.plot_area();
+        let ticks = nice_ticks(max, 4);
+        let y = Scale::linear(0.0, ticks.last().copied().unwrap_or(1.0), b, t);
+        let labels: Vec<(f64, String)> = ticks.iter().map(|&v| (y.at(v), format!("{v}"))).collect();
+        self.y_axis(&labels, label);
+        y
+    }
+
     /// A y axis with tick labels and grid lines, and a title.
     pub fn y_axis(&mut self, ticks: &[(f64, String)], label: &str) {
         let (l, t, r, b) = self.plot_area();

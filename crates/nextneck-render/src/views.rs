@@ -270,16 +270,8 @@ fn cfd(report: &FlowReport, p: &str) -> String {
             days.len()
         ),
     );
-    let (l, t, r, b) = chart.plot_area();
-    let ticks = nice_ticks(max, 4);
-    let y = Scale::linear(0.0, ticks.last().copied().unwrap_or(1.0), b, t);
-    chart.y_axis(
-        &ticks
-            .iter()
-            .map(|&v| (y.at(v), format!("{v}")))
-            .collect::<Vec<_>>(),
-        "items",
-    );
+    let (l, _, r, _) = chart.plot_area();
+    let y = chart.count_axis(max, "items");
     let n = days.len();
     let x_of = |i: usize| {
         if n > 1 {
@@ -380,16 +372,8 @@ fn aging(report: &FlowReport, p: &str) -> String {
             opt(threshold, human)
         ),
     );
-    let (l, t, r, b) = chart.plot_area();
-    let ticks = nice_ticks(max, 4);
-    let y = Scale::linear(0.0, ticks.last().copied().unwrap_or(1.0), b, t);
-    chart.y_axis(
-        &ticks
-            .iter()
-            .map(|&v| (y.at(v), format!("{v}")))
-            .collect::<Vec<_>>(),
-        "items in progress",
-    );
+    let (l, _, r, b) = chart.plot_area();
+    let y = chart.count_axis(max, "items in progress");
     let slot = (r - l) / stages.len() as f64;
     let mut x_ticks = Vec::new();
     for (i, s) in stages.iter().enumerate() {
@@ -470,16 +454,8 @@ fn throughput(report: &FlowReport, p: &str) -> String {
             "Items finished in each week of the window ({weeks} weeks), as a run chart with its median."
         ),
     );
-    let (l, t, r, b) = chart.plot_area();
-    let ticks = nice_ticks(max, 4);
-    let y = Scale::linear(0.0, ticks.last().copied().unwrap_or(1.0), b, t);
-    chart.y_axis(
-        &ticks
-            .iter()
-            .map(|&v| (y.at(v), format!("{v}")))
-            .collect::<Vec<_>>(),
-        "items finished per week",
-    );
+    let (l, _, r, _) = chart.plot_area();
+    let y = chart.count_axis(max, "items finished per week");
     let x = Scale::linear(first as f64, (first + weeks as i64 * WEEK) as f64, l, r);
     let points: Vec<(f64, f64)> = per_week
         .iter()
@@ -678,16 +654,8 @@ pub fn forecast_sections(report: &ForecastReport) -> String {
             &format!("How many {} in {} days?", report.source.unit, m.days),
             "At least this many with 50, 70, 85 and 95 percent odds.",
         );
-        let (l, t, r, b) = chart.plot_area();
-        let ticks = nice_ticks(max, 4);
-        let y = Scale::linear(0.0, ticks.last().copied().unwrap_or(1.0), b, t);
-        chart.y_axis(
-            &ticks
-                .iter()
-                .map(|&v| (y.at(v), format!("{v}")))
-                .collect::<Vec<_>>(),
-            report.source.unit,
-        );
+        let (l, _, r, b) = chart.plot_area();
+        let y = chart.count_axis(max, report.source.unit);
         let slot = (r - l) / levels.len() as f64;
         let mut x_ticks = Vec::new();
         for (i, (q, n)) in levels.iter().enumerate() {

@@ -300,11 +300,13 @@ fn db_name(report: &Report) -> &str {
     report.source.db.as_deref().unwrap_or(&report.source.path)
 }
 
-/// A table that scrolls sideways on a narrow screen instead of overflowing.
+/// A table that scrolls sideways on a narrow screen instead of overflowing,
+/// its cells' inline Markdown rendered (a link rule's name, a reason that
+/// quotes a value).
 fn table(head: &[&str], rows: &[Vec<String>]) -> String {
     format!(
         "<div class=\"scroll\">{}</div>",
-        crate::html::table(head, rows)
+        crate::html::table_of(head, rows, crate::html::inline_markdown)
     )
 }
 
@@ -393,7 +395,7 @@ fn explain_sections(report: &Report, e: &DeliveryExplain) -> String {
                 format!("{}:{}", c.thing.source, c.thing.id),
                 c.title.clone().unwrap_or_default(),
                 name_of(x),
-                format!("{}: {}", c.link.rule, c.link.reason),
+                format!("`{}`: {}", c.link.rule, c.link.reason),
                 opt_time(c.first_commit_at),
                 if c.counted {
                     opt_secs(c.lead_time_seconds)
@@ -511,11 +513,11 @@ fn explain_sections(report: &Report, e: &DeliveryExplain) -> String {
                 opt_time(i.resolved_at),
                 opt_secs(i.time_to_restore_seconds),
                 match (&i.deployment, &i.deployment_link) {
-                    (Some(dep), Some(l)) => format!("{dep} ({}: {})", l.rule, l.reason),
+                    (Some(dep), Some(l)) => format!("{dep} (`{}`: {})", l.rule, l.reason),
                     _ => "none".to_owned(),
                 },
                 match (&i.postmortem, &i.postmortem_link) {
-                    (Some(p), Some(l)) => format!("{p} ({}: {})", l.rule, l.reason),
+                    (Some(p), Some(l)) => format!("{p} (`{}`: {})", l.rule, l.reason),
                     _ => "none".to_owned(),
                 },
                 opt_secs(i.time_to_reflect_seconds),

@@ -303,6 +303,11 @@ pub fn page_in(title: &str, body: &str, voice: Voice, refresh: Option<u32>) -> S
 
 /// A table of text cells (escaped here) under column headers.
 pub fn table(head: &[&str], rows: &[Vec<String>]) -> String {
+    table_of(head, rows, esc)
+}
+
+/// A table whose cells are turned into HTML by `cell`.
+pub(crate) fn table_of(head: &[&str], rows: &[Vec<String>], cell: fn(&str) -> String) -> String {
     let mut t = String::from("<table><thead><tr>");
     for h in head {
         let _ = write!(t, "<th scope=\"col\">{}</th>", esc(h));
@@ -310,8 +315,8 @@ pub fn table(head: &[&str], rows: &[Vec<String>]) -> String {
     t.push_str("</tr></thead><tbody>");
     for row in rows {
         t.push_str("<tr>");
-        for cell in row {
-            let _ = write!(t, "<td>{}</td>", esc(cell));
+        for value in row {
+            let _ = write!(t, "<td>{}</td>", cell(value));
         }
         t.push_str("</tr>");
     }

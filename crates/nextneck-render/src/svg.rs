@@ -202,7 +202,6 @@ impl Chart {
     }
 
     /// A rectangle mark that stands for a stage (`data-stage`).
-    #[allow(clippy::too_many_arguments)]
     pub fn stage_rect(
         &mut self,
         (x, y, w, h): (f64, f64, f64, f64),

@@ -458,6 +458,36 @@ mod tests {
     }
 
     #[test]
+    fn legends_and_labels_get_a_strip_above_the_plot() {
+        let mut chart = Chart::new("c", 200.0, "t", "d");
+        let before = chart.plot_area();
+        // Eight long names, three to a row: three rows of the strip.
+        let entries: Vec<(String, String)> = (0..8)
+            .map(|i| (format!("c-{i}"), format!("a rather long stage {i}")))
+            .collect();
+        chart.legend(&entries);
+        let (l, t, r, b) = chart.plot_area();
+        assert_eq!((l, r, b), (before.0, before.2, before.3 + 3.0 * STRIP_ROW));
+        assert_eq!(t, before.1 + 3.0 * STRIP_ROW);
+        let y = chart.count_axis(3.0, "items");
+        assert_eq!(y.at(0.0), b);
+        let svg = chart.finish();
+        assert!(svg.contains(r#"viewBox="0 0 720 254""#), "{svg}");
+        assert!(svg.contains(r#"<g class="axis count">"#));
+        assert!(svg.contains(r#"data-stage="a rather long stage 7""#));
+        // Every swatch lies above the plot's top.
+        for part in svg.split(r#"<rect class="c-"#).skip(1) {
+            let y: f64 = part
+                .split(r#" y=""#)
+                .nth(1)
+                .and_then(|v| v.split('"').next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::MAX);
+            assert!(y + 10.0 < t, "{y} {t}");
+        }
+    }
+
+    #[test]
     fn text_is_escaped() {
         assert_eq!(
             esc(r#"<a href="x">&'"#),

@@ -712,7 +712,7 @@ fn lead_histogram(series: &Series) -> String {
             y.at(n as f64),
             slot - 8.0,
             b - y.at(n as f64),
-            "c-0",
+            DONE,
             &format!("{label}: {n} changes"),
         );
         x_ticks.push((x0 + (slot - 8.0) / 2.0, (*label).to_owned()));
@@ -808,7 +808,7 @@ fn scatter(report: &Report, series: &Series) -> String {
     let longest = series.changes.iter().map(|c| c.lead_time_seconds).max();
     let mut chart = DurationScatter::new(
         "cycle-scatter",
-        "c-0",
+        DONE,
         [
             "Lead time of each change by deployment date",
             "Each point is a change: its deployment date across, its lead time up on a logarithmic scale, with the median (P50) and 85th percentile (P85) lines.",
@@ -942,7 +942,7 @@ fn deployments_chart(report: &Report, series: &Series) -> String {
                 y.at(ok[i] as f64),
                 width,
                 b - y.at(ok[i] as f64),
-                "c-0",
+                DONE,
                 &format!("{label}: {} successful", ok[i]),
             );
         }

@@ -720,6 +720,10 @@ mod tests {
                 "2 changes merged in the window are not linked to a successful production deployment (see the Detail page)",
             ),
             (
+                "40% of the flow time of finished items comes after \"resolved\", which looks like resolution: that is administrative lag, not work; pass --done \"resolved\" to end the flow there",
+                "that is administrative lag, not work; add \"resolved\" to the stream's done stages (done in the server's nextneck.toml) to end the flow there",
+            ),
+            (
                 "no successful production deployment is in the window; widen it with --since/--until or pass --all",
                 "no successful production deployment is in the window; widen it with Since and Until, or tick whole history",
             ),

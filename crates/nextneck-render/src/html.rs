@@ -128,7 +128,7 @@ pub enum Voice {
 }
 
 /// What the dashboard says instead of a notice's command-line advice.
-const DASHBOARD_ADVICE: [(&str, &str); 8] = [
+const DASHBOARD_ADVICE: [(&str, &str); 7] = [
     ("(see --explain)", "(see the Detail page)"),
     (
         "widen it with --since/--until or pass --all",
@@ -147,10 +147,6 @@ const DASHBOARD_ADVICE: [(&str, &str); 8] = [
         "set the stream's active and wait stages in the server's nextneck.toml",
     ),
     (
-        "; pass --done ",
-        "; add to the stream's done stages in the server's nextneck.toml ",
-    ),
-    (
         "import JUnit reports with --run or --commit",
         "import JUnit reports with their CI run or commit",
     ),
@@ -164,9 +160,21 @@ const DASHBOARD_ADVICE: [(&str, &str); 8] = [
 fn in_voice(message: &str, voice: Voice) -> String {
     match voice {
         Voice::Cli => message.to_owned(),
-        Voice::Dashboard => DASHBOARD_ADVICE
-            .iter()
-            .fold(message.to_owned(), |m, (cli, ours)| m.replace(cli, ours)),
+        Voice::Dashboard => {
+            let m = DASHBOARD_ADVICE
+                .iter()
+                .fold(message.to_owned(), |m, (cli, ours)| m.replace(cli, ours));
+            // `...; pass --done "NAME" to end the flow there`.
+            match m
+                .split_once("; pass --done ")
+                .and_then(|(head, tail)| Some((head, tail.strip_suffix(" to end the flow there")?)))
+            {
+                Some((head, name)) => format!(
+                    "{head}; add {name} to the stream's done stages (done in the server's nextneck.toml) to end the flow there"
+                ),
+                None => m,
+            }
+        }
     }
 }
 

@@ -501,6 +501,11 @@ fn the_dashboard_renders_in_a_browser() {
             "<meta http-equiv=\"refresh\" content=\"300\">",
         ),
         (
+            "/streams/hiring/forecast?items=3&days=&refresh=300",
+            200,
+            "<label>Items<input type=\"number\" name=\"items\" min=\"1\" value=\"3\"></label><label>Days<input type=\"number\" name=\"days\" min=\"1\" value=\"\"></label><label>Reload<select name=\"refresh\"><option value=\"\">never</option><option value=\"60\">every minute</option><option value=\"300\" selected>every 5 minutes</option>",
+        ),
+        (
             "/streams?refresh=soon",
             400,
             "refresh: `soon` is not a whole number from 5 to 86400",

@@ -663,6 +663,29 @@ pub fn forecast_page(report: &ForecastReport, stream: &str, q: &Query) -> String
         esc(&href(&stream_path(stream), &q.keep_refresh(String::new()))),
         esc(stream)
     );
+    // The same question again, or another, and how often to reload.
+    let number = |name: &str, label: &str, value: Option<u64>| {
+        format!(
+            "<label>{label}<input type=\"number\" name=\"{name}\" min=\"1\" value=\"{}\"></label>",
+            value.map_or_else(String::new, |v| v.to_string())
+        )
+    };
+    let _ = write!(
+        body,
+        "<form class=\"filter\" method=\"get\" action=\"{}/forecast\" aria-label=\"Forecast\">{}{}{}<button type=\"submit\">Forecast</button></form>",
+        esc(&stream_path(stream)),
+        number(
+            "items",
+            "Items",
+            report.forecast.when.as_ref().map(|w| w.items)
+        ),
+        number(
+            "days",
+            "Days",
+            report.forecast.how_many.as_ref().map(|h| h.days)
+        ),
+        refresh_select(q)
+    );
     body.push_str(&forecast_sections(report));
     dashboard_page(&format!("nextneck forecast: {stream}"), &body, q)
 }

@@ -210,8 +210,8 @@ fn stylesheet() -> String {
     let mut css = String::from(
         "*{box-sizing:border-box}\
 body{margin:0;font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;background:var(--bg);color:var(--fg)}\
-main{max-width:2400px;margin:0 auto;padding:16px clamp(16px,2vw,40px)}\
-@media (min-width:1400px){body{font-size:16px}main,article{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:0 40px;align-content:start}\
+main{max-width:1100px;margin:0 auto;padding:16px clamp(16px,2vw,40px)}\
+@media (min-width:1400px){body{font-size:16px}main{max-width:2400px}main,article{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:0 40px;align-content:start}\
 main>*,article>*{grid-column:1/-1}main>section:has(figure),article>section:has(figure){grid-column:auto}\
 main>section.notes-section,article>section.notes-section,main>section.wide{grid-column:1/-1}}\
 h1{font-size:1.6rem;margin:.2rem 0}h2{font-size:1.2rem;margin:1.6rem 0 .4rem}\

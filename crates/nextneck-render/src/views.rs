@@ -341,7 +341,7 @@ fn aging(report: &FlowReport, p: &str, colours: &StageColours) -> String {
         260.0,
         "Work in progress per stage, aging part marked",
         &format!(
-            "Items in progress in each stage; the part older than the p85 flow time ({}) in the failure colour.",
+            "Items in progress in each stage, in the stage's colour; the part older than the p85 flow time ({}) in the failure colour.",
             opt(threshold, human)
         ),
     );

@@ -215,6 +215,16 @@ fn dora_rows(report: &Report) -> Vec<(&'static str, String, Option<Tier>)> {
     ]
 }
 
+/// `N changes not deployed yet (oldest authored DATE)`: the table's, the
+/// Markdown's and the page's "waiting" line.
+pub(crate) fn waiting_line(report: &Report) -> String {
+    format!(
+        "{} not deployed yet{}",
+        count(report.undeployed.changes, "change", "changes"),
+        oldest_authored(report)
+    )
+}
+
 /// ` (oldest authored DATE)`, or nothing when no author time is known.
 fn oldest_authored(report: &Report) -> String {
     report
@@ -278,13 +288,7 @@ fn table_report(report: &Report, color: bool, out: &mut dyn Write) -> io::Result
         )?,
     }
     if report.undeployed.changes > 0 {
-        writeln!(
-            out,
-            "{} {} not deployed yet{}",
-            bold("waiting:"),
-            count(report.undeployed.changes, "change", "changes"),
-            oldest_authored(report)
-        )?;
+        writeln!(out, "{} {}", bold("waiting:"), waiting_line(report))?;
     }
     if let Some(code) = &report.code {
         writeln!(out, "{} {}", bold("code:"), code.summary)?;
@@ -440,12 +444,7 @@ fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     if report.undeployed.changes > 0 {
         writeln!(out)?;
-        writeln!(
-            out,
-            "**Waiting:** {} not deployed yet{}.",
-            count(report.undeployed.changes, "change", "changes"),
-            oldest_authored(report)
-        )?;
+        writeln!(out, "**Waiting:** {}.", waiting_line(report))?;
     }
     if let Some(code) = &report.code {
         writeln!(out)?;

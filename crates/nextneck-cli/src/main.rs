@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod args;
 mod code;
+mod completions;
 mod config;
 mod db;
 mod delivery_config;
@@ -26,7 +27,7 @@ mod status;
 /// split into stages, and the bottleneck, from a plain git clone.
 #[derive(Debug, Parser)]
 #[command(name = "nextneck", version, about, max_term_width = 100)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -52,6 +53,10 @@ enum Command {
     Status(status::StatusArgs),
     /// Derive every normalized event again from the stored raw deliveries.
     Reprocess(reprocess::ReprocessArgs),
+    /// Print the completion script for bash, zsh, fish or powershell.
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command with --dir.
+    Man(completions::ManArgs),
 }
 
 /// An error in what the user asked for (exit code 2), as opposed to a
@@ -85,6 +90,8 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Status(args) => status::run(args),
         Command::Reprocess(args) => reprocess::run(args),
+        Command::Completions(args) => completions::run_completions(args),
+        Command::Man(args) => completions::run_man(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

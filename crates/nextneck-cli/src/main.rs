@@ -13,9 +13,11 @@ mod completions;
 mod config;
 mod db;
 mod delivery_config;
+mod digest;
 mod flow;
 mod forecast;
 mod import;
+mod init;
 mod output;
 mod report;
 mod reprocess;
@@ -53,6 +55,8 @@ enum Command {
     Status(status::StatusArgs),
     /// Derive every normalized event again from the stored raw deliveries.
     Reprocess(reprocess::ReprocessArgs),
+    /// Look at a repository and write a commented nextneck.toml to edit.
+    Init(init::InitArgs),
     /// Print the completion script for bash, zsh, fish or powershell.
     Completions(completions::CompletionsArgs),
     /// Print the manual page (roff), or write one page per command with --dir.
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Status(args) => status::run(args),
         Command::Reprocess(args) => reprocess::run(args),
+        Command::Init(args) => init::run(args),
         Command::Completions(args) => completions::run_completions(args),
         Command::Man(args) => completions::run_man(args),
     };

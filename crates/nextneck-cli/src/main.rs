@@ -55,6 +55,10 @@ enum Command {
     Status(status::StatusArgs),
     /// Derive every normalized event again from the stored raw deliveries.
     Reprocess(reprocess::ReprocessArgs),
+    /// The period's change in one message: the bottleneck now and before,
+    /// what moved, incidents waiting for a postmortem; printed or posted to
+    /// Slack, Teams, Mattermost or Discord.
+    Digest(digest::DigestArgs),
     /// Look at a repository and write a commented nextneck.toml to edit.
     Init(init::InitArgs),
     /// Print the completion script for bash, zsh, fish or powershell.
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Status(args) => status::run(args),
         Command::Reprocess(args) => reprocess::run(args),
+        Command::Digest(args) => digest::run(args),
         Command::Init(args) => init::run(args),
         Command::Completions(args) => completions::run_completions(args),
         Command::Man(args) => completions::run_man(args),

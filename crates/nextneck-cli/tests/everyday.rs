@@ -204,7 +204,7 @@ fn completions_and_man_through_the_binary() {
     for shell in ["bash", "zsh", "fish", "powershell"] {
         let (code, out, err) = run_text(&["completions", shell]);
         assert_eq!(code, 0, "{shell}: {err}");
-        for word in ["report", "init", "since"] {
+        for word in ["report", "digest", "init", "since"] {
             assert!(out.contains(word), "{shell} completion lacks {word}");
         }
     }

@@ -479,9 +479,18 @@ pub fn spawn_scheduler(schedule: Schedule, db: String, config: Option<PathBuf>) 
         db: Some(db),
         config,
     };
+    // Undocumented, for the tests: the first digest this many seconds after
+    // the start instead of at the scheduled time.
+    let mut first = std::env::var("NEXTNECK_DIGEST_FIRST_IN_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok());
     std::thread::spawn(move || {
         loop {
-            let at = schedule.next_after(jiff::Timestamp::now().as_second());
+            let now = jiff::Timestamp::now().as_second();
+            let at = match first.take() {
+                Some(n) => now + n,
+                None => schedule.next_after(now),
+            };
             sleep_until(at);
             let (since, until) = schedule.period(at);
             let mut retry_at = at;

@@ -478,3 +478,80 @@ fn a_failed_post_is_retried_then_reported() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("after 4 attempts"), "{err}");
 }
+
+#[test]
+fn serve_posts_the_digest_on_its_schedule() {
+    let (dir, db) = store();
+    let (url, seen) = receiver(vec![503]);
+    std::fs::write(
+        dir.path().join("nextneck.toml"),
+        format!("[services.shop]\nrepositories = [\"acme/shop\"]\n\n[digest]\nto = \"mattermost\"\nurl = \"{url}\"\nweekday = \"tuesday\"\nhour = 7\n"),
+    )
+    .unwrap();
+    let mut child = nextneck()
+        .current_dir(dir.path())
+        .args(["serve", "--db", &db, "--listen", "127.0.0.1:0"])
+        .env_remove("NEXTNECK_EVENTS_TOKEN")
+        .env_remove("NEXTNECK_DIGEST_URL")
+        .env("NEXTNECK_DIGEST_FIRST_IN_SECONDS", "0")
+        .env("NEXTNECK_DIGEST_BACKOFF_MS", "10")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    for _ in 0..3 {
+        stdout.read_line(&mut banner).unwrap();
+    }
+    assert!(
+        banner.contains(
+            "posting the digest of the last 7 days to Mattermost every tuesday at 07:00 UTC"
+        ),
+        "{banner}"
+    );
+    // The receiver refuses the first attempt; the retry is accepted.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap() == 0 || line.contains("the digest") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("posted the digest to Mattermost"), "{line}");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert!(
+        seen[1].1["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("### nextneck digest")
+    );
+}
+
+#[test]
+fn serve_refuses_a_wrong_digest_section() {
+    let (dir, db) = store();
+    std::fs::write(
+        dir.path().join("nextneck.toml"),
+        "[digest]\nto = \"slack\"\nurl = \"https://hooks.example/x\"\nhour = 25\n",
+    )
+    .unwrap();
+    let out = nextneck()
+        .current_dir(dir.path())
+        .args(["serve", "--db", &db, "--listen", "127.0.0.1:0"])
+        .env_remove("NEXTNECK_DIGEST_URL")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("[digest] hour: 25 is not an hour; use 0 to 23 (UTC)"),
+        "{err}"
+    );
+}

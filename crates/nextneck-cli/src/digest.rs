@@ -396,12 +396,15 @@ impl DigestSection {
             return Ok(None);
         };
         let chat = chat(to).map_err(|e| UsageError(format!("[digest] to: {e}")))?;
-        let url = env_url.or_else(|| self.url.clone()).ok_or_else(|| {
-            UsageError(
-                "[digest] has no url; set url, or NEXTNECK_DIGEST_URL, to the incoming webhook"
-                    .to_owned(),
-            )
-        })?;
+        let url = env_url
+            .filter(|u| !u.is_empty())
+            .or_else(|| self.url.clone())
+            .ok_or_else(|| {
+                UsageError(
+                    "[digest] has no url; set url, or NEXTNECK_DIGEST_URL, to the incoming webhook"
+                        .to_owned(),
+                )
+            })?;
         webhook_url(&url).map_err(|e| UsageError(format!("[digest] url: {e}")))?;
         let day = self
             .weekday

@@ -581,3 +581,53 @@ fn the_gitlab_template_has_what_the_ci_schema_requires() {
     assert!(text.contains("scripts/ci/nextneck_ci.py gitlab"), "{text}");
     assert!(root().join("scripts/ci/nextneck_ci.py").is_file());
 }
+
+/// The container image: two stages, a non-root numeric user, the store on
+/// a volume, `nextneck serve` as the entry point and a health check on
+/// `/healthz` (hadolint and dclint ran on them here; no image was built,
+/// as this machine has no container engine).
+#[test]
+fn the_dockerfile_and_compose_file_run_serve_as_documented() {
+    let text = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    let instructions: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with(' ') && !l.trim().is_empty())
+        .collect();
+    let from: Vec<&&str> = instructions
+        .iter()
+        .filter(|l| l.starts_with("FROM "))
+        .collect();
+    assert_eq!(from.len(), 2, "a build stage and a runtime stage");
+    assert!(from[0].ends_with(" AS build") && from[1].contains("-slim"));
+    let runtime = &instructions[instructions.iter().position(|l| l == from[1]).unwrap()..];
+    let has = |prefix: &str| runtime.iter().find(|l| l.starts_with(prefix)).copied();
+    assert_eq!(has("USER "), Some("USER 10001:10001"));
+    assert_eq!(has("VOLUME "), Some("VOLUME [\"/var/lib/nextneck\"]"));
+    assert_eq!(
+        has("ENTRYPOINT "),
+        Some("ENTRYPOINT [\"nextneck\", \"serve\"]")
+    );
+    assert!(has("HEALTHCHECK ").is_some());
+    assert!(text.contains("/healthz"));
+    assert!(text.contains("NEXTNECK_DB=sqlite:/var/lib/nextneck/nextneck.db"));
+    let c = yaml("deploy/compose.yaml");
+    let services = keys(&c["services"]);
+    assert_eq!(services, ["nextneck", "postgres"]);
+    let n = &c["services"]["nextneck"];
+    assert!(
+        n["environment"]["NEXTNECK_DB"]
+            .as_str()
+            .unwrap()
+            .starts_with("postgres://")
+    );
+    assert_eq!(
+        n["depends_on"]["postgres"]["condition"].as_str(),
+        Some("service_healthy")
+    );
+    assert_eq!(n["build"]["context"].as_str(), Some(".."));
+    assert!(
+        c["services"]["postgres"]["healthcheck"]["test"]
+            .as_vec()
+            .is_some()
+    );
+}

@@ -276,7 +276,10 @@ mod tests {
         assert_eq!(c.server.listen.as_deref(), Some("0.0.0.0:8080"));
         assert_eq!(c.streams["hiring"].done, ["hired", "rejected"]);
         assert!(c.services.contains_key("checkout") && c.teams.contains_key("web"));
-        assert_eq!(c.git.deploy_tags.as_deref(), Some(r"^v?[0-9]+(\.[0-9]+){1,2}$"));
+        assert_eq!(
+            c.git.deploy_tags.as_deref(),
+            Some(r"^v?[0-9]+(\.[0-9]+){1,2}$")
+        );
         assert_eq!(c.digest.to.as_deref(), Some("slack"));
         parse(include_str!("../../../examples/nextneck.toml")).unwrap();
     }

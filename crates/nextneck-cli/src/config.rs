@@ -8,7 +8,9 @@
 //! * `[server]`: `nextneck serve` (see `server_config.rs`);
 //! * `[delivery]`, `[services.NAME]`, `[teams.NAME]`: `nextneck report --db`
 //!   (see `delivery_config.rs`);
-//! * `[streams.NAME]`: `nextneck flow` and `nextneck forecast` (below).
+//! * `[streams.NAME]`: `nextneck flow` and `nextneck forecast` (below);
+//! * `[git]`: how `nextneck report PATH` finds deployments (below);
+//! * `[digest]`: where `nextneck serve` posts the weekly digest (see `digest.rs`).
 //!
 //! An unknown table or key anywhere is an error naming its line and column:
 //! a typo is never silently ignored. An example with every section is
@@ -58,9 +60,26 @@ pub struct Config {
     /// Value streams by name.
     #[serde(default)]
     pub streams: BTreeMap<String, Stream>,
+    /// `[git]`.
+    #[serde(default)]
+    pub git: GitSection,
+    /// `[digest]`.
+    #[serde(default)]
+    pub digest: crate::digest::DigestSection,
     /// Where the file is (paths in it are relative to its folder).
     #[serde(skip)]
     pub dir: PathBuf,
+}
+
+/// `[git]`: the deployments of `nextneck report PATH` when no
+/// `--deploy-tags` or `--deploy-branch` is given (`nextneck init` writes it).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitSection {
+    /// Tags whose name matches this regular expression are deployments.
+    pub deploy_tags: Option<String>,
+    /// Every first-parent commit of this branch is a deployment.
+    pub deploy_branch: Option<String>,
 }
 
 /// One value stream.
@@ -188,6 +207,16 @@ pub fn parse(text: &str) -> Result<Config, String> {
         let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
         format!("line {line}, column {column}: {}", e.message().trim())
     })?;
+    if let Some(p) = &config.git.deploy_tags {
+        regex::Regex::new(p)
+            .map_err(|e| format!("[git] deploy_tags: not a valid regular expression: {e}"))?;
+    }
+    if config.git.deploy_tags.is_some() && config.git.deploy_branch.is_some() {
+        return Err(
+            "[git]: set deploy_tags or deploy_branch, not both (a deployment is a tag or a branch commit)"
+                .to_owned(),
+        );
+    }
     for (name, s) in &config.streams {
         if let Some(m) = &s.model
             && m != "transitions"
@@ -247,6 +276,11 @@ mod tests {
         assert_eq!(c.server.listen.as_deref(), Some("0.0.0.0:8080"));
         assert_eq!(c.streams["hiring"].done, ["hired", "rejected"]);
         assert!(c.services.contains_key("checkout") && c.teams.contains_key("web"));
+        assert_eq!(
+            c.git.deploy_tags.as_deref(),
+            Some(r"^v?[0-9]+(\.[0-9]+){1,2}$")
+        );
+        assert_eq!(c.digest.to.as_deref(), Some("slack"));
         parse(include_str!("../../../examples/nextneck.toml")).unwrap();
     }
 
@@ -268,6 +302,18 @@ mod tests {
             (
                 "[delivry]\nbots = []\n",
                 "line 1, column 2: unknown field `delivry`, expected one of",
+            ),
+            (
+                "[git]\ndeploy_tags = \"(\"\n",
+                "[git] deploy_tags: not a valid regular expression",
+            ),
+            (
+                "[git]\ndeploy_tags = \"^v\"\ndeploy_branch = \"main\"\n",
+                "[git]: set deploy_tags or deploy_branch, not both",
+            ),
+            (
+                "[digest]\nto = \"slack\"\nchannel = \"x\"\n",
+                "line 3, column 1: unknown field `channel`",
             ),
             (
                 "[server]\nlisten = \"x\"\ngithub_secrt = \"x\"\n",

@@ -117,7 +117,8 @@ pub struct StreamArgs {
 
 #[derive(Debug, Args)]
 pub struct WindowArgs {
-    /// Start of the window, inclusive: an RFC 3339 date or date-time (UTC when no offset).
+    /// Start of the window, inclusive: an RFC 3339 date or date-time (UTC when no offset),
+    /// or relative: 30d, 2w, yesterday, today (whole UTC days back from today).
     #[arg(long, value_parser = args::timestamp, conflicts_with = "all")]
     since: Option<Timestamp>,
 

@@ -9,12 +9,15 @@ use clap::{Parser, Subcommand};
 
 mod args;
 mod code;
+mod completions;
 mod config;
 mod db;
 mod delivery_config;
+mod digest;
 mod flow;
 mod forecast;
 mod import;
+mod init;
 mod output;
 mod report;
 mod reprocess;
@@ -26,7 +29,7 @@ mod status;
 /// split into stages, and the bottleneck, from a plain git clone.
 #[derive(Debug, Parser)]
 #[command(name = "nextneck", version, about, max_term_width = 100)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -52,6 +55,16 @@ enum Command {
     Status(status::StatusArgs),
     /// Derive every normalized event again from the stored raw deliveries.
     Reprocess(reprocess::ReprocessArgs),
+    /// The period's change in one message: the bottleneck now and before,
+    /// what moved, incidents waiting for a postmortem; printed or posted to
+    /// Slack, Teams, Mattermost or Discord.
+    Digest(digest::DigestArgs),
+    /// Look at a repository and write a commented nextneck.toml to edit.
+    Init(init::InitArgs),
+    /// Print the completion script for bash, zsh, fish or powershell.
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command with --dir.
+    Man(completions::ManArgs),
 }
 
 /// An error in what the user asked for (exit code 2), as opposed to a
@@ -85,6 +98,10 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Status(args) => status::run(args),
         Command::Reprocess(args) => reprocess::run(args),
+        Command::Digest(args) => digest::run(args),
+        Command::Init(args) => init::run(args),
+        Command::Completions(args) => completions::run_completions(args),
+        Command::Man(args) => completions::run_man(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -16,6 +16,16 @@ use nextneck_model::flow::{Event, EventLog, NO_NAME, NO_TIME, Names, SourceFile}
 
 mod csv;
 mod ndjson;
+
+/// The longest record read: a CSV record or an NDJSON line, in bytes. Real
+/// events are a few hundred bytes; the bound keeps a file without newlines
+/// (or with an unclosed quote) from being read whole into memory as one
+/// record.
+pub const MAX_RECORD_BYTES: usize = 4 << 20;
+
+/// The deepest element nesting read in an XES file (a log, traces, events
+/// and their attribute lists need a handful of levels).
+pub const MAX_XES_DEPTH: usize = 256;
 pub mod time;
 mod xes;
 

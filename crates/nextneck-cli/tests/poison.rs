@@ -1,0 +1,95 @@
+//! Poison input through the binary: `import` refuses a report nested past
+//! the limit with an error (it used to abort), and `status` names every
+//! delivery set aside as failed with its reason, on SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+#[macro_use]
+mod live;
+
+use live::*;
+use nextneck_store::{NewDelivery, Origin};
+
+both_backends!(
+    a_deeply_nested_junit_import_is_refused,
+    status_names_failed_deliveries_with_their_reasons,
+);
+
+fn nested_junit(d: usize) -> Vec<u8> {
+    let mut body = b"<testsuites>".to_vec();
+    body.extend(std::iter::repeat_n(b"<testsuite name=\"s\">".as_slice(), d).flatten());
+    body.extend_from_slice(b"<testcase classname=\"c\" name=\"t\"/>");
+    body.extend(std::iter::repeat_n(b"</testsuite>".as_slice(), d).flatten());
+    body.extend_from_slice(b"</testsuites>");
+    body
+}
+
+fn a_deeply_nested_junit_import_is_refused(db: Db) {
+    let path = db.dir.path().join("deep.xml");
+    std::fs::write(&path, nested_junit(10_000)).unwrap();
+    let (code, out, err) = run(
+        db.dir.path(),
+        &["import", "junit", "--db", &db.url, path.to_str().unwrap()],
+    );
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert_eq!(
+        err.trim(),
+        format!(
+            "error: {}: line 1, column 1993: test suites are nested deeper than 100 levels, the limit; flatten the report; nothing was imported",
+            path.display()
+        )
+    );
+}
+
+fn status_names_failed_deliveries_with_their_reasons(db: Db) {
+    // As an older version stored it: a poison report, then a good event.
+    let mut store = nextneck_store::open(&db.url).unwrap();
+    let stored = |provider: &str, body: Vec<u8>| NewDelivery {
+        provider: provider.to_owned(),
+        dedupe_key: provider.to_owned(),
+        event_type: format!("{provider}:report"),
+        origin: Origin::Import,
+        headers: Vec::new(),
+        body,
+        received_at_ms: 1_709_251_200_000,
+    };
+    let ids = store
+        .append(&[
+            stored("junit", nested_junit(6_000)),
+            stored(
+                "events",
+                br#"{"type":"stage.transition","id":"t1","stream":"s","item":"c1","stage":"a","at":"2024-03-01T00:00:00Z"}"#.to_vec(),
+            ),
+        ])
+        .unwrap();
+    nextneck_server::process_pending(store.as_mut()).unwrap();
+    let (code, out, err) = run(db.dir.path(), &["status", "--db", &db.url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "failed     1 set aside (run `nextneck reprocess` after an upgrade or a fix)\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "failure    delivery {} (junit, junit:report): line 1, column 1993: test suites are nested deeper than 100 levels, the limit; flatten the report\n",
+            ids[0].id()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("events     stage_transition            1"),
+        "{out}"
+    );
+    let (code, out, err) = run(
+        db.dir.path(),
+        &["status", "--db", &db.url, "--format", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["failed"], 1);
+    assert_eq!(v["retrying"], 0);
+    assert_eq!(v["recent_failures"][0]["provider"], "junit");
+    assert_eq!(v["recent_failures"][0]["delivery_id"], ids[0].id());
+}

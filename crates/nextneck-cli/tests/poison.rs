@@ -15,6 +15,38 @@ both_backends!(
     status_names_failed_deliveries_with_their_reasons,
 );
 
+/// `nextneck flow` on a log without events names the file; an error
+/// quoting a NUL or an escape sequence from the file prints it escaped.
+#[test]
+fn flow_errors_name_the_file_and_escape_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "case_id,stage,timestamp\n").unwrap();
+    let (code, _, err) = run(dir.path(), &["flow", empty.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "error: {}: the log has no events; check the file and its columns\n",
+            empty.display()
+        )
+    );
+    let nul = dir.path().join("nul.csv");
+    std::fs::write(
+        &nul,
+        "ca\0se,st\x1b[31mage,when\nA,open,2024-03-01T12:00:00Z\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(dir.path(), &["flow", nul.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("ca\\u{0}se"), "{err}");
+    assert!(
+        !err.trim_end_matches('\n').chars().any(char::is_control),
+        "{err:?}"
+    );
+}
+
 fn nested_junit(d: usize) -> Vec<u8> {
     let mut body = b"<testsuites>".to_vec();
     body.extend(std::iter::repeat_n(b"<testsuite name=\"s\">".as_slice(), d).flatten());

@@ -253,7 +253,7 @@ pub(crate) fn json_error(e: &serde_json::Error) -> IngestError {
             e.column()
         ))
     } else {
-        IngestError::Json(text)
+        IngestError::Json(escape_control(&text))
     }
 }
 

@@ -22,7 +22,10 @@ pub(crate) fn convert(headers: &[(String, String)], body: &[u8]) -> Result<Conve
         IngestError::Xml {
             line: pos.row,
             column: pos.col,
-            message: format!("not well-formed XML: {}", without_position(&e.to_string())),
+            message: format!(
+                "not well-formed XML: {}",
+                crate::escape_control(without_position(&e.to_string()))
+            ),
         }
     })?;
     let root = doc.root_element();

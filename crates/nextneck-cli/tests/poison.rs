@@ -47,6 +47,32 @@ fn flow_errors_name_the_file_and_escape_control_characters() {
     );
 }
 
+/// A file over the import limit is refused before it is read (a sparse
+/// file: no 512 MiB is written).
+#[test]
+fn an_import_larger_than_the_limit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len((512 << 20) + 1)
+        .unwrap();
+    let db = format!("sqlite:{}", dir.path().join("n.db").display());
+    let (code, _, err) = run(
+        dir.path(),
+        &["import", "github", "--db", &db, big.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "error: {}: the file is larger than 512 MiB, the largest import (a delivery is stored whole); split it into pages; nothing was imported\n",
+            big.display()
+        )
+    );
+    assert!(!dir.path().join("n.db").exists(), "nothing was stored");
+}
+
 fn nested_junit(d: usize) -> Vec<u8> {
     let mut body = b"<testsuites>".to_vec();
     body.extend(std::iter::repeat_n(b"<testsuite name=\"s\">".as_slice(), d).flatten());

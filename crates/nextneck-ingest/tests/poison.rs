@@ -192,3 +192,14 @@ fn long_delivery_ids_are_hashed_into_the_dedupe_key() {
         dedupe_key(Provider::Github, &h("b".repeat(60_000)), b"{}")
     );
 }
+
+#[test]
+fn a_nul_character_reference_in_junit_is_refused() {
+    let e = error(
+        Provider::Junit,
+        &[],
+        b"<testsuites><testcase classname=\"c\" name=\"a&#0;b\"/></testsuites>",
+    );
+    assert!(!e.chars().any(char::is_control), "{e:?}");
+    assert!(e.starts_with("line 1, column "), "{e}");
+}

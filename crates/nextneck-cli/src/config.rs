@@ -326,3 +326,77 @@ mod tests {
         }
     }
 }
+
+/// Fuzzing on stable Rust: the documented example mutated byte by byte, and
+/// values nested deep. The property: `parse` never panics or overflows the
+/// stack, and its errors are well-formed (lower case, no trailing period).
+/// `NEXTNECK_FUZZ_CASES` sets the number of cases (default 64;
+/// `scripts/fuzz.sh` runs many more).
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod fuzz {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config as Run, TestRunner};
+
+    use super::parse;
+
+    fn check(text: &str) {
+        if let Err(e) = parse(text) {
+            let first = e.chars().next().unwrap_or(' ');
+            assert!(!first.is_uppercase(), "not lower case: {e}");
+            assert!(!e.ends_with('.'), "trailing period: {e}");
+        }
+    }
+
+    #[test]
+    fn the_config_file_survives_mutation() {
+        let seed = include_str!("../../../docs/nextneck.example.toml").as_bytes();
+        let cases = std::env::var("NEXTNECK_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(64);
+        let edit = (
+            any::<usize>(),
+            0usize..3,
+            prop_oneof![
+                Just(b'['),
+                Just(b']'),
+                Just(b'"'),
+                Just(b'='),
+                Just(b'\n'),
+                Just(b'{'),
+                Just(0xc3),
+                any::<u8>()
+            ],
+        );
+        TestRunner::new(Run {
+            cases,
+            failure_persistence: None,
+            ..Run::default()
+        })
+        .run(&proptest::collection::vec(edit, 1..10), |edits| {
+            let mut text = seed.to_vec();
+            for (at, op, b) in edits {
+                let at = at % text.len().max(1);
+                match op {
+                    0 if !text.is_empty() => text[at] = b,
+                    1 if !text.is_empty() => {
+                        text.remove(at);
+                    }
+                    _ => text.insert(at.min(text.len()), b),
+                }
+            }
+            check(&String::from_utf8_lossy(&text));
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn deeply_nested_values_are_refused_without_overflow() {
+        for d in [1_000, 100_000] {
+            check(&format!("x = {}{}", "[".repeat(d), "]".repeat(d)));
+            check(&format!("x = {}{}", "{a = ".repeat(d), "}".repeat(d)));
+        }
+    }
+}

@@ -333,6 +333,28 @@ pub fn read(stream: &mut Stream) -> anyhow::Result<EventLog> {
     }
 }
 
+/// The files a stream reads, for errors (`a.csv, b.csv`); empty for a
+/// stream of the event store.
+pub fn file_names(input: &Input) -> String {
+    match input {
+        Input::Files(files, _) => files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        Input::Log(_) => String::new(),
+    }
+}
+
+/// An error about what the files hold, prefixed with their names.
+pub fn in_files(files: &str, e: anyhow::Error) -> anyhow::Error {
+    if files.is_empty() || e.downcast_ref::<UsageError>().is_some() {
+        e
+    } else {
+        e.context(files.to_owned())
+    }
+}
+
 /// Maps a flow error to its exit code.
 pub fn flow_error(e: FlowError) -> anyhow::Error {
     match e {
@@ -382,8 +404,10 @@ pub fn run(args: FlowArgs) -> anyhow::Result<()> {
     let mut reports: Vec<FlowReport> = Vec::with_capacity(streams.len());
     for mut s in streams {
         s.flow.window = window;
+        let files = file_names(&s.input);
         let log = read(&mut s)?;
-        let report = nextneck_metrics::flow::flow_report(&log, &s.flow).map_err(flow_error)?;
+        let report = nextneck_metrics::flow::flow_report(&log, &s.flow)
+            .map_err(|e| in_files(&files, flow_error(e)))?;
         drop(log);
         reports.push(report);
     }

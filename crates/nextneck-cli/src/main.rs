@@ -114,9 +114,11 @@ fn main() -> ExitCode {
             } else {
                 "error:"
             };
-            let _ = write!(stderr, "{label} {err}");
+            // Input quoted in an error never reaches the terminal raw.
+            let text = |e: &dyn std::fmt::Display| printable(&e.to_string());
+            let _ = write!(stderr, "{label} {}", text(&err));
             for cause in err.chain().skip(1) {
-                let _ = write!(stderr, ": {cause}");
+                let _ = write!(stderr, ": {}", text(&cause));
             }
             let _ = writeln!(stderr);
             if err.downcast_ref::<UsageError>().is_some() {
@@ -126,6 +128,20 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Text with its control characters escaped (`\u{0}`), line breaks and
+/// tabs aside (multi-line messages such as a TOML error keep their shape).
+fn printable(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            line.split('\t')
+                .map(nextneck_ingest::escape_control)
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

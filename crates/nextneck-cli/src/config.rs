@@ -8,7 +8,8 @@
 //! * `[server]`: `nextneck serve` (see `server_config.rs`);
 //! * `[delivery]`, `[services.NAME]`, `[teams.NAME]`: `nextneck report --db`
 //!   (see `delivery_config.rs`);
-//! * `[streams.NAME]`: `nextneck flow` and `nextneck forecast` (below).
+//! * `[streams.NAME]`: `nextneck flow` and `nextneck forecast` (below);
+//! * `[sync.github]`: `nextneck sync` (see `sync.rs`).
 //!
 //! An unknown table or key anywhere is an error naming its line and column:
 //! a typo is never silently ignored. An example with every section is
@@ -58,6 +59,9 @@ pub struct Config {
     /// Value streams by name.
     #[serde(default)]
     pub streams: BTreeMap<String, Stream>,
+    /// `[sync.github]`: `nextneck sync` (see `sync.rs`).
+    #[serde(default)]
+    pub sync: crate::sync::SyncSection,
     /// Where the file is (paths in it are relative to its folder).
     #[serde(skip)]
     pub dir: PathBuf,

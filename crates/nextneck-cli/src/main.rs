@@ -21,6 +21,7 @@ mod reprocess;
 mod serve;
 mod server_config;
 mod status;
+mod sync;
 
 /// Finds where your organisation's work waits: DORA metrics, the time
 /// split into stages, and the bottleneck, from a plain git clone.
@@ -52,6 +53,8 @@ enum Command {
     Status(status::StatusArgs),
     /// Derive every normalized event again from the stored raw deliveries.
     Reprocess(reprocess::ReprocessArgs),
+    /// Fetch history from a provider's API into the event store (GitHub).
+    Sync(sync::SyncArgs),
 }
 
 /// An error in what the user asked for (exit code 2), as opposed to a
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Status(args) => status::run(args),
         Command::Reprocess(args) => reprocess::run(args),
+        Command::Sync(args) => sync::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

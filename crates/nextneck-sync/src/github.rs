@@ -3,8 +3,9 @@
 //! releases, fetched newest first down to a floor: `--since` on the first
 //! run, then the cursor the previous complete run left in the store.
 //!
-//! Each page becomes one batch, committed before the next page is asked
-//! for; a kind's cursor is stored only once its whole walk is committed,
+//! Each page becomes one batch (one body per item, so an item fetched
+//! again unchanged is recognised as stored), committed before the next
+//! page is asked for; a kind's cursor is stored only once its whole walk is committed,
 //! so a run killed midway leaves the old cursor and the next run walks the
 //! same range again (what was stored already is recognised and counts once).
 //!
@@ -158,19 +159,26 @@ impl Walk<'_> {
             .map_err(SyncError::Target)
     }
 
+    /// Commits a page's items as one batch of one body each (`[item]`, an
+    /// export of one): an item fetched again unchanged is then recognised
+    /// as already stored.
     fn commit(&mut self, url: &str, items: Vec<Value>, what: &str) -> Result<(), SyncError> {
         if items.is_empty() {
             return Ok(());
         }
-        let page = Page {
-            url: url.to_owned(),
-            items: items.len(),
-            body: serde_json::to_vec(&Value::Array(items)).map_err(|e| SyncError::BadBody {
+        let mut pages = Vec::new();
+        for item in items {
+            let body = serde_json::to_vec(&[item]).map_err(|e| SyncError::BadBody {
                 url: url.to_owned(),
                 message: e.to_string(),
-            })?,
-        };
-        self.target.commit(&[page]).map_err(SyncError::Target)?;
+            })?;
+            pages.push(Page {
+                url: url.to_owned(),
+                body,
+                items: 1,
+            });
+        }
+        self.target.commit(&pages).map_err(SyncError::Target)?;
         (self.progress)(what, self.counts);
         Ok(())
     }

@@ -16,8 +16,9 @@ pub mod github;
 
 pub use client::{Client, ClientOptions, Fetched, Notice, SyncError};
 
-/// One response body to store: exactly the bytes the caller converts, and
-/// the URL it came from.
+/// One body to store: an item as fetched (with what belongs to it: a
+/// pull's reviews and commits, a deployment's statuses), in an array as
+/// `nextneck import github` reads it, and the URL of the page it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Page {
     /// The request URL (with its query; never the token).

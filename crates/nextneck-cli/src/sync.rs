@@ -163,7 +163,7 @@ fn run_github(args: GithubArgs) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
     writeln!(
         out,
-        "synced {} {} into {}: {} pull requests ({} reviews), {} deployments, {} workflow runs, {} releases; {} pages, {} new, {} already stored; {} requests",
+        "synced {} {} into {}: {} pull requests ({} reviews), {} deployments, {} workflow runs, {} releases; {} items stored, {} new, {} already stored; {} requests",
         repos.len(),
         if repos.len() == 1 {
             "repository"

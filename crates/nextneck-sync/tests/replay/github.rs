@@ -194,7 +194,7 @@ pub fn sample(repo: &str) -> Repo {
     }
     let mut deployments = Vec::new();
     for (i, id) in [303u64, 302, 301].into_iter().enumerate() {
-        let day = 20 - 3 * i as u64;
+        let day = 12 - 4 * i as u64;
         let created = format!("2025-03-{day:02}T10:00:00Z");
         let d = deployment(repo, id, &created);
         let statuses = vec![

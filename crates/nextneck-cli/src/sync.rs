@@ -12,7 +12,7 @@
 //! api_url = "https://ghe.example.com/api/v3"   # default https://api.github.com
 //! ```
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::io::{self, IsTerminal, Write};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -278,7 +278,6 @@ impl Target for StoreTarget {
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
     budget: Rc<Cell<Option<(u64, u64)>>>,
-    last: RefCell<String>,
 }
 
 impl Progress {
@@ -291,7 +290,6 @@ impl Progress {
         Progress {
             bar,
             budget: Rc::new(Cell::new(None)),
-            last: RefCell::new(String::new()),
         }
     }
 
@@ -327,8 +325,7 @@ impl Progress {
             "{repo}: {} pull requests ({} reviews), {} deployments, {} runs, {} releases{budget}",
             c.pulls, c.reviews, c.deployments, c.runs, c.releases
         );
-        bar.set_message(message.clone());
-        *self.last.borrow_mut() = message;
+        bar.set_message(message);
     }
 
     fn finish(&self) {

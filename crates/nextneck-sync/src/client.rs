@@ -139,6 +139,14 @@ pub enum SyncError {
         /// The longest allowed.
         max: u64,
     },
+    /// The server kept asking to wait.
+    #[error("{url}: still rate limited after {waits} waits; run the sync again later")]
+    KeptWaiting {
+        /// The request URL.
+        url: String,
+        /// How many waits.
+        waits: u32,
+    },
     /// A `Link` header pointed away from the API.
     #[error("{url}: the next page {next} is not under {api}; refusing to send the token there")]
     ForeignLink {
@@ -162,6 +170,9 @@ pub enum SyncError {
     Target(#[source] crate::BoxError),
 }
 
+/// The most rate-limit waits for one request.
+const MAX_WAITS: u32 = 10;
+
 /// The HTTP client. Its `Debug` leaves the token out.
 pub struct Client {
     agent: ureq::Agent,
@@ -169,6 +180,9 @@ pub struct Client {
     options: ClientOptions,
     notify: Box<dyn FnMut(&Notice)>,
     requests: u64,
+    /// The budget was spent by the last response: no request before this
+    /// reset time (Unix seconds).
+    exhausted_until: Option<u64>,
 }
 
 impl std::fmt::Debug for Client {
@@ -214,6 +228,7 @@ impl Client {
             options,
             notify,
             requests: 0,
+            exhausted_until: None,
         }
     }
 
@@ -230,6 +245,23 @@ impl Client {
     /// GETs `url` (with `If-None-Match: etag` when given), waiting out rate
     /// limits and retrying transient failures within the bounds set.
     pub fn get(&mut self, url: &str, etag: Option<&str>) -> Result<Fetched, SyncError> {
+        if let Some(reset) = self.exhausted_until.take() {
+            let seconds = reset.saturating_sub(unix_now());
+            if seconds > self.options.max_wait_seconds {
+                return Err(SyncError::RateLimited {
+                    url: url.to_owned(),
+                    seconds,
+                    max: self.options.max_wait_seconds,
+                });
+            }
+            if seconds > 0 {
+                (self.notify)(&Notice::Waiting {
+                    seconds,
+                    reason: "rate limit spent, waiting for X-RateLimit-Reset".to_owned(),
+                });
+                std::thread::sleep(self.options.second.saturating_mul(seconds as u32));
+            }
+        }
         let mut failures = 0u32;
         let mut waits = 0u32;
         loop {
@@ -239,11 +271,17 @@ impl Client {
                 Attempt::Fail(e) => return Err(e),
                 Attempt::Wait { seconds, reason } => {
                     waits += 1;
-                    if seconds > self.options.max_wait_seconds || waits > 10 {
+                    if seconds > self.options.max_wait_seconds {
                         return Err(SyncError::RateLimited {
                             url: url.to_owned(),
                             seconds,
                             max: self.options.max_wait_seconds,
+                        });
+                    }
+                    if waits > MAX_WAITS {
+                        return Err(SyncError::KeptWaiting {
+                            url: url.to_owned(),
+                            waits: waits - 1,
                         });
                     }
                     (seconds, reason)
@@ -308,6 +346,12 @@ impl Client {
         if let (Some(remaining), Some(limit)) = (head.remaining, head.limit) {
             (self.notify)(&Notice::Budget { remaining, limit });
         }
+        if (200..300).contains(&status) || status == 304 {
+            self.exhausted_until = match (head.remaining, head.reset) {
+                (Some(0), Some(reset)) => Some(reset),
+                _ => None,
+            };
+        }
         let body = match response
             .body_mut()
             .with_config()
@@ -354,10 +398,7 @@ impl Client {
                 reason: format!("secondary rate limit ({status}, Retry-After)"),
             },
             403 | 429 if head.remaining == Some(0) => {
-                let now = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0);
+                let now = unix_now();
                 let reset = head.reset.unwrap_or(now + 60);
                 Attempt::Wait {
                     seconds: reset.saturating_sub(now).max(1),
@@ -400,6 +441,13 @@ impl Client {
             }),
         }
     }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// The headers the client acts on.

@@ -175,7 +175,6 @@ impl Walk<'_> {
             pages.push(Page {
                 url: url.to_owned(),
                 body,
-                items: 1,
             });
         }
         self.target.commit(&pages).map_err(SyncError::Target)?;

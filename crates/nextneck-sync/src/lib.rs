@@ -25,8 +25,6 @@ pub struct Page {
     pub url: String,
     /// What `nextneck import github` would read from a file.
     pub body: Vec<u8>,
-    /// How many items (pull requests, deployments, runs, releases) it holds.
-    pub items: usize,
 }
 
 /// Where a sync puts what it fetched: the event store, in the command.

@@ -221,6 +221,10 @@ fn rate_limits_are_waited_out() {
         )
         .header("Retry-After", "2")],
     );
+    // A page that spends the budget: the next request waits for the reset.
+    let runs = gh::pages(&gh::runs_url(REPO), &repo.runs, 2, true);
+    let (target, spent) = runs[0].clone();
+    replay.on(&target, vec![spent.budget(0, now + 2)]);
     // And the primary limit without Retry-After: wait for the reset.
     replay.on(
         &gh::releases_url(REPO),
@@ -237,11 +241,15 @@ fn rate_limits_are_waited_out() {
         (5, 3, 2)
     );
     let waits = waits(&notices);
-    assert_eq!(waits.len(), 3, "{waits:?}");
+    assert_eq!(waits.len(), 4, "{waits:?}");
     assert_eq!(waits[0], "3 secondary rate limit (429, Retry-After)");
     assert_eq!(waits[1], "2 secondary rate limit (403, Retry-After)");
     assert!(
-        waits[2].ends_with("rate limit exhausted, waiting for X-RateLimit-Reset"),
+        waits[2].ends_with("rate limit spent, waiting for X-RateLimit-Reset"),
+        "{waits:?}"
+    );
+    assert!(
+        waits[3].ends_with("rate limit exhausted, waiting for X-RateLimit-Reset"),
         "{waits:?}"
     );
     assert_eq!(replay.count(&page2), 2);
@@ -346,6 +354,23 @@ fn a_refused_token_is_a_clear_error_naming_the_scope() {
             &json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"}),
         ),
         "401 Unauthorized: the API refused the token; check GITHUB_TOKEN (or NEXTNECK_GITHUB_TOKEN, or [sync.github] token in nextneck.toml) and that it has not expired",
+    );
+}
+
+#[test]
+fn an_organisations_repositories() {
+    let replay = Replay::start();
+    let repos: Vec<Value> = ["acme/shop", "acme/api", "acme/web"]
+        .iter()
+        .map(|name| json!({"id": 1, "name": name.split('/').nth(1), "full_name": name, "private": false, "archived": false}))
+        .collect();
+    for (target, r) in gh::pages("/orgs/acme/repos?type=all&per_page=100", &repos, 2, false) {
+        replay.on(&target, vec![r]);
+    }
+    let (mut client, _) = new_client(&replay, 5000);
+    assert_eq!(
+        nextneck_sync::github::org_repos(&mut client, "acme").unwrap(),
+        vec!["acme/shop", "acme/api", "acme/web"]
     );
 }
 

@@ -43,8 +43,10 @@ impl Response {
         self
     }
 
-    /// GitHub's primary rate-limit headers.
-    pub fn budget(self, remaining: u64, reset: u64) -> Response {
+    /// GitHub's primary rate-limit headers (replacing any set before).
+    pub fn budget(mut self, remaining: u64, reset: u64) -> Response {
+        self.headers
+            .retain(|(k, _)| !k.to_ascii_lowercase().starts_with("x-ratelimit-"));
         self.header("X-RateLimit-Limit", "5000")
             .header("X-RateLimit-Remaining", &remaining.to_string())
             .header("X-RateLimit-Reset", &reset.to_string())

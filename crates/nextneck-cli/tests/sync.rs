@@ -167,10 +167,7 @@ fn a_sync_gives_the_report_of_an_import_of_the_same_data(db: Db) {
 
     // A second sync: the pulls list is not modified (304), the others
     // fetch their newest item again, which is already stored.
-    let newest_run = format!("{}&created=%3E%3D2025-03-12T12:00:00Z", gh::runs_url(REPO));
-    for (target, r) in gh::pages(&newest_run, &repo.runs[..1], 2, true) {
-        replay.on(&target, vec![r]);
-    }
+    gh::serve_second_run(&replay, &repo);
     let before = deliveries(&db.url);
     let (code, out, err) = sync(dir, &replay, &db.url, &[]);
     assert_eq!(code, 0, "{err}");

@@ -137,15 +137,7 @@ fn pages_cursors_and_a_second_run_that_fetches_nothing_new() {
 
     // The second run: the pulls list answers 304, the others stop at their
     // cursors, and only the newest item of each is fetched again.
-    let newest_run = gh::pages(
-        &format!("{}&created=%3E%3D2025-03-12T12:00:00Z", gh::runs_url(REPO)),
-        &repo.runs[..1],
-        2,
-        true,
-    );
-    for (target, r) in newest_run {
-        replay.on(&target, vec![r]);
-    }
+    gh::serve_second_run(&replay, &repo);
     let mut again = Memory {
         cursors: memory.cursors.clone(),
         ..Memory::default()
@@ -160,6 +152,76 @@ fn pages_cursors_and_a_second_run_that_fetches_nothing_new() {
         .filter(|r| r.header("if-none-match").is_some())
         .count();
     assert_eq!(conditional, 1);
+}
+
+#[test]
+fn a_list_that_changes_between_pages_leaves_no_gap() {
+    let replay = Replay::start();
+    let repo = sample(REPO);
+    serve(&replay, &repo, 2);
+    // While the first page is read, pull 6 is opened: the second page is
+    // then asked for in the new order, and pull 4 is on it again.
+    let pulls: Vec<Value> = repo.pulls.iter().map(|(p, _, _)| p.clone()).collect();
+    let six = gh::pull(
+        REPO,
+        6,
+        "2025-03-12T08:00:00Z",
+        "2025-03-12T09:00:00Z",
+        None,
+    );
+    let shifted = [vec![six.clone()], pulls.clone()].concat();
+    for (target, r) in gh::pages(&gh::pulls_url(REPO), &shifted, 2, false)
+        .into_iter()
+        .skip(1)
+    {
+        replay.set(&target, vec![r]);
+    }
+    for (target, r) in gh::pages(
+        &format!("/repos/{REPO}/pulls/6/reviews?per_page=100"),
+        &[],
+        2,
+        false,
+    )
+    .into_iter()
+    .chain(gh::pages(
+        &format!("/repos/{REPO}/pulls/6/commits?per_page=100"),
+        &[],
+        2,
+        false,
+    )) {
+        replay.on(&target, vec![r]);
+    }
+    let (mut client, _) = new_client(&replay, 5000);
+    let mut memory = Memory::default();
+    sync(&mut client, &mut memory).unwrap();
+    let pulls_seen: Vec<u64> = memory
+        .ids()
+        .into_iter()
+        .filter(|id| (1000..2000).contains(id))
+        .collect();
+    // Pull 4 twice (the same body: stored once), none missed.
+    assert_eq!(pulls_seen, vec![1005, 1004, 1004, 1003, 1002, 1001]);
+    // The next run starts from the top again and finds pull 6 above its
+    // floor (pull 5's update), stopping at pull 4.
+    for (target, r) in gh::pages(&gh::pulls_url(REPO), &shifted, 2, false)
+        .into_iter()
+        .take(1)
+    {
+        replay.set(&target, vec![r]);
+    }
+    gh::serve_second_run(&replay, &repo);
+    let mut again = Memory {
+        cursors: memory.cursors.clone(),
+        ..Memory::default()
+    };
+    let counts = sync(&mut client, &mut again).unwrap();
+    assert_eq!(counts.pulls, 2);
+    let pulls_seen: Vec<u64> = again
+        .ids()
+        .into_iter()
+        .filter(|id| (1000..2000).contains(id))
+        .collect();
+    assert_eq!(pulls_seen, vec![1006, 1005]);
 }
 
 #[test]

@@ -357,3 +357,15 @@ pub fn serve(replay: &Replay, repo: &Repo, per_page: usize) {
         replay.on(&target, vec![r]);
     }
 }
+
+/// What a second sync of `sample` asks for beyond the first's URLs: the
+/// runs created since the newest one (its cursor), which is that one.
+pub fn serve_second_run(replay: &Replay, repo: &Repo) {
+    let url = format!(
+        "{}&created=%3E%3D2025-03-12T12:00:00Z",
+        runs_url(&repo.name)
+    );
+    for (target, r) in pages(&url, &repo.runs[..1], 2, true) {
+        replay.on(&target, vec![r]);
+    }
+}

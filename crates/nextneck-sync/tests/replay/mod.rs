@@ -115,6 +115,14 @@ impl Replay {
             .extend(responses);
     }
 
+    /// Replaces the responses for a request target.
+    pub fn set(&self, target: &str, responses: Vec<Response>) {
+        let mut state = self.state.lock().unwrap();
+        state
+            .routes
+            .insert(target.to_owned(), responses.into_iter().collect());
+    }
+
     /// Every request received so far.
     pub fn log(&self) -> Vec<Request> {
         self.state.lock().unwrap().log.clone()

@@ -251,6 +251,10 @@ mod tests {
         assert_eq!(c.server.listen.as_deref(), Some("0.0.0.0:8080"));
         assert_eq!(c.streams["hiring"].done, ["hired", "rejected"]);
         assert!(c.services.contains_key("checkout") && c.teams.contains_key("web"));
+        assert_eq!(
+            c.sync.github.api_url.as_deref(),
+            Some("https://github.example.com/api/v3")
+        );
         parse(include_str!("../../../examples/nextneck.toml")).unwrap();
     }
 

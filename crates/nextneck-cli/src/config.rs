@@ -11,6 +11,7 @@
 //! * `[streams.NAME]`: `nextneck flow` and `nextneck forecast` (below);
 //! * `[git]`: how `nextneck report PATH` finds deployments (below);
 //! * `[digest]`: where `nextneck serve` posts the weekly digest (see `digest.rs`).
+//! * `[sync.github]`: `nextneck sync` (see `sync.rs`).
 //!
 //! An unknown table or key anywhere is an error naming its line and column:
 //! a typo is never silently ignored. An example with every section is
@@ -66,6 +67,9 @@ pub struct Config {
     /// `[digest]`.
     #[serde(default)]
     pub digest: crate::digest::DigestSection,
+    /// `[sync.github]`: `nextneck sync` (see `sync.rs`).
+    #[serde(default)]
+    pub sync: crate::sync::SyncSection,
     /// Where the file is (paths in it are relative to its folder).
     #[serde(skip)]
     pub dir: PathBuf,
@@ -281,6 +285,10 @@ mod tests {
             Some(r"^v?[0-9]+(\.[0-9]+){1,2}$")
         );
         assert_eq!(c.digest.to.as_deref(), Some("slack"));
+        assert_eq!(
+            c.sync.github.api_url.as_deref(),
+            Some("https://github.example.com/api/v3")
+        );
         parse(include_str!("../../../examples/nextneck.toml")).unwrap();
     }
 

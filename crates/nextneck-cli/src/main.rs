@@ -24,6 +24,7 @@ mod reprocess;
 mod serve;
 mod server_config;
 mod status;
+mod sync;
 
 /// Finds where your organisation's work waits: DORA metrics, the time
 /// split into stages, and the bottleneck, from a plain git clone.
@@ -65,6 +66,8 @@ enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the manual page (roff), or write one page per command with --dir.
     Man(completions::ManArgs),
+    /// Fetch history from a provider's API into the event store (GitHub).
+    Sync(sync::SyncArgs),
 }
 
 /// An error in what the user asked for (exit code 2), as opposed to a
@@ -102,6 +105,7 @@ fn main() -> ExitCode {
         Command::Init(args) => init::run(args),
         Command::Completions(args) => completions::run_completions(args),
         Command::Man(args) => completions::run_man(args),
+        Command::Sync(args) => sync::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -281,7 +281,24 @@ pub trait Store: Send {
     /// How many times each delivery was processed (0 or 1, by the
     /// invariant), by delivery id; for checks and tests.
     fn outcome_counts(&mut self) -> Result<Vec<(i64, u64)>, StoreError>;
+
+    // `nextneck sync`'s cursors: small named values (`github:o/r:pulls`)
+    // kept beside the deliveries, in the `sync_cursors` table.
+
+    /// The value stored under `key`, if any.
+    fn sync_cursor(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Stores `value` under `key` (replacing the old one), durably.
+    fn set_sync_cursor(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
 }
+
+/// The table of [`Store::sync_cursor`], created on open by both backends.
+const SYNC_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sync_cursors (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+";
 
 /// Which database a URL names.
 #[derive(Clone, Debug, PartialEq, Eq)]

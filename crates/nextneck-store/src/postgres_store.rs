@@ -83,6 +83,7 @@ impl PostgresStore {
                  ALTER TABLE queue ADD COLUMN IF NOT EXISTS last_error TEXT;",
             )?;
         }
+        tx.batch_execute(crate::SYNC_SCHEMA)?;
         tx.commit()?;
         Ok(PostgresStore { client })
     }
@@ -343,6 +344,22 @@ impl Store for PostgresStore {
             .iter()
             .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
             .collect())
+    }
+
+    fn sync_cursor(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        let row = self
+            .client
+            .query_opt("SELECT value FROM sync_cursors WHERE key = $1", &[&key])?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn set_sync_cursor(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.client.execute(
+            "INSERT INTO sync_cursors (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            &[&key, &value],
+        )?;
+        Ok(())
     }
 }
 

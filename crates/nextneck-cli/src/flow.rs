@@ -6,7 +6,7 @@ use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use nextneck_eventlog::{Columns, ReadOptions};
+use nextneck_eventlog::{Columns, ReadOptions, RowLayout};
 use nextneck_metrics::WindowSpec;
 use nextneck_metrics::flow::{FlowError, FlowReport, FlowSettings, Model, ModelChoice};
 use nextneck_model::Timestamp;
@@ -86,6 +86,24 @@ pub struct StreamArgs {
     #[arg(long, value_name = "ZONE")]
     tz: Option<String>,
 
+    /// The format of the log's times when they are in a local form
+    /// (strftime, such as "%d/%m/%Y %H:%M" or Jira's "%d/%b/%y %I:%M %p"); local
+    /// times are in --tz.
+    #[arg(long, value_name = "FORMAT")]
+    time_format: Option<String>,
+
+    /// How a CSV log's rows are laid out: auto, long (a row per event:
+    /// item, stage, time) or wide (a row per item, a column per stage holding
+    /// when it entered it).
+    #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
+    layout: LayoutArg,
+
+    /// The commitment point: the stage where an item's flow starts. Time
+    /// before it is not flow time, and stages before it are not candidates
+    /// for the bottleneck.
+    #[arg(long, value_name = "STAGE")]
+    start: Option<String>,
+
     /// The case (item) id column.
     #[arg(long, value_name = "NAME")]
     case_column: Option<String>,
@@ -128,6 +146,13 @@ pub struct WindowArgs {
     /// The whole log instead of the 90 days ending with the newest event.
     #[arg(long)]
     all: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LayoutArg {
+    Auto,
+    Long,
+    Wide,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -310,9 +335,19 @@ fn stream(
         }
     }
     flow.now = a.now;
+    if a.start.is_some() {
+        flow.start.clone_from(&a.start);
+    }
+    let layout = match (a.layout, c.layout.as_deref()) {
+        (LayoutArg::Long, _) | (LayoutArg::Auto, Some("long")) => RowLayout::Long,
+        (LayoutArg::Wide, _) | (LayoutArg::Auto, Some("wide")) => RowLayout::Wide,
+        (LayoutArg::Auto, _) => RowLayout::Auto,
+    };
     let read = ReadOptions {
         columns,
         tz,
+        time_format: pick(&a.time_format, &c.time_format),
+        layout,
         ..ReadOptions::default()
     };
     Ok(Stream {

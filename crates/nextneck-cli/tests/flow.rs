@@ -179,7 +179,7 @@ fn errors_and_exit_codes() {
         (
             vec!["flow", bad_s],
             1,
-            format!("error: {bad_s}:3: field \"timestamp\": \"31/12/2024\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z, or epoch seconds\n"),
+            format!("error: {bad_s}:3: field \"timestamp\": \"31/12/2024\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z, or epoch seconds, or give the format with --time-format (such as --time-format \"%d/%m/%Y %H:%M\")\n"),
         ),
         (
             vec!["flow", good_s, "--done", "shipped"],

@@ -87,6 +87,9 @@ pub struct FlowSettings {
     pub window: WindowSpec,
     /// "Now"; default the newest time in the log.
     pub now: Option<Timestamp>,
+    /// The commitment point: the stage where an item's flow starts
+    /// (compared without case); `None`: its first stage.
+    pub start: Option<String>,
 }
 
 impl FlowSettings {
@@ -100,6 +103,7 @@ impl FlowSettings {
             wait: Vec::new(),
             window: WindowSpec::Default,
             now: None,
+            start: None,
         }
     }
 }
@@ -902,6 +906,78 @@ fn transition_rows(
     Some((rows[0].1, run, finish))
 }
 
+/// Cuts a case's transition rows (with its arrival and the index of its
+/// final done run, as [`transition_rows`] gives them) at the commitment
+/// point `start`: the rows before its first entry into `start` are not
+/// flow. Its arrival and the final run's index after the cut; `None` when
+/// it never entered `start` before its flow ended (it is not in the flow).
+fn commit_rows(
+    rows: &mut Vec<(StageIdx, Timestamp)>,
+    arrival: Timestamp,
+    run: usize,
+    start: Option<StageIdx>,
+) -> Option<(Timestamp, usize)> {
+    let Some(start) = start else {
+        return Some((arrival, run));
+    };
+    let k = rows
+        .iter()
+        .position(|r| r.0 == start)
+        .filter(|&k| k <= run)?;
+    rows.drain(..k);
+    Some((rows[0].1, run - k))
+}
+
+/// Cuts a case's activity occurrences at the commitment point `start`:
+/// those completed before its first occurrence of `start` are not flow.
+/// Its arrival (the start of that occurrence, else its completion);
+/// `None` when it has no occurrence of `start`.
+fn commit_occurrences(
+    completed: &mut Vec<Occurrence>,
+    open: &[Occurrence],
+    start: StageIdx,
+) -> Option<Timestamp> {
+    match completed.iter().position(|o| o.stage == start) {
+        Some(p) => {
+            completed.drain(..p);
+            let o = completed[0];
+            Some(if o.start != NO_TIME {
+                o.start
+            } else {
+                o.complete
+            })
+        }
+        None => {
+            let o = open.iter().find(|o| o.stage == start)?;
+            completed.clear();
+            Some(o.start)
+        }
+    }
+}
+
+/// How many items reached a done stage at or before `now` without entering
+/// the commitment point `start`: they are left out of the flow.
+fn skipped_start(
+    grouped: &Grouped<'_>,
+    cases: usize,
+    now: Timestamp,
+    done: &[bool],
+    start: StageIdx,
+) -> usize {
+    (0..cases)
+        .filter(|&c| {
+            let mut finished = false;
+            for e in grouped.case(c).iter().filter(|e| e.at() <= now) {
+                if e.stage == start {
+                    return false;
+                }
+                finished = done[e.stage as usize];
+            }
+            finished
+        })
+        .count()
+}
+
 /// Reads one case as activities.
 #[allow(clippy::too_many_arguments)]
 fn activities_item(
@@ -909,6 +985,7 @@ fn activities_item(
     now: Timestamp,
     done: &[bool],
     resolution_like: &[bool],
+    start: Option<StageIdx>,
     completed: &mut Vec<Occurrence>,
     open: &mut Vec<Occurrence>,
     item: &mut Item,
@@ -917,6 +994,9 @@ fn activities_item(
     item.finish = None;
     item.resolution = None;
     item.arrival = occurrences(events, now, completed, open);
+    if let Some(start) = start {
+        item.arrival = commit_occurrences(completed, open, start);
+    }
     if item.arrival.is_none() {
         return;
     }
@@ -1017,6 +1097,8 @@ struct Scan<'a> {
     now: Timestamp,
     done: &'a [bool],
     resolution_like: &'a [bool],
+    /// The commitment point ([`FlowSettings::start`]).
+    start: Option<StageIdx>,
     since: Timestamp,
     until: Timestamp,
     mid: Timestamp,
@@ -1219,7 +1301,11 @@ impl Scan<'_> {
             // list of stays), activities from the list `activities_item`
             // makes.
             let (arrival, run, finish, resolution) = match self.model {
-                Model::Transitions => match transition_rows(events, now, self.done, &mut rows) {
+                Model::Transitions => match transition_rows(events, now, self.done, &mut rows)
+                    .and_then(|(arrival, run, finish)| {
+                        let (arrival, run) = commit_rows(&mut rows, arrival, run, self.start)?;
+                        Some((arrival, run, finish))
+                    }) {
                     Some((arrival, run, finish)) => (arrival, run, finish, None),
                     None => continue,
                 },
@@ -1229,6 +1315,7 @@ impl Scan<'_> {
                         now,
                         self.done,
                         self.resolution_like,
+                        self.start,
                         &mut completed,
                         &mut open,
                         &mut item,
@@ -1352,10 +1439,12 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     let (Some(newest), Some(oldest)) = (grouped.newest, grouped.oldest) else {
         return Err(FlowError::Empty);
     };
+    let start = settings.start.as_slice();
     for (what, names) in [
-        ("--done", &settings.done),
-        ("--active", &settings.active),
-        ("--wait", &settings.wait),
+        ("--done", &settings.done[..]),
+        ("--active", &settings.active[..]),
+        ("--wait", &settings.wait[..]),
+        ("--start", start),
     ] {
         for name in names {
             if !log.stages.iter().any(|s| s.eq_ignore_ascii_case(name)) {
@@ -1424,6 +1513,11 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     } else {
         0
     };
+    let start_stage = settings
+        .start
+        .as_ref()
+        .and_then(|name| log.stages.iter().position(|s| s.eq_ignore_ascii_case(name)))
+        .map(|s| s as StageIdx);
     let scan = Scan {
         log,
         grouped: &grouped,
@@ -1431,6 +1525,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
         now,
         done: &done,
         resolution_like: &resolution_like,
+        start: start_stage,
         since,
         until,
         mid,
@@ -1643,6 +1738,21 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
                 if never_left.len() == 1 { "it" } else { "them" }
             ),
         });
+    }
+    if let Some(start) = start_stage {
+        let skipped = skipped_start(&grouped, log.cases.len(), now, &done, start);
+        if skipped > 0 {
+            notices.push(Notice {
+                code: "skipped_start",
+                message: format!(
+                    "{} finished without entering \"{}\", the commitment point, and {} left out of the flow; pass an earlier --start if {} belong",
+                    plural(skipped, "item", "items"),
+                    log.stages.get(start),
+                    if skipped == 1 { "is" } else { "are" },
+                    if skipped == 1 { "it does" } else { "they do" },
+                ),
+            });
+        }
     }
     let skipped: usize = log.sources.iter().map(|s| s.skipped_lifecycle).sum();
     if skipped > 0 {

@@ -255,10 +255,9 @@ fn jira_search_with_changelog() {
     ];
     check("search.json", JIRA_SEARCH, &opts(), &expected);
     // Compact, and pages one per line.
-    let compact: String = serde_json::to_string(
-        &serde_json::from_str::<serde_json::Value>(JIRA_SEARCH).unwrap(),
-    )
-    .unwrap();
+    let compact: String =
+        serde_json::to_string(&serde_json::from_str::<serde_json::Value>(JIRA_SEARCH).unwrap())
+            .unwrap();
     check("search.json", &compact, &opts(), &expected);
     let pages = format!("{compact}\n{compact}\n");
     let twice: Vec<&str> = expected.iter().chain(&expected).copied().collect();
@@ -281,7 +280,10 @@ fn jira_search_errors() {
     );
     check_err(
         "search.json",
-        &JIRA_SEARCH.replace("\"total\": 2, \"histories\"", "\"total\": 120, \"histories\""),
+        &JIRA_SEARCH.replace(
+            "\"total\": 2, \"histories\"",
+            "\"total\": 120, \"histories\"",
+        ),
         &opts(),
         ":1: field \"changelog\": issue SUP-1 holds 2 of its 120 changes (Jira cuts a search's changelog short); export that issue's whole changelog (/rest/api/2/issue/SUP-1/changelog) or leave it out of the search",
     );

@@ -1745,11 +1745,11 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
             notices.push(Notice {
                 code: "skipped_start",
                 message: format!(
-                    "{} finished without entering \"{}\", the commitment point, and {} left out of the flow; pass an earlier --start if {} belong",
+                    "{} finished without entering \"{}\", the commitment point, and {} left out of the flow; pass an earlier --start if {}",
                     plural(skipped, "item", "items"),
                     log.stages.get(start),
                     if skipped == 1 { "is" } else { "are" },
-                    if skipped == 1 { "it does" } else { "they do" },
+                    if skipped == 1 { "it belongs" } else { "they belong" },
                 ),
             });
         }

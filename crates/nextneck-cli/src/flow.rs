@@ -82,6 +82,19 @@ pub struct StreamArgs {
     #[arg(long, value_parser = args::timestamp)]
     now: Option<Timestamp>,
 
+    /// The commitment point: the stage where an item's flow starts. Time
+    /// before it is not flow time, and stages before it are not candidates
+    /// for the bottleneck.
+    #[arg(long, value_name = "STAGE")]
+    start: Option<String>,
+
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+/// How to read a log's files (shared with `import events --stream`).
+#[derive(Debug, Args)]
+pub struct ReadArgs {
     /// Time zone of times written without an offset (IANA name; default UTC).
     #[arg(long, value_name = "ZONE")]
     tz: Option<String>,
@@ -97,12 +110,6 @@ pub struct StreamArgs {
     /// when it entered it).
     #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
     layout: LayoutArg,
-
-    /// The commitment point: the stage where an item's flow starts. Time
-    /// before it is not flow time, and stages before it are not candidates
-    /// for the bottleneck.
-    #[arg(long, value_name = "STAGE")]
-    start: Option<String>,
 
     /// The case (item) id column.
     #[arg(long, value_name = "NAME")]
@@ -301,24 +308,7 @@ fn stream(
     c: &config::Stream,
     a: &StreamArgs,
 ) -> anyhow::Result<Stream> {
-    let pick = |cli: &Option<String>, cfg: &Option<String>| cli.clone().or_else(|| cfg.clone());
-    let columns = Columns {
-        case: pick(&a.case_column, &c.columns.case),
-        stage: pick(&a.stage_column, &c.columns.stage),
-        time: pick(&a.time_column, &c.columns.time),
-        lifecycle: pick(&a.lifecycle_column, &c.columns.lifecycle),
-        start: pick(&a.start_column, &c.columns.start),
-        resource: pick(&a.resource_column, &c.columns.resource),
-        item_type: pick(&a.type_column, &c.columns.item_type),
-    };
-    let tz = match pick(&a.tz, &c.tz) {
-        None => jiff::tz::TimeZone::UTC,
-        Some(z) => jiff::tz::TimeZone::get(&z).map_err(|_| {
-            UsageError(format!(
-                "--tz {z}: not a time zone; use an IANA name such as Europe/Paris or UTC"
-            ))
-        })?,
-    };
+    let read = a.read.options(c)?;
     let mut flow = c.flow_settings(&name);
     match a.model {
         ModelArg::Transitions => flow.model = ModelChoice::Fixed(Model::Transitions),
@@ -338,22 +328,47 @@ fn stream(
     if a.start.is_some() {
         flow.start.clone_from(&a.start);
     }
-    let layout = match (a.layout, c.layout.as_deref()) {
-        (LayoutArg::Long, _) | (LayoutArg::Auto, Some("long")) => RowLayout::Long,
-        (LayoutArg::Wide, _) | (LayoutArg::Auto, Some("wide")) => RowLayout::Wide,
-        (LayoutArg::Auto, _) => RowLayout::Auto,
-    };
-    let read = ReadOptions {
-        columns,
-        tz,
-        time_format: pick(&a.time_format, &c.time_format),
-        layout,
-        ..ReadOptions::default()
-    };
     Ok(Stream {
         input: Input::Files(files.unwrap_or_default(), read),
         flow,
     })
+}
+
+impl ReadArgs {
+    /// The options to read with: these arguments over the configured
+    /// stream `c` over the defaults.
+    pub fn options(&self, c: &config::Stream) -> anyhow::Result<ReadOptions> {
+        let pick = |cli: &Option<String>, cfg: &Option<String>| cli.clone().or_else(|| cfg.clone());
+        let columns = Columns {
+            case: pick(&self.case_column, &c.columns.case),
+            stage: pick(&self.stage_column, &c.columns.stage),
+            time: pick(&self.time_column, &c.columns.time),
+            lifecycle: pick(&self.lifecycle_column, &c.columns.lifecycle),
+            start: pick(&self.start_column, &c.columns.start),
+            resource: pick(&self.resource_column, &c.columns.resource),
+            item_type: pick(&self.type_column, &c.columns.item_type),
+        };
+        let tz = match pick(&self.tz, &c.tz) {
+            None => jiff::tz::TimeZone::UTC,
+            Some(z) => jiff::tz::TimeZone::get(&z).map_err(|_| {
+                UsageError(format!(
+                    "--tz {z}: not a time zone; use an IANA name such as Europe/Paris or UTC"
+                ))
+            })?,
+        };
+        let layout = match (self.layout, c.layout.as_deref()) {
+            (LayoutArg::Long, _) | (LayoutArg::Auto, Some("long")) => RowLayout::Long,
+            (LayoutArg::Wide, _) | (LayoutArg::Auto, Some("wide")) => RowLayout::Wide,
+            (LayoutArg::Auto, _) => RowLayout::Auto,
+        };
+        Ok(ReadOptions {
+            columns,
+            tz,
+            time_format: pick(&self.time_format, &c.time_format),
+            layout,
+            ..ReadOptions::default()
+        })
+    }
 }
 
 /// Reads a stream's files (or hands over the log read from the store).

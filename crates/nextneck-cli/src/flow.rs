@@ -178,7 +178,7 @@ pub struct Stream {
 /// Where a stream's events come from.
 pub enum Input {
     /// Event log files, read in order.
-    Files(Vec<PathBuf>, ReadOptions),
+    Files(Vec<PathBuf>, Box<ReadOptions>),
     /// Already read from the event store.
     Log(Box<EventLog>),
 }
@@ -329,7 +329,7 @@ fn stream(
         flow.start.clone_from(&a.start);
     }
     Ok(Stream {
-        input: Input::Files(files.unwrap_or_default(), read),
+        input: Input::Files(files.unwrap_or_default(), Box::new(read)),
         flow,
     })
 }
@@ -373,10 +373,7 @@ impl ReadArgs {
 
 /// Reads a stream's files (or hands over the log read from the store).
 pub fn read(stream: &mut Stream) -> anyhow::Result<EventLog> {
-    match std::mem::replace(
-        &mut stream.input,
-        Input::Files(Vec::new(), ReadOptions::default()),
-    ) {
+    match std::mem::replace(&mut stream.input, Input::Files(Vec::new(), Box::default())) {
         Input::Files(files, options) => Ok(nextneck_eventlog::read(&files, &options)?),
         Input::Log(log) => Ok(*log),
     }

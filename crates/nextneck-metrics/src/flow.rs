@@ -2438,6 +2438,7 @@ mod tests {
             now: log.newest().unwrap(),
             done: &done,
             resolution_like: &[false; 4],
+            start: None,
             since: 0,
             until: 100 * DAY,
             mid: 50 * DAY,

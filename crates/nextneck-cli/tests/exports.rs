@@ -272,3 +272,54 @@ fn logs_imported_as_streams_equal_the_files(db: Db) {
 }
 
 both_backends!(logs_imported_as_streams_equal_the_files);
+
+/// The example: one stray old event in the hiring log added its
+/// empty days to the forecast's history and moved the rate from 1.18 to
+/// about 0.7 items a day. The history starts at the first finished item
+/// now, unless --since says otherwise.
+#[test]
+fn a_stray_old_event_does_not_move_the_forecast() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let hiring = std::fs::read_to_string(examples.join("hiring/events.csv")).unwrap();
+    let log = dir.path().join("hiring.csv");
+    std::fs::write(
+        &log,
+        format!("{hiring}C-999,applied,2024-02-20T09:00:00Z,engineer\n"),
+    )
+    .unwrap();
+    let forecast = |file: &Path, extra: &[&str]| {
+        ok_json(
+            dir.path(),
+            &[
+                &[
+                    "forecast",
+                    file.to_str().unwrap(),
+                    "--case-column",
+                    "candidate",
+                    "--done",
+                    "hired",
+                    "--done",
+                    "rejected",
+                    "--items",
+                    "20",
+                    "--format",
+                    "json",
+                ][..],
+                extra,
+            ]
+            .concat(),
+        )["history"]
+            .clone()
+    };
+    let clean = forecast(&examples.join("hiring/events.csv"), &[]);
+    let stray = forecast(&log, &[]);
+    assert_eq!(clean["since"], "2024-05-02T00:00:00Z");
+    assert_eq!(stray, clean);
+    assert_eq!(stray["completed"], 67);
+    assert_eq!(stray["days"], 57);
+    // --since says otherwise: its days are the history, empty or not.
+    let since = forecast(&log, &["--since", "2024-03-31"]);
+    assert_eq!(since["days"], 89);
+    assert!(since["per_day_mean"].as_f64().unwrap() < 0.76, "{since}");
+}

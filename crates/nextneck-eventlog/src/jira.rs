@@ -22,6 +22,7 @@ struct Search {
 
 #[derive(Deserialize)]
 struct Issue {
+    #[serde(deserialize_with = "key")]
     key: String,
     fields: Fields,
     changelog: Option<Changelog>,
@@ -64,6 +65,17 @@ struct Change {
     to_string: Option<String>,
 }
 
+fn key<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let key: String = Deserialize::deserialize(d)?;
+    let key = key.trim();
+    if key.is_empty() {
+        return Err(serde::de::Error::custom(
+            "field \"key\": an issue has an empty key; export the issues with their keys",
+        ));
+    }
+    Ok(key.to_owned())
+}
+
 fn created<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     time_field(d, "created")
 }
@@ -83,23 +95,28 @@ pub(crate) fn read(text: &[u8], ctx: &Ctx<'_>, log: &mut EventLog) -> Result<(),
     for page in serde_json::Deserializer::from_slice(text).into_iter::<Search>() {
         let page = page.map_err(|e| shape_error(&e, what, ctx))?;
         for issue in page.issues {
-            read_issue(issue, ctx, log)?;
+            read_issue(issue, text, ctx, log)?;
         }
     }
     Ok(())
 }
 
-fn read_issue(issue: Issue, ctx: &Ctx<'_>, log: &mut EventLog) -> Result<(), Error> {
-    let key = issue.key.trim();
-    if key.is_empty() {
-        return Err(ctx.line(1, "field \"key\": an issue has an empty key"));
-    }
+/// The line where `"KEY"` first occurs in `text` (the issue's `key`
+/// field: it comes before its changelog).
+fn line_of(text: &[u8], key: &str) -> u64 {
+    let quoted = format!("\"{key}\"");
+    let at = memchr::memmem::find(text, quoted.as_bytes()).unwrap_or(0);
+    memchr::memchr_iter(b'\n', &text[..at]).count() as u64 + 1
+}
+
+fn read_issue(issue: Issue, text: &[u8], ctx: &Ctx<'_>, log: &mut EventLog) -> Result<(), Error> {
+    let key = issue.key.as_str();
     let mut changes: Vec<(i64, Option<String>, String)> = Vec::new();
     if let Some(changelog) = issue.changelog {
         let held = changelog.histories.len() as u64;
         if let Some(total) = changelog.total.filter(|&t| t > held) {
             return Err(ctx.line(
-                1,
+                line_of(text, key),
                 format!(
                     "field \"changelog\": issue {key} holds {held} of its {total} changes (Jira cuts a search's changelog short); export that issue's whole changelog (/rest/api/2/issue/{key}/changelog) or leave it out of the search"
                 ),

@@ -280,12 +280,18 @@ fn jira_search_errors() {
     );
     check_err(
         "search.json",
+        &JIRA_SEARCH.replace("\"key\": \"SUP-2\"", "\"key\": \" \""),
+        &opts(),
+        ":22: field \"key\": an issue has an empty key; export the issues with their keys",
+    );
+    check_err(
+        "search.json",
         &JIRA_SEARCH.replace(
             "\"total\": 2, \"histories\"",
             "\"total\": 120, \"histories\"",
         ),
         &opts(),
-        ":1: field \"changelog\": issue SUP-1 holds 2 of its 120 changes (Jira cuts a search's changelog short); export that issue's whole changelog (/rest/api/2/issue/SUP-1/changelog) or leave it out of the search",
+        ":5: field \"changelog\": issue SUP-1 holds 2 of its 120 changes (Jira cuts a search's changelog short); export that issue's whole changelog (/rest/api/2/issue/SUP-1/changelog) or leave it out of the search",
     );
 }
 

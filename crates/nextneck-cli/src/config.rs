@@ -268,6 +268,11 @@ mod tests {
         let c = parse(include_str!("../../../docs/nextneck.example.toml")).unwrap();
         assert_eq!(c.server.listen.as_deref(), Some("0.0.0.0:8080"));
         assert_eq!(c.streams["hiring"].done, ["hired", "rejected"]);
+        assert_eq!(c.streams["hiring"].start.as_deref(), Some("screen"));
+        assert_eq!(
+            c.streams["hiring"].flow_settings("hiring").start.as_deref(),
+            Some("screen")
+        );
         assert!(c.services.contains_key("checkout") && c.teams.contains_key("web"));
         parse(include_str!("../../../examples/nextneck.toml")).unwrap();
     }
@@ -282,6 +287,10 @@ mod tests {
             (
                 "[streams.x]\nfile = \"a.csv\"\nmodel = \"petri\"\n",
                 "model \"petri\" is not a model",
+            ),
+            (
+                "[streams.x]\nfile = \"a.csv\"\nlayout = \"tall\"\n",
+                "layout \"tall\": use \"long\" (a row per event) or \"wide\" (a row per item)",
             ),
             (
                 "[streams.x\n",

@@ -2,7 +2,8 @@
 //!
 //! * The wide layout (ActionableAgile's, and many spreadsheets'): an id
 //!   column, then a column per stage holding when the item entered it
-//!   (empty: it did not, or not yet), left to right in flow order. Every
+//!   (empty: it did not, or not yet), left to right in flow order; taken
+//!   when asked, or when the header has no stage column. Every
 //!   column whose values are mostly times is a stage; the item's entries
 //!   are its non-empty stage cells. An item type is read from a `type`
 //!   column. Epoch numbers do not make a column a stage (ids and estimates
@@ -68,7 +69,15 @@ pub(crate) fn read(
                 jira: true,
             }
         }
-        _ => wide(header, &lower, &records, long_error, ctx)?,
+        _ => {
+            // Auto: wide only when the header has no stage column (a long
+            // log with a misnamed column is not taken for a wide one).
+            let long_error = match long_error {
+                Some(e) if has_stage_column(&lower, ctx) => return Err(e),
+                other => other,
+            };
+            wide(header, &lower, &records, long_error, ctx)?
+        }
     };
     for (line, record) in &records {
         let field = |i: usize| record.get(i).map_or("", |v| v.trim());
@@ -100,6 +109,15 @@ pub(crate) fn read(
         }
     }
     Ok(())
+}
+
+/// Whether the header has a stage column, named or by its usual names.
+fn has_stage_column(lower: &[String], ctx: &Ctx<'_>) -> bool {
+    ctx.options.columns.stage.is_some()
+        || Role::Stage
+            .candidates()
+            .iter()
+            .any(|c| lower.iter().any(|h| h == c))
 }
 
 /// A value as a time; in Jira's CSV also in Jira's own format.

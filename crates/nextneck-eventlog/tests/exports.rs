@@ -143,6 +143,20 @@ fn wide_layout_errors() {
         },
         ":1: a wide log has an id column and a column per stage holding when each item entered it, but only 1 of the columns \"id\", \"when\", \"what\" hold times; give their format with --time-format",
     );
+    // A long log with a misnamed column is not taken for a wide one, even
+    // with several date columns: a stage column says it is long.
+    check_err(
+        "log.csv",
+        "case,status,start_timestamp,timestamp\nA,open,2024-03-01,2024-03-02\n",
+        &ReadOptions {
+            columns: nextneck_eventlog::Columns {
+                stage: Some("activity".into()),
+                ..Default::default()
+            },
+            ..opts()
+        },
+        ":1: no column named \"activity\" (from --stage-column); the columns are \"case\", \"status\", \"start_timestamp\", \"timestamp\"",
+    );
     // Local dates without the format: not dates, so not wide.
     check_err(
         "wide.csv",

@@ -15,6 +15,7 @@
 //! Both are turned into *stays*: an item in a stage from `enter` to `exit`
 //! (open when it has not left), and every figure is computed from stays.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use nextneck_model::Timestamp;
@@ -540,11 +541,13 @@ struct Occurrence {
 /// The log grouped by case, each case's events in time order (equal times
 /// keep their input order), with the log's oldest and newest times.
 struct Grouped<'a> {
-    events: &'a [Event],
-    /// The events' order; `None` when the log is in that order already
-    /// (each case's events together, cases in id order, times ascending:
-    /// the usual file, which then needs no permutation).
-    order: Option<Vec<u32>>,
+    /// The events in that order: the log's own when it is in that order
+    /// already (each case's events together, cases in id order, times
+    /// ascending: the usual file), else a copy in that order. Every pass
+    /// after grouping reads them in order: through a permutation, each
+    /// event of a time-ordered log (items interleaved, as tools export)
+    /// would be a cache miss in every pass.
+    events: Cow<'a, [Event]>,
     starts: Vec<usize>,
     /// Transitions: whether some item leaves each stage for another,
     /// found while checking the order (`None` on the other path).
@@ -559,27 +562,11 @@ struct Grouped<'a> {
 #[derive(Clone, Copy)]
 struct CaseEvents<'a> {
     events: &'a [Event],
-    /// Indices into `events`, or `None` for all of them in order.
-    order: Option<&'a [u32]>,
 }
 
 impl<'a> CaseEvents<'a> {
-    fn len(self) -> usize {
-        match self.order {
-            Some(o) => o.len(),
-            None => self.events.len(),
-        }
-    }
-
-    fn get(self, k: usize) -> Event {
-        match self.order {
-            Some(o) => self.events[o[k] as usize],
-            None => self.events[k],
-        }
-    }
-
     fn iter(self) -> impl Iterator<Item = Event> + 'a {
-        (0..self.len()).map(move |k| self.get(k))
+        self.events.iter().copied()
     }
 }
 
@@ -587,7 +574,7 @@ fn group(log: &EventLog) -> Grouped<'_> {
     group_in_place(log).unwrap_or_else(|| group_by_sorting(log))
 }
 
-/// [`group`] of any log: a permutation sorted by case, then time.
+/// [`group`] of any log: a copy sorted by case, then time (stable).
 fn group_by_sorting(log: &EventLog) -> Grouped<'_> {
     let cases = log.cases.len();
     let mut starts = vec![0usize; cases + 1];
@@ -607,15 +594,18 @@ fn group_by_sorting(log: &EventLog) -> Grouped<'_> {
         *slot += 1;
     }
     drop(fill);
+    // The events gathered in case order (the one pass that reads them out
+    // of order), then each case's put in time order, stably.
+    let mut events: Vec<Event> = order.iter().map(|&i| log.events[i as usize]).collect();
+    drop(order);
     for c in 0..cases {
-        let slice = &mut order[starts[c]..starts[c + 1]];
-        if !slice.is_sorted_by_key(|&i| log.events[i as usize].at()) {
-            slice.sort_by_key(|&i| log.events[i as usize].at());
+        let slice = &mut events[starts[c]..starts[c + 1]];
+        if !slice.is_sorted_by_key(Event::at) {
+            slice.sort_by_key(Event::at);
         }
     }
     Grouped {
-        events: &log.events,
-        order: Some(order),
+        events: Cow::Owned(events),
         starts,
         left: None,
         oldest: log.oldest(),
@@ -665,8 +655,7 @@ fn group_in_place(log: &EventLog) -> Option<Grouped<'_>> {
     }
     let (oldest, newest) = (a.oldest.min(b.oldest), a.newest.max(b.newest));
     Some(Grouped {
-        events,
-        order: None,
+        events: Cow::Borrowed(events),
         starts,
         left: Some(a.left),
         oldest: (oldest != Timestamp::MAX).then_some(oldest),
@@ -746,16 +735,8 @@ fn in_order(
 
 impl Grouped<'_> {
     fn case(&self, c: usize) -> CaseEvents<'_> {
-        let range = self.starts[c]..self.starts[c + 1];
-        match &self.order {
-            Some(order) => CaseEvents {
-                events: self.events,
-                order: Some(&order[range]),
-            },
-            None => CaseEvents {
-                events: &self.events[range],
-                order: None,
-            },
+        CaseEvents {
+            events: &self.events[self.starts[c]..self.starts[c + 1]],
         }
     }
 }

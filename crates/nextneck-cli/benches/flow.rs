@@ -16,6 +16,10 @@
 //! * `NEXTNECK_BENCH_ROUNDS=N`: rounds (default 5; PM4Py, at over a minute
 //!   a run, runs once, with no warm-up: `NEXTNECK_BENCH_PM4PY_ROUNDS=N`).
 //! * `NEXTNECK_BENCH_PYTHON=PATH`: the Python with pm4py and duckdb.
+//! * `NEXTNECK_BENCH_LAYOUT=case|time|both`: the log's row order (default
+//!   both, one after the other, each with its own table): each item's rows
+//!   together (`case`), or every row in time order with items interleaved
+//!   (`time`, as tools export their logs). The rows are the same.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
@@ -52,8 +56,21 @@ fn main() {
     let events: usize = env_or("NEXTNECK_BENCH_EVENTS", 10_000_000);
     let rounds: usize = env_or("NEXTNECK_BENCH_ROUNDS", 5);
     let python = std::env::var("NEXTNECK_BENCH_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let log = generated_log(events);
-    let size = std::fs::metadata(&log).unwrap().len();
+    let layouts: &[bool] = match std::env::var("NEXTNECK_BENCH_LAYOUT").as_deref() {
+        Ok("case") => &[false],
+        Ok("time") => &[true],
+        _ => &[false, true],
+    };
+    for &time_ordered in layouts {
+        let log = generated_log(events, time_ordered);
+        bench_log(&log, events, rounds, &python);
+    }
+}
+
+/// Runs the tools on one log and prints their table.
+fn bench_log(log: &Path, events: usize, rounds: usize, python: &str) {
+    let size = std::fs::metadata(log).unwrap().len();
+    println!();
     println!(
         "log: {} ({events} events, {:.0} MiB)",
         log.display(),
@@ -66,7 +83,7 @@ fn main() {
     std::fs::write(&duckdb_script, DUCKDB).unwrap();
     println!("load average before: {}", load_average());
     let has = |module: &str| {
-        Command::new(&python)
+        Command::new(python)
             .args(["-c", &format!("import {module}")])
             .stderr(Stdio::null())
             .status()
@@ -89,7 +106,7 @@ fn main() {
     if has("duckdb") {
         tools.push(Tool::new(
             "DuckDB: per-stage medians in SQL",
-            &python,
+            python,
             vec![duckdb_script.display().to_string(), log_s.clone()],
         ));
     } else {
@@ -98,7 +115,7 @@ fn main() {
     if has("pm4py") {
         let mut t = Tool::new(
             "PM4Py: performance DFG (per-activity times)",
-            &python,
+            python,
             vec![pm4py_script.display().to_string(), log_s.clone()],
         );
         t.max_rounds = env_or("NEXTNECK_BENCH_PM4PY_ROUNDS", 1);
@@ -224,17 +241,26 @@ fn median(v: &mut [f64]) -> f64 {
 /// A delivery-like log: items go new → triage → doing → review → (doing →
 /// review again, a third of the time) → testing → done; 5 % are still in
 /// progress; arrivals spread over a year; every row `case,activity,time`.
-/// Rows are written in time order per day window, cases interleaved.
-fn generated_log(events: usize) -> PathBuf {
+/// `time_ordered`: the same rows in time order (stable: an item's rows at
+/// the same second keep their order), items interleaved, as exported logs
+/// are; else each item's rows together.
+fn generated_log(events: usize, time_ordered: bool) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data");
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("flow-{events}-v1.csv"));
+    let name = if time_ordered {
+        format!("flow-{events}-time-v1.csv")
+    } else {
+        format!("flow-{events}-v1.csv")
+    };
+    let path = dir.join(name);
     if path.exists() {
         return path;
     }
     let tmp = path.with_extension("tmp");
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp).unwrap());
     writeln!(out, "case_id,activity,timestamp").unwrap();
+    // Time-ordered: (time, case, stage) of every row, written after sorting.
+    let mut rows: Vec<(i64, u32, &str)> = Vec::new();
     let mut rng = 0x1234_5678_9abc_def0u64;
     let mut next = move || {
         rng = rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -265,11 +291,11 @@ fn generated_log(events: usize) -> PathBuf {
             if written >= events {
                 break;
             }
-            buf.clear();
-            let ts = jiff::Timestamp::from_second(t).unwrap();
-            use std::fmt::Write as _;
-            write!(buf, "C{case:08},{stage},{ts}").unwrap();
-            writeln!(out, "{buf}").unwrap();
+            if time_ordered {
+                rows.push((t, case as u32, stage));
+            } else {
+                write_row(&mut out, &mut buf, case as u32, stage, t);
+            }
             written += 1;
             // Minutes to days in a stage; review waits longest.
             let scale = match *stage {
@@ -281,8 +307,20 @@ fn generated_log(events: usize) -> PathBuf {
             t += 60 + (next() % scale) as i64;
         }
     }
+    rows.sort_by_key(|r| r.0);
+    for (t, case, stage) in rows {
+        write_row(&mut out, &mut buf, case, stage, t);
+    }
     out.flush().unwrap();
     drop(out);
     std::fs::rename(&tmp, &path).unwrap();
     path
+}
+
+fn write_row(out: &mut impl Write, buf: &mut String, case: u32, stage: &str, t: i64) {
+    use std::fmt::Write as _;
+    buf.clear();
+    let ts = jiff::Timestamp::from_second(t).unwrap();
+    write!(buf, "C{case:08},{stage},{ts}").unwrap();
+    writeln!(out, "{buf}").unwrap();
 }

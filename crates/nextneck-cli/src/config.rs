@@ -23,6 +23,9 @@
 //! done = ["hired", "rejected"]      # default: the usual done names
 //! model = "transitions"             # or "activities"; default: from the log
 //! tz = "Europe/Paris"               # for times without an offset
+//! start = "screen"                  # the commitment point (default: none)
+//! time_format = "%d/%m/%Y %H:%M"    # times in a local form (strftime)
+//! layout = "wide"                   # a row per item (default: from the header)
 //!
 //! [streams.hiring.columns]          # default: found by their usual names
 //! case = "candidate"
@@ -105,9 +108,27 @@ pub struct Stream {
     pub model: Option<String>,
     /// Time zone of times written without an offset.
     pub tz: Option<String>,
+    /// The strftime format of times in a local form.
+    pub time_format: Option<String>,
+    /// `long` or `wide`; default: from the header.
+    #[serde(default, deserialize_with = "layout")]
+    pub layout: Option<String>,
+    /// The commitment point: the stage where an item's flow starts.
+    pub start: Option<String>,
     /// Stage categories.
     #[serde(default)]
     pub stages: Categories,
+}
+
+/// `long` or `wide`, or an error naming the choices.
+fn layout<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v = String::deserialize(d)?;
+    match v.as_str() {
+        "long" | "wide" | "auto" => Ok(Some(v)),
+        _ => Err(serde::de::Error::custom(format!(
+            "layout \"{v}\": use \"long\" (a row per event) or \"wide\" (a row per item)"
+        ))),
+    }
 }
 
 /// Column names of a stream's files.
@@ -157,6 +178,7 @@ impl Stream {
             _ => ModelChoice::Auto,
         };
         flow.done = self.done.clone();
+        flow.start.clone_from(&self.start);
         flow.active = self.stages.active.clone();
         flow.wait = self.stages.wait.clone();
         flow
@@ -279,6 +301,11 @@ mod tests {
         let c = parse(include_str!("../../../docs/nextneck.example.toml")).unwrap();
         assert_eq!(c.server.listen.as_deref(), Some("0.0.0.0:8080"));
         assert_eq!(c.streams["hiring"].done, ["hired", "rejected"]);
+        assert_eq!(c.streams["hiring"].start.as_deref(), Some("screen"));
+        assert_eq!(
+            c.streams["hiring"].flow_settings("hiring").start.as_deref(),
+            Some("screen")
+        );
         assert!(c.services.contains_key("checkout") && c.teams.contains_key("web"));
         assert_eq!(
             c.git.deploy_tags.as_deref(),
@@ -302,6 +329,10 @@ mod tests {
             (
                 "[streams.x]\nfile = \"a.csv\"\nmodel = \"petri\"\n",
                 "model \"petri\" is not a model",
+            ),
+            (
+                "[streams.x]\nfile = \"a.csv\"\nlayout = \"tall\"\n",
+                "layout \"tall\": use \"long\" (a row per event) or \"wide\" (a row per item)",
             ),
             (
                 "[streams.x\n",

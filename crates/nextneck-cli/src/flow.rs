@@ -6,7 +6,7 @@ use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use nextneck_eventlog::{Columns, ReadOptions};
+use nextneck_eventlog::{Columns, ReadOptions, RowLayout};
 use nextneck_metrics::WindowSpec;
 use nextneck_metrics::flow::{FlowError, FlowReport, FlowSettings, Model, ModelChoice};
 use nextneck_model::Timestamp;
@@ -82,9 +82,34 @@ pub struct StreamArgs {
     #[arg(long, value_parser = args::timestamp)]
     now: Option<Timestamp>,
 
+    /// The commitment point: the stage where an item's flow starts. Time
+    /// before it is not flow time, and stages before it are not candidates
+    /// for the bottleneck.
+    #[arg(long, value_name = "STAGE")]
+    start: Option<String>,
+
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+/// How to read a log's files (shared with `import events --stream`).
+#[derive(Debug, Args)]
+pub struct ReadArgs {
     /// Time zone of times written without an offset (IANA name; default UTC).
     #[arg(long, value_name = "ZONE")]
     tz: Option<String>,
+
+    /// The format of the log's times when they are in a local form
+    /// (strftime, such as "%d/%m/%Y %H:%M" or Jira's "%d/%b/%y %I:%M %p"); local
+    /// times are in --tz.
+    #[arg(long, value_name = "FORMAT")]
+    time_format: Option<String>,
+
+    /// How a CSV log's rows are laid out: auto, long (a row per event:
+    /// item, stage, time) or wide (a row per item, a column per stage holding
+    /// when it entered it).
+    #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
+    layout: LayoutArg,
 
     /// The case (item) id column.
     #[arg(long, value_name = "NAME")]
@@ -132,6 +157,13 @@ pub struct WindowArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LayoutArg {
+    Auto,
+    Long,
+    Wide,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum ModelArg {
     Auto,
     Transitions,
@@ -147,7 +179,7 @@ pub struct Stream {
 /// Where a stream's events come from.
 pub enum Input {
     /// Event log files, read in order.
-    Files(Vec<PathBuf>, ReadOptions),
+    Files(Vec<PathBuf>, Box<ReadOptions>),
     /// Already read from the event store.
     Log(Box<EventLog>),
 }
@@ -277,24 +309,7 @@ fn stream(
     c: &config::Stream,
     a: &StreamArgs,
 ) -> anyhow::Result<Stream> {
-    let pick = |cli: &Option<String>, cfg: &Option<String>| cli.clone().or_else(|| cfg.clone());
-    let columns = Columns {
-        case: pick(&a.case_column, &c.columns.case),
-        stage: pick(&a.stage_column, &c.columns.stage),
-        time: pick(&a.time_column, &c.columns.time),
-        lifecycle: pick(&a.lifecycle_column, &c.columns.lifecycle),
-        start: pick(&a.start_column, &c.columns.start),
-        resource: pick(&a.resource_column, &c.columns.resource),
-        item_type: pick(&a.type_column, &c.columns.item_type),
-    };
-    let tz = match pick(&a.tz, &c.tz) {
-        None => jiff::tz::TimeZone::UTC,
-        Some(z) => jiff::tz::TimeZone::get(&z).map_err(|_| {
-            UsageError(format!(
-                "--tz {z}: not a time zone; use an IANA name such as Europe/Paris or UTC"
-            ))
-        })?,
-    };
+    let read = a.read.options(c)?;
     let mut flow = c.flow_settings(&name);
     match a.model {
         ModelArg::Transitions => flow.model = ModelChoice::Fixed(Model::Transitions),
@@ -311,23 +326,55 @@ fn stream(
         }
     }
     flow.now = a.now;
-    let read = ReadOptions {
-        columns,
-        tz,
-        ..ReadOptions::default()
-    };
+    if a.start.is_some() {
+        flow.start.clone_from(&a.start);
+    }
     Ok(Stream {
-        input: Input::Files(files.unwrap_or_default(), read),
+        input: Input::Files(files.unwrap_or_default(), Box::new(read)),
         flow,
     })
 }
 
+impl ReadArgs {
+    /// The options to read with: these arguments over the configured
+    /// stream `c` over the defaults.
+    pub fn options(&self, c: &config::Stream) -> anyhow::Result<ReadOptions> {
+        let pick = |cli: &Option<String>, cfg: &Option<String>| cli.clone().or_else(|| cfg.clone());
+        let columns = Columns {
+            case: pick(&self.case_column, &c.columns.case),
+            stage: pick(&self.stage_column, &c.columns.stage),
+            time: pick(&self.time_column, &c.columns.time),
+            lifecycle: pick(&self.lifecycle_column, &c.columns.lifecycle),
+            start: pick(&self.start_column, &c.columns.start),
+            resource: pick(&self.resource_column, &c.columns.resource),
+            item_type: pick(&self.type_column, &c.columns.item_type),
+        };
+        let tz = match pick(&self.tz, &c.tz) {
+            None => jiff::tz::TimeZone::UTC,
+            Some(z) => jiff::tz::TimeZone::get(&z).map_err(|_| {
+                UsageError(format!(
+                    "--tz {z}: not a time zone; use an IANA name such as Europe/Paris or UTC"
+                ))
+            })?,
+        };
+        let layout = match (self.layout, c.layout.as_deref()) {
+            (LayoutArg::Long, _) | (LayoutArg::Auto, Some("long")) => RowLayout::Long,
+            (LayoutArg::Wide, _) | (LayoutArg::Auto, Some("wide")) => RowLayout::Wide,
+            (LayoutArg::Auto, _) => RowLayout::Auto,
+        };
+        Ok(ReadOptions {
+            columns,
+            tz,
+            time_format: pick(&self.time_format, &c.time_format),
+            layout,
+            ..ReadOptions::default()
+        })
+    }
+}
+
 /// Reads a stream's files (or hands over the log read from the store).
 pub fn read(stream: &mut Stream) -> anyhow::Result<EventLog> {
-    match std::mem::replace(
-        &mut stream.input,
-        Input::Files(Vec::new(), ReadOptions::default()),
-    ) {
+    match std::mem::replace(&mut stream.input, Input::Files(Vec::new(), Box::default())) {
         Input::Files(files, options) => Ok(nextneck_eventlog::read(&files, &options)?),
         Input::Log(log) => Ok(*log),
     }

@@ -179,7 +179,7 @@ fn errors_and_exit_codes() {
         (
             vec!["flow", bad_s],
             1,
-            format!("error: {bad_s}:3: field \"timestamp\": \"31/12/2024\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z, or epoch seconds\n"),
+            format!("error: {bad_s}:3: field \"timestamp\": \"31/12/2024\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z, or epoch seconds, or give the format with --time-format (such as --time-format \"%d/%m/%Y %H:%M\")\n"),
         ),
         (
             vec!["flow", good_s, "--done", "shipped"],
@@ -262,8 +262,12 @@ fn forecast_over_a_repositorys_deployments() {
         "forecast", "--git", path, "--count", "changes", "--days", "3", "--format", "json",
     ]);
     assert_eq!(r["history"]["completed"], 18);
-    // Day 1 has none (the baseline), the others 2: at least 4 in 3 days with 95 %.
-    assert_eq!(r["forecast"]["how_many"]["p95"]["items"], 4);
+    // Day 1 has none (the baseline's changes are not throughput): the
+    // history starts at the first completion, day 2, and every day of it
+    // has 2: at least 6 in 3 days with 95 %.
+    assert_eq!(r["history"]["since"], "2024-01-02T00:00:00Z");
+    assert_eq!(r["history"]["days"], 9);
+    assert_eq!(r["forecast"]["how_many"]["p95"]["items"], 6);
 }
 
 /// Writes a page with `nextneck ARGS --format html -o FILE` and opens it in

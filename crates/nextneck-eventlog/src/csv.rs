@@ -13,7 +13,7 @@ use std::sync::{Mutex, mpsc};
 
 use nextneck_model::flow::{EventLog, SourceFile};
 
-use crate::{Batch, Ctx, Error, FieldNames, Layout, Role, Row};
+use crate::{Batch, Ctx, Error, FieldNames, Layout, Role, Row, RowLayout};
 
 /// Bytes per block handed to a worker.
 const BLOCK: usize = 2 << 20;
@@ -51,7 +51,15 @@ pub(crate) fn read(
             Err(e) => return Err(ctx.line(1, format!("the header row is not valid CSV: {e}"))),
         }
     };
-    let layout = Layout::find(&header, ctx, 1, true)?;
+    // One row per item (wide, Jira's issue CSV) when asked, or when the
+    // header is not that of one row per event.
+    let layout = match (Layout::find(&header, ctx, 1, true), ctx.options.layout) {
+        (Ok(layout), RowLayout::Auto | RowLayout::Long) => layout,
+        (found, layout) => {
+            let long_error = found.err().filter(|_| layout != RowLayout::Wide);
+            return crate::items::read(input, &header, delimiter, long_error, ctx, log);
+        }
+    };
     if layout.get(Role::Lifecycle).is_some() {
         log.shape.lifecycle = true;
     }
@@ -339,7 +347,10 @@ fn parse_block(
         // No quotes: split lines and fields directly (the common case, and
         // the fast one).
         // Rows of just a case, a stage and a time take the direct way.
-        let plain = roles.lifecycle.is_none() && roles.start.is_none() && roles.item_type.is_none();
+        let plain = roles.lifecycle.is_none()
+            && roles.start.is_none()
+            && roles.item_type.is_none()
+            && ctx.options.time_format.is_none();
         // One search for separators and newlines over the whole block.
         let mut fields: Vec<&[u8]> = Vec::with_capacity(columns);
         let mut line = 0u64;

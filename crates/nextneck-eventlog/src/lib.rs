@@ -1,5 +1,9 @@
 //! Reads event logs of any value stream (CSV, NDJSON, XES and `.gz` of
-//! each) into nextneck's flow model ([`nextneck_model::flow::EventLog`]).
+//! each) into nextneck's flow model ([`nextneck_model::flow::EventLog`]),
+//! and the exports teams already have: the wide layout of one row per item
+//! with a date column per stage (ActionableAgile, spreadsheets), Jira's
+//! issue CSV and its REST search export with the changelog, and Trello's
+//! board JSON export.
 //!
 //! This is the only crate that knows those formats. Columns are found by
 //! their usual names ([`Role::candidates`]) unless named explicitly;
@@ -15,6 +19,9 @@ use jiff::tz::TimeZone;
 use nextneck_model::flow::{Event, EventLog, NO_NAME, NO_TIME, Names, SourceFile};
 
 mod csv;
+mod document;
+mod items;
+mod jira;
 mod ndjson;
 
 /// The longest record read: a CSV record or an NDJSON line, in bytes. Real
@@ -27,6 +34,7 @@ pub const MAX_RECORD_BYTES: usize = 4 << 20;
 /// and their attribute lists need a handful of levels).
 pub const MAX_XES_DEPTH: usize = 256;
 pub mod time;
+mod trello;
 mod xes;
 
 /// What a column means.
@@ -71,13 +79,14 @@ impl Role {
                 "caseid",
                 "id",
                 "key",
+                "issue key",
             ],
             Role::Stage => &["stage", "status", "state", "activity", "concept:name"],
             Role::Time => &["timestamp", "time:timestamp", "time", "date"],
             Role::Lifecycle => &["lifecycle:transition", "lifecycle"],
             Role::Start => &["start_timestamp", "start"],
             Role::Resource => &["resource", "org:resource", "assignee"],
-            Role::Type => &["item_type", "type"],
+            Role::Type => &["item_type", "type", "issue type"],
         }
     }
 
@@ -155,6 +164,27 @@ pub struct ReadOptions {
     pub tz: TimeZone,
     /// Threads for parsing CSV (at least 1).
     pub threads: usize,
+    /// The strftime format of the times (`jiff::fmt::strtime`), for logs
+    /// whose times are in a local format such as `%d/%m/%Y %H:%M`; `None`:
+    /// the forms [`time`] reads.
+    pub time_format: Option<String>,
+    /// How a CSV file's rows are laid out.
+    pub layout: RowLayout,
+}
+
+/// How a CSV file's rows are laid out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RowLayout {
+    /// Long when the header has case, stage and time columns; else Jira's
+    /// issue CSV when it has `Issue key` and `Created`; else wide when
+    /// several columns hold dates.
+    #[default]
+    Auto,
+    /// One row per event (case, stage, time).
+    Long,
+    /// One row per item, a column per stage holding when the item entered
+    /// it.
+    Wide,
 }
 
 impl Default for ReadOptions {
@@ -163,6 +193,8 @@ impl Default for ReadOptions {
             columns: Columns::default(),
             tz: TimeZone::UTC,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            time_format: None,
+            layout: RowLayout::Auto,
         }
     }
 }
@@ -274,7 +306,7 @@ pub fn read_into(log: &mut EventLog, path: &Path, options: &ReadOptions) -> Resu
     };
     match format {
         FileFormat::Csv => csv::read(input, if gz { 0 } else { size }, &ctx, log, &mut source)?,
-        FileFormat::Ndjson => ndjson::read(input, &ctx, log, &mut source)?,
+        FileFormat::Ndjson => document::read(input, &ctx, log, &mut source)?,
         FileFormat::Xes => {
             log.shape.xes = true;
             xes::read(input, &ctx, log, &mut source)?
@@ -594,16 +626,11 @@ pub(crate) fn parse_row(
         }
     }
     let mut time_of = |value: &[u8], field: &str| {
-        time::parse_with(value, tz, last_day).ok_or_else(|| {
-            ctx.field(
-                line,
-                field,
-                format!(
-                    "\"{}\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z, or epoch seconds",
-                    String::from_utf8_lossy(value.trim_ascii())
-                ),
-            )
-        })
+        let parsed = match &ctx.options.time_format {
+            Some(format) => time::parse_format(value, format, tz),
+            None => time::parse_with(value, tz, last_day),
+        };
+        parsed.ok_or_else(|| ctx.field(line, field, not_a_time(value, ctx.options)))
     };
     let start = match row.start {
         Some(s) if !s.trim_ascii().is_empty() => time_of(s, names.start)?,
@@ -640,6 +667,51 @@ pub(crate) fn parse_row(
         case,
         stage,
     }))
+}
+
+/// What is wrong with a value that is not a time, and what to do.
+pub(crate) fn not_a_time(value: &[u8], options: &ReadOptions) -> String {
+    let value = String::from_utf8_lossy(value.trim_ascii());
+    match &options.time_format {
+        Some(format) => format!(
+            "\"{value}\" does not match --time-format \"{format}\"; fix the value or the format (strftime, such as %d/%m/%Y %H:%M)"
+        ),
+        None => format!(
+            "\"{value}\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z, or epoch seconds, or give the format with --time-format (such as --time-format \"%d/%m/%Y %H:%M\")"
+        ),
+    }
+}
+
+/// Reads a time as the options say: with `--time-format` when given, else
+/// the forms [`time`] reads.
+pub(crate) fn read_time(value: &[u8], options: &ReadOptions) -> Option<i64> {
+    match &options.time_format {
+        Some(format) => time::parse_format(value, format, &options.tz),
+        None => time::parse_bytes(value, &options.tz),
+    }
+}
+
+/// Appends an event (an entry of `case` into `stage` at `time`) to `log`,
+/// for readers that build events from whole items rather than rows.
+pub(crate) fn push_entry(
+    log: &mut EventLog,
+    case: &str,
+    stage: &str,
+    time: nextneck_model::Timestamp,
+    item_type: Option<&str>,
+) {
+    let case = log.cases.intern(case);
+    let stage = log.stages.intern(stage);
+    if let Some(ty) = item_type.map(str::trim).filter(|t| !t.is_empty()) {
+        let ty = log.types.intern(ty);
+        log.set_case_type(case, ty);
+    }
+    log.events.push(Event {
+        start: NO_TIME,
+        time,
+        case,
+        stage,
+    });
 }
 
 impl Batch {

@@ -10,6 +10,11 @@
 //!   10^11 (10^11 seconds is in the year 5138; 10^11 ms is in 1973);
 //! * anything else jiff reads as a timestamp (such as
 //!   `2024-03-01T12:00:00+01:00[Europe/Paris]`).
+//!
+//! With a strftime format (`--time-format`, read by `jiff::fmt::strtime`)
+//! only that format is read ([`parse_format`]): a time whose format has an
+//! offset (`%z`) or epoch seconds (`%s`) is that instant; any other is
+//! local time in the reader's zone, and a date alone is its midnight.
 
 use jiff::tz::TimeZone;
 
@@ -39,6 +44,25 @@ pub fn parse_bytes(b: &[u8], tz: &TimeZone) -> Option<i64> {
     }
     None
 }
+
+/// Parses `b` with the strftime format `format` (see the module's
+/// documentation); `None` when it does not match or is not a valid time.
+pub fn parse_format(b: &[u8], format: &str, tz: &TimeZone) -> Option<i64> {
+    let s = std::str::from_utf8(b.trim_ascii()).ok()?;
+    if s.is_empty() {
+        return None;
+    }
+    let tm = jiff::fmt::strtime::BrokenDownTime::parse(format, s).ok()?;
+    if tm.timestamp().is_some() || tm.offset().is_some() {
+        return tm.to_timestamp().ok().map(|t| t.as_second());
+    }
+    let dt = tm.to_datetime().ok()?;
+    tz.to_timestamp(dt).ok().map(|t| t.as_second())
+}
+
+/// The format of the times in Jira's CSV export in its default English
+/// locale: `12/Mar/24 3:41 PM`.
+pub const JIRA_CSV_FORMAT: &str = "%d/%b/%y %I:%M %p";
 
 /// Epoch seconds or milliseconds, rounded down to whole seconds.
 fn epoch(b: &[u8]) -> Option<i64> {
@@ -402,6 +426,60 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn check_format(input: &str, format: &str, tz: &str, expected: Option<i64>) {
+        let tz = TimeZone::get(tz).unwrap();
+        assert_eq!(
+            parse_format(input.as_bytes(), format, &tz),
+            expected,
+            "{input:?} {format:?}"
+        );
+    }
+
+    #[test]
+    fn formats_given_by_the_user() {
+        // 2024-03-12T15:41:00Z
+        let t = 1_710_258_060;
+        check_format("12/Mar/24 3:41 PM", JIRA_CSV_FORMAT, "UTC", Some(t));
+        check_format("12/Mar/24 03:41 PM", JIRA_CSV_FORMAT, "UTC", Some(t));
+        check_format(
+            "12/Mar/24 3:41 AM",
+            JIRA_CSV_FORMAT,
+            "UTC",
+            Some(t - 12 * 3600),
+        );
+        check_format(" 12/Mar/24 3:41 PM ", JIRA_CSV_FORMAT, "UTC", Some(t));
+        // Local time in the zone: Paris is UTC+1 in March.
+        check_format(
+            "12/Mar/24 4:41 PM",
+            JIRA_CSV_FORMAT,
+            "Europe/Paris",
+            Some(t),
+        );
+        check_format(
+            "12.03.2024 16:41",
+            "%d.%m.%Y %H:%M",
+            "Europe/Paris",
+            Some(t),
+        );
+        // An offset in the value wins over the zone.
+        check_format(
+            "12.03.2024 15:41 +0000",
+            "%d.%m.%Y %H:%M %z",
+            "Europe/Paris",
+            Some(t),
+        );
+        // A date alone is its midnight.
+        check_format(
+            "3/12/2024",
+            "%m/%d/%Y",
+            "UTC",
+            Some(t - (15 * 3600 + 41 * 60)),
+        );
+        check_format("2024-03-12T15:41:00Z", JIRA_CSV_FORMAT, "UTC", None);
+        check_format("31/Feb/24 3:41 PM", JIRA_CSV_FORMAT, "UTC", None);
+        check_format("", "%m/%d/%Y", "UTC", None);
     }
 
     #[test]

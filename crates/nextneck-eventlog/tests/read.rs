@@ -237,7 +237,7 @@ fn ndjson() {
         "events.jsonl",
         "{\"key\": \"SUP-1\", \"status\": \"opened\", \"timestamp\": 1709251200}\n{\"key\": \"SUP-1\", \"status\": \"x\", \"timestamp\": \"soon\"}\n",
         &opts(),
-        ":2: field \"timestamp\": \"soon\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z, or epoch seconds",
+        ":2: field \"timestamp\": \"soon\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z, or epoch seconds, or give the format with --time-format (such as --time-format \"%d/%m/%Y %H:%M\")",
     );
     check_err(
         "events.ndjson",
@@ -299,7 +299,7 @@ fn malformed_files_name_file_line_and_field() {
         (
             "missing.csv",
             "ticket,stage,timestamp\nA,open,2024-03-01\n",
-            ":1: no case id column: looked for case_id, case:concept:name, case, caseid, id, key and found \"ticket\", \"stage\", \"timestamp\"; name it with --case-column NAME",
+            ":1: no case id column: looked for case_id, case:concept:name, case, caseid, id, key, issue key and found \"ticket\", \"stage\", \"timestamp\"; name it with --case-column NAME",
         ),
         (
             "notime.csv",
@@ -309,7 +309,7 @@ fn malformed_files_name_file_line_and_field() {
         (
             "bad.csv",
             "case,stage,timestamp\nA,open,2024-03-01\nA,done,yesterday\n",
-            ":3: field \"timestamp\": \"yesterday\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z, or epoch seconds",
+            ":3: field \"timestamp\": \"yesterday\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z, or epoch seconds, or give the format with --time-format (such as --time-format \"%d/%m/%Y %H:%M\")",
         ),
         (
             "emptycase.csv",
@@ -339,7 +339,7 @@ fn malformed_files_name_file_line_and_field() {
         (
             "badtime.xes",
             &XES.replace("2024-03-01T00:02:00Z", "03/01/2024"),
-            ":23: field \"time:timestamp\": \"03/01/2024\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z, or epoch seconds",
+            ":23: field \"time:timestamp\": \"03/01/2024\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z, or epoch seconds, or give the format with --time-format (such as --time-format \"%d/%m/%Y %H:%M\")",
         ),
         (
             "notime.xes",
@@ -477,7 +477,7 @@ fn parallel_blocks_give_the_sequential_result() {
         .to_string();
         assert!(
             err.ends_with(&format!(
-                "bad.csv:{line}: field \"timestamp\": \"never\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z, or epoch seconds"
+                "bad.csv:{line}: field \"timestamp\": \"never\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z, or epoch seconds, or give the format with --time-format (such as --time-format \"%d/%m/%Y %H:%M\")"
             )),
             "{threads}: {err}"
         );
@@ -501,7 +501,7 @@ fn parallel_blocks_give_the_sequential_result() {
         .to_string();
         assert!(
             err.ends_with(&format!(
-                "bad-plain.csv:{line}: field \"timestamp\": \"never\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z, or epoch seconds"
+                "bad-plain.csv:{line}: field \"timestamp\": \"never\" is not a time; use RFC 3339 such as 2024-03-01T12:00:00Z, or epoch seconds, or give the format with --time-format (such as --time-format \"%d/%m/%Y %H:%M\")"
             )),
             "{threads}: {err}"
         );

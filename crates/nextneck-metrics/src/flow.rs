@@ -15,6 +15,7 @@
 //! Both are turned into *stays*: an item in a stage from `enter` to `exit`
 //! (open when it has not left), and every figure is computed from stays.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use nextneck_model::Timestamp;
@@ -87,6 +88,9 @@ pub struct FlowSettings {
     pub window: WindowSpec,
     /// "Now"; default the newest time in the log.
     pub now: Option<Timestamp>,
+    /// The commitment point: the stage where an item's flow starts
+    /// (compared without case); `None`: its first stage.
+    pub start: Option<String>,
 }
 
 impl FlowSettings {
@@ -100,6 +104,7 @@ impl FlowSettings {
             wait: Vec::new(),
             window: WindowSpec::Default,
             now: None,
+            start: None,
         }
     }
 }
@@ -536,11 +541,13 @@ struct Occurrence {
 /// The log grouped by case, each case's events in time order (equal times
 /// keep their input order), with the log's oldest and newest times.
 struct Grouped<'a> {
-    events: &'a [Event],
-    /// The events' order; `None` when the log is in that order already
-    /// (each case's events together, cases in id order, times ascending:
-    /// the usual file, which then needs no permutation).
-    order: Option<Vec<u32>>,
+    /// The events in that order: the log's own when it is in that order
+    /// already (each case's events together, cases in id order, times
+    /// ascending: the usual file), else a copy in that order. Every pass
+    /// after grouping reads them in order: through a permutation, each
+    /// event of a time-ordered log (items interleaved, as tools export)
+    /// would be a cache miss in every pass.
+    events: Cow<'a, [Event]>,
     starts: Vec<usize>,
     /// Transitions: whether some item leaves each stage for another,
     /// found while checking the order (`None` on the other path).
@@ -555,27 +562,11 @@ struct Grouped<'a> {
 #[derive(Clone, Copy)]
 struct CaseEvents<'a> {
     events: &'a [Event],
-    /// Indices into `events`, or `None` for all of them in order.
-    order: Option<&'a [u32]>,
 }
 
 impl<'a> CaseEvents<'a> {
-    fn len(self) -> usize {
-        match self.order {
-            Some(o) => o.len(),
-            None => self.events.len(),
-        }
-    }
-
-    fn get(self, k: usize) -> Event {
-        match self.order {
-            Some(o) => self.events[o[k] as usize],
-            None => self.events[k],
-        }
-    }
-
     fn iter(self) -> impl Iterator<Item = Event> + 'a {
-        (0..self.len()).map(move |k| self.get(k))
+        self.events.iter().copied()
     }
 }
 
@@ -583,7 +574,7 @@ fn group(log: &EventLog) -> Grouped<'_> {
     group_in_place(log).unwrap_or_else(|| group_by_sorting(log))
 }
 
-/// [`group`] of any log: a permutation sorted by case, then time.
+/// [`group`] of any log: a copy sorted by case, then time (stable).
 fn group_by_sorting(log: &EventLog) -> Grouped<'_> {
     let cases = log.cases.len();
     let mut starts = vec![0usize; cases + 1];
@@ -603,15 +594,18 @@ fn group_by_sorting(log: &EventLog) -> Grouped<'_> {
         *slot += 1;
     }
     drop(fill);
+    // The events gathered in case order (the one pass that reads them out
+    // of order), then each case's put in time order, stably.
+    let mut events: Vec<Event> = order.iter().map(|&i| log.events[i as usize]).collect();
+    drop(order);
     for c in 0..cases {
-        let slice = &mut order[starts[c]..starts[c + 1]];
-        if !slice.is_sorted_by_key(|&i| log.events[i as usize].at()) {
-            slice.sort_by_key(|&i| log.events[i as usize].at());
+        let slice = &mut events[starts[c]..starts[c + 1]];
+        if !slice.is_sorted_by_key(Event::at) {
+            slice.sort_by_key(Event::at);
         }
     }
     Grouped {
-        events: &log.events,
-        order: Some(order),
+        events: Cow::Owned(events),
         starts,
         left: None,
         oldest: log.oldest(),
@@ -661,8 +655,7 @@ fn group_in_place(log: &EventLog) -> Option<Grouped<'_>> {
     }
     let (oldest, newest) = (a.oldest.min(b.oldest), a.newest.max(b.newest));
     Some(Grouped {
-        events,
-        order: None,
+        events: Cow::Borrowed(events),
         starts,
         left: Some(a.left),
         oldest: (oldest != Timestamp::MAX).then_some(oldest),
@@ -742,16 +735,8 @@ fn in_order(
 
 impl Grouped<'_> {
     fn case(&self, c: usize) -> CaseEvents<'_> {
-        let range = self.starts[c]..self.starts[c + 1];
-        match &self.order {
-            Some(order) => CaseEvents {
-                events: self.events,
-                order: Some(&order[range]),
-            },
-            None => CaseEvents {
-                events: &self.events[range],
-                order: None,
-            },
+        CaseEvents {
+            events: &self.events[self.starts[c]..self.starts[c + 1]],
         }
     }
 }
@@ -902,6 +887,78 @@ fn transition_rows(
     Some((rows[0].1, run, finish))
 }
 
+/// Cuts a case's transition rows (with its arrival and the index of its
+/// final done run, as [`transition_rows`] gives them) at the commitment
+/// point `start`: the rows before its first entry into `start` are not
+/// flow. Its arrival and the final run's index after the cut; `None` when
+/// it never entered `start` before its flow ended (it is not in the flow).
+fn commit_rows(
+    rows: &mut Vec<(StageIdx, Timestamp)>,
+    arrival: Timestamp,
+    run: usize,
+    start: Option<StageIdx>,
+) -> Option<(Timestamp, usize)> {
+    let Some(start) = start else {
+        return Some((arrival, run));
+    };
+    let k = rows
+        .iter()
+        .position(|r| r.0 == start)
+        .filter(|&k| k <= run)?;
+    rows.drain(..k);
+    Some((rows[0].1, run - k))
+}
+
+/// Cuts a case's activity occurrences at the commitment point `start`:
+/// those completed before its first occurrence of `start` are not flow.
+/// Its arrival (the start of that occurrence, else its completion);
+/// `None` when it has no occurrence of `start`.
+fn commit_occurrences(
+    completed: &mut Vec<Occurrence>,
+    open: &[Occurrence],
+    start: StageIdx,
+) -> Option<Timestamp> {
+    match completed.iter().position(|o| o.stage == start) {
+        Some(p) => {
+            completed.drain(..p);
+            let o = completed[0];
+            Some(if o.start != NO_TIME {
+                o.start
+            } else {
+                o.complete
+            })
+        }
+        None => {
+            let o = open.iter().find(|o| o.stage == start)?;
+            completed.clear();
+            Some(o.start)
+        }
+    }
+}
+
+/// How many items reached a done stage at or before `now` without entering
+/// the commitment point `start`: they are left out of the flow.
+fn skipped_start(
+    grouped: &Grouped<'_>,
+    cases: usize,
+    now: Timestamp,
+    done: &[bool],
+    start: StageIdx,
+) -> usize {
+    (0..cases)
+        .filter(|&c| {
+            let mut finished = false;
+            for e in grouped.case(c).iter().filter(|e| e.at() <= now) {
+                if e.stage == start {
+                    return false;
+                }
+                finished = done[e.stage as usize];
+            }
+            finished
+        })
+        .count()
+}
+
 /// Reads one case as activities.
 #[allow(clippy::too_many_arguments)]
 fn activities_item(
@@ -909,6 +966,7 @@ fn activities_item(
     now: Timestamp,
     done: &[bool],
     resolution_like: &[bool],
+    start: Option<StageIdx>,
     completed: &mut Vec<Occurrence>,
     open: &mut Vec<Occurrence>,
     item: &mut Item,
@@ -917,6 +975,9 @@ fn activities_item(
     item.finish = None;
     item.resolution = None;
     item.arrival = occurrences(events, now, completed, open);
+    if let Some(start) = start {
+        item.arrival = commit_occurrences(completed, open, start);
+    }
     if item.arrival.is_none() {
         return;
     }
@@ -1017,6 +1078,8 @@ struct Scan<'a> {
     now: Timestamp,
     done: &'a [bool],
     resolution_like: &'a [bool],
+    /// The commitment point ([`FlowSettings::start`]).
+    start: Option<StageIdx>,
     since: Timestamp,
     until: Timestamp,
     mid: Timestamp,
@@ -1219,7 +1282,11 @@ impl Scan<'_> {
             // list of stays), activities from the list `activities_item`
             // makes.
             let (arrival, run, finish, resolution) = match self.model {
-                Model::Transitions => match transition_rows(events, now, self.done, &mut rows) {
+                Model::Transitions => match transition_rows(events, now, self.done, &mut rows)
+                    .and_then(|(arrival, run, finish)| {
+                        let (arrival, run) = commit_rows(&mut rows, arrival, run, self.start)?;
+                        Some((arrival, run, finish))
+                    }) {
                     Some((arrival, run, finish)) => (arrival, run, finish, None),
                     None => continue,
                 },
@@ -1229,6 +1296,7 @@ impl Scan<'_> {
                         now,
                         self.done,
                         self.resolution_like,
+                        self.start,
                         &mut completed,
                         &mut open,
                         &mut item,
@@ -1352,10 +1420,12 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     let (Some(newest), Some(oldest)) = (grouped.newest, grouped.oldest) else {
         return Err(FlowError::Empty);
     };
+    let start = settings.start.as_slice();
     for (what, names) in [
-        ("--done", &settings.done),
-        ("--active", &settings.active),
-        ("--wait", &settings.wait),
+        ("--done", &settings.done[..]),
+        ("--active", &settings.active[..]),
+        ("--wait", &settings.wait[..]),
+        ("--start", start),
     ] {
         for name in names {
             if !log.stages.iter().any(|s| s.eq_ignore_ascii_case(name)) {
@@ -1424,6 +1494,11 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     } else {
         0
     };
+    let start_stage = settings
+        .start
+        .as_ref()
+        .and_then(|name| log.stages.iter().position(|s| s.eq_ignore_ascii_case(name)))
+        .map(|s| s as StageIdx);
     let scan = Scan {
         log,
         grouped: &grouped,
@@ -1431,6 +1506,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
         now,
         done: &done,
         resolution_like: &resolution_like,
+        start: start_stage,
         since,
         until,
         mid,
@@ -1643,6 +1719,21 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
                 if never_left.len() == 1 { "it" } else { "them" }
             ),
         });
+    }
+    if let Some(start) = start_stage {
+        let skipped = skipped_start(&grouped, log.cases.len(), now, &done, start);
+        if skipped > 0 {
+            notices.push(Notice {
+                code: "skipped_start",
+                message: format!(
+                    "{} finished without entering \"{}\", the commitment point, and {} left out of the flow; pass an earlier --start if {}",
+                    plural(skipped, "item", "items"),
+                    log.stages.get(start),
+                    if skipped == 1 { "is" } else { "are" },
+                    if skipped == 1 { "it belongs" } else { "they belong" },
+                ),
+            });
+        }
     }
     let skipped: usize = log.sources.iter().map(|s| s.skipped_lifecycle).sum();
     if skipped > 0 {
@@ -2328,6 +2419,7 @@ mod tests {
             now: log.newest().unwrap(),
             done: &done,
             resolution_like: &[false; 4],
+            start: None,
             since: 0,
             until: 100 * DAY,
             mid: 50 * DAY,

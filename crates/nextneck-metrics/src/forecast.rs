@@ -43,7 +43,8 @@ pub struct ForecastSettings {
     /// The generator's seed.
     pub seed: u64,
     /// History start (rounded down to its UTC day); default: `until` − 90
-    /// days, not before the first event's day.
+    /// days, not before the first completion's day (see
+    /// [`daily_throughput`]).
     pub since: Option<Timestamp>,
     /// History end, exclusive (rounded down to its UTC day); default: the
     /// end of the newest event's day.
@@ -265,6 +266,13 @@ impl SplitMix64 {
 }
 
 /// The history window `[since, until)` in whole days and the daily counts.
+///
+/// Without `since` the history starts 90 days before `until`, but not
+/// before the day of the first completion (before `until`): the days before
+/// anything was ever finished are not days of zero throughput, they are
+/// days before the stream delivered at all (a stray old event would
+/// otherwise add empty days and lower every forecast). With no completion
+/// it starts at the oldest event's day.
 pub fn daily_throughput(
     completions: &[Timestamp],
     newest: Timestamp,
@@ -273,8 +281,14 @@ pub fn daily_throughput(
     until: Option<Timestamp>,
 ) -> (Timestamp, Timestamp, Vec<u64>) {
     let until = until.map_or(time::day_floor(newest) + DAY, time::day_floor);
+    let first = completions
+        .iter()
+        .copied()
+        .filter(|&t| t < until)
+        .min()
+        .unwrap_or(oldest);
     let since = since.map_or_else(
-        || (until - DEFAULT_HISTORY_DAYS * DAY).max(time::day_floor(oldest)),
+        || (until - DEFAULT_HISTORY_DAYS * DAY).max(time::day_floor(first)),
         time::day_floor,
     );
     let days = if until > since {

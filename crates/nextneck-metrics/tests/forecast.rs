@@ -103,7 +103,8 @@ fn constant_throughput_is_certain() {
 #[test]
 fn percentiles_fall_in_the_exact_windows() {
     // A lumpy history with zero days.
-    let daily = [0, 0, 1, 3, 0, 2, 5, 0, 1, 0, 0, 4, 1, 0];
+    // It starts with a completion: the history starts at the first one.
+    let daily = [1, 0, 3, 0, 2, 5, 0, 1, 0, 0, 4, 1, 0, 0];
     let c = completions(&daily);
     let day = day_pmf(&daily);
     let newest = BASE + daily.len() as i64 * DAY - 1;
@@ -260,4 +261,68 @@ fn the_distribution_buckets_every_trial() {
         when.distribution[0].from <= when.p50.days
             && when.p95.days <= when.distribution.last().unwrap().to
     );
+}
+
+/// The history's start: `since` when given, else 90 days before its end
+/// but not before the first completion's day (the oldest event's day when
+/// nothing was completed).
+fn check_history(
+    completion_days: &[i64],
+    oldest_day: i64,
+    since_day: Option<i64>,
+    expected_since: &str,
+    expected_days: u64,
+) {
+    let c: Vec<i64> = completion_days
+        .iter()
+        .map(|d| BASE + d * DAY + DAY / 2)
+        .collect();
+    let newest = BASE + 119 * DAY;
+    let mut s = settings(Some(5), None);
+    s.since = since_day.map(|d| BASE + d * DAY + 3600);
+    let r = forecast(&c, newest, BASE + oldest_day * DAY, &s).unwrap();
+    let v = serde_json::to_value(&r).unwrap();
+    let what = format!("{completion_days:?} oldest {oldest_day} since {since_day:?}");
+    assert_eq!(v["history"]["since"], expected_since, "{what}");
+    assert_eq!(v["history"]["days"], expected_days, "{what}");
+}
+
+#[test]
+fn the_history_starts_at_the_first_completion() {
+    // Until is 2024-06-29 (day 120). A stray old event on day 0 does not
+    // add the empty days before the first completion (day 100).
+    check_history(&[100, 101, 110, 119], 0, None, "2024-06-09T00:00:00Z", 20);
+    // Completions over more than 90 days: the default 90 days.
+    check_history(&[10, 50, 119], 0, None, "2024-03-31T00:00:00Z", 90);
+    // --since says otherwise: from its day, empty days included.
+    check_history(
+        &[100, 101, 110, 119],
+        0,
+        Some(0),
+        "2024-03-01T00:00:00Z",
+        120,
+    );
+    check_history(
+        &[100, 101, 110, 119],
+        0,
+        Some(105),
+        "2024-06-14T00:00:00Z",
+        15,
+    );
+    // The first completion is the day of the oldest event: unchanged.
+    check_history(&[60, 70], 60, None, "2024-04-30T00:00:00Z", 60);
+}
+
+#[test]
+fn a_stray_old_event_does_not_lower_the_rate() {
+    // 2 items a day for 20 days, and one event 60 days earlier: the rate is
+    // 2 a day, not 40 over 80 days.
+    let c: Vec<i64> = (0..40).map(|i| BASE + (60 + i / 2) * DAY + 3600).collect();
+    let newest = *c.last().unwrap();
+    let r = forecast(&c, newest, BASE, &settings(None, Some(10))).unwrap();
+    let v = serde_json::to_value(&r).unwrap();
+    assert_eq!(v["history"]["days"], 20);
+    assert_eq!(v["history"]["per_day_mean"], 2.0);
+    assert_eq!(v["history"]["zero_days"], 0);
+    assert_eq!(v["forecast"]["how_many"]["p95"]["items"], 20);
 }

@@ -268,7 +268,7 @@ fn request_refs(repo: &gix::Repository, path: &Path) -> Result<Vec<RawRequest>, 
         what: "pull and merge request refs".to_owned(),
         source,
     };
-    let platform = repo.references().map_err(|e| read_err(e.into()))?;
+    let platform = repo.references().map_err(read_err)?;
     let mut by_request: std::collections::BTreeMap<
         RequestRef,
         (Option<ObjectId>, Option<ObjectId>),
@@ -277,9 +277,9 @@ fn request_refs(repo: &gix::Repository, path: &Path) -> Result<Vec<RawRequest>, 
         ("refs/pull/", RequestKind::Pull),
         ("refs/merge-requests/", RequestKind::MergeRequest),
     ] {
-        let iter = platform.prefixed(prefix).map_err(|e| read_err(e.into()))?;
+        let iter = platform.prefixed(prefix).map_err(read_err)?;
         for reference in iter {
-            let reference = reference.map_err(|e| read_err(gix::Error::from(e)))?;
+            let reference = reference.map_err(read_err)?;
             let name = reference.name().as_bstr().to_vec();
             let Some((number, which)) = parse_request_ref(&name[prefix.len()..]) else {
                 continue;

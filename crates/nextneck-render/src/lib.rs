@@ -70,7 +70,7 @@ fn request_note(c: &nextneck_metrics::report::ExplainedChange) -> String {
     };
     match r.first_commit_time {
         Some(first) => format!(
-            " (from {}: {} own, first {})",
+            " (from {}: {} of its own, first {})",
             r.request,
             count(r.own_commits, "commit", "commits"),
             rfc3339(first)

@@ -1396,6 +1396,67 @@ fn plural(n: usize, singular: &str, plural: &str) -> String {
 mod tests {
     use super::*;
 
+    fn check_left_out(attributes: &[(&str, &str)], path: &str, expected: Option<LeftOutReason>) {
+        let snapshot = Snapshot {
+            commit: nextneck_model::CommitId([0; 20]),
+            files: Vec::new(),
+            attributes: attributes
+                .iter()
+                .map(|(dir, text)| nextneck_model::code::AttributesFile {
+                    dir: (*dir).into(),
+                    text: (*text).to_owned(),
+                })
+                .collect(),
+        };
+        let attributes = Attributes::from_snapshot(Some(&snapshot));
+        assert_eq!(left_out_reason(path, &attributes), expected, "{path}");
+    }
+
+    #[test]
+    fn files_are_left_out_by_attributes_then_built_in_lists() {
+        use LeftOutReason::*;
+        check_left_out(&[], "Cargo.lock", Some(Lockfile));
+        check_left_out(&[], "fuzz/Cargo.lock", Some(Lockfile));
+        check_left_out(&[], "src/Cargo.lock.rs", None);
+        check_left_out(&[], "web/app.min.js", Some(Generated));
+        check_left_out(&[], "api/v1/x.pb.go", Some(Generated));
+        check_left_out(&[], "vendor/a/b.go", Some(Vendored));
+        check_left_out(&[], "a/third_party/b.c", Some(Vendored));
+        check_left_out(&[], "vendor.go", None);
+        check_left_out(&[], "po/de.po", Some(Translation));
+        check_left_out(&[], "src/main.rs", None);
+        let root = [(
+            "",
+            "*.gen.rs linguist-generated\n/docs/** linguist-vendored=true\n",
+        )];
+        check_left_out(&root, "a/b/x.gen.rs", Some(LinguistGenerated));
+        check_left_out(&root, "docs/a/b.md", Some(LinguistVendored));
+        check_left_out(&root, "src/docs/b.md", None);
+        // `*` does not cross `/` in a pattern with a slash.
+        check_left_out(&[("", "src/*.rs linguist-generated")], "src/a/b.rs", None);
+        check_left_out(
+            &[("", "src/*.rs linguist-generated")],
+            "src/b.rs",
+            Some(LinguistGenerated),
+        );
+        // The last line wins; a deeper file wins over the root's.
+        let layered = [
+            ("", "*.rs linguist-generated\n"),
+            ("keep/", "*.rs -linguist-generated\n"),
+        ];
+        check_left_out(&layered, "keep/a.rs", None);
+        check_left_out(&layered, "other/a.rs", Some(LinguistGenerated));
+        // An explicit unset keeps a lockfile; comments and macros are skipped.
+        check_left_out(
+            &[(
+                "",
+                "# x\n[attr]gen linguist-generated\nCargo.lock linguist-generated=false",
+            )],
+            "Cargo.lock",
+            None,
+        );
+    }
+
     #[test]
     fn path_patterns() {
         let check = |pattern: &str, path: &str, expected: bool| {

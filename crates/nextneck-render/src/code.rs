@@ -305,8 +305,16 @@ fn table(r: &CodeReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
                 "one name, several e-mail addresses (not merged; these .mailmap lines would merge them):"
             )
         )?;
-        for line in r.split_identities.iter().flat_map(|s| &s.mailmap) {
+        let lines: Vec<&String> = r.split_identities.iter().flat_map(|s| &s.mailmap).collect();
+        for line in lines.iter().take(r.hotspots.limit) {
             writeln!(out, "  {line}")?;
+        }
+        if lines.len() > r.hotspots.limit {
+            writeln!(
+                out,
+                "  ... and {} more (--format json lists them all)",
+                lines.len() - r.hotspots.limit
+            )?;
         }
     }
 

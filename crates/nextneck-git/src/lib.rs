@@ -8,6 +8,13 @@
 //! trees and computes no diffs, so the walk costs about what
 //! `git log --format='%H %P %at %ct'` costs.
 //!
+//! When the repository holds pull or merge request refs
+//! (`refs/pull/N/head`, `refs/merge-requests/N/head`), it also reads, for
+//! each request a commit message names (or whose head is in the history),
+//! the author times of the head's commits outside the history: a walk that
+//! stops where it meets the history, at most
+//! [`nextneck_model::REQUEST_COMMIT_LIMIT`] commits per request.
+//!
 //! It does not decide what a deployment is; that is a metric definition and
 //! lives in `nextneck-metrics`.
 //!

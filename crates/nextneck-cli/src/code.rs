@@ -62,8 +62,24 @@ pub struct CodeArgs {
     exclude: Vec<PathPattern>,
 
     /// Follow renames (git's -M: identical or at least 50% alike files).
-    #[arg(long)]
+    /// The default; kept for scripts that pass it.
+    #[arg(long, overrides_with = "no_renames")]
     renames: bool,
+
+    /// Do not follow renames: a renamed file starts a new history.
+    #[arg(long)]
+    no_renames: bool,
+
+    /// Keep lockfiles, files marked linguist-generated or linguist-vendored
+    /// in .gitattributes, built-in generated and vendored patterns and
+    /// translations (all left out of hotspots, coupling and knowledge by
+    /// default).
+    #[arg(long)]
+    include_generated: bool,
+
+    /// Keep translation catalogues (*.po, *.pot, *.mo, *.xlf, *.xliff).
+    #[arg(long)]
+    include_translations: bool,
 
     /// Neither read nor write the cache of file changes (in .git/nextneck/).
     #[arg(long)]
@@ -154,6 +170,8 @@ fn resolve(args: &CodeArgs) -> Settings {
     let mut code = CodeSettings::new(args.path.display().to_string(), window);
     code.include = args.include.clone();
     code.exclude = args.exclude.clone();
+    code.include_generated = args.include_generated;
+    code.include_translations = args.include_translations;
     code.top = args.top;
     code.coupling = CouplingSettings {
         min_revisions: args.min_revisions,
@@ -181,7 +199,7 @@ fn resolve(args: &CodeArgs) -> Settings {
     Settings {
         code,
         options: CodeOptions {
-            renames: args.renames,
+            renames: args.renames || !args.no_renames,
             cache: !args.no_cache,
             user_cache_dir: user_cache_dir(),
         },
@@ -260,8 +278,10 @@ pub fn tie_in(path: &Path, report: &mut Report) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(TIE_IN_BUDGET);
     let (since, until) = (report.window.since, report.window.until);
+    // Renames followed, as `nextneck code` does by default, so that the two
+    // share one cache.
     let options = CodeOptions {
-        renames: false,
+        renames: true,
         cache: true,
         user_cache_dir: user_cache_dir(),
     };

@@ -182,7 +182,7 @@ fn hotspots_rank_files_by_changes_then_lines() {
             ("/source/commits", json!(15)),
             ("/source/analysed_commits", json!(14)),
             ("/source/merges", json!(1)),
-            ("/source/renames", json!(false)),
+            ("/source/renames", json!(true)),
             ("/scope/files", json!(39)),
             ("/hotspots/commits", json!(14)),
             ("/hotspots/files_changed", json!(39)),
@@ -402,23 +402,37 @@ fn knowledge_shares_islands_and_truck_factor() {
     check(
         &r,
         &[
-            ("/knowledge/truck_factor/value", json!(1)),
-            ("/knowledge/truck_factor/files", json!(38)),
-            ("/knowledge/truck_factor/removed/0/name", json!("Ada")),
+            // Only files whose shares rest on at least 10 lines added are
+            // a verdict: README's 2 lines and the 31 one-line generated
+            // files are not (32 unrated). The truck factor counts core,
+            // api, util, guide, faq and notes: Bo (36 lines) goes first
+            // and orphans guide, faq and notes, 3 of 6, not more than
+            // half; then Ada (core 16 + api 11 against Cy's 14) orphans
+            // core and api: 5 of 6.
+            ("/knowledge/min_lines", json!(10)),
+            ("/knowledge/unrated_files", json!(32)),
+            ("/knowledge/truck_factor/value", json!(2)),
+            ("/knowledge/truck_factor/files", json!(6)),
+            ("/knowledge/truck_factor/removed/0/name", json!("Bo")),
+            ("/knowledge/truck_factor/removed/0/orphaned_files", json!(3)),
+            ("/knowledge/truck_factor/removed/1/name", json!("Ada")),
+            ("/knowledge/truck_factor/removed/1/orphaned_files", json!(5)),
             (
-                "/knowledge/truck_factor/removed/0/orphaned_files",
-                json!(34),
-            ),
-            (
-                "/knowledge/truck_factor/removed/0/orphaned_share",
-                json!(34.0 / 38.0),
+                "/knowledge/truck_factor/removed/1/orphaned_share",
+                json!(5.0 / 6.0),
             ),
         ],
     );
-    // Without the generated files, 7 files. Lines per author: Bo 36, Ada
-    // 34, Cy 14. Removing Bo orphans guide, faq (Ada's 2 of 10 left) and
-    // notes (3 of 10): 3 of 7, not more than half. Then Ada (29 lines left
-    // in core, api and README against Cy's 14) orphans those: 6 of 7.
+    check(
+        &file("README.md"),
+        &[
+            ("/lines_added", json!(2)),
+            ("/lines_from_merges", json!(0)),
+            ("/rated", json!(false)),
+        ],
+    );
+    check(&file("docs/faq.md"), &[("/rated", json!(true))]);
+    // Without the generated files, 7 files in scope, the same 6 rated.
     let r = code_json(
         repo.path(),
         &["--all", "--exclude", "gen", "--exclude", "*.bin"],
@@ -429,11 +443,11 @@ fn knowledge_shares_islands_and_truck_factor() {
             ("/scope/files", json!(7)),
             ("/scope/exclude", json!(["gen", "*.bin"])),
             ("/knowledge/truck_factor/value", json!(2)),
-            ("/knowledge/truck_factor/files", json!(7)),
+            ("/knowledge/truck_factor/files", json!(6)),
             ("/knowledge/truck_factor/removed/0/name", json!("Bo")),
             ("/knowledge/truck_factor/removed/0/orphaned_files", json!(3)),
             ("/knowledge/truck_factor/removed/1/name", json!("Ada")),
-            ("/knowledge/truck_factor/removed/1/orphaned_files", json!(6)),
+            ("/knowledge/truck_factor/removed/1/orphaned_files", json!(5)),
             ("/hotspots/changes", json!(25)),
             ("/coupling/large_commits_ignored", json!(0)),
         ],
@@ -521,7 +535,7 @@ fn renames_carry_history_and_knowledge() {
     commit_as(&repo, ADA, at(2, 0), &[(&new.0, &new.1)]);
 
     // Without: the move adds 10 lines by Ada to a new file.
-    let r = code_json(repo.path(), &["--all"]);
+    let r = code_json(repo.path(), &["--all", "--no-renames"]);
     check(
         &r,
         &[
@@ -534,8 +548,11 @@ fn renames_carry_history_and_knowledge() {
             ("/knowledge/files/0/lines_added", json!(11)),
         ],
     );
-    // With: three changes, and Cy wrote 10 of its 11 lines.
+    // With (the default; `--renames` is still accepted): three changes,
+    // and Cy wrote 10 of its 11 lines.
+    let default = code_json(repo.path(), &["--all"]);
     let r = code_json(repo.path(), &["--all", "--renames"]);
+    assert_eq!(default, r);
     check(
         &r,
         &[
@@ -575,7 +592,7 @@ fn table_output() {
     let text = code_text(&repo, &["--all", "--top", "3"]);
     let text = text.replace(&repo.head()[..12], "<snapshot>");
     insta::assert_snapshot!(text, @"
-    nextneck code . (15 commits, 14 analysed; files as of <snapshot>)
+    nextneck code . (15 commits, 14 analysed, renames followed; files as of <snapshot>)
     window  2024-01-01T00:00:00Z to 2024-05-12T00:00:00Z (132 days, all)
     scope   39 files
 
@@ -597,11 +614,14 @@ fn table_output() {
     gen        31     31           Ada          100%   1
 
     knowledge islands: 2 (a main author with at least 80% of the lines and no commit since 2024-02-12)
-    file           size  main author  share  last commit
-    docs/guide.md  20    Bo           100%   2024-01-10
-    docs/faq.md    10    Bo           80%    2024-01-10
+    file           size  main author  share             last commit
+    docs/guide.md  20    Bo           100% of 20 lines  2024-01-10
+    docs/faq.md    10    Bo           80% of 10 lines   2024-01-10
 
-    truck factor: 1 (Ada: 89% of 38 files orphaned)
+    truck factor: 2 (Bo, Ada: 83% of 6 files orphaned)
+
+    notes
+      - 32 files get no knowledge verdict (no island, not in the truck factor): their shares rest on fewer than 10 lines added, or most of their lines arrived through a merge (a subtree or an import)
     ");
 }
 
@@ -611,7 +631,7 @@ fn markdown_output() {
     let text = code_text(&repo, &["--all", "--top", "2", "--format", "markdown"]);
     let text = text.replace(&repo.head()[..12], "<snapshot>");
     insta::assert_snapshot!(text, @"
-    ## nextneck code: . (15 commits, 14 analysed; files as of <snapshot>)
+    ## nextneck code: . (15 commits, 14 analysed, renames followed; files as of <snapshot>)
 
     Window: 2024-01-01T00:00:00Z to 2024-05-12T00:00:00Z (132 days, all). Scope: 39 files.
 
@@ -634,7 +654,7 @@ fn markdown_output() {
 
     ### Knowledge
 
-    115 lines added up to the window's end by 3 authors. **Truck factor:** 1 (Ada: 89% of 38 files orphaned).
+    115 lines added up to the window's end by 3 authors. **Truck factor:** 2 (Bo, Ada: 83% of 6 files orphaned).
 
     | directory | files | lines added | main author | share | authors |
     |---|---:|---:|---|---:|---:|
@@ -646,8 +666,10 @@ fn markdown_output() {
 
     | file | size | main author | share | last commit |
     |---|---:|---|---:|---|
-    | `docs/guide.md` | 20 | Bo | 100% | 2024-01-10 |
-    | `docs/faq.md` | 10 | Bo | 80% | 2024-01-10 |
+    | `docs/guide.md` | 20 | Bo | 100% of 20 lines | 2024-01-10 |
+    | `docs/faq.md` | 10 | Bo | 80% of 10 lines | 2024-01-10 |
+
+    > 32 files get no knowledge verdict (no island, not in the truck factor): their shares rest on fewer than 10 lines added, or most of their lines arrived through a merge (a subtree or an import)
     ");
 }
 
@@ -655,7 +677,11 @@ fn markdown_output() {
 fn a_second_run_reads_the_cache_and_gives_the_same_report() {
     let repo = scenario();
     let first = code_json(repo.path(), &["--all"]);
-    assert!(repo.path().join(".git/nextneck/code-v1.bin").exists());
+    assert!(
+        repo.path()
+            .join(".git/nextneck/code-v1-renames.bin")
+            .exists()
+    );
     let second = code_json(repo.path(), &["--all"]);
     assert_eq!(first, second);
     let fresh = code_json(repo.path(), &["--all", "--no-cache"]);
@@ -787,7 +813,11 @@ fn the_report_names_the_top_hotspot_and_islands_the_failed_deployments_touched()
             ),
         ],
     );
-    assert!(repo.path().join(".git/nextneck/code-v1.bin").exists());
+    assert!(
+        repo.path()
+            .join(".git/nextneck/code-v1-renames.bin")
+            .exists()
+    );
     // A window without the failed deployment says nothing about code.
     let r = report_json(repo.path(), &["--since", "2024-04-11"]);
     check(
@@ -956,7 +986,7 @@ fn the_cache_goes_to_the_user_cache_dir_when_the_repository_is_not_writable() {
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(folders.len(), 1, "{folders:?}");
-    let file = folders[0].join("code-v1.bin");
+    let file = folders[0].join("code-v1-renames.bin");
     assert!(file.exists());
     let written = std::fs::metadata(&file).unwrap().modified().unwrap();
     assert_eq!(run_code(), first);
@@ -1004,4 +1034,279 @@ fn the_code_page_renders_in_a_browser() {
     // the axes.
     browser::check_wall_screen(&browser::measure(&html, 1920));
     browser::screenshot(&url, "code", 1000, 1600);
+}
+
+const ADA_WORK: (&str, &str) = ("Ada", "ada@work.example");
+const DEE: (&str, &str) = ("Dee", "dee@example.com");
+
+/// What the defaults leave out and what they do not credit. Days from
+/// 2024-01-01, no `.mailmap`.
+///
+/// ```text
+/// d0    Ada        add src/main.rs (20 lines), Cargo.lock (30), src/schema.rs (40,
+///                  linguist-generated in .gitattributes), po/de.po (15), .gitattributes (1)
+/// d1    Ada (work) src/main.rs +10, as ada@work.example
+/// d2    Cy         git mv src/main.rs src/app.rs
+/// d3    Cy         src/app.rs +2
+/// d4    Bo         lib.sh (50 lines) in another repository, fetched as branch lib
+/// d5    Ada        subtree merge of lib under tools/ (not diffed)
+/// d6    Dee        tools/lib.sh +2
+/// d200  Ada        src/app.rs +5
+/// ```
+fn defaults_scenario() -> Repo {
+    let repo = Repo::new();
+    let gen_attr = "src/schema.rs linguist-generated=true\n";
+    commit_as(
+        &repo,
+        ADA,
+        at(0, 9),
+        &[
+            ("src/main.rs", lines("main", 20).as_bytes()),
+            ("Cargo.lock", lines("lock", 30).as_bytes()),
+            ("src/schema.rs", lines("schema", 40).as_bytes()),
+            ("po/de.po", lines("msgid", 15).as_bytes()),
+            (".gitattributes", gen_attr.as_bytes()),
+        ],
+    );
+    let main = append(&repo, "src/main.rs", "work", 10);
+    commit_as(&repo, ADA_WORK, at(1, 9), &[(&main.0, &main.1)]);
+    repo.git(&["mv", "src/main.rs", "src/app.rs"], None, None);
+    commit_as(&repo, CY, at(2, 9), &[]);
+    let app = append(&repo, "src/app.rs", "cy", 2);
+    commit_as(&repo, CY, at(3, 9), &[(&app.0, &app.1)]);
+
+    let lib = Repo::new();
+    commit_as(
+        &lib,
+        BO,
+        at(4, 9),
+        &[("lib.sh", lines("lib", 50).as_bytes())],
+    );
+    let lib_path = lib.path().to_str().unwrap().to_owned();
+    repo.git(&["fetch", "-q", &lib_path, "main:lib"], None, None);
+    repo.git(
+        &[
+            "merge",
+            "-q",
+            "-s",
+            "ours",
+            "--no-commit",
+            "--allow-unrelated-histories",
+            "lib",
+        ],
+        Some(at(5, 9)),
+        Some(at(5, 9)),
+    );
+    repo.git(&["read-tree", "--prefix=tools/", "-u", "lib"], None, None);
+    repo.git(
+        &["commit", "-q", "-m", "Add tools/ from lib"],
+        Some(at(5, 9)),
+        Some(at(5, 9)),
+    );
+    let tools = append(&repo, "tools/lib.sh", "dee", 2);
+    commit_as(&repo, DEE, at(6, 9), &[(&tools.0, &tools.1)]);
+    let app = append(&repo, "src/app.rs", "late", 5);
+    commit_as(&repo, ADA, at(200, 9), &[(&app.0, &app.1)]);
+    repo
+}
+
+#[test]
+fn defaults_leave_out_generated_files_follow_renames_and_do_not_credit_merged_lines() {
+    let repo = defaults_scenario();
+    let r = code_json(repo.path(), &["--all"]);
+    let file = |path: &str| {
+        r["knowledge"]["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    check(
+        &r,
+        &[
+            ("/source/renames", json!(true)),
+            // In scope: .gitattributes, src/app.rs, tools/lib.sh.
+            ("/scope/files", json!(3)),
+            (
+                "/scope/left_out",
+                json!([
+                    {"reason": "lockfile", "files": 1, "examples": ["Cargo.lock"]},
+                    {"reason": "linguist_generated", "files": 1, "examples": ["src/schema.rs"]},
+                    {"reason": "translation", "files": 1, "examples": ["po/de.po"]},
+                ]),
+            ),
+            // The rename is followed: src/app.rs has main.rs's history,
+            // 5 changes; Ada wrote 20 + 5 of its 37 lines under her first
+            // address, 10 under the other (not merged), Cy 2.
+            ("/hotspots/files/0/path", json!("src/app.rs")),
+            ("/hotspots/files/0/changes", json!(5)),
+        ],
+    );
+    let hotspots: Vec<&str> = r["hotspots"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    // Files gone by the snapshot (the subtree's own lib.sh) are not ranked.
+    assert_eq!(hotspots, ["src/app.rs", "tools/lib.sh", ".gitattributes"]);
+    check(
+        &file("src/app.rs"),
+        &[
+            ("/size_lines", json!(37)),
+            ("/lines_added", json!(37)),
+            ("/main_author", json!("Ada <ada@example.com>")),
+            ("/main_share", json!(25.0 / 37.0)),
+            ("/authors/1/author", json!("Ada <ada@work.example>")),
+            ("/authors/1/lines_added", json!(10)),
+            ("/lines_from_merges", json!(0)),
+            ("/rated", json!(true)),
+        ],
+    );
+    // tools/lib.sh arrived by the subtree merge: 50 of its 52 lines are
+    // nobody's, Dee's 2 lines are no verdict, and Dee (quiet since d6) is
+    // no knowledge island.
+    check(
+        &file("tools/lib.sh"),
+        &[
+            ("/size_lines", json!(52)),
+            ("/lines_added", json!(2)),
+            ("/main_author", json!("Dee <dee@example.com>")),
+            ("/main_share", json!(1.0)),
+            ("/lines_from_merges", json!(50)),
+            ("/rated", json!(false)),
+        ],
+    );
+    check(
+        &r,
+        &[
+            ("/knowledge/islands", json!([])),
+            ("/knowledge/unrated_files", json!(2)),
+            ("/knowledge/truck_factor/files", json!(1)),
+            ("/knowledge/truck_factor/value", json!(1)),
+            (
+                "/knowledge/truck_factor/removed/0/author",
+                json!("Ada <ada@example.com>"),
+            ),
+            (
+                "/split_identities",
+                json!([{
+                    "name": "Ada",
+                    "emails": ["ada@example.com", "ada@work.example"],
+                    "commits": [3, 1],
+                    "mailmap": ["Ada <ada@example.com> <ada@work.example>"],
+                }]),
+            ),
+        ],
+    );
+    let codes: Vec<&str> = r["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "generated_left_out",
+            "knowledge_not_rated",
+            "one_name_several_emails"
+        ]
+    );
+    assert_eq!(
+        r["notices"][0]["message"],
+        "3 files are left out of hotspots, coupling and knowledge (1 lockfiles, 1 linguist-generated in .gitattributes, 1 translations); pass --include-generated to keep them"
+    );
+    assert_eq!(
+        r["notices"][2]["message"],
+        "1 name appears under several e-mail addresses that no .mailmap entry merges (for example Ada as ada@example.com and ada@work.example); they count as different people. If they are one person, add to .mailmap: `Ada <ada@example.com> <ada@work.example>`"
+    );
+    let text = code_text(&repo, &["--all"]);
+    assert!(
+        text.contains("\n  Ada <ada@example.com> <ada@work.example>\n"),
+        "{text}"
+    );
+
+    // With the generated files and without renames.
+    let r = code_json(
+        repo.path(),
+        &["--all", "--include-generated", "--no-renames"],
+    );
+    check(
+        &r,
+        &[
+            ("/source/renames", json!(false)),
+            ("/scope/files", json!(6)),
+            ("/scope/left_out", json!([])),
+        ],
+    );
+    let app = r["knowledge"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "src/app.rs")
+        .unwrap();
+    // Without renames the move is Cy's: 30 + 2 of the 37 lines.
+    assert_eq!(app["main_author"], "Cy <cy@example.com>");
+    assert_eq!(app["main_share"], json!(32.0 / 37.0));
+    // Translations alone.
+    let r = code_json(repo.path(), &["--all", "--include-translations"]);
+    check(&r, &[("/scope/files", json!(4))]);
+}
+
+#[test]
+fn attribute_patterns_follow_git_rules() {
+    // Exercised through the binary: a nested .gitattributes, a basename
+    // pattern, `**`, and an explicit unset that keeps a lockfile.
+    let repo = Repo::new();
+    commit_as(
+        &repo,
+        ADA,
+        at(0, 9),
+        &[
+            (
+                ".gitattributes",
+                b"*.gen.rs linguist-generated\nCargo.lock -linguist-generated\n",
+            ),
+            ("Cargo.lock", lines("lock", 12).as_bytes()),
+            ("a/b/x.gen.rs", lines("gen", 12).as_bytes()),
+            ("web/.gitattributes", b"assets/** linguist-vendored\n"),
+            ("web/assets/js/lib.js", lines("lib", 12).as_bytes()),
+            ("web/app.js", lines("app", 12).as_bytes()),
+            ("assets/keep.js", lines("keep", 12).as_bytes()),
+            ("vendor/dep/dep.go", lines("dep", 12).as_bytes()),
+            ("ui/app.min.js", lines("min", 12).as_bytes()),
+        ],
+    );
+    let r = code_json(repo.path(), &["--all"]);
+    check(
+        &r,
+        &[(
+            "/scope/left_out",
+            json!([
+                {"reason": "linguist_generated", "files": 1, "examples": ["a/b/x.gen.rs"]},
+                {"reason": "linguist_vendored", "files": 1, "examples": ["web/assets/js/lib.js"]},
+                {"reason": "generated", "files": 1, "examples": ["ui/app.min.js"]},
+                {"reason": "vendored", "files": 1, "examples": ["vendor/dep/dep.go"]},
+            ]),
+        )],
+    );
+    let kept: Vec<&str> = r["knowledge"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ".gitattributes",
+            "Cargo.lock",
+            "assets/keep.js",
+            "web/.gitattributes",
+            "web/app.js"
+        ]
+    );
 }

@@ -612,8 +612,12 @@ fn a_closed_pipe_is_not_an_error() {
 /// Runs `nextneck report . ARGS` inside the repository (so the printed path
 /// is stable) and returns stdout.
 fn report_text(repo: &Repo, args: &[&str]) -> String {
+    report_text_at(repo.path(), args)
+}
+
+fn report_text_at(path: &std::path::Path, args: &[&str]) -> String {
     let out = nextneck()
-        .current_dir(repo.path())
+        .current_dir(path)
         .arg("report")
         .arg(".")
         .args(args)
@@ -913,5 +917,242 @@ fn nested_annotated_tags_and_detached_head() {
             ("/explain/deployments/1/time", json!("2024-01-04T00:00:00Z")),
             ("/dora/lead_time/median_seconds", json!(2 * DAY)),
         ],
+    );
+}
+
+/// Squash merges with the requests' refs. Days from 2024-01-01.
+///
+/// ```text
+/// c0   d0 00:00                                   v0.1 (annotated d0 01:00): baseline
+///   p1a d1, p1b d2 (refs/pull/1/head, branch deleted)
+/// s1   "feat: one (#1)" d3 (author = committer = merge)
+///   m2a d3 12:00 (refs/merge-requests/2/head, branch deleted)
+/// s2   "feat: two" + "See merge request grp/proj!2" d4    v0.2 (annotated d5)
+///   p3a d5 12:00 (refs/pull/3/head, branch pr3 kept)
+/// m3   "Merge pull request #3 from ada/three" d6
+///   p4a d6 06:00 on feat4 (from s2), then main merged into feat4 d6 12:00
+///       (refs/pull/4/head = that merge, branch feat4 kept)
+/// s4   "four (#4)" d7
+/// c6   "docs: typo" d7 06:00
+/// s5   "five (#5)" d7 12:00 (no ref)                   v0.3 (annotated d8)
+/// ```
+///
+/// With the refs (hours): s1 starts at p1b's parent's child p1a, d1: lead
+/// 96 = coding 48 (d1 → d3) + deploy 48 (d3 → d5); s2 starts at m2a: lead
+/// 36 = 12 + 24; p3a: lead 60 = 12 + 48 (landed by m3, its own author
+/// time); s4 starts at p4a (main's commits behind the merge into feat4 are
+/// on the deployed line): lead 42 = 18 + 24; c6: 18 = 0 + 18; s5: 12 = 0 +
+/// 12. Lead 12, 18, 36, 42, 60, 96: median 39 h; coding 0, 0, 12, 12, 18,
+/// 48: median 12 h, total 90 h; deploy 12, 18, 24, 24, 48, 48: median 24 h,
+/// total 174 h.
+fn squash_scenario() -> (Repo, Vec<String>) {
+    let mut repo = Repo::new();
+    let c0 = repo.commit("init", at(0, 0), at(0, 0));
+    repo.tag_annotated("v0.1", &c0, at(0, 1));
+    repo.checkout(&["-b", "pr1"]);
+    repo.commit("one, part a", at(1, 0), at(1, 0));
+    let p1b = repo.commit("one, part b", at(2, 0), at(2, 0));
+    repo.checkout(&["main"]);
+    let s1 = repo.commit("feat: one (#1)", at(3, 0), at(3, 0));
+    repo.git(&["update-ref", "refs/pull/1/head", &p1b], None, None);
+    repo.git(&["branch", "-q", "-D", "pr1"], None, None);
+    repo.checkout(&["-b", "mr2"]);
+    let m2a = repo.commit("two, wip", at(3, 12), at(3, 12));
+    repo.checkout(&["main"]);
+    let s2 = repo.commit(
+        "feat: two\n\nSee merge request grp/proj!2",
+        at(4, 0),
+        at(4, 0),
+    );
+    repo.git(
+        &["update-ref", "refs/merge-requests/2/head", &m2a],
+        None,
+        None,
+    );
+    repo.git(&["branch", "-q", "-D", "mr2"], None, None);
+    repo.tag_annotated("v0.2", &s2, at(5, 0));
+    repo.checkout(&["-b", "pr3"]);
+    let p3a = repo.commit("three", at(5, 12), at(5, 12));
+    repo.checkout(&["main"]);
+    repo.git(
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge pull request #3 from ada/three",
+            "pr3",
+        ],
+        Some(at(6, 0)),
+        Some(at(6, 0)),
+    );
+    repo.git(&["update-ref", "refs/pull/3/head", &p3a], None, None);
+    repo.checkout(&["-b", "feat4", &s2]);
+    repo.commit("four, the work", at(6, 6), at(6, 6));
+    repo.git(
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge branch 'main' into feat4",
+            "main",
+        ],
+        Some(at(6, 12)),
+        Some(at(6, 12)),
+    );
+    let head4 = repo.head();
+    repo.git(&["update-ref", "refs/pull/4/head", &head4], None, None);
+    repo.checkout(&["main"]);
+    let s4 = repo.commit("four (#4)", at(7, 0), at(7, 0));
+    let c6 = repo.commit("docs: typo", at(7, 6), at(7, 6));
+    let s5 = repo.commit("five (#5)", at(7, 12), at(7, 12));
+    repo.tag_annotated("v0.3", &s5, at(8, 0));
+    (repo, vec![s1, s2, p3a, s4, c6, s5])
+}
+
+#[test]
+fn squash_merges_start_at_the_requests_first_commit() {
+    let (repo, ids) = squash_scenario();
+    let r = report_json(repo.path(), &["--all", "--explain"]);
+    let h = |hours: i64| json!(hours * HOUR);
+    check(
+        &r,
+        &[
+            ("/dora/lead_time/median_seconds", h(39)),
+            ("/dora/lead_time/changes", json!(6)),
+            ("/stages/0/name", json!("coding")),
+            ("/stages/0/median_seconds", h(12)),
+            ("/stages/0/total_seconds", h(90)),
+            ("/stages/1/median_seconds", h(24)),
+            ("/stages/1/total_seconds", h(174)),
+            ("/bottleneck/stage", json!("deploy")),
+        ],
+    );
+    // Every change of v0.2 and v0.3 with its request, oldest author first.
+    let mut rows = Vec::new();
+    for d in r["explain"]["deployments"].as_array().unwrap() {
+        for c in d["changes"].as_array().unwrap() {
+            rows.push((
+                c["commit"].as_str().unwrap().to_owned(),
+                c["lead_time_seconds"].as_i64().unwrap() / HOUR,
+                c["coding_seconds"].as_i64().map(|s| s / HOUR),
+                c["request"].clone(),
+            ));
+        }
+    }
+    let req = |label: &str, head_ref: &str, own: i64, first: Option<&str>| json!({"request": label, "head_ref": head_ref, "own_commits": own, "first_commit_time": first});
+    let expected = vec![
+        (c0_id(&r), 1, None, Value::Null),
+        (
+            ids[0].clone(),
+            96,
+            Some(48),
+            req("#1", "refs/pull/1/head", 2, Some("2024-01-02T00:00:00Z")),
+        ),
+        (
+            ids[1].clone(),
+            36,
+            Some(12),
+            req(
+                "!2",
+                "refs/merge-requests/2/head",
+                1,
+                Some("2024-01-04T12:00:00Z"),
+            ),
+        ),
+        (
+            ids[2].clone(),
+            60,
+            Some(12),
+            req("#3", "refs/pull/3/head", 0, None),
+        ),
+        (
+            ids[3].clone(),
+            42,
+            Some(18),
+            req("#4", "refs/pull/4/head", 1, Some("2024-01-07T06:00:00Z")),
+        ),
+        (ids[4].clone(), 18, Some(0), Value::Null),
+        (ids[5].clone(), 12, Some(0), Value::Null),
+    ];
+    assert_eq!(rows, expected);
+    let notices: Vec<&str> = r["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(notices, ["baseline", "request_refs"]);
+    assert_eq!(
+        r["notices"][1]["message"],
+        "3 changes' lead times and coding start at the first commit of the pull or merge request that the merge squashed (from `refs/pull/N/head` or `refs/merge-requests/N/head`); --explain names the request of each change"
+    );
+
+    let text = report_text(&repo, &["--all", "--explain"]);
+    assert!(
+        text.contains("feat: one (#1) (from #1: 2 commits of its own, first 2024-01-02T00:00:00Z)"),
+        "{text}"
+    );
+}
+
+/// The baseline's change (not counted; 1 h from its author time to v0.1).
+fn c0_id(r: &Value) -> String {
+    r["explain"]["deployments"][0]["changes"][0]["commit"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn squash_merges_without_request_refs_leave_coding_unobserved() {
+    let (repo, _) = squash_scenario();
+    let bare = tempfile::tempdir().unwrap();
+    let copy = bare.path().join("copy.git");
+    repo.git(
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            repo.path().to_str().unwrap(),
+            copy.to_str().unwrap(),
+        ],
+        None,
+        None,
+    );
+    let r = report_json(&copy, &["--all"]);
+    // First-parent commits that landed changes: c0, s1, s2, m3, s4, c6, s5;
+    // s1, s2, s4 and s5 look squash-merged: 4 of 7.
+    check(
+        &r,
+        &[
+            ("/stages/0/name", json!("coding")),
+            ("/stages/0/median_seconds", Value::Null),
+            ("/stages/0/changes", json!(0)),
+            ("/stages/0/share", Value::Null),
+            ("/stages/1/share", Value::Null),
+            ("/stages/1/changes", json!(6)),
+            ("/bottleneck", Value::Null),
+            (
+                "/notices/0/code",
+                json!("squash_merges_without_request_refs"),
+            ),
+            (
+                "/notices/0/message",
+                json!(
+                    "4 of the window's 7 first-parent commits look squash-merged (a `(#N)` or `See merge request !N` message) and the repository holds no pull or merge request refs: the time before the merge is not observable, so `coding` is not shown, no bottleneck is named and lead time counts from the merge; fetch the requests' own commits with `git fetch origin '+refs/pull/*/head:refs/pull/*/head'` (GitLab: `git fetch origin '+refs/merge-requests/*/head:refs/merge-requests/*/head'`) and run again"
+                ),
+            ),
+        ],
+    );
+    // Said once; the other notice is the baseline's.
+    assert_eq!(r["notices"].as_array().unwrap().len(), 2);
+    assert_eq!(r["notices"][1]["code"], "baseline");
+    let text = report_text_at(&copy, &["--all"]);
+    assert!(
+        text.contains(
+            "bottleneck: none: the time before the merge is not observable (see the notes)"
+        ),
+        "{text}"
     );
 }

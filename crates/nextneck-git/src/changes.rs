@@ -29,12 +29,16 @@ use gix::diff::blob::{Algorithm, Diff, Token};
 use gix::hashtable::HashMap;
 use nextneck_model::Timestamp;
 use nextneck_model::code::{
-    Author, ChangeKind, ChangedCommit, CodeHistory, FileChange, LineCounts, Snapshot, SnapshotFile,
+    ATTRIBUTES_MAX_BYTES, AttributesFile, Author, ChangeKind, ChangedCommit, CodeHistory,
+    FileChange, LineCounts, Snapshot, SnapshotFile,
 };
 
 use crate::cache::{self, CacheFile, StoredChange, StoredCommit};
 use crate::objects::{Packs, Reader};
 use crate::{Error, Progress, find, prefetch, signature_time, to_commit_id};
+
+/// The name of the files whose attributes mark generated and vendored code.
+const ATTRIBUTES: &[u8] = b".gitattributes";
 
 /// git reads this many bytes of a file to decide whether it is binary.
 const FIRST_FEW_BYTES: usize = 8000;
@@ -360,7 +364,7 @@ impl CodeLoader {
     }
 
     /// The files of commit `commit`'s tree (an index into the history's
-    /// commits) with their sizes in lines.
+    /// commits) with their sizes in lines, and its `.gitattributes` files.
     pub fn snapshot(&mut self, commit: u32) -> Result<Snapshot, Error> {
         let tree = self.trees[commit as usize];
         let mut reader = Reader::new(&self.packs, self.sync.to_thread_local(), OBJECT_CACHE_BYTES);
@@ -384,6 +388,16 @@ impl CodeLoader {
             }
         }
         files.sort_by(|a, b| a.0.cmp(&b.0));
+        let attribute_files: Vec<(Vec<u8>, ObjectId, u32)> = files
+            .iter()
+            .filter(|(path, _, mode)| {
+                !is_gitlink(*mode)
+                    && path.ends_with(ATTRIBUTES)
+                    && (path.len() == ATTRIBUTES.len()
+                        || path[path.len() - ATTRIBUTES.len() - 1] == b'/')
+            })
+            .cloned()
+            .collect();
         let missing: Vec<(ObjectId, u32)> = {
             let mut seen = HashMap::default();
             files
@@ -434,9 +448,20 @@ impl CodeLoader {
             .collect();
         self.snapshot_blobs.sort_unstable();
         self.snapshot_blobs.dedup();
+        let mut attributes = Vec::new();
+        for (path, id, _) in attribute_files {
+            let data = reader.read(&id, gix::object::Kind::Blob)?;
+            let text = &data[..data.len().min(ATTRIBUTES_MAX_BYTES)];
+            let dir = &path[..path.len() - ATTRIBUTES.len()];
+            attributes.push(AttributesFile {
+                dir: String::from_utf8_lossy(dir).into(),
+                text: String::from_utf8_lossy(text).into_owned(),
+            });
+        }
         Ok(Snapshot {
             commit: self.history.commits[commit as usize].id,
             files,
+            attributes,
         })
     }
 

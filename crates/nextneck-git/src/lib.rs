@@ -8,6 +8,13 @@
 //! trees and computes no diffs, so the walk costs about what
 //! `git log --format='%H %P %at %ct'` costs.
 //!
+//! When the repository holds pull or merge request refs
+//! (`refs/pull/N/head`, `refs/merge-requests/N/head`), it also reads, for
+//! each request a commit message names (or whose head is in the history),
+//! the author times of the head's commits outside the history: a walk that
+//! stops where it meets the history, at most
+//! [`nextneck_model::REQUEST_COMMIT_LIMIT`] commits per request.
+//!
 //! It does not decide what a deployment is; that is a metric definition and
 //! lives in `nextneck-metrics`.
 //!
@@ -24,7 +31,10 @@ mod prefetch;
 
 use gix::ObjectId;
 use gix::hashtable::HashMap;
-use nextneck_model::{Branch, Commit, CommitId, CommitIdx, History, Tag, TagTarget, Timestamp};
+use nextneck_model::{
+    Branch, Commit, CommitId, CommitIdx, History, REQUEST_COMMIT_LIMIT, Request, RequestKind,
+    RequestRef, Tag, TagTarget, Timestamp,
+};
 
 /// Why a repository could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -233,6 +243,12 @@ pub fn load(
         .filter_map(|(name, id)| idx(&id).map(|tip| Branch { name, tip }))
         .collect();
     let head = head.and_then(|id| idx(&id));
+    let raw_requests = request_refs(&repo, &display_path)?;
+    let request_refs = raw_requests
+        .iter()
+        .filter(|(_, head, _)| head.is_some())
+        .count();
+    let requests = loader.requests(raw_requests)?;
     let missing_parents = loader.link_parents();
     let history = History {
         commits: loader.commits,
@@ -240,9 +256,75 @@ pub fn load(
         branches,
         head,
         shallow: shallow || missing_parents > 0,
+        mentions: loader.mentions,
+        request_refs,
+        requests,
     };
     debug_assert_eq!(history.validate(), Ok(()));
     Ok(history)
+}
+
+/// A request's refs: which request, its head and its merge commit.
+type RawRequest = (RequestRef, Option<ObjectId>, Option<ObjectId>);
+
+/// Every `refs/pull/N/{head,merge}` and `refs/merge-requests/N/{head,merge}`,
+/// one entry per request, in order.
+fn request_refs(repo: &gix::Repository, path: &Path) -> Result<Vec<RawRequest>, Error> {
+    let read_err = |source: gix::Error| Error::Read {
+        path: path.to_owned(),
+        what: "pull and merge request refs".to_owned(),
+        source,
+    };
+    let platform = repo.references().map_err(read_err)?;
+    let mut by_request: std::collections::BTreeMap<
+        RequestRef,
+        (Option<ObjectId>, Option<ObjectId>),
+    > = std::collections::BTreeMap::new();
+    for (prefix, kind) in [
+        ("refs/pull/", RequestKind::Pull),
+        ("refs/merge-requests/", RequestKind::MergeRequest),
+    ] {
+        let iter = platform.prefixed(prefix).map_err(read_err)?;
+        for reference in iter {
+            let reference = reference.map_err(read_err)?;
+            let name = reference.name().as_bstr().to_vec();
+            let Some((number, which)) = parse_request_ref(&name[prefix.len()..]) else {
+                continue;
+            };
+            let Some(id) = reference.target().try_id().map(|id| id.to_owned()) else {
+                continue;
+            };
+            let entry = by_request.entry(RequestRef { kind, number }).or_default();
+            match which {
+                RefPart::Head => entry.0 = Some(id),
+                RefPart::Merge => entry.1 = Some(id),
+            }
+        }
+    }
+    Ok(by_request
+        .into_iter()
+        .map(|(request, (head, merge))| (request, head, merge))
+        .collect())
+}
+
+enum RefPart {
+    Head,
+    Merge,
+}
+
+/// `123/head` or `123/merge`, the part of a request ref after its prefix.
+fn parse_request_ref(rest: &[u8]) -> Option<(u64, RefPart)> {
+    let slash = rest.iter().position(|&b| b == b'/')?;
+    let number = std::str::from_utf8(&rest[..slash]).ok()?;
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let number = number.parse().ok()?;
+    match &rest[slash + 1..] {
+        b"head" => Some((number, RefPart::Head)),
+        b"merge" => Some((number, RefPart::Merge)),
+        _ => None,
+    }
 }
 
 fn list_or_none<'a>(names: impl Iterator<Item = &'a str>) -> String {
@@ -270,6 +352,8 @@ struct Loader<'r> {
     /// Parent ids of each commit, resolved to indices after the walk.
     parent_ids: Vec<Vec<ObjectId>>,
     inflate: gix::zlib::Inflate,
+    /// Commits whose message names a request as its merge does.
+    mentions: Vec<(CommitIdx, RequestRef)>,
 }
 
 impl<'r> Loader<'r> {
@@ -281,7 +365,71 @@ impl<'r> Loader<'r> {
             commits: Vec::new(),
             parent_ids: Vec::new(),
             inflate: gix::zlib::Inflate::default(),
+            mentions: Vec::new(),
         }
+    }
+
+    /// The requests the history can be linked to (a commit mentions them,
+    /// or their head or merge commit is in the history), each with the
+    /// commits of its head that are outside the history. Each outside
+    /// commit is read once, however many requests reach it.
+    fn requests(&mut self, raw: Vec<RawRequest>) -> Result<Vec<Request>, Error> {
+        let mentioned: std::collections::HashSet<RequestRef> =
+            self.mentions.iter().map(|(_, r)| *r).collect();
+        let mut outside: HashMap<ObjectId, (Timestamp, Vec<ObjectId>)> = HashMap::default();
+        let mut out = Vec::new();
+        for (request, head, merge) in raw {
+            let Some(head) = head else { continue };
+            let head_commit = self.index.get(&head).copied();
+            let merge_commit = merge.and_then(|m| self.index.get(&m).copied());
+            if head_commit.is_none() && merge_commit.is_none() && !mentioned.contains(&request) {
+                continue;
+            }
+            let mut found = Request {
+                request,
+                head: to_commit_id(&head),
+                head_commit,
+                merge_commit,
+                outside_author_times: Vec::new(),
+                entries: Vec::new(),
+                truncated: false,
+            };
+            let mut seen: std::collections::HashSet<ObjectId> = std::collections::HashSet::new();
+            let mut stack = vec![head];
+            while let Some(id) = stack.pop() {
+                if !seen.insert(id) {
+                    continue;
+                }
+                if let Some(&idx) = self.index.get(&id) {
+                    found.entries.push(idx);
+                    continue;
+                }
+                if found.outside_author_times.len() == REQUEST_COMMIT_LIMIT {
+                    found.truncated = true;
+                    break;
+                }
+                if !outside.contains_key(&id) {
+                    let Some(data) = find(self.repo, &id, &mut self.buf)? else {
+                        continue;
+                    };
+                    if data.kind != gix::object::Kind::Commit {
+                        continue;
+                    }
+                    let parsed = parse_commit(data.data).map_err(|reason| Error::BadCommit {
+                        id: id.to_string(),
+                        reason,
+                    })?;
+                    outside.insert(id, (parsed.author_time, parsed.parents));
+                }
+                if let Some((time, parents)) = outside.get(&id) {
+                    found.outside_author_times.push(*time);
+                    stack.extend(parents.iter().copied());
+                }
+            }
+            found.entries.sort_unstable();
+            out.push(found);
+        }
+        Ok(out)
     }
 
     fn is_commit(&mut self, id: ObjectId) -> Result<bool, Error> {
@@ -350,6 +498,9 @@ impl<'r> Loader<'r> {
             };
             let idx = self.commits.len() as CommitIdx;
             self.index.insert(id, idx);
+            if let Some(mention) = owned.mention {
+                self.mentions.push((idx, mention));
+            }
             stack.extend(owned.parents.iter().rev().copied());
             self.commits.push(Commit {
                 id: to_commit_id(&id),
@@ -416,6 +567,7 @@ struct OwnedCommit {
     committer_time: Timestamp,
     subject: Box<str>,
     reverts: Vec<CommitId>,
+    mention: Option<RequestRef>,
 }
 
 impl OwnedCommit {
@@ -423,6 +575,7 @@ impl OwnedCommit {
         let p = parse_commit(data)?;
         Ok(OwnedCommit {
             reverts: nextneck_model::parse_reverts(p.message),
+            mention: nextneck_model::parse_request_mention(p.message),
             parents: p.parents,
             author_time: p.author_time,
             committer_time: p.committer_time,

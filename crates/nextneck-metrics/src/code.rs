@@ -201,6 +201,10 @@ pub struct CodeSettings {
     pub coupling: CouplingSettings,
     /// Knowledge island thresholds.
     pub islands: IslandSettings,
+    /// Keep lockfiles, generated and vendored files (`--include-generated`).
+    pub include_generated: bool,
+    /// Keep translation catalogues (`--include-translations`).
+    pub include_translations: bool,
 }
 
 impl CodeSettings {
@@ -214,7 +218,15 @@ impl CodeSettings {
             top: DEFAULT_TOP,
             coupling: CouplingSettings::default(),
             islands: IslandSettings::default(),
+            include_generated: false,
+            include_translations: false,
         }
+    }
+
+    /// Whether a file left out for `reason` is kept anyway.
+    fn keeps(&self, reason: LeftOutReason) -> bool {
+        self.include_generated
+            || (reason == LeftOutReason::Translation && self.include_translations)
     }
 
     /// Whether a path is in scope.
@@ -242,6 +254,9 @@ pub struct CodeReport {
     pub coupling: Coupling,
     /// Who wrote the code at the window's end.
     pub knowledge: Knowledge,
+    /// Names that appear under several e-mail addresses that no `.mailmap`
+    /// entry merges, with the lines that would; never merged silently.
+    pub split_identities: Vec<SplitIdentity>,
     /// Things the reader should know.
     pub notices: Vec<Notice>,
 }
@@ -288,6 +303,9 @@ pub struct Scope {
     pub exclude: Vec<String>,
     /// Files in scope at the snapshot.
     pub files: usize,
+    /// Files of the snapshot left out by default (lockfiles, generated,
+    /// vendored, translations), by reason; empty with `--include-generated`.
+    pub left_out: Vec<LeftOut>,
 }
 
 /// Files ranked by change in the window.
@@ -404,7 +422,17 @@ pub struct Knowledge {
     /// How many people would have to leave before most files are
     /// orphaned; `None` without files with lines.
     pub truck_factor: Option<TruckFactor>,
+    /// A file's shares are a verdict (island, truck factor) only when they
+    /// rest on at least this many lines added ([`MIN_KNOWLEDGE_LINES`]).
+    pub min_lines: u64,
+    /// Files whose shares are not a verdict (`rated: false`).
+    pub unrated_files: usize,
 }
+
+/// A file's knowledge shares are a verdict only when they rest on at least
+/// this many lines added: below it one small commit flips the main author,
+/// and a "knowledge island" of 2 lines says nothing about who knows a file.
+pub const MIN_KNOWLEDGE_LINES: u64 = 10;
 
 /// One author's part of a file or directory.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -434,6 +462,13 @@ pub struct FileKnowledge {
     pub main_share: Option<f64>,
     /// Every author, largest share first.
     pub authors: Vec<AuthorShare>,
+    /// Lines of the file at the snapshot beyond all lines its own commits
+    /// added (size − lines added, at least 0): they arrived through a merge
+    /// (a subtree, an import) or a rename not followed, and are nobody's.
+    pub lines_from_merges: u64,
+    /// Whether the shares are a verdict: at least [`MIN_KNOWLEDGE_LINES`]
+    /// lines added, and no more lines from merges than lines added.
+    pub rated: bool,
 }
 
 /// Knowledge of a directory: its files together.
@@ -556,17 +591,53 @@ pub fn code_report(
     let (since, until, selection) = window(history, settings.window)?;
     let mut notices = Vec::new();
 
+    // Lockfiles, generated, vendored and translation files are left out
+    // unless asked for; the snapshot's are counted by reason.
+    let attributes = Attributes::from_snapshot(snapshot);
+    let kept =
+        |path: &str| left_out_reason(path, &attributes).is_none_or(|reason| settings.keeps(reason));
+    let mut left_out: Vec<LeftOut> = Vec::new();
+    for f in snapshot.map_or(&[][..], |s| &s.files[..]) {
+        if !settings.in_scope(&f.path) {
+            continue;
+        }
+        let Some(reason) = left_out_reason(&f.path, &attributes) else {
+            continue;
+        };
+        if settings.keeps(reason) {
+            continue;
+        }
+        match left_out.iter_mut().find(|l| l.reason == reason) {
+            Some(l) => {
+                l.files += 1;
+                if l.examples.len() < LEFT_OUT_EXAMPLES {
+                    l.examples.push(f.path.to_string());
+                }
+            }
+            None => left_out.push(LeftOut {
+                reason,
+                files: 1,
+                examples: vec![f.path.to_string()],
+            }),
+        }
+    }
+    left_out.sort_by_key(|l| l.reason);
+
     // The snapshot's files in scope, by path.
     let snapshot_files: HashMap<&str, Option<u32>> = snapshot
         .map(|s| {
             s.files
                 .iter()
-                .filter(|f| settings.in_scope(&f.path))
+                .filter(|f| settings.in_scope(&f.path) && kept(&f.path))
                 .map(|f| (&*f.path, f.lines))
                 .collect()
         })
         .unwrap_or_default();
-    let in_scope: Vec<bool> = history.paths.iter().map(|p| settings.in_scope(p)).collect();
+    let in_scope: Vec<bool> = history
+        .paths
+        .iter()
+        .map(|p| settings.in_scope(p) && kept(p))
+        .collect();
     let present: Vec<Option<Option<u32>>> = history
         .paths
         .iter()
@@ -624,6 +695,53 @@ pub fn code_report(
             ),
         });
     }
+    if !left_out.is_empty() {
+        let total: usize = left_out.iter().map(|l| l.files).sum();
+        let parts: Vec<String> = left_out
+            .iter()
+            .map(|l| format!("{} {}", l.files, l.reason.describe()))
+            .collect();
+        notices.push(Notice {
+            code: "generated_left_out",
+            message: format!(
+                "{} left out of hotspots, coupling and knowledge ({}); pass --include-generated to keep them",
+                plural(total, "file is", "files are"),
+                parts.join(", ")
+            ),
+        });
+    }
+    if knowledge.unrated_files > 0 {
+        let one = knowledge.unrated_files == 1;
+        notices.push(Notice {
+            code: "knowledge_not_rated",
+            message: format!(
+                "{} no knowledge verdict (no island, not in the truck factor): {} on fewer than {MIN_KNOWLEDGE_LINES} lines added, or most of {} lines arrived through a merge (a subtree or an import)",
+                plural(knowledge.unrated_files, "file gets", "files get"),
+                if one { "its shares rest" } else { "their shares rest" },
+                if one { "its" } else { "their" },
+            ),
+        });
+    }
+    let split_identities = split_identities(history);
+    if !split_identities.is_empty() {
+        let first = &split_identities[0];
+        notices.push(Notice {
+            code: "one_name_several_emails",
+            message: format!(
+                "{} under several e-mail addresses that no .mailmap entry merges (for example {} as {}); they count as different people. If they are one person, add to .mailmap: {}",
+                plural(split_identities.len(), "name appears", "names appear"),
+                first.name,
+                first.emails.join(" and "),
+                split_identities
+                    .iter()
+                    .flat_map(|s| s.mailmap.iter())
+                    .take(5)
+                    .map(|l| format!("`{l}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
     if snapshot.is_none() {
         notices.push(Notice {
             code: "no_snapshot",
@@ -668,10 +786,12 @@ pub fn code_report(
                 .map(|p| p.as_str().to_owned())
                 .collect(),
             files: snapshot_files.len(),
+            left_out,
         },
         hotspots,
         coupling,
         knowledge,
+        split_identities,
         notices,
     })
 }
@@ -962,6 +1082,8 @@ fn knowledge<'s>(
     let mut lines_added = 0;
     let mut islands = Vec::new();
     let quiet_since = until - settings.islands.inactive_days * DAY;
+    let mut rated_paths: Vec<&str> = Vec::new();
+    let mut unrated_files = 0;
     for &path in &paths {
         let lines = &per_file[path];
         let authors = ranked_authors(history, lines);
@@ -969,6 +1091,13 @@ fn knowledge<'s>(
         lines_added += total;
         all_authors.extend(lines.iter().filter(|(_, n)| **n > 0).map(|(a, _)| *a));
         let size_lines = snapshot_files.get(path).copied().flatten();
+        let lines_from_merges = u64::from(size_lines.unwrap_or(0)).saturating_sub(total);
+        let rated = total >= MIN_KNOWLEDGE_LINES && lines_from_merges <= total;
+        if rated {
+            rated_paths.push(path);
+        } else if total > 0 {
+            unrated_files += 1;
+        }
         for dir in ancestors(path) {
             let entry = directories.entry(dir.to_owned()).or_default();
             entry.0 += 1;
@@ -978,7 +1107,8 @@ fn knowledge<'s>(
         }
         if let Some((main_idx, main)) = authors.first() {
             let last = last_commit.get(main_idx).copied();
-            if main.share >= settings.islands.min_share
+            if rated
+                && main.share >= settings.islands.min_share
                 && let Some(last) = last
                 && last < quiet_since
             {
@@ -999,6 +1129,8 @@ fn knowledge<'s>(
             main_author: authors.first().map(|(_, a)| a.author.clone()),
             main_share: authors.first().map(|(_, a)| a.share),
             authors: authors.into_iter().map(|(_, a)| a).collect(),
+            lines_from_merges,
+            rated,
         });
     }
     islands.sort_by(|a, b| {
@@ -1028,7 +1160,7 @@ fn knowledge<'s>(
         })
         .collect();
     directories.sort_by(|a, b| a.path.cmp(&b.path));
-    let truck_factor = truck_factor(history, &paths, &per_file);
+    let truck_factor = truck_factor(history, &rated_paths, &per_file);
     Knowledge {
         authors: all_authors.len(),
         lines_added,
@@ -1038,6 +1170,8 @@ fn knowledge<'s>(
         island_inactive_days: settings.islands.inactive_days,
         islands,
         truck_factor,
+        min_lines: MIN_KNOWLEDGE_LINES,
+        unrated_files,
     }
 }
 
@@ -1262,6 +1396,67 @@ fn plural(n: usize, singular: &str, plural: &str) -> String {
 mod tests {
     use super::*;
 
+    fn check_left_out(attributes: &[(&str, &str)], path: &str, expected: Option<LeftOutReason>) {
+        let snapshot = Snapshot {
+            commit: nextneck_model::CommitId([0; 20]),
+            files: Vec::new(),
+            attributes: attributes
+                .iter()
+                .map(|(dir, text)| nextneck_model::code::AttributesFile {
+                    dir: (*dir).into(),
+                    text: (*text).to_owned(),
+                })
+                .collect(),
+        };
+        let attributes = Attributes::from_snapshot(Some(&snapshot));
+        assert_eq!(left_out_reason(path, &attributes), expected, "{path}");
+    }
+
+    #[test]
+    fn files_are_left_out_by_attributes_then_built_in_lists() {
+        use LeftOutReason::*;
+        check_left_out(&[], "Cargo.lock", Some(Lockfile));
+        check_left_out(&[], "fuzz/Cargo.lock", Some(Lockfile));
+        check_left_out(&[], "src/Cargo.lock.rs", None);
+        check_left_out(&[], "web/app.min.js", Some(Generated));
+        check_left_out(&[], "api/v1/x.pb.go", Some(Generated));
+        check_left_out(&[], "vendor/a/b.go", Some(Vendored));
+        check_left_out(&[], "a/third_party/b.c", Some(Vendored));
+        check_left_out(&[], "vendor.go", None);
+        check_left_out(&[], "po/de.po", Some(Translation));
+        check_left_out(&[], "src/main.rs", None);
+        let root = [(
+            "",
+            "*.gen.rs linguist-generated\n/docs/** linguist-vendored=true\n",
+        )];
+        check_left_out(&root, "a/b/x.gen.rs", Some(LinguistGenerated));
+        check_left_out(&root, "docs/a/b.md", Some(LinguistVendored));
+        check_left_out(&root, "src/docs/b.md", None);
+        // `*` does not cross `/` in a pattern with a slash.
+        check_left_out(&[("", "src/*.rs linguist-generated")], "src/a/b.rs", None);
+        check_left_out(
+            &[("", "src/*.rs linguist-generated")],
+            "src/b.rs",
+            Some(LinguistGenerated),
+        );
+        // The last line wins; a deeper file wins over the root's.
+        let layered = [
+            ("", "*.rs linguist-generated\n"),
+            ("keep/", "*.rs -linguist-generated\n"),
+        ];
+        check_left_out(&layered, "keep/a.rs", None);
+        check_left_out(&layered, "other/a.rs", Some(LinguistGenerated));
+        // An explicit unset keeps a lockfile; comments and macros are skipped.
+        check_left_out(
+            &[(
+                "",
+                "# x\n[attr]gen linguist-generated\nCargo.lock linguist-generated=false",
+            )],
+            "Cargo.lock",
+            None,
+        );
+    }
+
     #[test]
     fn path_patterns() {
         let check = |pattern: &str, path: &str, expected: bool| {
@@ -1301,4 +1496,361 @@ mod tests {
         let got: Vec<&str> = ancestors("top.rs").collect();
         assert_eq!(got, ["."]);
     }
+}
+
+// ---------------------------------------------------------------------------
+// Files left out by default: lockfiles, generated, vendored and translations.
+
+/// Lockfiles, matched by file name at any depth.
+pub const LOCKFILES: &[&str] = &[
+    "Cargo.lock",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "bun.lock",
+    "bun.lockb",
+    "deno.lock",
+    "Gemfile.lock",
+    "poetry.lock",
+    "Pipfile.lock",
+    "pdm.lock",
+    "uv.lock",
+    "composer.lock",
+    "go.sum",
+    "flake.lock",
+    "mix.lock",
+    "pubspec.lock",
+    "Podfile.lock",
+    "Package.resolved",
+    "packages.lock.json",
+    "gradle.lockfile",
+    "conan.lock",
+    "shard.lock",
+    "renv.lock",
+];
+
+/// Generated files, matched against the file name (`*` any characters).
+pub const GENERATED_PATTERNS: &[&str] = &[
+    "*.min.js",
+    "*.min.css",
+    "*.pb.go",
+    "*.pb.cc",
+    "*.pb.h",
+    "*_pb2.py",
+    "*_pb2_grpc.py",
+    "*.pb.swift",
+    "*.g.dart",
+    "*.freezed.dart",
+    "*.designer.cs",
+    "*.generated.*",
+];
+
+/// Directories of vendored code: a file below one, at any depth, is vendored.
+pub const VENDORED_DIRECTORIES: &[&str] = &[
+    "vendor",
+    "third_party",
+    "third-party",
+    "thirdparty",
+    "node_modules",
+    "bower_components",
+];
+
+/// Translation catalogues, matched against the file name.
+pub const TRANSLATION_PATTERNS: &[&str] = &["*.po", "*.pot", "*.mo", "*.xlf", "*.xliff"];
+
+/// Why a file is left out of hotspots, coupling and knowledge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeftOutReason {
+    /// A lockfile ([`LOCKFILES`]).
+    Lockfile,
+    /// Marked `linguist-generated` in `.gitattributes`.
+    LinguistGenerated,
+    /// Marked `linguist-vendored` in `.gitattributes`.
+    LinguistVendored,
+    /// A built-in generated pattern ([`GENERATED_PATTERNS`]).
+    Generated,
+    /// Below a vendored directory ([`VENDORED_DIRECTORIES`]).
+    Vendored,
+    /// A translation catalogue ([`TRANSLATION_PATTERNS`]).
+    Translation,
+}
+
+impl LeftOutReason {
+    /// How the reason reads in a sentence.
+    pub fn describe(self) -> &'static str {
+        match self {
+            LeftOutReason::Lockfile => "lockfiles",
+            LeftOutReason::LinguistGenerated => "linguist-generated in .gitattributes",
+            LeftOutReason::LinguistVendored => "linguist-vendored in .gitattributes",
+            LeftOutReason::Generated => "generated by name",
+            LeftOutReason::Vendored => "vendored directories",
+            LeftOutReason::Translation => "translations",
+        }
+    }
+}
+
+/// One `.gitattributes` line that sets or unsets the linguist attributes.
+struct AttributeRule {
+    /// The directory of its file (`""` or `dir/`).
+    dir: String,
+    /// The pattern, without a leading `/`.
+    pattern: Vec<char>,
+    /// Matched against the file name only (no `/` in the pattern).
+    basename: bool,
+    generated: Option<bool>,
+    vendored: Option<bool>,
+}
+
+/// The `linguist-generated` and `linguist-vendored` attributes of a
+/// snapshot's `.gitattributes` files. Patterns follow git's rules for
+/// attributes: without a `/` they match the file name at any depth below
+/// the file's directory, with one they match the path relative to it
+/// (`*` and `?` not crossing `/`, `**` crossing it); the last matching line
+/// wins, deeper files over shallower ones. Macros and quoted patterns are
+/// not read.
+pub struct Attributes {
+    rules: Vec<AttributeRule>,
+}
+
+impl Attributes {
+    /// Reads the snapshot's `.gitattributes` files (root first).
+    pub fn from_snapshot(snapshot: Option<&Snapshot>) -> Attributes {
+        let mut files: Vec<(&str, &str)> = snapshot
+            .map(|s| {
+                s.attributes
+                    .iter()
+                    .map(|a| (&*a.dir, a.text.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort_by_key(|(dir, _)| (dir.matches('/').count(), *dir));
+        let mut rules = Vec::new();
+        for (dir, text) in files {
+            for line in text.lines() {
+                if let Some(rule) = parse_attribute_line(dir, line) {
+                    rules.push(rule);
+                }
+            }
+        }
+        Attributes { rules }
+    }
+
+    /// `(generated, vendored)` for a path; `None` when no line says.
+    fn of(&self, path: &str) -> (Option<bool>, Option<bool>) {
+        let mut generated = None;
+        let mut vendored = None;
+        for rule in &self.rules {
+            let Some(rest) = path.strip_prefix(rule.dir.as_str()) else {
+                continue;
+            };
+            let subject = if rule.basename {
+                rest.rsplit('/').next().unwrap_or(rest)
+            } else {
+                rest
+            };
+            let chars: Vec<char> = subject.chars().collect();
+            if attr_glob(&rule.pattern, &chars) {
+                generated = rule.generated.or(generated);
+                vendored = rule.vendored.or(vendored);
+            }
+        }
+        (generated, vendored)
+    }
+}
+
+fn parse_attribute_line(dir: &str, line: &str) -> Option<AttributeRule> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') || line.starts_with('"') {
+        return None;
+    }
+    let mut parts = line.split_ascii_whitespace();
+    let pattern = parts.next()?;
+    if pattern.starts_with("[attr]") || pattern.ends_with('/') {
+        return None;
+    }
+    let mut generated = None;
+    let mut vendored = None;
+    for attr in parts {
+        let (name, value) = if let Some(name) = attr.strip_prefix(['-', '!']) {
+            (name, false)
+        } else if let Some((name, value)) = attr.split_once('=') {
+            (name, !matches!(value, "false" | "0"))
+        } else {
+            (attr, true)
+        };
+        match name {
+            "linguist-generated" => generated = Some(value),
+            "linguist-vendored" => vendored = Some(value),
+            _ => {}
+        }
+    }
+    if generated.is_none() && vendored.is_none() {
+        return None;
+    }
+    let basename = !pattern.contains('/');
+    let pattern = pattern.strip_prefix('/').unwrap_or(pattern);
+    Some(AttributeRule {
+        dir: dir.to_owned(),
+        pattern: pattern.chars().collect(),
+        basename,
+        generated,
+        vendored,
+    })
+}
+
+/// Glob as git matches attribute patterns: `**` crosses `/`, `*` and `?`
+/// do not; `[...]` classes as in `--path`.
+fn attr_glob(p: &[char], s: &[char]) -> bool {
+    match p.first() {
+        None => s.is_empty(),
+        Some('*') if p.get(1) == Some(&'*') => {
+            if p.get(2) == Some(&'/') {
+                (0..=s.len())
+                    .filter(|&i| i == 0 || s[i - 1] == '/')
+                    .any(|i| attr_glob(&p[3..], &s[i..]))
+            } else {
+                (0..=s.len()).any(|i| attr_glob(&p[2..], &s[i..]))
+            }
+        }
+        Some('*') => (0..=s.len())
+            .take_while(|&i| i == 0 || s[i - 1] != '/')
+            .any(|i| attr_glob(&p[1..], &s[i..])),
+        Some('?') => s.first().is_some_and(|&c| c != '/') && attr_glob(&p[1..], &s[1..]),
+        Some('[') => match class_match(&p[1..], s.first().copied()) {
+            Some((true, rest)) => attr_glob(rest, &s[1..]),
+            Some((false, _)) => false,
+            None => s.first() == Some(&'[') && attr_glob(&p[1..], &s[1..]),
+        },
+        Some(&c) => s.first() == Some(&c) && attr_glob(&p[1..], &s[1..]),
+    }
+}
+
+/// Why `path` is left out by default, if it is: the attributes first (an
+/// explicit `-linguist-generated` or `linguist-vendored=false` keeps a file
+/// the built-in lists would leave out), then lockfiles, the built-in
+/// generated patterns, vendored directories and translations.
+pub fn left_out_reason(path: &str, attributes: &Attributes) -> Option<LeftOutReason> {
+    let (generated, vendored) = attributes.of(path);
+    if generated == Some(true) {
+        return Some(LeftOutReason::LinguistGenerated);
+    }
+    if vendored == Some(true) {
+        return Some(LeftOutReason::LinguistVendored);
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let name_chars: Vec<char> = name.chars().collect();
+    let matches_any = |patterns: &[&str]| {
+        patterns.iter().any(|p| {
+            let p: Vec<char> = p.chars().collect();
+            glob_match(&p, &name_chars)
+        })
+    };
+    if generated.is_none() {
+        if LOCKFILES.contains(&name) {
+            return Some(LeftOutReason::Lockfile);
+        }
+        if matches_any(GENERATED_PATTERNS) {
+            return Some(LeftOutReason::Generated);
+        }
+    }
+    if vendored.is_none() {
+        let mut dirs = path.split('/');
+        dirs.next_back();
+        if dirs.any(|d| VENDORED_DIRECTORIES.contains(&d)) {
+            return Some(LeftOutReason::Vendored);
+        }
+    }
+    if generated.is_none() && matches_any(TRANSLATION_PATTERNS) {
+        return Some(LeftOutReason::Translation);
+    }
+    None
+}
+
+/// Files of one reason left out at the snapshot.
+#[derive(Clone, Debug, Serialize)]
+pub struct LeftOut {
+    /// Why.
+    pub reason: LeftOutReason,
+    /// How many files of the snapshot (in the `--path`/`--exclude` scope).
+    pub files: usize,
+    /// The first few of them, by path.
+    pub examples: Vec<String>,
+}
+
+/// Examples kept per reason in [`Scope::left_out`].
+const LEFT_OUT_EXAMPLES: usize = 3;
+
+// ---------------------------------------------------------------------------
+// One name under several e-mail addresses.
+
+/// A name that appears under several e-mail addresses after the mailmap.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SplitIdentity {
+    /// The name.
+    pub name: String,
+    /// Its addresses, most commits first.
+    pub emails: Vec<String>,
+    /// Commits under each address, in the same order.
+    pub commits: Vec<usize>,
+    /// `.mailmap` lines that would merge them under the first address.
+    pub mailmap: Vec<String>,
+}
+
+/// Names with several addresses, most commits first. Names are compared
+/// case-insensitively after trimming; an empty name is never grouped.
+fn split_identities(history: &CodeHistory) -> Vec<SplitIdentity> {
+    let mut commits = vec![0usize; history.authors.len()];
+    for c in &history.commits {
+        if let Some(n) = commits.get_mut(c.author as usize) {
+            *n += 1;
+        }
+    }
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, a) in history.authors.iter().enumerate() {
+        let key = a.name.trim().to_lowercase();
+        if !key.is_empty() && commits[i] > 0 {
+            by_name.entry(key).or_default().push(i);
+        }
+    }
+    let mut out = Vec::new();
+    for (_, mut ids) in by_name {
+        ids.sort_by(|&a, &b| {
+            commits[b]
+                .cmp(&commits[a])
+                .then_with(|| history.authors[a].email.cmp(&history.authors[b].email))
+        });
+        ids.dedup_by(|a, b| {
+            history.authors[*a]
+                .email
+                .eq_ignore_ascii_case(&history.authors[*b].email)
+        });
+        if ids.len() < 2 {
+            continue;
+        }
+        let main = &history.authors[ids[0]];
+        out.push(SplitIdentity {
+            name: main.name.clone(),
+            emails: ids
+                .iter()
+                .map(|&i| history.authors[i].email.clone())
+                .collect(),
+            commits: ids.iter().map(|&i| commits[i]).collect(),
+            mailmap: ids[1..]
+                .iter()
+                .map(|&i| {
+                    format!(
+                        "{} <{}> <{}>",
+                        main.name, main.email, history.authors[i].email
+                    )
+                })
+                .collect(),
+        });
+    }
+    out.sort_by(|a, b| {
+        let total = |s: &SplitIdentity| s.commits.iter().sum::<usize>();
+        total(b).cmp(&total(a)).then(a.name.cmp(&b.name))
+    });
+    out
 }

@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use nextneck_model::{CommitIdx, History, TagTarget, Timestamp};
+use std::collections::HashSet;
+
+use nextneck_model::{CommitIdx, History, REQUEST_COMMIT_LIMIT, RequestRef, TagTarget, Timestamp};
 use regex::Regex;
 
 use crate::common::{bottleneck, build_stages, deploy_days_per_week, plural, resolve_window};
@@ -143,6 +145,7 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
 
     // 3. Failures: a shipped commit reverted by a commit a later deployment ships.
     let failures = failures(history, &shipping);
+    let requests = Requests::new(history);
 
     // 4. The window.
     let newest = history
@@ -173,6 +176,7 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
     let mut negative_dropped = 0;
     let mut baseline_changes = 0;
     let mut points: Vec<SeriesChange> = Vec::new();
+    let mut requests_used = 0;
     for &d in &in_window {
         let dep = &deployments[d];
         for &c in &shipping.order[dep.shipped.clone()] {
@@ -184,7 +188,9 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
                 baseline_changes += 1;
                 continue;
             }
-            match stage_split(history, &shipping, c, dep.time) {
+            let origin = requests.origin(history, &shipping, &generation, c, d);
+            requests_used += usize::from(origin.first_commit_time.is_some());
+            match stage_split(history, &shipping, c, origin.start, dep.time) {
                 Some((lt, cd, dp)) => {
                     points.push(SeriesChange {
                         deployed_at: dep.time,
@@ -251,8 +257,26 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
     };
 
     // 7. Stages and the bottleneck.
-    let stages = build_stages(&[("coding", coding), ("deploy", deploy)]);
-    let bottleneck = bottleneck(&stages, &halves);
+    let mut stages = build_stages(&[("coding", coding), ("deploy", deploy)]);
+    let mut bottleneck = bottleneck(&stages, &halves);
+    let squashed = squash_merged(history, &shipping, &deployments, &in_window, &requests);
+    if let Some((squashes, first_parent)) = squashed {
+        // The squash commit's author time is the merge: the time before it
+        // is not in the history, so neither `coding` nor a verdict is shown.
+        for stage in &mut stages {
+            stage.share = None;
+            if stage.name == "coding" {
+                *stage = not_observable(stage.name);
+            }
+        }
+        bottleneck = None;
+        notices.push(Notice {
+            code: "squash_merges_without_request_refs",
+            message: format!(
+                "{squashes} of the window's {first_parent} first-parent commits look squash-merged (a `(#N)` or `See merge request !N` message) and the repository holds no pull or merge request refs: the time before the merge is not observable, so `coding` is not shown, no bottleneck is named and lead time counts from the merge; fetch the requests' own commits with `git fetch origin '+refs/pull/*/head:refs/pull/*/head'` (GitLab: `git fetch origin '+refs/merge-requests/*/head:refs/merge-requests/*/head'`) and run again"
+            ),
+        });
+    }
 
     // 8. What waits undeployed.
     let tip = match &settings.deploy {
@@ -295,6 +319,30 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
                 "the oldest deployment in the history ({}) is the baseline: it counts as a deployment, but its {} no lead time",
                 deployments[0].name,
                 plural(baseline_changes, "change gets", "changes get")
+            ),
+        });
+    }
+    if requests_used > 0 {
+        notices.push(Notice {
+            code: "request_refs",
+            message: format!(
+                "{} start at the first commit of the pull or merge request that the merge squashed (from `refs/pull/N/head` or `refs/merge-requests/N/head`); --explain names the request of each change",
+                plural(requests_used, "change's lead time and coding", "changes' lead times and coding")
+            ),
+        });
+    }
+    let truncated = requests.truncated_in_use(history, &shipping, &in_window, &deployments);
+    if truncated > 0 {
+        notices.push(Notice {
+            code: "request_refs_truncated",
+            message: format!(
+                "{} more than {REQUEST_COMMIT_LIMIT} own commits; {} the merge's author time",
+                plural(truncated, "merged request has", "merged requests have"),
+                if truncated == 1 {
+                    "its change keeps"
+                } else {
+                    "their changes keep"
+                }
             ),
         });
     }
@@ -367,7 +415,15 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
             .iter()
             .zip(rework_of)
             .map(|(&d, rework)| {
-                explain_deployment(history, &shipping, &deployments, &failures, d, rework)
+                let context = ExplainContext {
+                    history,
+                    shipping: &shipping,
+                    deployments: &deployments,
+                    failures: &failures,
+                    requests: &requests,
+                    generation: &generation,
+                };
+                explain_deployment(&context, d, rework)
             })
             .collect(),
         delivery: None,
@@ -405,23 +461,188 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
     })
 }
 
-/// Lead time, coding and deploy seconds of change `c` deployed at `at`;
+/// Lead time, coding and deploy seconds of change `c`, started at `start`
+/// (its author time, or its request's first commit) and deployed at `at`;
 /// `None` for a negative lead time. The landing time is clamped into
-/// `[author, at]` so that coding + deploy = lead time.
+/// `[start, at]` so that coding + deploy = lead time.
 fn stage_split(
     history: &History,
     shipping: &Shipping,
     c: CommitIdx,
+    start: Timestamp,
     at: Timestamp,
 ) -> Option<(i64, i64, i64)> {
-    let commit = history.commit(c);
-    let lead = at - commit.author_time;
+    let lead = at - start;
     if lead < 0 {
         return None;
     }
     let landed = history.commit(shipping.landing[c as usize]).committer_time;
-    let coding = (landed - commit.author_time).clamp(0, lead);
+    let coding = (landed - start).clamp(0, lead);
     Some((lead, coding, lead - coding))
+}
+
+/// A stage whose time the history cannot show.
+fn not_observable(name: &'static str) -> Stage {
+    Stage {
+        name,
+        median_seconds: None,
+        p85_seconds: None,
+        total_seconds: 0.0,
+        share: None,
+        changes: 0,
+    }
+}
+
+/// `Some((squash-like, all))` when more than half of the window's
+/// first-parent commits that landed changes are non-merge commits whose
+/// message names a request, and the repository holds no request refs.
+fn squash_merged(
+    history: &History,
+    shipping: &Shipping,
+    deployments: &[Deployment],
+    in_window: &[usize],
+    requests: &Requests,
+) -> Option<(usize, usize)> {
+    if history.request_refs > 0 {
+        return None;
+    }
+    let landings: HashSet<CommitIdx> = in_window
+        .iter()
+        .flat_map(|&d| shipping.order[deployments[d].shipped.clone()].iter())
+        .map(|&c| shipping.landing[c as usize])
+        .collect();
+    let squashes = landings
+        .iter()
+        .filter(|&&l| !history.commit(l).is_merge() && requests.mention.contains_key(&l))
+        .count();
+    (squashes * 2 > landings.len()).then_some((squashes, landings.len()))
+}
+
+/// The pull and merge requests behind the first-parent commits.
+struct Requests {
+    /// Index into `History::requests` per commit that merged the request:
+    /// its message names it, or it is the request's head or merge commit.
+    by_commit: HashMap<CommitIdx, usize>,
+    /// The request each commit's message names, refs or not.
+    mention: HashMap<CommitIdx, RequestRef>,
+}
+
+/// Where a change's time starts.
+struct Origin {
+    /// The change's author time, or its request's first commit.
+    start: Timestamp,
+    /// Index into `History::requests` of the request that landed it.
+    request: Option<usize>,
+    /// The request's own commits counted (squash merges).
+    own_commits: usize,
+    /// `Some(start)` when the start comes from the request's commits.
+    first_commit_time: Option<Timestamp>,
+}
+
+impl Requests {
+    fn new(history: &History) -> Requests {
+        let by_ref: HashMap<RequestRef, usize> = history
+            .requests
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.request, i))
+            .collect();
+        let mention: HashMap<CommitIdx, RequestRef> = history.mentions.iter().copied().collect();
+        let mut by_commit: HashMap<CommitIdx, usize> = mention
+            .iter()
+            .filter_map(|(&c, r)| by_ref.get(r).map(|&i| (c, i)))
+            .collect();
+        for (i, r) in history.requests.iter().enumerate() {
+            for c in [r.head_commit, r.merge_commit].into_iter().flatten() {
+                by_commit.entry(c).or_insert(i);
+            }
+        }
+        Requests { by_commit, mention }
+    }
+
+    /// Where change `c`, shipped by deployment `d`, starts. A change that
+    /// is itself the first-parent commit merging a request (a squash, a
+    /// rebase or a fast-forward) starts at the earliest author time among
+    /// it and the request's commits not on the deployed line before it:
+    /// the head's commits outside the history, and those in it that are
+    /// not reachable from the merge's first parent.
+    fn origin(
+        &self,
+        history: &History,
+        shipping: &Shipping,
+        generation: &[u32],
+        c: CommitIdx,
+        d: usize,
+    ) -> Origin {
+        let commit = history.commit(c);
+        let landing = shipping.landing[c as usize];
+        let request = self.by_commit.get(&landing).copied();
+        let own = |start| Origin {
+            start,
+            request,
+            own_commits: 0,
+            first_commit_time: None,
+        };
+        let Some(r) = request else {
+            return own(commit.author_time);
+        };
+        let req = &history.requests[r];
+        if landing != c || req.truncated {
+            return own(commit.author_time);
+        }
+        let mut start = commit.author_time;
+        let mut own_commits = req.outside_author_times.len();
+        for &t in &req.outside_author_times {
+            start = start.min(t);
+        }
+        // Commits of the head inside the history: those not yet on the
+        // deployed line when `c` landed.
+        let before_landing = |x: CommitIdx| {
+            let by = shipping.by[x as usize];
+            by != NONE
+                && (by < d as u32
+                    || (by == d as u32
+                        && generation[shipping.landing[x as usize] as usize]
+                            < generation[c as usize]))
+        };
+        let mut seen: HashSet<CommitIdx> = HashSet::new();
+        let mut stack: Vec<CommitIdx> = req.entries.clone();
+        while let Some(x) = stack.pop() {
+            if own_commits >= REQUEST_COMMIT_LIMIT || !seen.insert(x) || before_landing(x) {
+                continue;
+            }
+            let commit = history.commit(x);
+            if !commit.is_merge() {
+                own_commits += 1;
+                start = start.min(commit.author_time);
+            }
+            stack.extend(commit.parents.iter().copied());
+        }
+        Origin {
+            start,
+            request,
+            own_commits,
+            first_commit_time: Some(start),
+        }
+    }
+
+    /// How many requests squashed into a change of the window were too
+    /// long to read.
+    fn truncated_in_use(
+        &self,
+        history: &History,
+        shipping: &Shipping,
+        in_window: &[usize],
+        deployments: &[Deployment],
+    ) -> usize {
+        in_window
+            .iter()
+            .flat_map(|&d| shipping.order[deployments[d].shipped.clone()].iter())
+            .filter(|&&c| shipping.landing[c as usize] == c)
+            .filter_map(|c| self.by_commit.get(c))
+            .filter(|&&r| history.requests[r].truncated)
+            .count()
+    }
 }
 
 /// Generation numbers: 1 for a root, else 1 + the largest parent's.
@@ -757,14 +978,29 @@ fn undeployed(history: &History, shipping: &Shipping, tip: Option<CommitIdx>) ->
     }
 }
 
+/// What `--explain` reads.
+struct ExplainContext<'a> {
+    history: &'a History,
+    shipping: &'a Shipping,
+    deployments: &'a [Deployment],
+    failures: &'a Failures,
+    requests: &'a Requests,
+    generation: &'a [u32],
+}
+
 fn explain_deployment(
-    history: &History,
-    shipping: &Shipping,
-    deployments: &[Deployment],
-    failures: &Failures,
+    context: &ExplainContext,
     d: usize,
     rework: Vec<ReworkReason>,
 ) -> ExplainedDeployment {
+    let &ExplainContext {
+        history,
+        shipping,
+        deployments,
+        failures,
+        requests,
+        generation,
+    } = context;
     let dep = &deployments[d];
     let mut changes = Vec::new();
     let mut merges = 0;
@@ -775,21 +1011,32 @@ fn explain_deployment(
             continue;
         }
         let landing = history.commit(shipping.landing[c as usize]);
+        let origin = requests.origin(history, shipping, generation, c, d);
         let split = if d == 0 {
             None
         } else {
-            stage_split(history, shipping, c, dep.time)
+            stage_split(history, shipping, c, origin.start, dep.time)
         };
+        let request = origin.request.map(|r| {
+            let req = &history.requests[r];
+            ExplainedRequest {
+                request: req.request.label(),
+                head_ref: req.request.head_ref(),
+                own_commits: origin.own_commits,
+                first_commit_time: origin.first_commit_time,
+            }
+        });
         changes.push(ExplainedChange {
             commit: commit.id.to_hex(),
             subject: commit.subject.to_string(),
             author_time: commit.author_time,
             landed_by: landing.id.to_hex(),
             landed_at: landing.committer_time,
-            lead_time_seconds: dep.time - commit.author_time,
+            lead_time_seconds: dep.time - origin.start,
             coding_seconds: split.map(|s| s.1),
             deploy_seconds: split.map(|s| s.2),
             counted: split.is_some(),
+            request,
         });
     }
     changes.sort_by(|a, b| (a.author_time, &a.commit).cmp(&(b.author_time, &b.commit)));

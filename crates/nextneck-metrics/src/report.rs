@@ -502,6 +502,26 @@ pub struct ExplainedChange {
     /// Whether this change counts in lead time and stages (`false` for the
     /// baseline's changes and negative lead times).
     pub counted: bool,
+    /// The pull or merge request whose merge landed this change, when the
+    /// repository holds its refs; `None` otherwise.
+    pub request: Option<ExplainedRequest>,
+}
+
+/// The request a change came from (git reports).
+#[derive(Clone, Debug, Serialize)]
+pub struct ExplainedRequest {
+    /// `#N` (GitHub) or `!N` (GitLab).
+    pub request: String,
+    /// The ref holding its head, for example `refs/pull/12/head`.
+    pub head_ref: String,
+    /// The request's own commits not on the deployed line before the merge
+    /// (0 for a change that is one of them, landed by a merge commit).
+    pub own_commits: usize,
+    /// The earliest author time among them and the change itself: where
+    /// the change's lead time and `coding` start. `None` when the change
+    /// keeps its own author time.
+    #[serde(with = "serde_rfc3339::option")]
+    pub first_commit_time: Option<Timestamp>,
 }
 
 /// A revert that made a deployment failed.

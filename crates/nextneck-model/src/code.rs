@@ -143,4 +143,18 @@ pub struct Snapshot {
     pub commit: CommitId,
     /// Every file (blobs, symbolic links and submodules), in path order.
     pub files: Vec<SnapshotFile>,
+    /// Every `.gitattributes` file of the tree, in path order.
+    pub attributes: Vec<AttributesFile>,
 }
+
+/// One `.gitattributes` file of a [`Snapshot`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttributesFile {
+    /// The directory holding it: empty for the root, else `dir/sub/`.
+    pub dir: Box<str>,
+    /// Its text (invalid UTF-8 replaced; at most [`ATTRIBUTES_MAX_BYTES`]).
+    pub text: String,
+}
+
+/// Longest `.gitattributes` file read; the rest of a longer one is ignored.
+pub const ATTRIBUTES_MAX_BYTES: usize = 1 << 20;

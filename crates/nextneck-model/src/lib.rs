@@ -153,6 +153,78 @@ pub struct History {
     /// True when the repository is a shallow clone: the oldest commits'
     /// parents are missing and lead times of the oldest changes are cut.
     pub shallow: bool,
+    /// Commits whose message names a pull or merge request the way a merge
+    /// of it does (see [`parse_request_mention`]), in no defined order.
+    pub mentions: Vec<(CommitIdx, RequestRef)>,
+    /// How many request head refs (`refs/pull/N/head`,
+    /// `refs/merge-requests/N/head`) the repository holds.
+    pub request_refs: usize,
+    /// The requests the history can be linked to: those a commit mentions
+    /// and those whose head or merge commit is in `commits`.
+    pub requests: Vec<Request>,
+}
+
+/// The forge a request ref comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RequestKind {
+    /// A GitHub pull request: `refs/pull/N/head`, `#N`.
+    Pull,
+    /// A GitLab merge request: `refs/merge-requests/N/head`, `!N`.
+    MergeRequest,
+}
+
+/// A request named by its forge and number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestRef {
+    /// GitHub or GitLab.
+    pub kind: RequestKind,
+    /// The request's number.
+    pub number: u64,
+}
+
+impl RequestRef {
+    /// `#N` for a pull request, `!N` for a merge request.
+    pub fn label(&self) -> String {
+        match self.kind {
+            RequestKind::Pull => format!("#{}", self.number),
+            RequestKind::MergeRequest => format!("!{}", self.number),
+        }
+    }
+
+    /// The ref that holds the request's head commit.
+    pub fn head_ref(&self) -> String {
+        match self.kind {
+            RequestKind::Pull => format!("refs/pull/{}/head", self.number),
+            RequestKind::MergeRequest => format!("refs/merge-requests/{}/head", self.number),
+        }
+    }
+}
+
+/// Most commits read from one request's head outside the loaded history;
+/// GitHub lists at most 250 commits of a pull request, too.
+pub const REQUEST_COMMIT_LIMIT: usize = 250;
+
+/// A pull or merge request whose refs the repository holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// Which request.
+    pub request: RequestRef,
+    /// Its head commit (`refs/pull/N/head`).
+    pub head: CommitId,
+    /// The head commit, when it is in the history.
+    pub head_commit: Option<CommitIdx>,
+    /// The commit of `refs/pull/N/merge` (`refs/merge-requests/N/merge`),
+    /// when it is in the history.
+    pub merge_commit: Option<CommitIdx>,
+    /// Author times of the commits reachable from the head that are not in
+    /// the history (a squash-merged request's own commits).
+    pub outside_author_times: Vec<Timestamp>,
+    /// Where the walk from the head entered the history: commits of the
+    /// history that are the head or a parent of a commit outside it.
+    pub entries: Vec<CommitIdx>,
+    /// True when more than [`REQUEST_COMMIT_LIMIT`] commits outside the
+    /// history were reachable and the walk stopped.
+    pub truncated: bool,
 }
 
 impl History {
@@ -224,6 +296,65 @@ pub fn parse_reverts(message: &[u8]) -> Vec<CommitId> {
     out
 }
 
+/// The request a commit message says it merged, in the forms the forges
+/// write: a subject ending in `(#N)` (GitHub's squash and rebase merges), a
+/// subject `Merge pull request #N from ...` (GitHub's merge commits), or a
+/// line `See merge request group/project!N` (GitLab's merge commits and
+/// squashes). `None` for anything else.
+pub fn parse_request_mention(message: &[u8]) -> Option<RequestRef> {
+    let subject = message.split(|&b| b == b'\n').next().unwrap_or_default();
+    let subject = subject
+        .strip_suffix(b"\r")
+        .unwrap_or(subject)
+        .trim_ascii_end();
+    let pull = |number| {
+        Some(RequestRef {
+            kind: RequestKind::Pull,
+            number,
+        })
+    };
+    if let Some(rest) = subject.strip_prefix(b"Merge pull request #") {
+        let digits = leading_number(rest)?;
+        if rest.get(digits.1) == Some(&b' ') {
+            return pull(digits.0);
+        }
+    }
+    if let Some(inner) = subject.strip_suffix(b")")
+        && let Some(open) = inner.iter().rposition(|&b| b == b'(')
+        && let Some(number) = inner[open + 1..].strip_prefix(b"#")
+        && let Some((n, len)) = leading_number(number)
+        && len == number.len()
+    {
+        return pull(n);
+    }
+    const GITLAB: &[u8] = b"See merge request ";
+    for line in message.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line).trim_ascii();
+        if let Some(rest) = line.strip_prefix(GITLAB)
+            && let Some(bang) = rest.iter().rposition(|&b| b == b'!')
+            && let Some((n, len)) = leading_number(&rest[bang + 1..])
+            && len == rest.len() - bang - 1
+            && !rest[..bang].contains(&b' ')
+        {
+            return Some(RequestRef {
+                kind: RequestKind::MergeRequest,
+                number: n,
+            });
+        }
+    }
+    None
+}
+
+/// The decimal number at the start of `bytes` and its length in bytes.
+fn leading_number(bytes: &[u8]) -> Option<(u64, usize)> {
+    let len = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    if len == 0 || len > 18 {
+        return None;
+    }
+    let text = std::str::from_utf8(&bytes[..len]).ok()?;
+    Some((text.parse().ok()?, len))
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(haystack, needle)
 }
@@ -264,6 +395,31 @@ mod tests {
         check_reverts(&format!("this reverts commit {A}"), &[]);
         check_reverts(&format!("This reverts commit {}", &A[..39]), &[]);
         check_reverts("", &[]);
+    }
+
+    fn check_mention(message: &str, expected: Option<&str>) {
+        let got = parse_request_mention(message.as_bytes()).map(|r| r.label());
+        assert_eq!(got.as_deref(), expected, "message: {message:?}");
+    }
+
+    #[test]
+    fn request_mentions_are_found_as_the_forges_write_them() {
+        check_mention("rt: fix the thing (#7123)", Some("#7123"));
+        check_mention("rt: fix the thing (#7123)  \r\n\nbody", Some("#7123"));
+        check_mention("Merge pull request #12 from a/b\n\nx", Some("#12"));
+        check_mention(
+            "Merge branch 'x' into 'main'\n\nText\n\nSee merge request group/sub/proj!45\n",
+            Some("!45"),
+        );
+        check_mention("Squashed\n\nSee merge request proj!3", Some("!3"));
+        // Near misses.
+        check_mention("fix (#12) and more", None);
+        check_mention("fix (#12a)", None);
+        check_mention("fix (#)", None);
+        check_mention("Merge pull request #12", None);
+        check_mention("See merge request !x", None);
+        check_mention("fix (#5) x\n\nfix (#6)", None);
+        check_mention("", None);
     }
 
     #[test]

@@ -66,7 +66,23 @@ fn scope_line(r: &CodeReport) -> String {
     if !s.exclude.is_empty() {
         line.push_str(&format!(", excluding {}", s.exclude.join(", ")));
     }
+    let left_out: usize = s.left_out.iter().map(|l| l.files).sum();
+    if left_out > 0 {
+        line.push_str(&format!(
+            "; {} left out as lockfiles, generated, vendored or translations",
+            count(left_out, "file", "files")
+        ));
+    }
     line
+}
+
+/// `100% of 81 lines`: a share with the lines it rests on.
+fn share_of_lines(share: f64, lines: u64) -> String {
+    format!(
+        "{} of {}",
+        percent(Some(share)),
+        count(lines as usize, "line", "lines")
+    )
 }
 
 fn hotspot_summary(r: &CodeReport) -> String {
@@ -265,7 +281,7 @@ fn table(r: &CodeReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
                 (i.path.clone(), Style::Yellow),
                 (opt_lines(i.size_lines), Style::Plain),
                 (name_of(&i.main_author).to_owned(), Style::Plain),
-                (percent(Some(i.main_share)), Style::Plain),
+                (share_of_lines(i.main_share, i.lines_added), Style::Plain),
                 (date(i.last_commit), Style::Plain),
             ]);
         }
@@ -280,6 +296,27 @@ fn table(r: &CodeReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out)?;
     writeln!(out, "{} {}", bold("truck factor:"), truck_line(r))?;
+    if !r.split_identities.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            bold(
+                "one name, several e-mail addresses (not merged; these .mailmap lines would merge them):"
+            )
+        )?;
+        let lines: Vec<&String> = r.split_identities.iter().flat_map(|s| &s.mailmap).collect();
+        for line in lines.iter().take(r.hotspots.limit) {
+            writeln!(out, "  {line}")?;
+        }
+        if lines.len() > r.hotspots.limit {
+            writeln!(
+                out,
+                "  ... and {} more (--format json lists them all)",
+                lines.len() - r.hotspots.limit
+            )?;
+        }
+    }
 
     if !r.notices.is_empty() {
         writeln!(out)?;
@@ -396,10 +433,23 @@ fn markdown(r: &CodeReport, out: &mut dyn Write) -> io::Result<()> {
                 md_escape(&i.path),
                 opt_lines(i.size_lines),
                 md_escape(name_of(&i.main_author)),
-                percent(Some(i.main_share)),
+                share_of_lines(i.main_share, i.lines_added),
                 date(i.last_commit)
             )?;
         }
+    }
+    if !r.split_identities.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "**One name, several e-mail addresses** (not merged; these `.mailmap` lines would merge them):"
+        )?;
+        writeln!(out)?;
+        writeln!(out, "```")?;
+        for line in r.split_identities.iter().flat_map(|s| &s.mailmap) {
+            writeln!(out, "{line}")?;
+        }
+        writeln!(out, "```")?;
     }
     if !r.notices.is_empty() {
         writeln!(out)?;

@@ -63,6 +63,23 @@ pub(crate) fn count(n: usize, singular: &str, plural: &str) -> String {
     }
 }
 
+/// ` (from #12, 3 own commits, first 2025-01-02T...)` for a change a
+/// request landed, empty otherwise.
+fn request_note(c: &nextneck_metrics::report::ExplainedChange) -> String {
+    let Some(r) = &c.request else {
+        return String::new();
+    };
+    match r.first_commit_time {
+        Some(first) => format!(
+            " (from {}: {} of its own, first {})",
+            r.request,
+            count(r.own_commits, "commit", "commits"),
+            rfc3339(first)
+        ),
+        None => format!(" (from {})", r.request),
+    }
+}
+
 pub(crate) fn opt_human(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".to_owned(), human)
 }
@@ -282,6 +299,17 @@ fn table_report(report: &Report, color: bool, out: &mut dyn Write) -> io::Result
 
     match &report.bottleneck {
         Some(b) => writeln!(out, "{} {}", bold("bottleneck:"), b.evidence.summary)?,
+        None if report
+            .notices
+            .iter()
+            .any(|n| n.code == "squash_merges_without_request_refs") =>
+        {
+            writeln!(
+                out,
+                "{} none: the time before the merge is not observable (see the notes)",
+                bold("bottleneck:")
+            )?
+        }
         None => writeln!(
             out,
             "{} none: no change with a lead time in the window",
@@ -355,11 +383,12 @@ fn explain_text(d: &ExplainedDeployment, color: bool, out: &mut dyn Write) -> io
         };
         writeln!(
             out,
-            "    {}  {}  {}  {}",
+            "    {}  {}  {}  {}{}",
             &c.commit[..10],
             rfc3339(c.author_time),
             times,
-            c.subject
+            c.subject,
+            request_note(c)
         )?;
     }
     for l in &d.reverted {
@@ -493,7 +522,7 @@ fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                     },
                     c.coding_seconds.map_or("".to_owned(), |v| human(v as f64)),
                     c.deploy_seconds.map_or("".to_owned(), |v| human(v as f64)),
-                    md_escape(&c.subject)
+                    md_escape(&format!("{}{}", c.subject, request_note(c)))
                 )?;
             }
             for l in &d.reverted {

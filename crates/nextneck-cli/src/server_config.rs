@@ -13,6 +13,7 @@
 //! opsgenie_token = "..."     # or NEXTNECK_OPSGENIE_TOKEN
 //! events_token = "..."       # or NEXTNECK_EVENTS_TOKEN
 //! read_token = "..."         # or NEXTNECK_READ_TOKEN: the dashboard, API, /metrics
+//! show_db_location = false   # true: reports and pages name the store's redacted URL, not its kind
 //! ```
 
 use std::path::Path;
@@ -33,6 +34,9 @@ pub struct ServerSection {
     pub opsgenie_token: Option<String>,
     pub events_token: Option<String>,
     pub read_token: Option<String>,
+    /// Reports, the dashboard and the API name the store by its kind
+    /// (`sqlite`, `postgres`) unless this is true (then its URL, redacted).
+    pub show_db_location: Option<bool>,
 }
 
 /// Reads `[server]` from `path`, or from ./nextneck.toml when it exists.

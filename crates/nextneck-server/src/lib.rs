@@ -576,9 +576,16 @@ async fn hook(
     request: Request,
 ) -> Response {
     let provider = Provider::parse(&name).map_or("unknown", Provider::as_str);
-    let response = receive(state.clone(), name, request)
+    let mut response = receive(state.clone(), name, request)
         .await
         .unwrap_or_else(IntoResponse::into_response);
+    // A refused request's body may be unread: close rather than wait for it.
+    if !response.status().is_success() {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
     state
         .shared
         .health

@@ -31,6 +31,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -330,14 +331,21 @@ async fn connection(
         let router = router.clone();
         async move {
             conn.busy.fetch_add(1, Ordering::SeqCst);
-            let _busy = Busy(Arc::clone(&conn));
+            let busy = Busy(Arc::clone(&conn));
             if conn.length_and_chunked.load(Ordering::SeqCst)
                 && request.headers().contains_key(header::TRANSFER_ENCODING)
             {
                 return Ok::<_, Infallible>(length_and_chunked().into_response());
             }
             let service = TowerToHyperService::new(router);
-            hyper::service::Service::call(&service, request).await
+            let response = hyper::service::Service::call(&service, request).await?;
+            // Busy until the answer is written, not just computed.
+            Ok(response.map(|body| {
+                axum::body::Body::new(body.map_frame(move |frame| {
+                    let _busy = &busy;
+                    frame
+                }))
+            }))
         }
     });
     let served = hyper::server::conn::http1::Builder::new()

@@ -183,6 +183,8 @@ def deep_junit(depth):
 
 
 POISON = {
+    "badjson": ("events not json", "/hooks/events", b'{"type": "deployment", "id": '),
+    "oversize": ("events 2 MiB", "/hooks/events", b"{" + b" " * (2 << 20) + b"}"),
     "junit": ("junit deep 2100", "/hooks/junit", deep_junit(2100)),
     "nul": ("events nul id", "/hooks/events",
             b'{"type":"deployment","id":"dep\\u0000x","status":"success","finished_at":"2024-03-01T12:00:00Z"}'),
@@ -244,8 +246,9 @@ def main():
     ap.add_argument("--readers", type=int, default=2)
     ap.add_argument("--kill-every", type=float, default=60.0)
     ap.add_argument("--poison-every", type=float, default=3.0)
-    ap.add_argument("--poison", default="junit,nul",
-                    help="poison deliveries sent in turn: junit (2,100 nested suites), nul (a NUL in an id); none for none")
+    ap.add_argument("--poison", default="junit,nul,badjson,oversize",
+                    help="poison deliveries sent in turn: junit (2,100 nested suites), nul (a NUL in an id), "
+                         "badjson (cut-off JSON), oversize (2 MiB); none for none")
     ap.add_argument("--sample-every", type=float, default=5.0)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()

@@ -12,7 +12,7 @@
 # missing); SOAK_POSTGRES the PostgreSQL server (default
 # postgres://postgres@127.0.0.1:5432/test, a fresh schema is made and
 # dropped); SOAK_ARGS passes more options to scripts/soak.py (--rate,
-# --writers, --readers, --kill-every, --poison-every, --poison junit,nul
+# --writers, --readers, --kill-every, --poison-every, --poison junit,nul,badjson,oversize
 # or none, --sample-every).
 set -euo pipefail
 cd "$(dirname "$0")/.."

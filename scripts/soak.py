@@ -14,7 +14,8 @@ server and, all on 127.0.0.1:
 Every few seconds it records the server's memory (RSS) and the latency of
 writes and reads. At the end it lets the queue drain, stops the server and
 checks in the database that every acknowledged delivery is stored once and
-processed, with exactly one event per acknowledged id.
+processed, with exactly one event per acknowledged id ("lost": acknowledged
+but not stored; "acknowledged_without_event": stored but never processed).
 
 Standard library only; every request is bounded by the duration and rate.
 """
@@ -334,7 +335,9 @@ def main():
     for entity, n in db.query("SELECT entity_id, count(*) FROM events WHERE kind = 'stage_transition' "
                               "AND entity_id LIKE 'soak-%' GROUP BY entity_id"):
         events[entity] = int(n)
-    lost = sorted(i for i in acked if events.get(i, 0) == 0)
+    stored = {row[0] for row in db.query("SELECT id FROM deliveries")}
+    lost = sorted(i for i, d in acked.items() if str(d) not in stored)
+    without_event = sorted(i for i in acked if events.get(i, 0) == 0)
     doubled = sorted(i for i, n in events.items() if n > 1)
     processed = {row[0] for row in db.query("SELECT delivery_id FROM outcomes")}
     unprocessed = sorted(d for d in acked.values() if str(d) not in processed)
@@ -348,6 +351,7 @@ def main():
         "stored_events_of_soak_ids": sum(events.values()),
         "events_deliveries_stored": deliveries,
         "lost": len(lost),
+        "acknowledged_without_event": len(without_event),
         "counted_twice": len(doubled),
         "acknowledged_but_unprocessed": len(unprocessed),
         "queue_drained": drained,
@@ -361,7 +365,8 @@ def main():
         "read_latency_ms": {"p50": round(1000 * (percentile(stats.read_lat, 50) or 0), 1),
                             "p99": round(1000 * (percentile(stats.read_lat, 99) or 0), 1)},
         "timeline": timeline_path,
-        "examples": {"lost": lost[:5], "counted_twice": doubled[:5], "unprocessed": unprocessed[:5]},
+        "examples": {"lost": lost[:5], "without_event": without_event[:5], "counted_twice": doubled[:5],
+                     "unprocessed": unprocessed[:5]},
     }
     with open(os.path.join(args.out, f"summary-{args.backend}.json"), "w") as f:
         json.dump(summary, f, indent=2)
@@ -370,7 +375,7 @@ def main():
         shutil.rmtree(workdir, ignore_errors=True)
         if args.backend == "postgres":
             subprocess.run(["psql", args.postgres, "-q", "-c", f"DROP SCHEMA {db.schema} CASCADE"], check=False)
-    ok = not lost and not doubled and not unprocessed and drained
+    ok = not lost and not without_event and not doubled and not unprocessed and drained
     sys.exit(0 if ok else 1)
 
 

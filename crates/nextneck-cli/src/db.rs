@@ -84,28 +84,18 @@ pub fn it_has(names: &[&str]) -> String {
     }
 }
 
-/// A URL without its password.
+/// A URL without its password, in any form: see
+/// [`nextneck_store::redact_url`], the one home of redaction.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
+    nextneck_store::redact_url(url)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_are_not_printed() {
-        assert_eq!(redact("postgres://u:pw@h/db"), "postgres://u:***@h/db");
-        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact("sqlite:x.db"), "sqlite:x.db");
-    }
+/// How reports, pages and the API name the store: its kind (`sqlite`,
+/// `postgres`), or its redacted URL when `[server]` of nextneck.toml sets
+/// `show_db_location = true`.
+pub fn label(url: &str, config: Option<&std::path::Path>) -> anyhow::Result<String> {
+    let show = crate::server_config::load(config)?
+        .show_db_location
+        .unwrap_or(false);
+    Ok(nextneck_store::db_label(url, show))
 }

@@ -269,7 +269,11 @@ fn store_streams(
     crate::db::require_existing(url)?;
     let stored = crate::db::read_events(url, nextneck_metrics::flow_events::KINDS)?;
     let traced = crate::db::traced(&stored);
-    let mut logs = nextneck_metrics::flow_events::stream_logs(&traced, &crate::db::redact(url));
+    let show = config
+        .and_then(|c| c.server.show_db_location)
+        .unwrap_or(false);
+    let label = nextneck_store::db_label(url, show);
+    let mut logs = nextneck_metrics::flow_events::stream_logs(&traced, &label);
     drop(stored);
     if let Some(name) = &a.stream {
         let Some(log) = logs.remove(name) else {

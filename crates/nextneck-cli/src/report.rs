@@ -214,7 +214,7 @@ pub fn delivery_defaults(
     url: &str,
 ) -> anyhow::Result<DeliverySettings> {
     let file = delivery_config::load(config)?;
-    let mut d = DeliverySettings::new(&db::redact(url));
+    let mut d = DeliverySettings::new(&db::label(url, config)?);
     if let Some(p) = file.production {
         d.production = p;
     }

@@ -58,6 +58,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let mut options = Options::new(secrets);
     options.read_token = section.read_token(&env);
+    options.limits = section.limits().map_err(UsageError)?;
     options.delivery = crate::report::delivery_defaults(args.config.as_deref(), &url)?;
     if options.delivery.link_changes == ChangeLinking::CommitRange {
         return Err(UsageError(

@@ -13,11 +13,19 @@
 //! opsgenie_token = "..."     # or NEXTNECK_OPSGENIE_TOKEN
 //! events_token = "..."       # or NEXTNECK_EVENTS_TOKEN
 //! read_token = "..."         # or NEXTNECK_READ_TOKEN: the dashboard, API, /metrics
+//! show_db_location = false   # true: reports and pages name the store's redacted URL, not its kind
+//! max_connections = 512      # connections held; beyond, the oldest idle one is closed (503 when all are busy)
+//! header_timeout_seconds = 10   # for a request's headers, and an idle connection's next request
+//! body_timeout_seconds = 60     # for a request's body (408)
+//! max_body_bytes_in_flight = 67108864   # request bodies buffered at once, all requests together (503 past it)
+//! max_header_bytes = 65536   # a request's line and headers (431 past it)
 //! ```
 
 use std::path::Path;
 
-use nextneck_server::Secrets;
+use std::time::Duration;
+
+use nextneck_server::{Limits, Secrets};
 use serde::Deserialize;
 
 /// The `[server]` section.
@@ -33,6 +41,14 @@ pub struct ServerSection {
     pub opsgenie_token: Option<String>,
     pub events_token: Option<String>,
     pub read_token: Option<String>,
+    /// Reports, the dashboard and the API name the store by its kind
+    /// (`sqlite`, `postgres`) unless this is true (then its URL, redacted).
+    pub show_db_location: Option<bool>,
+    pub max_connections: Option<usize>,
+    pub header_timeout_seconds: Option<u64>,
+    pub body_timeout_seconds: Option<u64>,
+    pub max_body_bytes_in_flight: Option<usize>,
+    pub max_header_bytes: Option<usize>,
 }
 
 /// Reads `[server]` from `path`, or from ./nextneck.toml when it exists.
@@ -56,6 +72,38 @@ impl ServerSection {
             opsgenie: pick("NEXTNECK_OPSGENIE_TOKEN", &self.opsgenie_token),
             events: pick("NEXTNECK_EVENTS_TOKEN", &self.events_token),
         }
+    }
+
+    /// The server's limits: the file's over the defaults; zero is a usage
+    /// error.
+    pub fn limits(&self) -> Result<Limits, String> {
+        let mut limits = Limits::default();
+        let positive = |name: &str, v: Option<u64>| match v {
+            Some(0) => Err(format!(
+                "{name} in [server] of nextneck.toml is 0; give a positive number or leave it out for the default"
+            )),
+            other => Ok(other),
+        };
+        let as_u64 = |v: Option<usize>| v.map(|n| n as u64);
+        if let Some(n) = positive("max_connections", as_u64(self.max_connections))? {
+            limits.max_connections = n as usize;
+        }
+        if let Some(n) = positive("header_timeout_seconds", self.header_timeout_seconds)? {
+            limits.header_timeout = Duration::from_secs(n);
+        }
+        if let Some(n) = positive("body_timeout_seconds", self.body_timeout_seconds)? {
+            limits.body_timeout = Duration::from_secs(n);
+        }
+        if let Some(n) = positive(
+            "max_body_bytes_in_flight",
+            as_u64(self.max_body_bytes_in_flight),
+        )? {
+            limits.max_body_bytes_in_flight = n as usize;
+        }
+        if let Some(n) = positive("max_header_bytes", as_u64(self.max_header_bytes))? {
+            limits.max_header_bytes = (n as usize).max(1024);
+        }
+        Ok(limits)
     }
 
     /// The read token of the dashboard, the API and `/metrics`: the
@@ -104,5 +152,27 @@ mod tests {
             "typos are errors"
         );
         assert!(parse("").expect("empty is fine").listen.is_none());
+    }
+
+    #[test]
+    fn server_limits() {
+        let limits = |text: &str| parse(text).expect("parses").limits();
+        assert_eq!(limits(""), Ok(Limits::default()));
+        let set = limits(
+            "[server]\nmax_connections = 100\nheader_timeout_seconds = 5\nbody_timeout_seconds = 30\nmax_body_bytes_in_flight = 1048576\nmax_header_bytes = 16384\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            set,
+            Limits {
+                max_connections: 100,
+                header_timeout: Duration::from_secs(5),
+                body_timeout: Duration::from_secs(30),
+                max_body_bytes_in_flight: 1 << 20,
+                max_header_bytes: 16384,
+            }
+        );
+        let zero = limits("[server]\nmax_connections = 0\n").expect_err("0 is refused");
+        assert!(zero.starts_with("max_connections in [server]"), "{zero}");
     }
 }

@@ -356,8 +356,26 @@ pub struct WipItem {
 pub struct Cfd {
     /// Stage names, in flow order (the counts' order).
     pub stages: Vec<String>,
-    /// One entry per day.
+    /// Days between points: 1, or on windows longer than
+    /// [`MAX_SERIES_POINTS`] days 7, 28, or a multiple of 364.
+    pub step_days: u64,
+    /// One entry per step: the state at the end of its last day.
     pub days: Vec<CfdDay>,
+}
+
+/// Most points of a per-day series (the CFD): a longer window is sampled
+/// every week, every 28 days, or every multiple of 364 days, so that no
+/// window, however long, answers more than this many points.
+pub const MAX_SERIES_POINTS: u64 = 1000;
+
+/// The days between two points of a series over `days` days: the smallest
+/// of 1, 7, 28 and the multiples of 364 that gives at most
+/// [`MAX_SERIES_POINTS`] points.
+pub fn cfd_step_days(days: u64) -> u64 {
+    [1, 7, 28]
+        .into_iter()
+        .find(|&step| days.div_ceil(step) <= MAX_SERIES_POINTS)
+        .unwrap_or_else(|| 364 * days.div_ceil(364 * MAX_SERIES_POINTS).max(1))
 }
 
 /// One day of the CFD.
@@ -1084,7 +1102,12 @@ struct Scan<'a> {
     until: Timestamp,
     mid: Timestamp,
     cfd_start: Timestamp,
+    /// CFD points (see [`cfd_step_days`]).
     cfd_days: usize,
+    /// Seconds between CFD points: a day, or more on long windows.
+    cfd_step: i64,
+    /// The end of the last CFD point (the end of now's day, or `until`).
+    cfd_end: Timestamp,
     /// `since` when the window is at most 2^32 seconds long (136 years):
     /// then a finish and a case fit in one number (see [`Finished`]).
     finish_base: Option<Timestamp>,
@@ -1215,10 +1238,15 @@ impl Scan<'_> {
         t != NO_TIME && (self.since..self.until).contains(&t)
     }
 
-    /// The first CFD day whose end (start + (d + 1) days) is at or after t.
+    /// The first CFD point whose end (start + (d + 1) steps, the last one
+    /// ending at `cfd_end`) is at or after t; the point count when none is.
     fn first_day(&self, t: Timestamp) -> usize {
-        let d = (t - self.cfd_start + DAY - 1).div_euclid(DAY) - 1;
-        d.clamp(0, self.cfd_days as i64) as usize
+        if t > self.cfd_end {
+            return self.cfd_days;
+        }
+        let step = self.cfd_step;
+        let d = (t - self.cfd_start + step - 1).div_euclid(step) - 1;
+        d.clamp(0, self.cfd_days as i64 - 1).max(0) as usize
     }
 
     fn run(&self, cases: std::ops::Range<usize>) -> Part {
@@ -1486,11 +1514,12 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
         })
         .collect();
 
-    // CFD days: the window's days up to the end of now's day.
+    // CFD points: the window's days up to the end of now's day, a point
+    // every day, or every few days on long windows.
     let cfd_end = until.min(time::day_floor(now) + DAY);
     let cfd_start = time::day_floor(since);
-    let cfd_days = if cfd_end > cfd_start {
-        ((cfd_end - cfd_start + DAY - 1) / DAY) as usize
+    let window_days = if cfd_end > cfd_start {
+        ((cfd_end - cfd_start + DAY - 1) / DAY) as u64
     } else {
         0
     };
@@ -1499,6 +1528,9 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
         .as_ref()
         .and_then(|name| log.stages.iter().position(|s| s.eq_ignore_ascii_case(name)))
         .map(|s| s as StageIdx);
+    let cfd_step_days = cfd_step_days(window_days);
+    let cfd_days = window_days.div_ceil(cfd_step_days) as usize;
+    let cfd_step = cfd_step_days as i64 * DAY;
     let scan = Scan {
         log,
         grouped: &grouped,
@@ -1512,6 +1544,8 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
         mid,
         cfd_start,
         cfd_days,
+        cfd_step,
+        cfd_end: cfd_start + window_days as i64 * DAY,
         finish_base: (until.abs_diff(since) <= 1 << 32).then_some(since),
     };
     // Cases are independent: halves of them are read on separate cores and
@@ -1694,8 +1728,10 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
             running[s] += cfd_diff[s][d];
         }
         done_running += done_diff[d];
+        let last_day = (cfd_start + (d as i64 + 1) * cfd_step - DAY)
+            .min(cfd_start + (window_days as i64 - 1) * DAY);
         days.push(CfdDay {
-            date: time::date(cfd_start + d as i64 * DAY),
+            date: time::date(last_day),
             counts: cfd_stages
                 .iter()
                 .map(|&s| running[s].max(0) as u64)
@@ -1828,6 +1864,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
             oldest_wip,
         },
         cfd: Cfd {
+            step_days: cfd_step_days,
             stages: cfd_stages
                 .iter()
                 .map(|&s| log.stages.get(s as u32).to_owned())
@@ -2391,6 +2428,26 @@ mod tests {
         }
     }
 
+    #[test]
+    fn series_steps_keep_points_bounded() {
+        let check = |days: u64, step: u64| {
+            assert_eq!(cfd_step_days(days), step, "{days} days");
+            assert!(days.div_ceil(step) <= MAX_SERIES_POINTS, "{days} days");
+        };
+        check(0, 1);
+        check(30, 1);
+        check(1000, 1);
+        check(1001, 7);
+        check(7000, 7);
+        check(7001, 28);
+        check(28_000, 28);
+        check(28_001, 364);
+        check(364_000, 364);
+        check(364_001, 728);
+        // Year 1 to year 9000.
+        check(3_286_826, 364 * 10);
+    }
+
     /// Parts of cases added up give what one pass over all of them gives.
     #[test]
     fn parts_add_up() {
@@ -2425,6 +2482,8 @@ mod tests {
             mid: 50 * DAY,
             cfd_start: 0,
             cfd_days: 30,
+            cfd_step: DAY,
+            cfd_end: 30 * DAY,
             finish_base: Some(0),
         };
         let whole = scan.run(0..500);

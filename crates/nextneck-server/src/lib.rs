@@ -20,11 +20,14 @@
 //! --format json`.
 
 mod exposition;
+mod listener;
 mod read;
+
+pub use listener::Limits;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -102,6 +105,35 @@ struct Shared {
     writer: mpsc::SyncSender<(NewDelivery, Reply)>,
     read: read::ReadSide,
     health: Arc<exposition::Health>,
+    limits: Limits,
+    bodies: Arc<listener::BodyBudget>,
+    connections: Arc<listener::Registry>,
+    writes: WriteHealth,
+}
+
+/// When deliveries were last stored and last refused by the store, for
+/// `/healthz`.
+#[derive(Default)]
+struct WriteHealth {
+    last_ok_ms: AtomicI64,
+    last_failed_ms: AtomicI64,
+}
+
+impl WriteHealth {
+    fn record(&self, ok: bool) {
+        let at = if ok {
+            &self.last_ok_ms
+        } else {
+            &self.last_failed_ms
+        };
+        at.store(now_ms(), Ordering::SeqCst);
+    }
+
+    /// When the last write failed, if no write succeeded since.
+    fn failing_since(&self) -> Option<i64> {
+        let failed = self.last_failed_ms.load(Ordering::SeqCst);
+        (failed > 0 && failed >= self.last_ok_ms.load(Ordering::SeqCst)).then_some(failed)
+    }
 }
 
 /// What the router needs: the secrets, the way to the writer thread, and
@@ -109,6 +141,23 @@ struct Shared {
 #[derive(Clone)]
 pub struct AppState {
     shared: Arc<Shared>,
+}
+
+impl AppState {
+    /// Bytes of request bodies buffered now, across all requests.
+    pub fn body_bytes_held(&self) -> usize {
+        self.shared.bodies.used()
+    }
+
+    /// The most bytes of request bodies ever buffered at once.
+    pub fn body_bytes_peak(&self) -> usize {
+        self.shared.bodies.peak()
+    }
+
+    /// Connections held now by [`serve`].
+    pub fn connections_held(&self) -> usize {
+        self.shared.connections.held()
+    }
 }
 
 /// The running background threads; dropping it (and every [`AppState`])
@@ -156,6 +205,8 @@ pub struct Options {
     /// The configured value streams' settings, by name; a stream of the
     /// store that is not configured gets [`FlowSettings::new`].
     pub streams: BTreeMap<String, FlowSettings>,
+    /// Connections, timeouts and buffered bytes ([`Limits::default`]).
+    pub limits: Limits,
 }
 
 impl Options {
@@ -170,6 +221,7 @@ impl Options {
             read_token: None,
             delivery: DeliverySettings::new(""),
             streams: BTreeMap::new(),
+            limits: Limits::default(),
         }
     }
 }
@@ -251,6 +303,12 @@ pub fn start(db_url: &str, options: Options) -> Result<(AppState, Workers), Serv
                 options.streams,
             ),
             health,
+            bodies: Arc::new(listener::BodyBudget::new(
+                options.limits.max_body_bytes_in_flight,
+            )),
+            limits: options.limits,
+            connections: Arc::default(),
+            writes: WriteHealth::default(),
         }),
     };
     Ok((state, Workers { stop, threads }))
@@ -480,8 +538,22 @@ impl IntoResponse for ApiError {
     }
 }
 
-async fn healthz() -> impl IntoResponse {
-    axum::Json(serde_json::json!({"status": "ok"}))
+/// Liveness and whether writes succeed: 200 `{"status": "ok"}` unless the
+/// store refused the last deliveries it was given (503 `{"status":
+/// "failing", ...}` until one is stored again).
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.shared.writes.failing_since() {
+        None => axum::Json(serde_json::json!({"status": "ok"})).into_response(),
+        Some(ms) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({
+                "status": "failing",
+                "message": "the store refused the last deliveries (deliveries are answered 503); see the server's log",
+                "failing_since_ms": ms,
+            })),
+        )
+            .into_response(),
+    }
 }
 
 async fn not_found() -> ApiError {
@@ -562,9 +634,16 @@ async fn hook(
     request: Request,
 ) -> Response {
     let provider = Provider::parse(&name).map_or("unknown", Provider::as_str);
-    let response = receive(state.clone(), name, request)
+    let mut response = receive(state.clone(), name, request)
         .await
         .unwrap_or_else(IntoResponse::into_response);
+    // A refused request's body may be unread: close rather than wait for it.
+    if !response.status().is_success() {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
     state
         .shared
         .health
@@ -595,8 +674,9 @@ async fn receive(state: AppState, name: String, request: Request) -> Result<Resp
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
     let limit = provider.body_limit();
-    if let Some(len) = header_str(&headers, header::CONTENT_LENGTH.as_str())
-        .and_then(|v| v.trim().parse::<u64>().ok())
+    let declared = header_str(&headers, header::CONTENT_LENGTH.as_str())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(len) = declared
         && len > limit as u64
     {
         return Err(too_large(limit));
@@ -616,7 +696,8 @@ async fn receive(state: AppState, name: String, request: Request) -> Result<Resp
     if token_ok == Some(false) {
         return Err(unauthorized(provider));
     }
-    let body = read_body(body, limit).await?;
+    let declared = declared.and_then(|n| usize::try_from(n).ok());
+    let (body, _held) = read_body(body, limit, declared, &state.shared).await?;
     let signed_ok = match provider {
         Provider::Github => Some(signature::verify_sha256_header(
             secret.as_bytes(),
@@ -662,7 +743,7 @@ async fn receive(state: AppState, name: String, request: Request) -> Result<Resp
         event_type: converted.event_type,
         origin: Origin::Webhook,
         headers: stored_headers,
-        body: body.to_vec(),
+        body,
         received_at_ms: now_ms(),
     };
     let (tx, rx) = oneshot::channel();
@@ -678,7 +759,9 @@ async fn receive(state: AppState, name: String, request: Request) -> Result<Resp
         .writer
         .try_send((delivery, tx))
         .map_err(|_| unavailable())?;
-    match rx.await {
+    let stored = rx.await;
+    state.shared.writes.record(matches!(stored, Ok(Ok(_))));
+    match stored {
         Ok(Ok(Appended::New(id))) => Ok((
             StatusCode::ACCEPTED,
             axum::Json(Accepted {
@@ -699,16 +782,74 @@ async fn receive(state: AppState, name: String, request: Request) -> Result<Resp
     }
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    match http_body_util::Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(limit)),
+/// Reads a body of at most `limit` bytes within the body timeout, holding
+/// its bytes against the server's budget of buffered bodies (503 past it);
+/// the bytes stay counted until the reservation is dropped. A declared
+/// length is held before anything is read.
+async fn read_body(
+    body: Body,
+    limit: usize,
+    declared: Option<usize>,
+    shared: &Shared,
+) -> Result<(Vec<u8>, listener::Reservation), ApiError> {
+    let mut held = listener::Reservation::new(&shared.bodies);
+    let mut buf: Vec<u8> = Vec::new();
+    if let Some(n) = declared.filter(|&n| n > 0) {
+        if !held.grow(n) {
+            return Err(bodies_over_budget());
+        }
+        buf.reserve_exact(n);
+    }
+    let read = async {
+        let mut buf = buf;
+        let mut body = body;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| unreadable_body())?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            let needed = buf.len() + data.len();
+            if needed > limit {
+                return Err(too_large(limit));
+            }
+            if needed > buf.capacity() {
+                let target = needed.max(buf.capacity() * 2).min(limit);
+                if !held.grow(target.saturating_sub(held.bytes())) {
+                    return Err(bodies_over_budget());
+                }
+                buf.reserve_exact(target - buf.len());
+            }
+            buf.extend_from_slice(&data);
+        }
+        Ok(buf)
+    };
+    match tokio::time::timeout(shared.limits.body_timeout, read).await {
+        Ok(result) => result.map(|buf| (buf, held)),
         Err(_) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "unreadable_body",
-            "the request body could not be read; nothing was stored",
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!(
+                "the body did not arrive within {} s; nothing was stored",
+                shared.limits.body_timeout.as_secs()
+            ),
         )),
     }
+}
+
+fn unreadable_body() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "unreadable_body",
+        "the request body could not be read; nothing was stored",
+    )
+}
+
+fn bodies_over_budget() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "server_busy",
+        "the server is reading as many request bodies as it may hold (max_body_bytes_in_flight in [server]); nothing was stored, retry later",
+    )
 }
 
 fn now_ms() -> i64 {
@@ -718,15 +859,17 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Serves the router on a bound listener until `shutdown` resolves.
+/// Serves the router on a bound listener until `shutdown` resolves, with
+/// the connection limits and timeouts of [`Options::limits`] (see
+/// `listener`), then lets the requests in hand finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.shared.limits.clone();
+    let registry = Arc::clone(&state.shared.connections);
+    listener::serve(listener, app(state), limits, registry, shutdown).await
 }
 
 #[cfg(test)]

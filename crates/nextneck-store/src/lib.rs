@@ -321,8 +321,75 @@ impl DbUrl {
                 return Ok(DbUrl::Sqlite(path.to_owned()));
             }
         }
-        Err(StoreError::BadUrl(url.to_owned()))
+        Err(StoreError::BadUrl(redact_url(url)))
     }
+
+    /// The kind of database: `sqlite` or `postgres`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DbUrl::Sqlite(_) => "sqlite",
+            DbUrl::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// A store URL as it may be printed (banners, `status`, error messages):
+/// the one home of redaction. Whatever the text (a valid URL, a typo, a
+/// password holding a raw `@`, `/` or `?`), every character that may belong
+/// to a password becomes `***`: the userinfo's password (up to the *last*
+/// `@`) and the value of any query or keyword parameter whose name holds
+/// `pass` (`password=`, `sslpassword=`, `passfile=`). A `sqlite:PATH` is
+/// shown as it is.
+pub fn redact_url(url: &str) -> String {
+    if url.starts_with("sqlite:") {
+        return url.to_owned();
+    }
+    let mut hidden = vec![false; url.len()];
+    // The userinfo's password: from its first `:` to the last `@`.
+    if let Some(at) = url.rfind('@') {
+        let start = url.find("://").map_or(0, |i| i + 3);
+        let start = if start > at { 0 } else { start };
+        if let Some(colon) = url[start..at].find(':') {
+            hidden[start + colon + 1..at].fill(true);
+        }
+    }
+    // The values of parameters named like a password.
+    let mut name_start = 0;
+    let mut hiding = false;
+    for (i, c) in url.char_indices() {
+        if matches!(c, '?' | '&' | ';' | ' ') {
+            hiding = false;
+            name_start = i + 1;
+        } else if hiding {
+            hidden[i..i + c.len_utf8()].fill(true);
+        } else if c == '=' && url[name_start..i].to_ascii_lowercase().contains("pass") {
+            hiding = true;
+        }
+    }
+    let mut out = String::with_capacity(url.len());
+    let mut in_hidden = false;
+    for (i, c) in url.char_indices() {
+        if hidden[i] {
+            if !in_hidden {
+                out.push_str("***");
+            }
+            in_hidden = true;
+        } else {
+            in_hidden = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// How a store is named to readers of reports, pages and the API: its kind
+/// (`sqlite`, `postgres`), or with `show_location` (`show_db_location` in
+/// `[server]`) the URL as [`redact_url`] prints it.
+pub fn db_label(url: &str, show_location: bool) -> String {
+    if show_location {
+        return redact_url(url);
+    }
+    DbUrl::parse(url).map_or_else(|_| "store".to_owned(), |u| u.kind().to_owned())
 }
 
 /// Opens (creating the schema if needed) the store a URL names.

@@ -536,3 +536,46 @@ fn a_fresh_sqlite_file_opened_by_several_threads_at_once() {
         }
     }
 }
+
+#[test]
+fn printed_urls_hold_no_password_in_any_form() {
+    use nextneck_store::{db_label, redact_url};
+    let check = |url: &str, want: &str| {
+        assert_eq!(redact_url(url), want, "{url}");
+        assert!(!redact_url(url).contains("S3cr"), "{url}");
+    };
+    check("sqlite:nextneck.db", "sqlite:nextneck.db");
+    check("postgres://u@h:5432/db", "postgres://u@h:5432/db");
+    check("postgres://u:S3cr@h/db", "postgres://u:***@h/db");
+    // A raw `@`, `/`, `?` or `:` in the password.
+    check("postgres://u:S3cr@t@h/db", "postgres://u:***@h/db");
+    check("postgres://u:S3cr/?x:y@h/db", "postgres://u:***@h/db");
+    check("postgresql://u:S3cr%40t@h/db", "postgresql://u:***@h/db");
+    // Parameters, in a URL and in a keyword string.
+    check(
+        "postgres://u@h/db?password=S3cr&sslmode=disable",
+        "postgres://u@h/db?password=***&sslmode=disable",
+    );
+    check(
+        "postgres://u@h/db?PassWord=S3cr@x&sslpassword=S3cr",
+        "postgres://u@h/db?PassWord=***&sslpassword=***",
+    );
+    check(
+        "host=h password=S3cr dbname=x",
+        "host=h password=*** dbname=x",
+    );
+    // Typos: the scheme, the slashes.
+    check("postgress://u:S3cr@h/db", "postgress://u:***@h/db");
+    check("postgres:/u:S3cr@h/db", "postgres:***@h/db");
+    check("postgres//u:S3cr@h", "postgres//u:***@h");
+    let err = nextneck_store::DbUrl::parse("postgress://u:S3cr@h/db?password=S3cr")
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("S3cr"), "{err}");
+    assert_eq!(db_label("postgres://u:S3cr@h/db", false), "postgres");
+    assert_eq!(db_label("sqlite:/srv/n.db", false), "sqlite");
+    assert_eq!(
+        db_label("postgres://u:S3cr@h/db", true),
+        "postgres://u:***@h/db"
+    );
+}

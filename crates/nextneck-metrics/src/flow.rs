@@ -22,9 +22,11 @@ use nextneck_model::flow::{Event, EventLog, NO_TIME, StageIdx};
 use regex::Regex;
 use serde::Serialize;
 
+use crate::common;
 use crate::git::{DEFAULT_WINDOW_DAYS, WindowSpec};
 use crate::report::{Notice, SCHEMA_VERSION, Window};
 use crate::stats::percentiles_unsorted;
+use crate::tiers::minimum;
 use crate::time::{self, DAY, WEEK, serde_rfc3339};
 
 /// Stage names that mean "finished" by default (compared without case).
@@ -227,6 +229,10 @@ pub struct FlowBottleneck {
     pub stage: String,
     /// Its share of all item time.
     pub share: f64,
+    /// True when too few stays were counted to call it the bottleneck
+    /// ([`crate::tiers::minimum::BOTTLENECK_ITEMS`]): it is only the
+    /// largest stage.
+    pub too_few_to_call: bool,
     /// Why it is credible (or not).
     pub evidence: FlowEvidence,
     /// The runner-up: your next bottleneck.
@@ -257,7 +263,10 @@ pub struct FlowEvidence {
     pub first_half_share: Option<f64>,
     /// Share in the second half.
     pub second_half_share: Option<f64>,
-    /// `rising`, `falling`, `steady`, or `null`.
+    /// Stays of the stage ended in the first and the second half.
+    pub half_stays: [usize; 2],
+    /// `rising`, `falling`, `steady`, or `null` (a half with fewer stays
+    /// than a trend needs).
     pub trend: Option<&'static str>,
     /// The verdict in one sentence.
     pub summary: String,
@@ -1000,6 +1009,8 @@ struct StageAcc {
     services: Seconds,
     total: i64,
     halves: [i64; 2],
+    /// Stays ended in each half.
+    half_counts: [usize; 2],
     entries: i64,
     exits: i64,
     wip: usize,
@@ -1116,6 +1127,8 @@ impl Part {
             a.total += b.total;
             a.halves[0] += b.halves[0];
             a.halves[1] += b.halves[1];
+            a.half_counts[0] += b.half_counts[0];
+            a.half_counts[1] += b.half_counts[1];
             a.entries += b.entries;
             a.exits += b.exits;
             a.wip += b.wip;
@@ -1268,6 +1281,7 @@ impl Scan<'_> {
                     a.durations.push(d);
                     a.total += d;
                     a.halves[usize::from(s.exit >= mid)] += d;
+                    a.half_counts[usize::from(s.exit >= mid)] += 1;
                     if s.wait != NO_TIME {
                         a.waits.push(s.wait);
                     }
@@ -1689,6 +1703,17 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
             message: "flow efficiency needs to know which stages are work and which are waiting: pass --active and --wait, or set categories in nextneck.toml".to_owned(),
         });
     }
+    if let Some(b) = bottleneck.as_ref().filter(|b| b.too_few_to_call) {
+        notices.push(Notice {
+            code: "too_few_for_bottleneck",
+            message: format!(
+                "{} is the largest stage, but {} too few to call it the bottleneck (at least {} needed)",
+                b.stage,
+                common::plural(b.evidence.count, "stay is", "stays are"),
+                minimum::BOTTLENECK_ITEMS
+            ),
+        });
+    }
 
     Ok(FlowReport {
         schema_version: SCHEMA_VERSION,
@@ -2042,18 +2067,14 @@ fn bottleneck(
     let half_share =
         |h: usize| (half_totals[h] > 0).then(|| a.halves[h] as f64 / half_totals[h] as f64);
     let (first, second) = (half_share(0), half_share(1));
-    let trend = match (first, second) {
-        (Some(f), Some(s)) if s - f > 0.05 => Some("rising"),
-        (Some(f), Some(s)) if f - s > 0.05 => Some("falling"),
-        (Some(_), Some(_)) => Some("steady"),
-        _ => None,
-    };
+    let trend = common::trend([first, second], a.half_counts);
     let next = ranked.get(1).map(|&i| NextStage {
         stage: stages[i].name.clone(),
         share: stages[i].share.unwrap_or(0.0),
         median_seconds: stages[i].median_seconds,
     });
     let share = st.share.unwrap_or(0.0);
+    let too_few_to_call = st.count < minimum::BOTTLENECK_ITEMS;
     let wait_median = match model {
         Model::Activities => st.wait_median_seconds.flatten(),
         Model::Transitions => st.median_seconds,
@@ -2066,6 +2087,9 @@ fn bottleneck(
         opt_human(st.p85_seconds),
         plural(st.count, "stay", "stays")
     );
+    if too_few_to_call {
+        summary.push_str(&common::too_few_words(st.count, "stay is", "stays are"));
+    }
     if model == Model::Activities {
         summary.push_str(&format!(
             "; median wait before it {}",
@@ -2086,13 +2110,12 @@ fn bottleneck(
             st.aging, st.wip
         ));
     }
-    if let (Some(t), Some(f), Some(s)) = (trend, first, second) {
-        summary.push_str(&format!(
-            "; {t} ({:.0}% in the window's first half, {:.0}% in the second)",
-            f * 100.0,
-            s * 100.0
-        ));
-    }
+    summary.push_str(&common::trend_words(
+        trend,
+        [first, second],
+        a.half_counts,
+        "stays",
+    ));
     match &next {
         Some(n) => summary.push_str(&format!("; next: {} at {:.0}%", n.stage, n.share * 100.0)),
         None => summary.push_str("; no other stage holds time"),
@@ -2100,6 +2123,7 @@ fn bottleneck(
     Some(FlowBottleneck {
         stage: st.name.clone(),
         share,
+        too_few_to_call,
         evidence: FlowEvidence {
             median_seconds: st.median_seconds,
             p85_seconds: st.p85_seconds,
@@ -2111,6 +2135,7 @@ fn bottleneck(
             aging: st.aging,
             first_half_share: first,
             second_half_share: second,
+            half_stays: a.half_counts,
             trend,
             summary,
         },

@@ -10,7 +10,9 @@ use std::ops::Range;
 use nextneck_model::{CommitIdx, History, TagTarget, Timestamp};
 use regex::Regex;
 
-use crate::common::{bottleneck, build_stages, deploy_days_per_week, plural, resolve_window};
+use crate::common::{
+    bottleneck, build_stages, deploy_days_per_week, plural, resolve_window, sample_notices,
+};
 use crate::report::*;
 use crate::stats::Summary;
 use crate::time::DAY;
@@ -170,6 +172,7 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
     let mut coding = Vec::new();
     let mut deploy = Vec::new();
     let mut halves = [vec![0i64; 2], vec![0i64; 2]];
+    let mut half_changes = [0usize; 2];
     let mut negative_dropped = 0;
     let mut baseline_changes = 0;
     let mut points: Vec<SeriesChange> = Vec::new();
@@ -198,6 +201,7 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
                     let half = usize::from(dep.time >= mid);
                     halves[half][0] += cd;
                     halves[half][1] += dp;
+                    half_changes[half] += 1;
                 }
                 None => negative_dropped += 1,
             }
@@ -252,7 +256,7 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
 
     // 7. Stages and the bottleneck.
     let stages = build_stages(&[("coding", coding), ("deploy", deploy)]);
-    let bottleneck = bottleneck(&stages, &halves);
+    let bottleneck = bottleneck(&stages, &halves, half_changes);
 
     // 8. What waits undeployed.
     let tip = match &settings.deploy {
@@ -308,6 +312,7 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
             ),
         });
     }
+    notices.extend(sample_notices(&dora, bottleneck.as_ref()));
 
     let series = settings.series.then(|| {
         let failed_at = |d: usize| failures.first[d] != NONE;

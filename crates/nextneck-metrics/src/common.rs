@@ -219,7 +219,7 @@ pub(crate) fn bottleneck(
         .max(ranked.iter().map(|(_, s)| s.changes).max().unwrap_or(0));
     let too_few_to_call = measured < minimum::BOTTLENECK_ITEMS;
     let mut summary = format!(
-        "{} holds {:.0}% of change time{} (median {}, p85 {}, {})",
+        "{} holds {:.0}% of change time ({}median {}, p85 {}, {})",
         top.name,
         share * 100.0,
         interval_words(top.share_ci),
@@ -253,10 +253,10 @@ pub(crate) fn bottleneck(
     })
 }
 
-/// ` (95% interval 40–60%)`, or nothing without an interval.
+/// `95% interval 40–60%; `, or nothing without an interval.
 pub(crate) fn interval_words(ci: Option<[f64; 2]>) -> String {
     ci.map_or_else(String::new, |[lo, hi]| {
-        format!(" (95% interval {:.0}–{:.0}%)", lo * 100.0, hi * 100.0)
+        format!("95% interval {:.0}–{:.0}%; ", lo * 100.0, hi * 100.0)
     })
 }
 

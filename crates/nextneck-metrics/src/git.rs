@@ -274,13 +274,13 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
     }
     if deployments.is_empty() {
         let how = match &settings.deploy {
-            DeploySource::Tags(p) => format!("no tag matches --deploy-tags '{p}'"),
+            DeploySource::Tags(p) => format!("no tag matches `--deploy-tags '{p}'`"),
             DeploySource::Branch(b) => format!("branch `{b}` has no commits"),
         };
         notices.push(Notice {
             code: "no_deployments",
             message: format!(
-                "no deployment found: {how}; if every commit on the main line is deployed, pass --deploy-branch main, or pass --deploy-tags with a pattern your release tags match"
+                "no deployment found: {how}; if every commit on the main line is deployed, pass `--deploy-branch main`, or pass `--deploy-tags` with a pattern your release tags match"
             ),
         });
     } else if count == 0 {
@@ -564,7 +564,7 @@ fn component_tag_hint(other: &[&str]) -> Option<Notice> {
     Some(Notice {
         code: "component_release_tags",
         message: format!(
-            "{total} other {} like releases of components ({}{}); to count the releases of `{}` as deployments, pass --deploy-tags '^{}v?[0-9]+(\\.[0-9]+){{1,2}}$'",
+            "{total} other {} like releases of components ({}{}); to count the releases of `{}` as deployments, pass `--deploy-tags '^{}v?[0-9]+(\\.[0-9]+){{1,2}}$'`",
             if total == 1 { "tag looks" } else { "tags look" },
             examples.join(", "),
             if groups.len() > 3 {
@@ -823,13 +823,13 @@ mod tests {
         check(
             &["tokio-1.38.0", "tokio-1.39.0", "api/v2.1.0"],
             Some(
-                "3 other tags look like releases of components (2 of `tokio-`, 1 of `api/`); to count the releases of `tokio` as deployments, pass --deploy-tags '^tokio-v?[0-9]+(\\.[0-9]+){1,2}$'",
+                "3 other tags look like releases of components (2 of `tokio-`, 1 of `api/`); to count the releases of `tokio` as deployments, pass `--deploy-tags '^tokio-v?[0-9]+(\\.[0-9]+){1,2}$'`",
             ),
         );
         check(
             &["grep-cli-0.1.0"],
             Some(
-                "1 other tag looks like releases of components (1 of `grep-cli-`); to count the releases of `grep-cli` as deployments, pass --deploy-tags '^grep-cli-v?[0-9]+(\\.[0-9]+){1,2}$'",
+                "1 other tag looks like releases of components (1 of `grep-cli-`); to count the releases of `grep-cli` as deployments, pass `--deploy-tags '^grep-cli-v?[0-9]+(\\.[0-9]+){1,2}$'`",
             ),
         );
         // The suggested pattern selects exactly the group's tags.

@@ -96,11 +96,15 @@ fn marked(s: &str, in_cell: bool) -> String {
 /// `=` and `1.` would start a block).
 fn escape_into(out: &mut String, s: &str, at_start: bool) {
     let bytes = s.as_bytes();
+    // A block marker is followed by a space or ends the line.
+    let marker_end = |i: usize| bytes.get(i + 1).is_none_or(|&b| b == b' ');
     for (i, ch) in s.char_indices() {
         let escape = match ch {
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '&' => true,
-            '#' | '-' | '+' | '=' => at_start && i == 0,
-            '.' | ')' => at_start && i > 0 && bytes[..i].iter().all(u8::is_ascii_digit),
+            '#' | '-' | '+' => at_start && i == 0 && marker_end(i),
+            '.' | ')' => {
+                at_start && i > 0 && bytes[..i].iter().all(u8::is_ascii_digit) && marker_end(i)
+            }
             _ => false,
         };
         if escape {
@@ -205,6 +209,9 @@ mod tests {
         );
         check(text, "# not a heading", "\\# not a heading");
         check(text, "1. not a list", "1\\. not a list");
+        check(text, "2.92/week", "2.92/week");
+        check(text, "- not an item", "\\- not an item");
+        check(text, "-0.5 stays", "-0.5 stays");
         check(text, "path C:\\dir", "path C:\\\\dir");
         check(
             text,

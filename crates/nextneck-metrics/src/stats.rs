@@ -108,7 +108,8 @@ impl Summary {
             count: values.len(),
             median: percentile_sorted(values, 50),
             p85: percentile_sorted(values, 85),
-            total: values.iter().sum(),
+            // The empty sum of floats is -0.0; `+ 0.0` makes it 0.
+            total: values.iter().sum::<f64>() + 0.0,
             median_ci: median_interval(values),
         }
     }
@@ -359,6 +360,7 @@ mod tests {
             }
         );
         assert_eq!(Summary::of_seconds(&[]), Summary::default());
+        assert!(Summary::of_seconds(&[]).total.is_sign_positive(), "not -0");
     }
 
     fn check_median_interval(n: usize, expected_rank: Option<usize>) {

@@ -411,7 +411,7 @@ mod tests {
         let deploy: Vec<i64> = (1..=40).map(|i| i * 180).collect();
         let a = share_intervals(&[&coding, &deploy, &[]]);
         assert_eq!(a, share_intervals(&[&coding, &deploy, &[]]), "seeded");
-        let [lo, hi] = a[1].unwrap();
+        let [lo, hi] = a[1].expect("an interval");
         assert!(lo < 0.75 && 0.75 < hi && hi - lo < 0.2, "{lo} {hi}");
         assert_eq!(a[2], None);
         // A part with one value always has the same sum: the interval is
@@ -421,7 +421,7 @@ mod tests {
         // Large parts use the normal approximation and stay near the share.
         let big: Vec<i64> = (0..5000).map(|i| i % 100).collect();
         let b = share_intervals(&[&big, &big]);
-        let [lo, hi] = b[0].unwrap();
+        let [lo, hi] = b[0].expect("an interval");
         assert!(lo > 0.48 && hi < 0.52, "{lo} {hi}");
     }
 }

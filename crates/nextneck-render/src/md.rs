@@ -67,7 +67,7 @@ fn marked(s: &str, in_cell: bool) -> String {
     let parts: Vec<&str> = s.split('`').collect();
     // An odd number of parts means the marks pair up; otherwise the last
     // mark has no partner and, with what follows it, is text.
-    let paired = if parts.len() % 2 == 1 {
+    let paired = if !parts.len().is_multiple_of(2) {
         parts.len()
     } else {
         parts.len() - 1
@@ -183,7 +183,7 @@ fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

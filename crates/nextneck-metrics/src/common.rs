@@ -110,9 +110,12 @@ pub(crate) fn trend(shares: [Option<f64>; 2], items: [usize; 2]) -> Option<&'sta
     if items.iter().any(|&n| n < minimum::TREND_ITEMS_PER_HALF) {
         return None;
     }
+    // A move of exactly 5 points (0.55 − 0.50 is 0.0500000…04 in floating
+    // point) is steady.
+    const MOVE: f64 = 0.05 + 1e-9;
     match shares {
-        [Some(a), Some(b)] if b - a > 0.05 => Some("rising"),
-        [Some(a), Some(b)] if a - b > 0.05 => Some("falling"),
+        [Some(a), Some(b)] if b - a > MOVE => Some("rising"),
+        [Some(a), Some(b)] if a - b > MOVE => Some("falling"),
         [Some(_), Some(_)] => Some("steady"),
         _ => None,
     }
@@ -316,4 +319,74 @@ pub(crate) fn sample_notices(dora: &Dora, bottleneck: Option<&Bottleneck>) -> Ve
         });
     }
     notices
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trend_needs_five_items_in_each_half_and_a_five_point_move() {
+        let check = |shares: [Option<f64>; 2], items: [usize; 2], expected: Option<&str>| {
+            assert_eq!(trend(shares, items), expected, "{shares:?} {items:?}");
+        };
+        check([Some(0.45), Some(0.54)], [2, 2], None);
+        check([Some(0.45), Some(0.54)], [5, 4], None);
+        check([Some(0.45), Some(0.54)], [5, 5], Some("rising"));
+        check([Some(0.54), Some(0.45)], [9, 30], Some("falling"));
+        check([Some(0.50), Some(0.55)], [9, 30], Some("steady"));
+        check([None, Some(0.55)], [0, 30], None);
+    }
+
+    fn stage(name: &'static str, values: Vec<i64>) -> (&'static str, Vec<i64>) {
+        (name, values)
+    }
+
+    /// (coding values, deploy values, changes per half) → (stage,
+    /// too_few_to_call, trend, runner-up within the interval).
+    #[test]
+    fn a_bottleneck_needs_ten_changes_and_names_a_close_runner_up() {
+        let check = |coding: Vec<i64>,
+                     deploy: Vec<i64>,
+                     half_changes: [usize; 2],
+                     expected: (&str, bool, Option<&str>, bool)| {
+            let stages = build_stages(&[stage("coding", coding), stage("deploy", deploy)]);
+            let total = |i: usize| stages[i].total_seconds as i64;
+            // Half the time of each stage in each half.
+            let halves = [
+                vec![total(0) / 2, total(1) / 2],
+                vec![total(0) / 2, total(1) / 2],
+            ];
+            let b = bottleneck(&stages, &halves, half_changes).expect("a bottleneck");
+            let next_within = b.next.as_ref().is_some_and(|n| n.within_interval);
+            assert_eq!(
+                (b.stage, b.too_few_to_call, b.evidence.trend, next_within),
+                expected,
+                "{}",
+                b.evidence.summary
+            );
+        };
+        // Four changes: the largest stage, not a bottleneck, and no trend.
+        check(
+            vec![10, 10, 10, 10],
+            vec![30, 30, 30, 30],
+            [2, 2],
+            ("deploy", true, None, false),
+        );
+        // Ten changes, steady, the runner-up far below.
+        check(
+            vec![10; 10],
+            vec![100; 10],
+            [5, 5],
+            ("deploy", false, Some("steady"), false),
+        );
+        // Ten changes of wildly varying length: coding's 45% is inside
+        // deploy's interval.
+        check(
+            vec![1, 1, 1, 1, 1, 1, 1, 1, 1, 4491],
+            vec![1, 1, 1, 1, 1, 1, 1, 1, 1, 5491],
+            [5, 5],
+            ("deploy", false, Some("steady"), true),
+        );
+    }
 }

@@ -1722,6 +1722,8 @@ fn html_page_shows_stages_incidents_and_ci(db: &Db) {
     ] {
         assert!(page.dom.contains(text), "{text} missing from the page");
     }
+    let html = std::fs::read_to_string(&file).unwrap();
+    common::browser::check_wall_screen(&common::browser::measure(&html, 1920));
     common::browser::screenshot(&url, "delivery-report-desktop", 1100, 3200);
 }
 

@@ -270,8 +270,9 @@ fn forecast_over_a_repositorys_deployments() {
 /// Writes a page with `nextneck ARGS --format html -o FILE` and opens it in
 /// headless Chromium: every chart drew marks, nothing logged, nothing asked
 /// of the network, accessibility basics; screenshots kept under
-/// `target/screenshots/`.
-fn page_in_browser(args: &[&str], name: &str, charts: &[String]) {
+/// `target/screenshots/` (at a laptop's width and a wall screen's). Returns
+/// the page.
+fn page_in_browser(args: &[&str], name: &str, charts: &[String]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join(format!("{name}.html"));
     let out = nextneck()
@@ -290,7 +291,10 @@ fn page_in_browser(args: &[&str], name: &str, charts: &[String]) {
     let page = browser::load(&url);
     let charts: Vec<&str> = charts.iter().map(String::as_str).collect();
     browser::check_page(&page, &charts);
+    browser::check_words(&page.dom, false);
     browser::screenshot(&url, name, 1000, 2600);
+    browser::screenshot(&url, &format!("{name}-wall"), 1920, 1600);
+    std::fs::read_to_string(&file).unwrap()
 }
 
 #[test]
@@ -308,18 +312,59 @@ fn flow_forecast_and_overview_pages_render_in_a_browser() {
         .map(|c| format!("{prefix}{c}"))
         .collect::<Vec<_>>()
     };
-    page_in_browser(
+    let hiring = page_in_browser(
         &["flow", "--config", &config, "--stream", "hiring"],
         "flow-hiring",
         &flow_charts(""),
     );
-    page_in_browser(
+    let forecast = page_in_browser(
         &[
             "forecast", "--config", &config, "--stream", "hiring", "--items", "20", "--days", "30",
         ],
         "forecast-hiring",
         &["forecast-when".to_owned(), "forecast-how-many".to_owned()],
     );
+    // A wall screen and a laptop.
+    let hiring_wall = browser::measure(&hiring, 1920);
+    browser::check_wall_screen(&hiring_wall);
+    browser::check_wall_screen(&browser::measure(&hiring, 1280));
+    // The wide screen is used: two charts side by side, not a 980 px column.
+    assert!(hiring_wall["main"].as_f64().unwrap() > 1800.0);
+    let widths: Vec<f64> = hiring_wall["charts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["width"].as_f64().unwrap())
+        .collect();
+    assert!(widths.iter().all(|&w| w > 800.0 && w < 960.0), "{widths:?}");
+    // Hiring's stages, each in one colour on the bar, the CFD and the aging
+    // chart; done in its own.
+    let fills = browser::stage_fills(&hiring_wall);
+    for stage in ["applied", "screen", "interview", "offer", "done"] {
+        assert!(
+            fills.contains_key(&(String::new(), stage.to_owned())),
+            "{stage}: {fills:?}"
+        );
+    }
+    // The forecast: a histogram of the trials with the four percentile
+    // lines, whole-number ticks.
+    let measured = browser::measure(&forecast, 1920);
+    browser::check_wall_screen(&measured);
+    for chart in measured["charts"].as_array().unwrap() {
+        assert!(
+            chart["marks"].as_array().unwrap().len() >= 10,
+            "{}",
+            chart["id"]
+        );
+        assert!(!chart["counts"].as_array().unwrap().is_empty());
+    }
+    for line in ["ref p50", "ref p70", "ref p85", "ref p95"] {
+        assert_eq!(
+            forecast.matches(&format!("class=\"{line}\"")).count(),
+            2,
+            "{line}"
+        );
+    }
     // Every stream on one page: chart ids stay unique.
     let streams = [
         "hiring",
@@ -363,4 +408,24 @@ fn flow_forecast_and_overview_pages_render_in_a_browser() {
         .collect();
     assert!(present.len() >= 20, "only {} charts", present.len());
     browser::check_page(&page, &present);
+    browser::check_words(&page.dom, false);
+    // Every stream's charts: one colour per stage, done never a stage's
+    // (billing's drafted was), legends off the data, whole-number counts.
+    let measured = browser::measure(&html, 1920);
+    browser::check_wall_screen(&measured);
+    // Across pages: hiring's stages keep their colours on the streams page.
+    let all_fills = browser::stage_fills(&measured);
+    for ((_, stage), fill) in &fills {
+        assert_eq!(
+            all_fills.get(&("stream-hiring".to_owned(), stage.clone())),
+            Some(fill),
+            "{stage}"
+        );
+    }
+    browser::screenshot(
+        &format!("file://{}", file.display()),
+        "flow-streams-wall",
+        1920,
+        3000,
+    );
 }

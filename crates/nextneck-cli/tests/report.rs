@@ -807,7 +807,9 @@ fn packed_and_loose_objects_give_the_same_report() {
 /// kept in `target/screenshots/`.
 #[test]
 fn html_report_renders_in_a_browser() {
-    let s = scenario();
+    let mut s = scenario();
+    // A change waiting for its deployment, for the "waiting" line.
+    s.repo.commit("not deployed yet", at(11, 12), at(11, 12));
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("report.html");
     let out = nextneck()
@@ -840,7 +842,41 @@ fn html_report_renders_in_a_browser() {
         &page,
         &["stages", "lead-histogram", "cycle-scatter", "deployments"],
     );
+    browser::check_words(&page.dom, false);
+    browser::check_wall_screen(&browser::measure(&html, 1920));
+    browser::check_wall_screen(&browser::measure(&html, 1100));
+    // Every line the terminal shows is on the page too.
+    let (code, table, _) = run_text(&["report", s.repo.path().to_str().unwrap(), "--all"]);
+    assert_eq!(code, 0);
+    // Compared without white space: a tag on the page (`<code>`) splits
+    // words where the terminal's line has none.
+    let words = |t: &str| t.split_whitespace().collect::<String>();
+    let text = words(&browser::visible_text(&page.dom, true));
+    let mut checked = Vec::new();
+    for line in table.lines() {
+        for label in [
+            "deployments ",
+            "bottleneck: ",
+            "largest stage: ",
+            "waiting: ",
+            "code: ",
+            "  - ",
+        ] {
+            if let Some(rest) = line.strip_prefix(label) {
+                // The page renders the notes' Markdown: no backticks.
+                let rest = words(&rest.replace('`', ""));
+                assert!(text.contains(&rest), "{label}{rest:?} is not on the page");
+                checked.push(label);
+            }
+        }
+    }
+    assert!(
+        checked.contains(&"waiting: ")
+            && (checked.contains(&"bottleneck: ") || checked.contains(&"largest stage: ")),
+        "{table}"
+    );
     browser::screenshot(&url, "report-desktop", 1100, 2200);
+    browser::screenshot(&url, "report-wall", 1920, 1600);
     browser::screenshot(&url, "report-phone", 390, 3200);
 }
 

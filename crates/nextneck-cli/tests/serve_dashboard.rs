@@ -460,8 +460,84 @@ fn the_dashboard_renders_in_a_browser() {
             page.requests
         );
         assert!(page.dom.contains("<nav aria-label=\"Dashboard\""), "{url}");
+        // The dashboard's words: its own controls, no flags, no internal
+        // names; and its charts fit for a wall screen.
+        common::browser::check_words(&page.dom, true);
+        let path = url.strip_prefix(&base).unwrap();
+        let (status, _, html) = get(serve.addr, path, None);
+        assert_eq!(status, 200, "{url}");
+        let html = String::from_utf8(html).unwrap();
+        common::browser::check_wall_screen(&common::browser::measure(&html, 1920));
         common::browser::screenshot(&url, name, 1100, 2400);
+        common::browser::screenshot(&url, &format!("{name}-wall"), 1920, 1600);
     }
+    // A wall screen's page reloads itself; its links and forms keep the
+    // refresh, its JSON links do not (the API takes no refresh).
+    let page = common::browser::load(&format!("{base}/streams/hiring?all=true&refresh=30"));
+    for text in [
+        "<meta http-equiv=\"refresh\" content=\"30\">",
+        "<a href=\"/streams?all=true&amp;refresh=30\" aria-current=\"page\">Value streams</a>",
+        "<option value=\"30\" selected=\"\">every 30 seconds</option>",
+        "<input type=\"hidden\" name=\"refresh\" value=\"30\">",
+        "<a href=\"/api/v1/streams/hiring?all=true\">",
+    ] {
+        assert!(page.dom.contains(text), "{text} missing");
+    }
+    for (path, status, message) in [
+        (
+            "/?refresh=60",
+            200,
+            "<meta http-equiv=\"refresh\" content=\"60\">",
+        ),
+        ("/explain?refresh=3600", 200, "content=\"3600\""),
+        (
+            "/streams?refresh=",
+            200,
+            "<option value=\"\">never</option>",
+        ),
+        (
+            "/streams/hiring/forecast?items=3&refresh=300",
+            200,
+            "<meta http-equiv=\"refresh\" content=\"300\">",
+        ),
+        (
+            "/streams/hiring/forecast?items=3&days=&refresh=300",
+            200,
+            "<label>Items<input type=\"number\" name=\"items\" min=\"1\" value=\"3\"></label><label>Days<input type=\"number\" name=\"days\" min=\"1\" value=\"\"></label><label>Reload<select name=\"refresh\"><option value=\"\">never</option><option value=\"60\">every minute</option><option value=\"300\" selected>every 5 minutes</option>",
+        ),
+        (
+            "/streams?refresh=soon",
+            400,
+            "refresh: `soon` is not a whole number from 5 to 86400",
+        ),
+        (
+            "/streams?refresh=0",
+            400,
+            "refresh: `0` is not a whole number from 5 to 86400",
+        ),
+        (
+            "/?refresh=86401",
+            400,
+            "refresh: `86401` is not a whole number from 5 to 86400",
+        ),
+        (
+            "/streams?refresh=30&refresh=60",
+            400,
+            "refresh: given more than once",
+        ),
+        (
+            "/api/v1/streams?refresh=30",
+            400,
+            "refresh: no such parameter here",
+        ),
+    ] {
+        let (code, _, body) = get(serve.addr, path, None);
+        let body = String::from_utf8(body).unwrap();
+        assert_eq!(code, status, "{path}: {body}");
+        assert!(body.contains(message), "{path}: {body}");
+    }
+    let (_, _, body) = get(serve.addr, "/streams", None);
+    assert!(!String::from_utf8(body).unwrap().contains("http-equiv"));
     let page = common::browser::load(&format!("{base}/?{query}"));
     for text in [
         "<form class=\"filter\" method=\"get\" action=\"/\"",

@@ -24,6 +24,8 @@ pub const DEFAULT_SEED: u64 = 1;
 pub const PERCENTILES: [u32; 4] = [50, 70, 85, 95];
 /// A "when" trial that has not finished after this many days gives up.
 pub const MAX_DAYS: u64 = 36_525;
+/// At most this many buckets in a forecast's distribution.
+pub const MAX_BUCKETS: u64 = 40;
 
 /// What to forecast.
 #[derive(Clone, Debug)]
@@ -157,6 +159,8 @@ pub struct When {
     pub p85: WhenAt,
     /// 95%.
     pub p95: WhenAt,
+    /// How many trials took how many days, in buckets.
+    pub distribution: Vec<Bucket>,
 }
 
 /// A "when" percentile.
@@ -181,6 +185,43 @@ pub struct HowMany {
     pub p85: HowManyAt,
     /// With 95% odds.
     pub p95: HowManyAt,
+    /// How many trials finished how many items, in buckets.
+    pub distribution: Vec<Bucket>,
+}
+
+/// Trials whose result (days, or items) lies in `from..=to`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Bucket {
+    /// The smallest result in the bucket.
+    pub from: u64,
+    /// The largest, inclusive.
+    pub to: u64,
+    /// Trials with a result in it.
+    pub trials: u64,
+}
+
+/// The trials' results (whole numbers, sorted) as a histogram: buckets of
+/// equal width (1, or the range over [`MAX_BUCKETS`] rounded up) from the
+/// smallest result to the largest, empty buckets included.
+pub fn distribution(sorted: &[f64]) -> Vec<Bucket> {
+    let (Some(&lo), Some(&hi)) = (sorted.first(), sorted.last()) else {
+        return Vec::new();
+    };
+    let (lo, hi) = (lo as u64, hi as u64);
+    let width = (hi - lo + 1).div_ceil(MAX_BUCKETS).max(1);
+    let mut buckets: Vec<Bucket> = (0..(hi - lo) / width + 1)
+        .map(|i| Bucket {
+            from: lo + i * width,
+            to: lo + i * width + width - 1,
+            trials: 0,
+        })
+        .collect();
+    for &v in sorted {
+        if let Some(b) = buckets.get_mut(((v as u64 - lo) / width) as usize) {
+            b.trials += 1;
+        }
+    }
+    buckets
 }
 
 /// A "how many" percentile.
@@ -312,6 +353,7 @@ pub fn forecast(
                 p70: at(70),
                 p85: at(85),
                 p95: at(95),
+                distribution: distribution(&results),
             })
         }
         None => None,
@@ -339,6 +381,7 @@ pub fn forecast(
                 p70: at(70),
                 p85: at(85),
                 p95: at(95),
+                distribution: distribution(&results),
             })
         }
         None => None,

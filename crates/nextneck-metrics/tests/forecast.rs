@@ -214,3 +214,50 @@ fn history_window_and_degenerate_inputs() {
         "say what to forecast: --items N (when) or --days D (how many)"
     );
 }
+
+fn check_distribution(sorted: &[f64], expected: &[(u64, u64, u64)]) {
+    let got: Vec<(u64, u64, u64)> = nextneck_metrics::forecast::distribution(sorted)
+        .iter()
+        .map(|b| (b.from, b.to, b.trials))
+        .collect();
+    assert_eq!(got, expected, "{sorted:?}");
+}
+
+#[test]
+fn the_distribution_buckets_every_trial() {
+    check_distribution(&[], &[]);
+    check_distribution(&[5.0; 3], &[(5, 5, 3)]);
+    // Width 1 up to 40 distinct values, empty buckets kept.
+    check_distribution(&[1.0, 1.0, 3.0], &[(1, 1, 2), (2, 2, 0), (3, 3, 1)]);
+    // 0..=80 is 81 values: width 3, 27 buckets, the last one 78..=80.
+    let wide: Vec<f64> = (0..=80).map(f64::from).collect();
+    let d = nextneck_metrics::forecast::distribution(&wide);
+    assert_eq!(d.len(), 27);
+    assert_eq!((d[0].from, d[0].to, d[0].trials), (0, 2, 3));
+    assert_eq!((d[26].from, d[26].to, d[26].trials), (78, 80, 3));
+    // In a report: every trial in exactly one bucket, and the certain
+    // answers of constant throughput in one.
+    let c = completions(&[2; 10]);
+    let r = forecast(&c, *c.last().unwrap(), BASE, &settings(Some(10), Some(7))).unwrap();
+    let v = serde_json::to_value(&r).unwrap();
+    assert_eq!(
+        v["forecast"]["when"]["distribution"],
+        serde_json::json!([{"from": 5, "to": 5, "trials": 10_000}])
+    );
+    assert_eq!(
+        v["forecast"]["how_many"]["distribution"],
+        serde_json::json!([{"from": 14, "to": 14, "trials": 10_000}])
+    );
+    let c = completions(&[0, 1, 3, 0, 2, 5, 1]);
+    let r = forecast(&c, *c.last().unwrap(), BASE, &settings(Some(20), Some(9))).unwrap();
+    let when = r.forecast.when.unwrap();
+    let how = r.forecast.how_many.unwrap();
+    for d in [&when.distribution, &how.distribution] {
+        assert_eq!(d.iter().map(|b| b.trials).sum::<u64>(), 10_000);
+        assert!(d.windows(2).all(|w| w[1].from == w[0].to + 1));
+    }
+    assert!(
+        when.distribution[0].from <= when.p50.days
+            && when.p95.days <= when.distribution.last().unwrap().to
+    );
+}

@@ -4,7 +4,9 @@
 //! forecasts. Built with the same kit as the HTML reports ([`crate::html`],
 //! [`crate::views`]), so they look the same and stay self-contained: inline
 //! CSS, no scripts, nothing from elsewhere. Links and forms are plain GET
-//! requests; the server passes the query back in as a [`Query`].
+//! requests; the server passes the query back in as a [`Query`]. A page
+//! asked with `refresh=SECONDS` reloads itself (a `<meta http-equiv>`), for
+//! a wall screen, and its links and forms keep the refresh.
 
 use std::fmt::Write as _;
 
@@ -13,7 +15,7 @@ use nextneck_metrics::forecast::ForecastReport;
 use nextneck_metrics::report::{DeliveryExplain, EventDeployment, Report};
 use nextneck_metrics::time::{human, rfc3339};
 
-use crate::html::{opt, page};
+use crate::html::{Voice, opt, page_in};
 use crate::svg::esc;
 use crate::views::{flow_sections, forecast_sections};
 
@@ -35,7 +37,17 @@ pub struct Query {
     pub teams: Vec<String>,
     /// The teams of the server's configuration, for the form's choice.
     pub known_teams: Vec<String>,
+    /// `refresh`: reload the page every this many seconds.
+    pub refresh: Option<u32>,
 }
+
+/// The refresh intervals the form offers, in seconds.
+const REFRESH_CHOICES: [(u32, &str); 4] = [
+    (60, "every minute"),
+    (300, "every 5 minutes"),
+    (900, "every 15 minutes"),
+    (3600, "every hour"),
+];
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
 fn encode(s: &str) -> String {
@@ -64,6 +76,15 @@ impl Query {
             parts.push("all=true".to_owned());
         }
         parts.join("&")
+    }
+
+    /// `query` with this page's refresh, for the dashboard's own links.
+    fn keep_refresh(&self, query: String) -> String {
+        match self.refresh {
+            Some(s) if query.is_empty() => format!("refresh={s}"),
+            Some(s) => format!("{query}&refresh={s}"),
+            None => query,
+        }
     }
 
     /// The whole query string: the window and the filters.
@@ -101,9 +122,9 @@ fn nav(current: &str, q: &Query) -> String {
     let window = q.window_string();
     let mut out = String::from("<nav aria-label=\"Dashboard\" class=\"nav\">");
     for (path, name, query) in [
-        ("/", "Delivery", q.query_string()),
-        ("/explain", "Detail", q.query_string()),
-        ("/streams", "Value streams", window),
+        ("/", "Delivery", q.keep_refresh(q.query_string())),
+        ("/explain", "Detail", q.keep_refresh(q.query_string())),
+        ("/streams", "Value streams", q.keep_refresh(window)),
     ] {
         let current_attr = if path == current {
             " aria-current=\"page\""
@@ -136,11 +157,51 @@ fn date_input(name: &str, label: &str, value: &Option<String>) -> String {
 
 fn window_inputs(q: &Query) -> String {
     format!(
-        "{}{}<label class=\"check\"><input type=\"checkbox\" name=\"all\" value=\"true\"{}> whole history</label>",
+        "{}{}<label class=\"check\"><input type=\"checkbox\" name=\"all\" value=\"true\"{}> whole history</label>{}",
         date_input("since", "Since", &q.since),
         date_input("until", "Until (exclusive)", &q.until),
-        if q.all { " checked" } else { "" }
+        if q.all { " checked" } else { "" },
+        refresh_select(q)
     )
+}
+
+/// The choice of how often the page reloads itself (a value given in the
+/// address that is not one of the choices is kept as one).
+fn refresh_select(q: &Query) -> String {
+    let mut choices: Vec<(u32, String)> = REFRESH_CHOICES
+        .iter()
+        .map(|&(s, name)| (s, name.to_owned()))
+        .collect();
+    if let Some(s) = q.refresh
+        && !choices.iter().any(|c| c.0 == s)
+    {
+        choices.push((s, format!("every {s} seconds")));
+        choices.sort_by_key(|c| c.0);
+    }
+    let mut out =
+        String::from("<label>Reload<select name=\"refresh\"><option value=\"\">never</option>");
+    for (s, name) in choices {
+        let selected = if q.refresh == Some(s) {
+            " selected"
+        } else {
+            ""
+        };
+        let _ = write!(out, "<option value=\"{s}\"{selected}>{name}</option>");
+    }
+    out.push_str("</select></label>");
+    out
+}
+
+/// A hidden field that keeps the page's refresh in a form without one.
+fn refresh_hidden(q: &Query) -> String {
+    q.refresh.map_or_else(String::new, |s| {
+        format!("<input type=\"hidden\" name=\"refresh\" value=\"{s}\">")
+    })
+}
+
+/// A page of the dashboard: its voice, and its refresh.
+fn dashboard_page(title: &str, body: &str, q: &Query) -> String {
+    page_in(title, body, Voice::Dashboard, q.refresh)
 }
 
 /// The delivery filter: repository, service, team and window.
@@ -216,7 +277,11 @@ pub fn delivery_page(report: &Report, q: &Query) -> String {
     let link = |figure: &str| anchor(figure).map(|a| format!("{}#{a}", href("/explain", &query)));
     let mut body = nav("/", q);
     body.push_str(&filter_form(q, "/"));
-    body.push_str(&crate::html::report_sections(report, &link));
+    body.push_str(&crate::html::report_sections(
+        report,
+        &link,
+        Voice::Dashboard,
+    ));
     let detail = href("/explain", &query);
     let _ = write!(
         body,
@@ -224,18 +289,24 @@ pub fn delivery_page(report: &Report, q: &Query) -> String {
         esc(&detail),
         esc(&href("/api/v1/report", &query))
     );
-    page(&format!("nextneck dashboard: {}", db_name(report)), &body)
+    dashboard_page(
+        &format!("nextneck dashboard: {}", db_name(report)),
+        &body,
+        q,
+    )
 }
 
 fn db_name(report: &Report) -> &str {
     report.source.db.as_deref().unwrap_or(&report.source.path)
 }
 
-/// A table that scrolls sideways on a narrow screen instead of overflowing.
+/// A table that scrolls sideways on a narrow screen instead of overflowing,
+/// its cells' inline Markdown rendered (a link rule's name, a reason that
+/// quotes a value).
 fn table(head: &[&str], rows: &[Vec<String>]) -> String {
     format!(
         "<div class=\"scroll\">{}</div>",
-        crate::html::table(head, rows)
+        crate::html::table_of(head, rows, crate::html::inline_markdown)
     )
 }
 
@@ -324,7 +395,7 @@ fn explain_sections(report: &Report, e: &DeliveryExplain) -> String {
                 format!("{}:{}", c.thing.source, c.thing.id),
                 c.title.clone().unwrap_or_default(),
                 name_of(x),
-                format!("{}: {}", c.link.rule, c.link.reason),
+                format!("`{}`: {}", c.link.rule, c.link.reason),
                 opt_time(c.first_commit_at),
                 if c.counted {
                     opt_secs(c.lead_time_seconds)
@@ -442,11 +513,11 @@ fn explain_sections(report: &Report, e: &DeliveryExplain) -> String {
                 opt_time(i.resolved_at),
                 opt_secs(i.time_to_restore_seconds),
                 match (&i.deployment, &i.deployment_link) {
-                    (Some(dep), Some(l)) => format!("{dep} ({}: {})", l.rule, l.reason),
+                    (Some(dep), Some(l)) => format!("{dep} (`{}`: {})", l.rule, l.reason),
                     _ => "none".to_owned(),
                 },
                 match (&i.postmortem, &i.postmortem_link) {
-                    (Some(p), Some(l)) => format!("{p} ({}: {})", l.rule, l.reason),
+                    (Some(p), Some(l)) => format!("{p} (`{}`: {})", l.rule, l.reason),
                     _ => "none".to_owned(),
                 },
                 opt_secs(i.time_to_reflect_seconds),
@@ -508,13 +579,13 @@ pub fn explain_page(report: &Report, q: &Query) -> String {
         esc(&crate::source_line(report)),
         esc(&rfc3339(report.window.since)),
         esc(&rfc3339(report.window.until)),
-        esc(&href("/", &q.query_string()))
+        esc(&href("/", &q.keep_refresh(q.query_string())))
     );
     match report.explain.as_ref().and_then(|e| e.delivery.as_ref()) {
         Some(e) => body.push_str(&explain_sections(report, e)),
         None => body.push_str("<p>This report has no detail.</p>"),
     }
-    page(&format!("nextneck detail: {}", db_name(report)), &body)
+    dashboard_page(&format!("nextneck detail: {}", db_name(report)), &body, q)
 }
 
 /// The value streams of the store, ranked by their bottleneck.
@@ -538,7 +609,7 @@ pub fn streams_page(reports: &[FlowReport], overview: &[OverviewRow], q: &Query)
                 format!(
                     "<tr><td>{}</td><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}/week</td><td>{}</td></tr>",
                     row.rank,
-                    esc(&href(&stream_path(&row.stream), &window)),
+                    esc(&href(&stream_path(&row.stream), &q.keep_refresh(window.clone()))),
                     esc(&row.stream),
                     esc(row.stage.as_deref().unwrap_or("none")),
                     opt(row.share, |v| format!("{:.0}%", v * 100.0)),
@@ -560,7 +631,7 @@ pub fn streams_page(reports: &[FlowReport], overview: &[OverviewRow], q: &Query)
         "<p class=\"muted\">The same as JSON: <a href=\"{0}\">{0}</a>.</p>",
         esc(&href("/api/v1/streams", &q.window_string()))
     );
-    page("nextneck dashboard: value streams", &body)
+    dashboard_page("nextneck dashboard: value streams", &body, q)
 }
 
 /// One value stream's page, with a form to forecast it.
@@ -568,40 +639,67 @@ pub fn stream_page(report: &FlowReport, q: &Query) -> String {
     let path = stream_path(&report.source.stream);
     let mut body = nav("/streams", q);
     body.push_str(&window_form(q, &path));
-    body.push_str(&flow_sections(report));
+    body.push_str(&flow_sections(report, Voice::Dashboard));
     let _ = write!(
         body,
-        "<section><h2>Forecast</h2><form class=\"filter\" method=\"get\" action=\"{0}/forecast\" aria-label=\"Forecast\"><label>When will this many items be done?<input type=\"number\" name=\"items\" min=\"1\" value=\"10\"></label><button type=\"submit\">Forecast</button></form><form class=\"filter\" method=\"get\" action=\"{0}/forecast\" aria-label=\"Forecast how many\"><label>How many items in this many days?<input type=\"number\" name=\"days\" min=\"1\" value=\"14\"></label><button type=\"submit\">Forecast</button></form></section><p class=\"muted\">The same as JSON: <a href=\"{1}\">{1}</a>.</p>",
+        "<section class=\"wide\"><h2>Forecast</h2><form class=\"filter\" method=\"get\" action=\"{0}/forecast\" aria-label=\"Forecast\"><label>When will this many items be done?<input type=\"number\" name=\"items\" min=\"1\" value=\"10\"></label>{2}<button type=\"submit\">Forecast</button></form><form class=\"filter\" method=\"get\" action=\"{0}/forecast\" aria-label=\"Forecast how many\"><label>How many items in this many days?<input type=\"number\" name=\"days\" min=\"1\" value=\"14\"></label>{2}<button type=\"submit\">Forecast</button></form></section><p class=\"muted\">The same as JSON: <a href=\"{1}\">{1}</a>.</p>",
         esc(&path),
-        esc(&href(&format!("/api/v1{path}"), &q.window_string()))
+        esc(&href(&format!("/api/v1{path}"), &q.window_string())),
+        refresh_hidden(q)
     );
-    page(
+    dashboard_page(
         &format!("nextneck dashboard: {}", report.source.stream),
         &body,
+        q,
     )
 }
 
-/// A stream's forecast.
-pub fn forecast_page(report: &ForecastReport, stream: &str) -> String {
-    let mut body = nav("/streams", &Query::default());
+/// A stream's forecast (`q` carries the page's refresh).
+pub fn forecast_page(report: &ForecastReport, stream: &str, q: &Query) -> String {
+    let mut body = nav("/streams", q);
     let _ = write!(
         body,
         "<p><a href=\"{}\">Back to {}</a></p>",
-        esc(&stream_path(stream)),
+        esc(&href(&stream_path(stream), &q.keep_refresh(String::new()))),
         esc(stream)
     );
+    // The same question again, or another, and how often to reload.
+    let number = |name: &str, label: &str, value: Option<u64>| {
+        format!(
+            "<label>{label}<input type=\"number\" name=\"{name}\" min=\"1\" value=\"{}\"></label>",
+            value.map_or_else(String::new, |v| v.to_string())
+        )
+    };
+    let _ = write!(
+        body,
+        "<form class=\"filter\" method=\"get\" action=\"{}/forecast\" aria-label=\"Forecast\">{}{}{}<button type=\"submit\">Forecast</button></form>",
+        esc(&stream_path(stream)),
+        number(
+            "items",
+            "Items",
+            report.forecast.when.as_ref().map(|w| w.items)
+        ),
+        number(
+            "days",
+            "Days",
+            report.forecast.how_many.as_ref().map(|h| h.days)
+        ),
+        refresh_select(q)
+    );
     body.push_str(&forecast_sections(report));
-    page(&format!("nextneck forecast: {stream}"), &body)
+    dashboard_page(&format!("nextneck forecast: {stream}"), &body, q)
 }
 
 /// An error, as a page: the status, what went wrong and what to do.
 pub fn error_page(status: u16, message: &str) -> String {
-    page(
+    crate::html::page_in(
         &format!("nextneck: error {status}"),
         &format!(
             "<header><h1>Error {status}</h1></header><p>{}</p><p><a href=\"/\">Back to the dashboard</a></p>",
             esc(message)
         ),
+        Voice::Dashboard,
+        None,
     )
 }
 
@@ -619,11 +717,48 @@ mod tests {
             services: vec!["check out".into()],
             teams: vec!["web".into()],
             known_teams: vec!["web".into()],
+            refresh: Some(60),
         };
         insta::assert_snapshot!(q.query_string(), @"since=2024-01-01&until=2024-02-01T00%3A00%3A00%2B01%3A00&repo=acme%2Fshop&repo=acme%2Fweb-%2A&service=check%20out&team=web");
         insta::assert_snapshot!(q.window_string(), @"since=2024-01-01&until=2024-02-01T00%3A00%3A00%2B01%3A00");
         assert_eq!(Query::default().query_string(), "");
+        // The dashboard's own links keep the refresh; the API's do not.
+        assert_eq!(
+            q.keep_refresh(q.window_string()),
+            format!("{}&refresh=60", q.window_string())
+        );
+        assert_eq!(q.keep_refresh(String::new()), "refresh=60");
         assert_eq!(stream_path("jira:OPS"), "/streams/jira%3AOPS");
+    }
+
+    #[test]
+    fn notices_speak_of_the_dashboard_controls() {
+        for (message, expected) in [
+            (
+                "flow efficiency needs to know which stages are work and which are waiting: pass --active and --wait, or set categories in nextneck.toml",
+                "flow efficiency needs to know which stages are work and which are waiting: set the stream's active and wait stages in the server's nextneck.toml",
+            ),
+            (
+                "2 changes merged in the window are not linked to a successful production deployment (see --explain)",
+                "2 changes merged in the window are not linked to a successful production deployment (see the Detail page)",
+            ),
+            (
+                "40% of the flow time of finished items comes after \"resolved\", which looks like resolution: that is administrative lag, not work; pass --done \"resolved\" to end the flow there",
+                "that is administrative lag, not work; add \"resolved\" to the stream's done stages (done in the server's nextneck.toml) to end the flow there",
+            ),
+            (
+                "no successful production deployment is in the window; widen it with --since/--until or pass --all",
+                "no successful production deployment is in the window; widen it with Since and Until, or tick whole history",
+            ),
+        ] {
+            let n = nextneck_metrics::report::Notice {
+                code: "x",
+                message: message.to_owned(),
+            };
+            let html = crate::html::notes(&[n], Voice::Dashboard);
+            assert!(html.contains(&esc(expected)), "{html}");
+            assert!(!html.contains("--"), "{html}");
+        }
     }
 
     #[test]
@@ -635,6 +770,6 @@ mod tests {
             known_teams: vec!["mobile".into(), "web".into()],
             ..Query::default()
         };
-        insta::assert_snapshot!(filter_form(&q, "/"), @r#"<form class="filter" method="get" action="/" aria-label="Filter"><label>Repository<input type="text" name="repo" value="acme/&quot;shop&quot;" placeholder="acme/shop or acme/*"></label><label>Service<input type="text" name="service" value="" placeholder="checkout"></label><label>Team<select name="team"><option value="">any</option><option value="mobile">mobile</option><option value="web" selected>web</option></select></label><label>Since<input type="date" name="since" value="2024-01-01"></label><label>Until (exclusive)<input type="date" name="until" value=""></label><label class="check"><input type="checkbox" name="all" value="true"> whole history</label><button type="submit">Show</button></form>"#);
+        insta::assert_snapshot!(filter_form(&q, "/"), @r#"<form class="filter" method="get" action="/" aria-label="Filter"><label>Repository<input type="text" name="repo" value="acme/&quot;shop&quot;" placeholder="acme/shop or acme/*"></label><label>Service<input type="text" name="service" value="" placeholder="checkout"></label><label>Team<select name="team"><option value="">any</option><option value="mobile">mobile</option><option value="web" selected>web</option></select></label><label>Since<input type="date" name="since" value="2024-01-01"></label><label>Until (exclusive)<input type="date" name="until" value=""></label><label class="check"><input type="checkbox" name="all" value="true"> whole history</label><label>Reload<select name="refresh"><option value="">never</option><option value="60">every minute</option><option value="300">every 5 minutes</option><option value="900">every 15 minutes</option><option value="3600">every hour</option></select></label><button type="submit">Show</button></form>"#);
     }
 }

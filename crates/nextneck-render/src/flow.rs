@@ -370,7 +370,7 @@ fn model_name(m: Model) -> &'static str {
     }
 }
 
-fn source_line(r: &FlowReport) -> String {
+pub(crate) fn source_line(r: &FlowReport) -> String {
     source_line_with(r, &str::to_owned)
 }
 
@@ -388,7 +388,7 @@ fn source_line_with(r: &FlowReport, q: &dyn Fn(&str) -> String) -> String {
     )
 }
 
-fn window_line(r: &FlowReport) -> String {
+pub(crate) fn window_line(r: &FlowReport) -> String {
     format!(
         "{} to {} ({} {}, {}); now {}",
         rfc3339(r.window.since),
@@ -400,7 +400,7 @@ fn window_line(r: &FlowReport) -> String {
     )
 }
 
-fn done_line(r: &FlowReport) -> String {
+pub(crate) fn done_line(r: &FlowReport) -> String {
     if r.done_stages.is_empty() {
         return "none".to_owned();
     }
@@ -414,7 +414,7 @@ fn done_line(r: &FlowReport) -> String {
         .join(", ")
 }
 
-fn flow_line(r: &FlowReport) -> String {
+pub(crate) fn flow_line(r: &FlowReport) -> String {
     let f = &r.flow;
     let mut s = format!(
         "{} finished ({:.2}/week), {} in progress",
@@ -439,15 +439,42 @@ fn flow_line(r: &FlowReport) -> String {
         Some(e) => s.push_str(&format!(
             "; flow efficiency {} ({})",
             percent(e.ratio),
-            if e.basis == "service_wait" {
-                "service vs wait"
-            } else {
-                "active vs wait stages"
-            }
+            efficiency_basis(e.basis)
         )),
         None => s.push_str("; flow efficiency n/a"),
     }
     s
+}
+
+/// What a flow efficiency is computed from, in words.
+pub(crate) fn efficiency_basis(basis: &str) -> &'static str {
+    if basis == "service_wait" {
+        "service vs wait"
+    } else {
+        "active vs wait stages"
+    }
+}
+
+/// The oldest items in progress, as the table's `oldest:` line lists them.
+pub(crate) fn oldest_line(r: &FlowReport) -> Option<String> {
+    if r.flow.oldest_wip.is_empty() {
+        return None;
+    }
+    let oldest: Vec<String> = r
+        .flow
+        .oldest_wip
+        .iter()
+        .take(3)
+        .map(|w| {
+            format!(
+                "{} ({}, {})",
+                w.case,
+                w.stage.as_deref().unwrap_or("between activities"),
+                human(w.age_seconds as f64)
+            )
+        })
+        .collect();
+    Some(oldest.join(", "))
 }
 
 fn flow_table(r: &FlowReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
@@ -509,22 +536,8 @@ fn flow_table(r: &FlowReport, color: bool, out: &mut dyn Write) -> io::Result<()
             bold("bottleneck:")
         )?,
     }
-    if !r.flow.oldest_wip.is_empty() {
-        let oldest: Vec<String> = r
-            .flow
-            .oldest_wip
-            .iter()
-            .take(3)
-            .map(|w| {
-                format!(
-                    "{} ({}, {})",
-                    w.case,
-                    w.stage.as_deref().unwrap_or("between activities"),
-                    human(w.age_seconds as f64)
-                )
-            })
-            .collect();
-        writeln!(out, "{} {}", bold("oldest:"), oldest.join(", "))?;
+    if let Some(oldest) = oldest_line(r) {
+        writeln!(out, "{} {}", bold("oldest:"), oldest)?;
     }
     if !r.notices.is_empty() {
         writeln!(out)?;

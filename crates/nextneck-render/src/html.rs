@@ -32,8 +32,9 @@ pub const TEXT: (&str, &str) = ("#1f2328", "#e6edf3");
 pub const MUTED: (&str, &str) = ("#59636e", "#9198a1");
 
 /// Series colours (a colour-blind-safe order: blue, orange, teal, purple,
-/// brown, pink) and the colour for failures and the bottleneck.
-pub const PALETTE: [Swatch; 7] = [
+/// brown, pink), the colour of done (finished items, never a stage's) and
+/// the colour for failures and the bottleneck.
+pub const PALETTE: [Swatch; 8] = [
     Swatch {
         name: "c-0",
         light: "#0969da",
@@ -65,17 +66,154 @@ pub const PALETTE: [Swatch; 7] = [
         dark: "#db61a2",
     },
     Swatch {
+        name: "c-done",
+        light: "#57606a",
+        dark: "#8b949e",
+    },
+    Swatch {
         name: "c-bad",
         light: "#cf222e",
         dark: "#ff7b72",
     },
 ];
 
+/// The stage colours (`c-0` to `c-5`, in turn).
+const STAGE_COLOURS: usize = 6;
+/// The class of done and of finished items, in every chart.
+pub(crate) const DONE: &str = "c-done";
+
+/// One colour per stage, decided once for a page from the stages' flow
+/// order: the n-th stage gets the n-th stage colour (in turn past six), on
+/// every chart, and done always [`DONE`]. The same stream gets the same
+/// colours on every page, because its stages come in the same order.
+pub(crate) struct StageColours(Vec<String>);
+
+impl StageColours {
+    /// Colours for `stages`, in flow order.
+    pub(crate) fn new<'a>(stages: impl IntoIterator<Item = &'a str>) -> StageColours {
+        StageColours(stages.into_iter().map(str::to_owned).collect())
+    }
+
+    /// The class of `stage` (a stage not in the list gets one after them).
+    pub(crate) fn class(&self, stage: &str) -> String {
+        let i = self
+            .0
+            .iter()
+            .position(|s| s == stage)
+            .unwrap_or(self.0.len());
+        format!("c-{}", i % STAGE_COLOURS)
+    }
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, `11th`, `21st`...
+pub(crate) fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// Who reads a page: its command line (`nextneck ... --format html`) or the
+/// served dashboard, whose advice names its own controls, not flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Voice {
+    /// A page written by a command.
+    Cli,
+    /// A page of `nextneck serve`.
+    Dashboard,
+}
+
+/// What the dashboard says instead of a notice's command-line advice.
+const DASHBOARD_ADVICE: [(&str, &str); 7] = [
+    ("(see --explain)", "(see the Detail page)"),
+    (
+        "widen it with --since/--until or pass --all",
+        "widen it with Since and Until, or tick whole history",
+    ),
+    (
+        "widen the window with --all or check the done stages (--done)",
+        "tick whole history, or check the stream's done stages (done in the server's nextneck.toml)",
+    ),
+    (
+        "name the done stages with --done if that is wrong",
+        "name the done stages (done in the server's nextneck.toml) if that is wrong",
+    ),
+    (
+        "pass --active and --wait, or set categories in nextneck.toml",
+        "set the stream's active and wait stages in the server's nextneck.toml",
+    ),
+    (
+        "import JUnit reports with --run or --commit",
+        "import JUnit reports with their CI run or commit",
+    ),
+    (
+        "widen the history with --since",
+        "widen the history with Since",
+    ),
+];
+
+/// A notice's message in the page's voice.
+fn in_voice(message: &str, voice: Voice) -> String {
+    match voice {
+        Voice::Cli => message.to_owned(),
+        Voice::Dashboard => {
+            let m = DASHBOARD_ADVICE
+                .iter()
+                .fold(message.to_owned(), |m, (cli, ours)| m.replace(cli, ours));
+            // `...; pass --done "NAME" to end the flow there`.
+            match m
+                .split_once("; pass --done ")
+                .and_then(|(head, tail)| Some((head, tail.strip_suffix(" to end the flow there")?)))
+            {
+                Some((head, name)) => format!(
+                    "{head}; add {name} to the stream's done stages (done in the server's nextneck.toml) to end the flow there"
+                ),
+                None => m,
+            }
+        }
+    }
+}
+
+/// Inline Markdown as HTML: `` `code` `` and `**strong**`; everything else
+/// escaped. An unpaired marker stays as it is.
+pub(crate) fn inline_markdown(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    loop {
+        let next = [("`", "code"), ("**", "strong")]
+            .into_iter()
+            .filter_map(|(m, tag)| {
+                let start = rest.find(m)?;
+                let end = rest[start + m.len()..].find(m)? + start + m.len();
+                Some((start, end, m, tag))
+            })
+            .min_by_key(|&(start, ..)| start);
+        match next {
+            Some((start, end, m, tag)) if end > start + m.len() => {
+                out.push_str(&esc(&rest[..start]));
+                let _ = write!(out, "<{tag}>{}</{tag}>", esc(&rest[start + m.len()..end]));
+                rest = &rest[end + m.len()..];
+            }
+            _ => {
+                out.push_str(&esc(rest));
+                return out;
+            }
+        }
+    }
+}
+
 fn stylesheet() -> String {
     let mut css = String::from(
         "*{box-sizing:border-box}\
 body{margin:0;font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;background:var(--bg);color:var(--fg)}\
-main{max-width:980px;margin:0 auto;padding:16px}\
+main{max-width:1100px;margin:0 auto;padding:16px clamp(16px,2vw,40px)}\
+@media (min-width:1400px){body{font-size:16px}main{max-width:2400px}main,article{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:0 40px;align-content:start}\
+main>*,article>*{grid-column:1/-1}main>section:has(figure),article>section:has(figure){grid-column:auto}\
+main>section.notes-section,article>section.notes-section,main>section.wide{grid-column:1/-1}}\
 h1{font-size:1.6rem;margin:.2rem 0}h2{font-size:1.2rem;margin:1.6rem 0 .4rem}\
 .meta,figcaption,.muted{color:var(--muted)}\
 .tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px;margin-top:1rem}\
@@ -84,7 +222,7 @@ h1{font-size:1.6rem;margin:.2rem 0}h2{font-size:1.2rem;margin:1.6rem 0 .4rem}\
 .tier{display:inline-block;border-radius:10px;padding:0 8px;font-size:.8rem;border:1px solid currentColor}\
 .tier-elite{color:var(--c-2)}.tier-high{color:var(--c-0)}.tier-medium{color:var(--c-1)}.tier-low{color:var(--c-bad)}\
 .trend{font-size:.85rem}.good{color:var(--c-2)}.bad{color:var(--c-bad)}\
-figure{margin:0 0 1rem;overflow-x:auto}svg.chart{width:100%;min-width:600px;height:auto;display:block}\
+figure{margin:0 0 1rem;overflow-x:auto}svg.chart{width:100%;min-width:600px;max-height:80vh;height:auto;display:block}\
 svg text{fill:var(--fg);font-size:12px}svg .axis line{stroke:var(--muted)}svg .axis text{fill:var(--muted)}\
 svg .axis-title{fill:var(--fg)!important;font-size:12px}svg line.grid{stroke:var(--line)}\
 svg .ref line{stroke:var(--fg);stroke-dasharray:4 3}svg .ref text{font-size:11px}\
@@ -128,23 +266,42 @@ input,select,button{font:inherit;color:inherit;background:var(--bg);border:1px s
     css
 }
 
-/// The notes section; empty when there are none.
-pub(crate) fn notes(notices: &[nextneck_metrics::report::Notice]) -> String {
+/// The notes section, its Markdown rendered, in the page's voice; empty
+/// when there are none.
+pub(crate) fn notes(notices: &[nextneck_metrics::report::Notice], voice: Voice) -> String {
     if notices.is_empty() {
         return String::new();
     }
-    let mut out = String::from("<h2>Notes</h2><ul class=\"notes\">");
+    let mut out =
+        String::from("<section class=\"notes-section\"><h2>Notes</h2><ul class=\"notes\">");
     for n in notices {
-        let _ = write!(out, "<li>{}</li>", esc(&n.message));
+        let _ = write!(
+            out,
+            "<li>{}</li>",
+            inline_markdown(&in_voice(&n.message, voice))
+        );
     }
-    out.push_str("</ul>");
+    out.push_str("</ul></section>");
     out
 }
 
-/// A whole page around `body`.
+/// A whole page around `body`, written by a command.
 pub fn page(title: &str, body: &str) -> String {
+    page_in(title, body, Voice::Cli, None)
+}
+
+/// A whole page around `body` in `voice`, reloading itself every
+/// `refresh` seconds if given.
+pub fn page_in(title: &str, body: &str, voice: Voice, refresh: Option<u32>) -> String {
+    let refresh = refresh.map_or_else(String::new, |s| {
+        format!("<meta http-equiv=\"refresh\" content=\"{s}\">\n")
+    });
+    let trace = match voice {
+        Voice::Cli => "run with <code>--explain</code> to trace it to commits",
+        Voice::Dashboard => "the Detail page traces the delivery figures to their events",
+    };
     format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"color-scheme\" content=\"light dark\">\n<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n{}\n<footer class=\"muted\"><p>Generated by nextneck {}. Every figure is defined in docs/metrics.md; run with <code>--explain</code> to trace it to commits.</p></footer>\n</main>\n</body>\n</html>\n",
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"color-scheme\" content=\"light dark\">\n{refresh}<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n{}\n<footer class=\"muted\"><p>Generated by nextneck {}. Every figure is defined in docs/metrics.md; {trace}.</p></footer>\n</main>\n</body>\n</html>\n",
         esc(title),
         stylesheet(),
         body,
@@ -154,6 +311,11 @@ pub fn page(title: &str, body: &str) -> String {
 
 /// A table of text cells (escaped here) under column headers.
 pub fn table(head: &[&str], rows: &[Vec<String>]) -> String {
+    table_of(head, rows, esc)
+}
+
+/// A table whose cells are turned into HTML by `cell`.
+pub(crate) fn table_of(head: &[&str], rows: &[Vec<String>], cell: fn(&str) -> String) -> String {
     let mut t = String::from("<table><thead><tr>");
     for h in head {
         let _ = write!(t, "<th scope=\"col\">{}</th>", esc(h));
@@ -161,8 +323,8 @@ pub fn table(head: &[&str], rows: &[Vec<String>]) -> String {
     t.push_str("</tr></thead><tbody>");
     for row in rows {
         t.push_str("<tr>");
-        for cell in row {
-            let _ = write!(t, "<td>{}</td>", esc(cell));
+        for value in row {
+            let _ = write!(t, "<td>{}</td>", cell(value));
         }
         t.push_str("</tr>");
     }
@@ -191,14 +353,18 @@ pub fn report(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         "nextneck report: {}",
         report.source.db.as_deref().unwrap_or(&report.source.path)
     );
-    out.write_all(page(&title, &report_sections(report, &|_| None)).as_bytes())
+    out.write_all(page(&title, &report_sections(report, &|_| None, Voice::Cli)).as_bytes())
 }
 
 /// The sections of the report's page (no `<html>` around them), for the
 /// page and the dashboard. `link` gives the address of a figure's detail
 /// (`deployments`, `lead_time`, `change_failure_rate`, `recovery_time`,
 /// `rework_rate`, `stages`), if it has one.
-pub fn report_sections(report: &Report, link: &dyn Fn(&str) -> Option<String>) -> String {
+pub fn report_sections(
+    report: &Report,
+    link: &dyn Fn(&str) -> Option<String>,
+    voice: Voice,
+) -> String {
     let mut body = String::new();
     let _ = write!(
         body,
@@ -227,7 +393,7 @@ pub fn report_sections(report: &Report, link: &dyn Fn(&str) -> Option<String>) -
         None => body.push_str("<p class=\"muted\">No chart data in this report.</p>"),
     }
     body.push_str(&crate::delivery::html(report));
-    body.push_str(&notes(&report.notices));
+    body.push_str(&notes(&report.notices, voice));
     body
 }
 
@@ -397,66 +563,31 @@ fn bottleneck_section(report: &Report) -> String {
         return out;
     }
     let bottleneck = report.bottleneck.as_ref().map(|b| b.stage);
-    let mut chart = Chart::new(
-        "stages",
-        130.0,
-        "Lead time split into stages",
-        &format!(
-            "A bar of 100% of change time split by stage: {}.",
-            report
-                .stages
-                .iter()
-                .map(|s| format!(
-                    "{} {}",
-                    s.name,
-                    opt(s.share, |v| format!("{:.0}%", v * 100.0))
-                ))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    );
-    let (l, t, r, _) = chart.plot_area();
-    let x = Scale::linear(0.0, 1.0, l, r);
-    let mut start = 0.0;
-    for (i, s) in report.stages.iter().enumerate() {
-        let share = s.share.unwrap_or(0.0);
-        let (x0, x1) = (x.at(start), x.at(start + share));
-        let class = if Some(s.name) == bottleneck {
-            format!("c-{} highlight", i % 6)
-        } else {
-            format!("c-{}", i % 6)
-        };
-        chart.rect(
-            x0,
-            t + 20.0,
-            x1 - x0,
-            40.0,
-            &class,
-            &format!(
-                "{}: {:.0}% of change time, median {}, p85 {}, {} changes",
+    let colours = StageColours::new(report.stages.iter().map(|s| s.name));
+    let parts: Vec<SharePart> = report
+        .stages
+        .iter()
+        .map(|s| SharePart {
+            stage: s.name.to_owned(),
+            share: s.share.unwrap_or(0.0),
+            class: colours.class(s.name),
+            hover: format!(
+                "{}: {} of change time, median {}, p85 {}, {} changes",
                 s.name,
-                share * 100.0,
+                opt(s.share, |v| format!("{:.0}%", v * 100.0)),
                 opt(s.median_seconds, human),
                 opt(s.p85_seconds, human),
                 s.changes
             ),
-        );
-        if share > 0.08 {
-            chart.text(
-                (x0 + x1) / 2.0,
-                t + 70.0,
-                "middle",
-                "",
-                &format!("{} {:.0}%", s.name, share * 100.0),
-            );
-        }
-        start += share;
-    }
-    let ticks: Vec<(f64, String)> = [0.0, 0.25, 0.5, 0.75, 1.0]
-        .iter()
-        .map(|&v| (x.at(v), format!("{:.0}%", v * 100.0)))
+            highlight: Some(s.name) == bottleneck,
+        })
         .collect();
-    chart.x_axis(&ticks, "share of all change time (%)");
+    let chart = share_bar(
+        "stages",
+        "Lead time split into stages",
+        "share of all change time (%)",
+        &parts,
+    );
     let rows: Vec<Vec<String>> = report
         .stages
         .iter()
@@ -473,7 +604,7 @@ fn bottleneck_section(report: &Report) -> String {
         })
         .collect();
     out.push_str(&figure(
-        chart.finish(),
+        chart,
         "Each segment is a stage's share of the total time changes spent between being written and being deployed; the outlined one is the bottleneck. The 95% intervals are those of docs/metrics.md.",
         &[
             "stage",
@@ -486,17 +617,30 @@ fn bottleneck_section(report: &Report) -> String {
         ],
         &rows,
     ));
-    if let Some(b) = &report.bottleneck {
+    match &report.bottleneck {
+        Some(b) => {
+            let _ = write!(
+                out,
+                "<p class=\"verdict\" data-figure=\"bottleneck\" data-value=\"{0}\"><strong>{2}: {0}.</strong> {1}.</p>",
+                esc(b.stage),
+                esc(&b.evidence.summary),
+                if b.too_few_to_call {
+                    "Largest stage"
+                } else {
+                    "Bottleneck"
+                }
+            );
+        }
+        None => out.push_str(
+            "<p class=\"verdict\"><strong>Bottleneck: none.</strong> No change with a lead time in the window.</p>",
+        ),
+    }
+    if report.undeployed.changes > 0 {
         let _ = write!(
             out,
-            "<p class=\"verdict\" data-figure=\"bottleneck\" data-value=\"{0}\"><strong>{2}: {0}.</strong> {1}.</p>",
-            esc(b.stage),
-            esc(&b.evidence.summary),
-            if b.too_few_to_call {
-                "Largest stage"
-            } else {
-                "Bottleneck"
-            }
+            "<p data-figure=\"waiting\" data-value=\"{}\"><strong>Waiting:</strong> {}.</p>",
+            report.undeployed.changes,
+            esc(&crate::waiting_line(report))
         );
     }
     if let Some(code) = &report.code {
@@ -516,6 +660,73 @@ fn range(ci: Option<[f64; 2]>, fmt: &dyn Fn(f64) -> String) -> String {
         || "n/a".to_owned(),
         |[a, b]| format!("{}–{}", fmt(a), fmt(b)),
     )
+}
+
+/// A segment of a [`share_bar`].
+pub(crate) struct SharePart {
+    /// The stage.
+    pub(crate) stage: String,
+    /// Its share, 0 to 1.
+    pub(crate) share: f64,
+    /// Its colour class.
+    pub(crate) class: String,
+    /// The hover text.
+    pub(crate) hover: String,
+    /// Outlined (the bottleneck).
+    pub(crate) highlight: bool,
+}
+
+/// A horizontal 100 % bar split into stages, each in its colour, labelled
+/// above the bar (well clear of the axis); a segment too narrow for its
+/// label is named in the hover text and the data table.
+pub(crate) fn share_bar(id: &str, title: &str, axis: &str, parts: &[SharePart]) -> String {
+    let pct = |v: f64| format!("{:.0}%", v * 100.0);
+    let mut chart = Chart::new(
+        id,
+        140.0,
+        title,
+        &format!(
+            "A bar of 100% split by stage: {}.",
+            parts
+                .iter()
+                .map(|p| format!("{} {}", p.stage, pct(p.share)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    let (l, t, r, b) = chart.plot_area();
+    let x = Scale::linear(0.0, 1.0, l, r);
+    let mut start = 0.0;
+    for p in parts {
+        let (x0, x1) = (x.at(start), x.at(start + p.share));
+        let class = if p.highlight {
+            format!("{} highlight", p.class)
+        } else {
+            p.class.clone()
+        };
+        chart.stage_rect(
+            (x0, t + 22.0, x1 - x0, b - t - 34.0),
+            &p.stage,
+            &class,
+            &p.hover,
+        );
+        if p.share > 0.08 {
+            chart.text(
+                (x0 + x1) / 2.0,
+                t + 14.0,
+                "middle",
+                "",
+                &format!("{} {}", p.stage, pct(p.share)),
+            );
+        }
+        start += p.share;
+    }
+    let ticks: Vec<(f64, String)> = [0.0, 0.25, 0.5, 0.75, 1.0]
+        .iter()
+        .map(|&v| (x.at(v), pct(v)))
+        .collect();
+    chart.x_axis(&ticks, axis);
+    chart.finish()
 }
 
 /// Histogram bins of lead time, in seconds: `[lo, hi)`.
@@ -560,7 +771,7 @@ fn lead_histogram(series: &Series) -> String {
             y.at(n as f64),
             slot - 8.0,
             b - y.at(n as f64),
-            "c-0",
+            DONE,
             &format!("{label}: {n} changes"),
         );
         x_ticks.push((x0 + (slot - 8.0) / 2.0, (*label).to_owned()));
@@ -597,12 +808,15 @@ pub(crate) struct DurationScatter {
     chart: Chart,
     x: Scale,
     y: Scale,
+    class: &'static str,
 }
 
 impl DurationScatter {
-    /// `titles` is (chart title, description, y axis title, x axis title).
+    /// `titles` is (chart title, description, y axis title, x axis title);
+    /// the points are in colour `class`.
     pub(crate) fn new(
         id: &str,
+        class: &'static str,
         titles: [&str; 4],
         (since, until): (i64, i64),
         longest_seconds: i64,
@@ -619,7 +833,7 @@ impl DurationScatter {
             .collect();
         chart.y_axis(&y_ticks, y_title);
         chart.x_axis(&time_ticks(since, until, &x), x_title);
-        DurationScatter { chart, x, y }
+        DurationScatter { chart, x, y, class }
     }
 
     /// One point, with its hover text.
@@ -627,7 +841,7 @@ impl DurationScatter {
         self.chart.point(
             self.x.at(at as f64),
             self.y.at(seconds as f64),
-            "c-0",
+            self.class,
             hover,
         );
     }
@@ -653,6 +867,7 @@ fn scatter(report: &Report, series: &Series) -> String {
     let longest = series.changes.iter().map(|c| c.lead_time_seconds).max();
     let mut chart = DurationScatter::new(
         "cycle-scatter",
+        DONE,
         [
             "Lead time of each change by deployment date",
             "Each point is a change: its deployment date across, its lead time up on a logarithmic scale, with the median (P50) and 85th percentile (P85) lines.",
@@ -681,8 +896,9 @@ fn scatter(report: &Report, series: &Series) -> String {
     );
     let caption = if step > 1 {
         format!(
-            "Showing {} of {n} changes (every {step}th, in deployment order); P50 and P85 are over all {n}.",
-            shown.len()
+            "Showing {} of {n} changes (every {}, in deployment order); P50 and P85 are over all {n}.",
+            shown.len(),
+            ordinal(step)
         )
     } else {
         format!("{n} changes. Lines at P50 and P85 of lead time.")
@@ -785,7 +1001,7 @@ fn deployments_chart(report: &Report, series: &Series) -> String {
                 y.at(ok[i] as f64),
                 width,
                 b - y.at(ok[i] as f64),
-                "c-0",
+                DONE,
                 &format!("{label}: {} successful", ok[i]),
             );
         }
@@ -861,6 +1077,54 @@ pub fn contrast(a: &str, b: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ordinals_read_right() {
+        for (n, expected) in [
+            (1, "1st"),
+            (2, "2nd"),
+            (3, "3rd"),
+            (4, "4th"),
+            (11, "11th"),
+            (12, "12th"),
+            (13, "13th"),
+            (21, "21st"),
+            (102, "102nd"),
+            (111, "111th"),
+        ] {
+            assert_eq!(ordinal(n), expected);
+        }
+    }
+
+    #[test]
+    fn notes_render_inline_markdown_escaped() {
+        for (text, expected) in [
+            ("plain <b>", "plain &lt;b&gt;"),
+            (
+                "pass `--deploy-tags '^v<1>'` now",
+                "pass <code>--deploy-tags &#39;^v&lt;1&gt;&#39;</code> now",
+            ),
+            (
+                "**bold** and `a` `b`",
+                "<strong>bold</strong> and <code>a</code> <code>b</code>",
+            ),
+            ("one ` alone", "one ` alone"),
+            ("empty `` pair", "empty `` pair"),
+        ] {
+            assert_eq!(inline_markdown(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn stage_colours_follow_flow_order_and_done_has_its_own() {
+        let c = StageColours::new(["new", "doing", "review", "a", "b", "c", "d"]);
+        assert_eq!(
+            ["new", "doing", "review", "d", "other"].map(|s| c.class(s)),
+            ["c-0", "c-1", "c-2", "c-0", "c-1"]
+        );
+        assert!(PALETTE.iter().any(|s| s.name == DONE));
+        assert!((0..STAGE_COLOURS).all(|i| format!("c-{i}") != DONE));
+    }
 
     #[test]
     fn contrast_matches_wcag_examples() {

@@ -318,6 +318,16 @@ pub(crate) fn whole_percent(r: f64) -> String {
     format!("{}%", fixed(r * 100.0, 0))
 }
 
+/// `N changes not deployed yet (oldest authored DATE)`: the table's, the
+/// Markdown's and the page's "waiting" line.
+pub(crate) fn waiting_line(report: &Report) -> String {
+    format!(
+        "{} not deployed yet{}",
+        count(report.undeployed.changes, "change", "changes"),
+        oldest_authored(report)
+    )
+}
+
 /// ` (oldest authored DATE)`, or nothing when no author time is known.
 fn oldest_authored(report: &Report) -> String {
     report
@@ -390,13 +400,7 @@ fn table_report(report: &Report, color: bool, out: &mut dyn Write) -> io::Result
         )?,
     }
     if report.undeployed.changes > 0 {
-        writeln!(
-            out,
-            "{} {} not deployed yet{}",
-            bold("waiting:"),
-            count(report.undeployed.changes, "change", "changes"),
-            oldest_authored(report)
-        )?;
+        writeln!(out, "{} {}", bold("waiting:"), waiting_line(report))?;
     }
     if let Some(code) = &report.code {
         writeln!(out, "{} {}", bold("code:"), code.summary)?;
@@ -577,12 +581,7 @@ fn markdown_full(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     if report.undeployed.changes > 0 {
         writeln!(out)?;
-        writeln!(
-            out,
-            "**Waiting:** {} not deployed yet{}.",
-            count(report.undeployed.changes, "change", "changes"),
-            oldest_authored(report)
-        )?;
+        writeln!(out, "**Waiting:** {}.", waiting_line(report))?;
     }
     if let Some(code) = &report.code {
         writeln!(out)?;

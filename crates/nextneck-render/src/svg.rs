@@ -3,6 +3,12 @@
 //! CSS classes (`c-0`, `c-1`, ... and `c-bad`), so one stylesheet serves the
 //! light and the dark theme. Output is deterministic: the same data gives
 //! the same bytes.
+//!
+//! Legends and reference-line labels live in a strip above the plot that
+//! [`Chart::legend`] and [`Chart::label_strip`] reserve, so they never
+//! cover a mark; marks of a stage carry `data-stage`, and count axes are
+//! `class="axis count"` with whole-number ticks, so that the browser tests
+//! can check both.
 
 use std::fmt::Write as _;
 
@@ -28,11 +34,14 @@ const LEFT: f64 = 64.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 16.0;
 const BOTTOM: f64 = 44.0;
+/// The height of a row of the strip above the plot.
+const STRIP_ROW: f64 = 18.0;
 
 /// A chart under construction.
 pub struct Chart {
     id: String,
     height: f64,
+    top: f64,
     body: String,
     title: String,
     desc: String,
@@ -91,6 +100,7 @@ impl Chart {
         Chart {
             id: id.to_owned(),
             height,
+            top: TOP,
             body: String::new(),
             title: title.to_owned(),
             desc: desc.to_owned(),
@@ -99,15 +109,35 @@ impl Chart {
 
     /// The plotting area: (left, top, right, bottom).
     pub fn plot_area(&self) -> (f64, f64, f64, f64) {
-        (LEFT, TOP, WIDTH - RIGHT, self.height - BOTTOM)
+        (LEFT, self.top, WIDTH - RIGHT, self.height - BOTTOM)
+    }
+
+    /// Reserves `rows` lines of text above the plot (the chart grows by
+    /// as much): call it before anything is drawn. Returns the baseline of
+    /// the first row.
+    pub fn label_strip(&mut self, rows: usize) -> f64 {
+        let first = self.top + 10.0;
+        let extra = rows as f64 * STRIP_ROW;
+        self.top += extra;
+        self.height += extra;
+        first
     }
 
     /// An x axis with tick labels at `ticks` (position, label) and a title.
     pub fn x_axis(&mut self, ticks: &[(f64, String)], label: &str) {
+        self.x_axis_classed(ticks, label, "axis");
+    }
+
+    /// An x axis of counts (whole-number tick labels).
+    pub fn x_count_axis(&mut self, ticks: &[(f64, String)], label: &str) {
+        self.x_axis_classed(ticks, label, "axis count");
+    }
+
+    fn x_axis_classed(&mut self, ticks: &[(f64, String)], label: &str, class: &str) {
         let (l, _, r, b) = self.plot_area();
         let _ = write!(
             self.body,
-            r#"<g class="axis"><line x1="{l:.1}" y1="{b:.1}" x2="{r:.1}" y2="{b:.1}"/>"#
+            r#"<g class="{class}"><line x1="{l:.1}" y1="{b:.1}" x2="{r:.1}" y2="{b:.1}"/>"#
         );
         for (x, text) in ticks {
             let _ = write!(
@@ -127,23 +157,27 @@ impl Chart {
         );
     }
 
-    /// A y axis for counts from zero to about `max` (four or so round
-    /// ticks), drawn, and its scale.
+    /// A y axis for counts from zero to about `max` (four or so round,
+    /// whole-number ticks), drawn, and its scale.
     pub fn count_axis(&mut self, max: f64, label: &str) -> Scale {
         let (_, t, _, b) = self.plot_area();
-        let ticks = nice_ticks(max, 4);
+        let ticks = count_ticks(max, 4);
         let y = Scale::linear(0.0, ticks.last().copied().unwrap_or(1.0), b, t);
         let labels: Vec<(f64, String)> = ticks.iter().map(|&v| (y.at(v), format!("{v}"))).collect();
-        self.y_axis(&labels, label);
+        self.y_axis_classed(&labels, label, "axis count");
         y
     }
 
     /// A y axis with tick labels and grid lines, and a title.
     pub fn y_axis(&mut self, ticks: &[(f64, String)], label: &str) {
+        self.y_axis_classed(ticks, label, "axis");
+    }
+
+    fn y_axis_classed(&mut self, ticks: &[(f64, String)], label: &str, class: &str) {
         let (l, t, r, b) = self.plot_area();
         let _ = write!(
             self.body,
-            r#"<g class="axis"><line x1="{l:.1}" y1="{t:.1}" x2="{l:.1}" y2="{b:.1}"/>"#
+            r#"<g class="{class}"><line x1="{l:.1}" y1="{t:.1}" x2="{l:.1}" y2="{b:.1}"/>"#
         );
         for (y, text) in ticks {
             let _ = write!(
@@ -164,12 +198,52 @@ impl Chart {
 
     /// A rectangle mark with a hover title.
     pub fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, class: &str, hover: &str) {
+        self.rect_of(x, y, w, h, class, hover, None);
+    }
+
+    /// A rectangle mark that stands for a stage (`data-stage`).
+    pub fn stage_rect(
+        &mut self,
+        (x, y, w, h): (f64, f64, f64, f64),
+        stage: &str,
+        class: &str,
+        hover: &str,
+    ) {
+        self.rect_of(x, y, w, h, class, hover, Some(stage));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn rect_of(
+        &mut self,
+        x: f64,
+        y: f64,
+        w: f64,
+        h: f64,
+        class: &str,
+        hover: &str,
+        stage: Option<&str>,
+    ) {
         let _ = write!(
             self.body,
-            r#"<rect class="mark {class}" x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}"><title>{}</title></rect>"#,
+            r#"<rect class="mark {class}"{} x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}"><title>{}</title></rect>"#,
+            stage_attr(stage),
             w.max(0.0),
             h.max(0.0),
             esc(hover)
+        );
+    }
+
+    /// A vertical reference line across the plot, labelled in row `row`
+    /// of the strip above it (reserve the rows with [`Chart::label_strip`]),
+    /// so that no label crosses another line.
+    pub fn vline(&mut self, x: f64, row: usize, class: &str, label: &str) {
+        let (_, t, _, b) = self.plot_area();
+        let rows = ((t - TOP) / STRIP_ROW).round().max(1.0);
+        let ty = t - 4.0 - (rows - 1.0 - row as f64).max(0.0) * STRIP_ROW;
+        let _ = write!(
+            self.body,
+            r#"<g class="ref {class}"><line x1="{x:.1}" y1="{t:.1}" x2="{x:.1}" y2="{b:.1}"><title>{label}</title></line><text x="{x:.1}" y="{ty:.1}" text-anchor="middle">{label}</text></g>"#,
+            label = esc(label),
         );
     }
 
@@ -208,27 +282,37 @@ impl Chart {
         );
     }
 
-    /// A legend: a swatch and a label for each series, in a row above the
-    /// plot's top right corner.
+    /// A legend of stages: a swatch (`class`) and a label for each, in
+    /// rows in a strip above the plot, which it reserves: call it before
+    /// anything is drawn.
     pub fn legend(&mut self, entries: &[(String, String)]) {
-        let (_, t, r, _) = self.plot_area();
-        let mut x = r;
-        let mut items = Vec::new();
-        for (class, label) in entries.iter().rev() {
-            let width = 16.0 + 6.5 * label.chars().count() as f64 + 12.0;
-            x -= width;
-            items.push((x, class, label));
+        let (l, _, r, _) = self.plot_area();
+        let mut rows: Vec<Vec<(f64, &String, &String)>> = vec![Vec::new()];
+        let mut x = l;
+        for (class, label) in entries {
+            let width = 14.0 + 7.0 * label.chars().count() as f64 + 14.0;
+            if x + width > r && x > l {
+                rows.push(Vec::new());
+                x = l;
+            }
+            if let Some(row) = rows.last_mut() {
+                row.push((x, class, label));
+            }
+            x += width;
         }
+        let first = self.label_strip(rows.len());
         self.body.push_str(r#"<g class="legend">"#);
-        for (x, class, label) in items.into_iter().rev() {
-            let _ = write!(
-                self.body,
-                r#"<rect class="{class}" x="{x:.1}" y="{:.1}" width="10" height="10"/><text x="{:.1}" y="{:.1}">{}</text>"#,
-                t - 1.0,
-                x + 14.0,
-                t + 8.0,
-                esc(label)
-            );
+        for (i, row) in rows.into_iter().enumerate() {
+            let y = first + i as f64 * STRIP_ROW;
+            for (x, class, label) in row {
+                let _ = write!(
+                    self.body,
+                    r#"<rect class="{class}" data-stage="{label}" x="{x:.1}" y="{:.1}" width="10" height="10"/><text x="{:.1}" y="{y:.1}">{label}</text>"#,
+                    y - 9.0,
+                    x + 14.0,
+                    label = esc(label)
+                );
+            }
         }
         self.body.push_str("</g>");
     }
@@ -246,8 +330,9 @@ impl Chart {
         );
     }
 
-    /// A filled polygon (a band of a cumulative flow diagram).
-    pub fn area(&mut self, points: &[(f64, f64)], class: &str, hover: &str) {
+    /// A filled polygon (a band of a cumulative flow diagram) that stands
+    /// for a stage.
+    pub fn stage_area(&mut self, points: &[(f64, f64)], stage: &str, class: &str, hover: &str) {
         let mut d = String::new();
         for (i, (x, y)) in points.iter().enumerate() {
             let _ = write!(d, "{}{x:.1},{y:.1}", if i == 0 { "M" } else { " L" });
@@ -255,7 +340,8 @@ impl Chart {
         d.push_str(" Z");
         let _ = write!(
             self.body,
-            r#"<path class="mark {class}" d="{d}"><title>{}</title></path>"#,
+            r#"<path class="mark {class}" data-stage="{}" d="{d}"><title>{}</title></path>"#,
+            esc(stage),
             esc(hover)
         );
     }
@@ -281,6 +367,19 @@ impl Chart {
             body = self.body
         )
     }
+}
+
+fn stage_attr(stage: Option<&str>) -> String {
+    stage.map_or_else(String::new, |s| format!(" data-stage=\"{}\"", esc(s)))
+}
+
+/// Tick values for counts covering `[0, max]`: as [`nice_ticks`], but never
+/// a step below 1, so every tick is a whole number.
+pub fn count_ticks(max: f64, count: usize) -> Vec<f64> {
+    nice_ticks(max.max(1.0).max(count.max(1) as f64 / 2.0), count)
+        .into_iter()
+        .filter(|v| v.fract() == 0.0)
+        .collect()
 }
 
 /// "Nice" linear tick values covering `[0, max]`: 1, 2 or 5 times a power
@@ -347,6 +446,45 @@ mod tests {
         assert_eq!(nice_ticks(10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
         assert_eq!(nice_ticks(7.0, 4), vec![0.0, 2.0, 4.0, 6.0, 8.0]);
         assert_eq!(nice_ticks(0.0, 4), vec![0.0, 1.0]);
+        for (max, expected) in [
+            (0.0, vec![0.0, 1.0, 2.0]),
+            (1.0, vec![0.0, 1.0, 2.0]),
+            (2.0, vec![0.0, 1.0, 2.0]),
+            (3.0, vec![0.0, 1.0, 2.0, 3.0]),
+            (7.0, vec![0.0, 2.0, 4.0, 6.0, 8.0]),
+        ] {
+            assert_eq!(count_ticks(max, 4), expected, "{max}");
+        }
+    }
+
+    #[test]
+    fn legends_and_labels_get_a_strip_above_the_plot() {
+        let mut chart = Chart::new("c", 200.0, "t", "d");
+        let before = chart.plot_area();
+        // Eight long names, three to a row: three rows of the strip.
+        let entries: Vec<(String, String)> = (0..8)
+            .map(|i| (format!("c-{i}"), format!("a rather long stage {i}")))
+            .collect();
+        chart.legend(&entries);
+        let (l, t, r, b) = chart.plot_area();
+        assert_eq!((l, r, b), (before.0, before.2, before.3 + 3.0 * STRIP_ROW));
+        assert_eq!(t, before.1 + 3.0 * STRIP_ROW);
+        let y = chart.count_axis(3.0, "items");
+        assert_eq!(y.at(0.0), b);
+        let svg = chart.finish();
+        assert!(svg.contains(r#"viewBox="0 0 720 254""#), "{svg}");
+        assert!(svg.contains(r#"<g class="axis count">"#));
+        assert!(svg.contains(r#"data-stage="a rather long stage 7""#));
+        // Every swatch lies above the plot's top.
+        for part in svg.split(r#"<rect class="c-"#).skip(1) {
+            let y: f64 = part
+                .split(r#" y=""#)
+                .nth(1)
+                .and_then(|v| v.split('"').next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::MAX);
+            assert!(y + 10.0 < t, "{y} {t}");
+        }
     }
 
     #[test]

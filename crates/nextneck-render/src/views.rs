@@ -9,11 +9,14 @@ use std::io::{self, Write};
 
 use nextneck_metrics::code::CodeReport;
 use nextneck_metrics::flow::{FlowReport, OverviewRow};
-use nextneck_metrics::forecast::ForecastReport;
+use nextneck_metrics::forecast::{Bucket, ForecastReport};
 use nextneck_metrics::time::{WEEK, date, human, rfc3339};
 
-use crate::html::{DurationScatter, figure, notes, opt, page, scatter_step, time_ticks};
-use crate::svg::{Chart, Scale, esc, nice_ticks};
+use crate::html::{
+    DONE, DurationScatter, SharePart, StageColours, Voice, figure, notes, opt, ordinal, page,
+    scatter_step, share_bar, time_ticks,
+};
+use crate::svg::{Chart, Scale, count_ticks, esc};
 
 fn pct(v: f64) -> String {
     format!("{:.0}%", v * 100.0)
@@ -28,76 +31,26 @@ fn tile(name: &str, value: &str, note: &str) -> String {
     )
 }
 
-/// A horizontal 100 % bar split into parts, the highlighted one outlined.
-fn share_bar(
-    id: &str,
-    title: &str,
-    parts: &[(String, f64, String)],
-    highlight: Option<usize>,
-) -> String {
-    let mut chart = Chart::new(
-        id,
-        130.0,
-        title,
-        &format!(
-            "A bar of 100% split by stage: {}.",
-            parts
-                .iter()
-                .map(|(n, s, _)| format!("{n} {}", pct(*s)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    );
-    let (l, t, r, _) = chart.plot_area();
-    let x = Scale::linear(0.0, 1.0, l, r);
-    let mut start = 0.0;
-    for (i, (name, share, hover)) in parts.iter().enumerate() {
-        let (x0, x1) = (x.at(start), x.at(start + share));
-        let class = if Some(i) == highlight {
-            format!("c-{} highlight", i % 6)
-        } else {
-            format!("c-{}", i % 6)
-        };
-        chart.rect(x0, t + 20.0, x1 - x0, 40.0, &class, hover);
-        if *share > 0.08 {
-            chart.text(
-                (x0 + x1) / 2.0,
-                t + 12.0,
-                "middle",
-                "",
-                &format!("{name} {}", pct(*share)),
-            );
-        }
-        start += share;
-    }
-    let ticks: Vec<(f64, String)> = [0.0, 0.25, 0.5, 0.75, 1.0]
-        .iter()
-        .map(|&v| (x.at(v), pct(v)))
-        .collect();
-    chart.x_axis(&ticks, "share of all time in stages (%)");
-    chart.finish()
-}
-
-/// The sections of a value stream's page (no `<html>` around them).
-pub fn flow_sections(report: &FlowReport) -> String {
-    flow_sections_in(report, "")
+/// The sections of a value stream's page (no `<html>` around them), in
+/// `voice`.
+pub fn flow_sections(report: &FlowReport, voice: Voice) -> String {
+    flow_sections_in(report, "", voice)
 }
 
 /// The same, with every chart id prefixed by `p` (several streams on one
 /// page need unique ids).
-pub fn flow_sections_in(report: &FlowReport, p: &str) -> String {
+pub fn flow_sections_in(report: &FlowReport, p: &str, voice: Voice) -> String {
     let mut body = String::new();
-    let s = &report.source;
+    let colours = StageColours::new(report.stages.iter().map(|s| s.name.as_str()));
+    // The lines the table starts with: what was read, the window, the
+    // done stages.
     let _ = write!(
         body,
-        "<header><h1>Where {} waits</h1><p class=\"meta\">{} events · {} items · {} model · window {} to {} · now {}</p></header>",
-        esc(&s.stream),
-        s.events,
-        s.items,
-        esc(&format!("{:?}", report.model).to_lowercase()),
-        esc(&date(report.window.since)),
-        esc(&date(report.window.until)),
-        esc(&rfc3339(report.now))
+        "<header><h1>Where {} waits</h1><p class=\"meta\">{}</p><p class=\"meta\">Window {}. Done: {}.</p></header>",
+        esc(&report.source.stream),
+        esc(&crate::flow::source_line(report)),
+        esc(&crate::flow::window_line(report)),
+        esc(&crate::flow::done_line(report))
     );
     let f = &report.flow;
     body.push_str("<section class=\"tiles\" aria-label=\"Flow figures\">");
@@ -126,36 +79,34 @@ pub fn flow_sections_in(report: &FlowReport, p: &str) -> String {
         &opt(f.efficiency.as_ref().and_then(|e| e.ratio), pct),
         f.efficiency
             .as_ref()
-            .map_or("stage categories unknown", |e| e.basis),
+            .map_or("stage categories unknown", |e| {
+                crate::flow::efficiency_basis(e.basis)
+            }),
     ));
     body.push_str("</section>");
 
     // Where the time goes.
     body.push_str("<section><h2>Where the time goes</h2>");
     let bottleneck = report.bottleneck.as_ref().map(|b| b.stage.as_str());
-    let parts: Vec<(String, f64, String)> = report
+    let parts: Vec<SharePart> = report
         .stages
         .iter()
-        .map(|st| {
-            (
-                st.name.clone(),
-                st.share.unwrap_or(0.0),
-                format!(
-                    "{}: {} of item time, median {}, p85 {}, {} stays, {} in progress",
-                    st.name,
-                    opt(st.share, pct),
-                    opt(st.median_seconds, human),
-                    opt(st.p85_seconds, human),
-                    st.count,
-                    st.wip
-                ),
-            )
+        .map(|st| SharePart {
+            stage: st.name.clone(),
+            share: st.share.unwrap_or(0.0),
+            class: colours.class(&st.name),
+            highlight: Some(st.name.as_str()) == bottleneck,
+            hover: format!(
+                "{}: {} of item time, median {}, p85 {}, {} stays, {} in progress",
+                st.name,
+                opt(st.share, pct),
+                opt(st.median_seconds, human),
+                opt(st.p85_seconds, human),
+                st.count,
+                st.wip
+            ),
         })
         .collect();
-    let highlight = report
-        .stages
-        .iter()
-        .position(|st| Some(st.name.as_str()) == bottleneck);
     let rows: Vec<Vec<String>> = report
         .stages
         .iter()
@@ -174,7 +125,12 @@ pub fn flow_sections_in(report: &FlowReport, p: &str) -> String {
         .collect();
     if report.stages.iter().any(|st| st.share.is_some()) {
         body.push_str(&figure(
-            share_bar(&format!("{p}flow-stages"), "Item time split into stages", &parts, highlight),
+            share_bar(
+                &format!("{p}flow-stages"),
+                "Item time split into stages",
+                "share of all time in stages (%)",
+                &parts,
+            ),
             "Each segment is a stage's share of the time finished stays spent in it; the outlined one is the bottleneck.",
             &["stage", "stays", "median", "p85", "total", "share", "in progress", "aging"],
             &rows,
@@ -182,28 +138,41 @@ pub fn flow_sections_in(report: &FlowReport, p: &str) -> String {
     } else {
         body.push_str("<p>No item has left a stage yet, so no stage to compare.</p>");
     }
-    if let Some(b) = &report.bottleneck {
-        let _ = write!(
-            body,
-            "<p class=\"verdict\"><strong>Bottleneck: {}.</strong> {}.</p>",
-            esc(&b.stage),
-            esc(&b.evidence.summary)
-        );
+    match &report.bottleneck {
+        Some(b) => {
+            let _ = write!(
+                body,
+                "<p class=\"verdict\"><strong>Bottleneck: {}.</strong> {}.</p>",
+                esc(&b.stage),
+                esc(&b.evidence.summary)
+            );
+        }
+        None => body.push_str(
+            "<p class=\"verdict\"><strong>Bottleneck: none.</strong> No completed stay in the window.</p>",
+        ),
+    }
+    let _ = write!(
+        body,
+        "<p><strong>Flow:</strong> {}.</p>",
+        esc(&crate::flow::flow_line(report))
+    );
+    if let Some(oldest) = crate::flow::oldest_line(report) {
+        let _ = write!(body, "<p><strong>Oldest:</strong> {}.</p>", esc(&oldest));
     }
     body.push_str("</section>");
 
-    body.push_str(&cfd(report, p));
-    body.push_str(&aging(report, p));
+    body.push_str(&cfd(report, p, &colours));
+    body.push_str(&aging(report, p, &colours));
     body.push_str(&throughput(report, p));
     body.push_str(&flow_scatter(report, p));
-    body.push_str(&notes(&report.notices));
+    body.push_str(&notes(&report.notices, voice));
     body
 }
 
 /// A value stream as a page.
 pub fn flow_page(report: &FlowReport, out: &mut dyn Write) -> io::Result<()> {
     let title = format!("nextneck flow: {}", report.source.stream);
-    out.write_all(page(&title, &flow_sections(report)).as_bytes())
+    out.write_all(page(&title, &flow_sections(report, Voice::Cli)).as_bytes())
 }
 
 /// Several streams: the overview ranking their bottlenecks, then each one.
@@ -234,7 +203,7 @@ pub fn streams_page(
     body.push_str("</tbody></table></section>");
     for r in reports {
         // Chart ids must be unique in the page: prefix them by stream.
-        let sections = flow_sections_in(r, &format!("{}-", css_id(&r.source.stream)));
+        let sections = flow_sections_in(r, &format!("{}-", css_id(&r.source.stream)), Voice::Cli);
         let _ = write!(
             body,
             "<article id=\"stream-{}\">{sections}</article>",
@@ -250,7 +219,7 @@ fn css_id(s: &str) -> String {
         .collect()
 }
 
-fn cfd(report: &FlowReport, p: &str) -> String {
+fn cfd(report: &FlowReport, p: &str, colours: &StageColours) -> String {
     let days = &report.cfd.days;
     let stages = &report.cfd.stages;
     if days.is_empty() {
@@ -270,6 +239,28 @@ fn cfd(report: &FlowReport, p: &str) -> String {
             days.len()
         ),
     );
+    // Bands from the bottom: done, then the stages from the last to the first.
+    let mut bands: Vec<(String, String, Vec<f64>)> = vec![(
+        "done".to_owned(),
+        DONE.to_owned(),
+        days.iter().map(|d| d.done as f64).collect(),
+    )];
+    for (k, name) in stages.iter().enumerate().rev() {
+        bands.push((
+            name.clone(),
+            colours.class(name),
+            days.iter()
+                .map(|d| d.counts.get(k).copied().unwrap_or(0) as f64)
+                .collect(),
+        ));
+    }
+    // The legend reads in flow order, done last, above the plot.
+    let legend: Vec<(String, String)> = bands
+        .iter()
+        .rev()
+        .map(|(name, class, _)| (class.clone(), name.clone()))
+        .collect();
+    chart.legend(&legend);
     let (l, _, r, _) = chart.plot_area();
     let y = chart.count_axis(max, "items");
     let n = days.len();
@@ -280,28 +271,16 @@ fn cfd(report: &FlowReport, p: &str) -> String {
             (l + r) / 2.0
         }
     };
-    // Bands from the bottom: done, then the stages from the last to the first.
     let mut lower = vec![0.0f64; n];
-    let mut bands: Vec<(String, Vec<f64>)> = vec![(
-        "done".to_owned(),
-        days.iter().map(|d| d.done as f64).collect(),
-    )];
-    for (k, name) in stages.iter().enumerate().rev() {
-        bands.push((
-            name.clone(),
-            days.iter()
-                .map(|d| d.counts.get(k).copied().unwrap_or(0) as f64)
-                .collect(),
-        ));
-    }
-    for (i, (name, values)) in bands.iter().enumerate() {
+    for (name, class, values) in &bands {
         let upper: Vec<f64> = lower.iter().zip(values).map(|(a, v)| a + v).collect();
         let mut points: Vec<(f64, f64)> = (0..n).map(|d| (x_of(d), y.at(upper[d]))).collect();
         points.extend((0..n).rev().map(|d| (x_of(d), y.at(lower[d]))));
         let last = values.last().copied().unwrap_or(0.0);
-        chart.area(
+        chart.stage_area(
             &points,
-            &format!("c-{}", i % 6),
+            name,
+            class,
             &format!("{name}: {last} at the end of {}", days[n - 1].date),
         );
         lower = upper;
@@ -326,12 +305,6 @@ fn cfd(report: &FlowReport, p: &str) -> String {
             row
         })
         .collect();
-    let legend: Vec<(String, String)> = bands
-        .iter()
-        .enumerate()
-        .map(|(i, (name, _))| (format!("c-{}", i % 6), name.clone()))
-        .collect();
-    chart.legend(&legend);
     format!(
         "<section><h2>Cumulative flow</h2>{}</section>",
         figure(
@@ -340,11 +313,11 @@ fn cfd(report: &FlowReport, p: &str) -> String {
                 "Bands from the bottom: {}.{}",
                 bands
                     .iter()
-                    .map(|(name, _)| name.as_str())
+                    .map(|(name, ..)| name.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
                 if step > 1 {
-                    format!(" The table shows every {step}th day.")
+                    format!(" The table shows every {} day.", ordinal(step))
                 } else {
                     String::new()
                 }
@@ -355,7 +328,7 @@ fn cfd(report: &FlowReport, p: &str) -> String {
     )
 }
 
-fn aging(report: &FlowReport, p: &str) -> String {
+fn aging(report: &FlowReport, p: &str, colours: &StageColours) -> String {
     let stages: Vec<_> = report.stages.iter().filter(|s| s.wip > 0).collect();
     if stages.is_empty() {
         return "<section><h2>Aging work in progress</h2><p>Nothing is in progress.</p></section>"
@@ -368,7 +341,7 @@ fn aging(report: &FlowReport, p: &str) -> String {
         260.0,
         "Work in progress per stage, aging part marked",
         &format!(
-            "Items in progress in each stage; the part older than the p85 flow time ({}) in the failure colour.",
+            "Items in progress in each stage, in the stage's colour; the part older than the p85 flow time ({}) in the failure colour.",
             opt(threshold, human)
         ),
     );
@@ -380,12 +353,10 @@ fn aging(report: &FlowReport, p: &str) -> String {
         let x0 = l + i as f64 * slot + slot * 0.15;
         let w = slot * 0.7;
         let young = s.wip.saturating_sub(s.aging) as f64;
-        chart.rect(
-            x0,
-            y.at(young),
-            w,
-            b - y.at(young),
-            "c-0",
+        chart.stage_rect(
+            (x0, y.at(young), w, b - y.at(young)),
+            &s.name,
+            &colours.class(&s.name),
             &format!(
                 "{}: {} in progress younger than the threshold",
                 s.name,
@@ -467,12 +438,12 @@ fn throughput(report: &FlowReport, p: &str) -> String {
             )
         })
         .collect();
-    chart.line(&points, "c-0", "items finished per week");
+    chart.line(&points, DONE, "items finished per week");
     for (w, (&n, &(px, py))) in per_week.iter().zip(&points).enumerate() {
         chart.point(
             px,
             py,
-            "c-0",
+            DONE,
             &format!("week from {}: {n} finished", date(first + w as i64 * WEEK)),
         );
     }
@@ -512,6 +483,7 @@ fn flow_scatter(report: &FlowReport, p: &str) -> String {
     let longest = points.iter().map(|p| p.flow_time_seconds).max();
     let mut chart = DurationScatter::new(
         &format!("{p}flow-scatter"),
+        DONE,
         [
             "Flow time of each finished item by finish date",
             "Each point is a finished item: when it finished across, its flow time up on a logarithmic scale, with the P50 and P85 lines.",
@@ -537,8 +509,9 @@ fn flow_scatter(report: &FlowReport, p: &str) -> String {
     let svg = chart.finish(ft.median_seconds, ft.p85_seconds);
     let caption = if step > 1 {
         format!(
-            "Showing {} of {n} items (every {step}th in finish order); P50 and P85 are over all {n}.",
-            shown.len()
+            "Showing {} of {n} items (every {} in finish order); P50 and P85 are over all {n}.",
+            shown.len(),
+            ordinal(step)
         )
     } else {
         format!("{n} finished items. Lines at P50 and P85 of flow time.")
@@ -560,6 +533,96 @@ fn flow_scatter(report: &FlowReport, p: &str) -> String {
     )
 }
 
+/// A percentile line of a forecast's histogram: its odds, where it stands
+/// (in result units) and its label.
+struct Percentile {
+    odds: u32,
+    at: f64,
+    label: String,
+}
+
+/// Whole-number ticks about `count` of them over `[lo, hi]`.
+fn integer_ticks(lo: u64, hi: u64, count: usize) -> Vec<u64> {
+    let step = count_ticks((hi - lo) as f64, count)
+        .get(1)
+        .map_or(1, |&s| s as u64)
+        .max(1);
+    (lo.div_ceil(step)..=hi / step).map(|k| k * step).collect()
+}
+
+/// The distribution of a forecast's trials as a histogram (a bar per
+/// bucket, `from..=to`), with the percentile lines, as Monte Carlo tools
+/// draw it.
+fn distribution_chart(
+    id: &str,
+    titles: [&str; 3],
+    buckets: &[Bucket],
+    lines: &[Percentile],
+) -> String {
+    let [title, desc, x_title] = titles;
+    let mut chart = Chart::new(id, 300.0, title, desc);
+    chart.label_strip(lines.len());
+    let (l, _, r, b) = chart.plot_area();
+    let (Some(first), Some(last)) = (buckets.first(), buckets.last()) else {
+        return chart.finish();
+    };
+    let max = buckets.iter().map(|b| b.trials).max().unwrap_or(0) as f64;
+    let y = chart.count_axis(max, "simulated futures (trials)");
+    let x = Scale::linear(first.from as f64, (last.to + 1) as f64, l, r);
+    let gap = if (r - l) / buckets.len() as f64 > 6.0 {
+        1.0
+    } else {
+        0.0
+    };
+    for bucket in buckets {
+        let (x0, x1) = (x.at(bucket.from as f64), x.at((bucket.to + 1) as f64));
+        let range = if bucket.from == bucket.to {
+            bucket.from.to_string()
+        } else {
+            format!("{} to {}", bucket.from, bucket.to)
+        };
+        chart.rect(
+            x0 + gap,
+            y.at(bucket.trials as f64),
+            x1 - x0 - 2.0 * gap,
+            b - y.at(bucket.trials as f64),
+            "c-0",
+            &format!("{range}: {} trials", bucket.trials),
+        );
+    }
+    for (row, line) in lines.iter().enumerate() {
+        chart.vline(x.at(line.at), row, &format!("p{}", line.odds), &line.label);
+    }
+    let ticks: Vec<(f64, String)> = integer_ticks(first.from, last.to, 6)
+        .into_iter()
+        .map(|v| (x.at(v as f64 + 0.5), v.to_string()))
+        .collect();
+    chart.x_count_axis(&ticks, x_title);
+    chart.finish()
+}
+
+/// The histogram's data table: each bucket, its trials and the share of
+/// trials up to it.
+fn distribution_rows(buckets: &[Bucket]) -> Vec<Vec<String>> {
+    let total: u64 = buckets.iter().map(|b| b.trials).sum();
+    let mut running = 0;
+    buckets
+        .iter()
+        .map(|b| {
+            running += b.trials;
+            vec![
+                if b.from == b.to {
+                    b.from.to_string()
+                } else {
+                    format!("{}–{}", b.from, b.to)
+                },
+                b.trials.to_string(),
+                pct(running as f64 / total.max(1) as f64),
+            ]
+        })
+        .collect()
+}
+
 /// The sections of a forecast's page.
 pub fn forecast_sections(report: &ForecastReport) -> String {
     let h = &report.history;
@@ -576,6 +639,8 @@ pub fn forecast_sections(report: &ForecastReport) -> String {
         report.trials,
         report.seed
     );
+    // The tiles first, then the charts, side by side on a wide screen.
+    let mut charts = String::new();
     if let Some(w) = &report.forecast.when {
         let levels = [(50, &w.p50), (70, &w.p70), (85, &w.p85), (95, &w.p95)];
         body.push_str("<section class=\"tiles\" aria-label=\"When\">");
@@ -587,56 +652,36 @@ pub fn forecast_sections(report: &ForecastReport) -> String {
             ));
         }
         body.push_str("</section>");
-        let max_days = w.p95.days.max(1) as f64;
-        let mut chart = Chart::new(
+        // Done by the end of day d: the line at the right edge of d.
+        let lines: Vec<Percentile> = levels
+            .iter()
+            .map(|(q, at)| Percentile {
+                odds: *q,
+                at: at.days as f64 + 1.0,
+                label: format!("{q}%: {} ({} days)", at.date, at.days),
+            })
+            .collect();
+        let chart = distribution_chart(
             "forecast-when",
-            240.0,
-            &format!("When will {} {} be done?", w.items, report.source.unit),
-            "The share of simulated futures that finished by each day: 50, 70, 85 and 95 percent.",
+            [
+                &format!("When will {} {} be done?", w.items, report.source.unit),
+                &format!(
+                    "How many of the {} simulated futures took how many days to finish {} {}, with the days by which 50, 70, 85 and 95 percent of them had finished.",
+                    report.trials, w.items, report.source.unit
+                ),
+                "days after the history",
+            ],
+            &w.distribution,
+            &lines,
         );
-        let (l, t, r, b) = chart.plot_area();
-        let x = Scale::linear(0.0, max_days * 1.1, l, r);
-        let y = Scale::linear(0.0, 1.0, b, t);
-        chart.y_axis(
-            &[0.0, 0.25, 0.5, 0.75, 1.0]
-                .iter()
-                .map(|&v| (y.at(v), pct(v)))
-                .collect::<Vec<_>>(),
-            "likelihood (%)",
-        );
-        let pts: Vec<(f64, f64)> = levels
-            .iter()
-            .map(|(q, at)| (x.at(at.days as f64), y.at(*q as f64 / 100.0)))
-            .collect();
-        chart.line(&pts, "c-0", "likelihood of being done by then");
-        for ((q, at), &(px, py)) in levels.iter().zip(&pts) {
-            chart.point(
-                px,
-                py,
-                "c-0",
-                &format!("{q}% likely by {} (day {})", at.date, at.days),
-            );
-        }
-        let ticks = nice_ticks(max_days * 1.1, 5);
-        chart.x_axis(
-            &ticks
-                .iter()
-                .map(|&v| (x.at(v), format!("{v}")))
-                .collect::<Vec<_>>(),
-            "days after the history",
-        );
-        let rows: Vec<Vec<String>> = levels
-            .iter()
-            .map(|(q, at)| vec![format!("{q}%"), at.days.to_string(), at.date.clone()])
-            .collect();
         let _ = write!(
-            body,
+            charts,
             "<section><h2>When</h2>{}</section>",
             figure(
-                chart.finish(),
-                "Read it as: there is an 85% chance to be done by the 85% date.",
-                &["likelihood", "days", "date"],
-                &rows
+                chart,
+                "Each bar counts the simulated futures that finished on that day (or days); left of the 85% line lie 85% of them: an 85% chance to be done by its date.",
+                &["days", "trials", "done by then"],
+                &distribution_rows(&w.distribution)
             )
         );
     }
@@ -647,48 +692,53 @@ pub fn forecast_sections(report: &ForecastReport) -> String {
             (85, m.p85.items),
             (95, m.p95.items),
         ];
-        let max = levels.iter().map(|l| l.1).max().unwrap_or(0) as f64;
-        let mut chart = Chart::new(
-            "forecast-how-many",
-            240.0,
-            &format!("How many {} in {} days?", report.source.unit, m.days),
-            "At least this many with 50, 70, 85 and 95 percent odds.",
-        );
-        let (l, _, r, b) = chart.plot_area();
-        let y = chart.count_axis(max, report.source.unit);
-        let slot = (r - l) / levels.len() as f64;
-        let mut x_ticks = Vec::new();
-        for (i, (q, n)) in levels.iter().enumerate() {
-            let x0 = l + i as f64 * slot + slot * 0.2;
-            chart.rect(
-                x0,
-                y.at(*n as f64),
-                slot * 0.6,
-                b - y.at(*n as f64),
-                "c-0",
-                &format!("{q}% odds: at least {n}"),
-            );
-            x_ticks.push((x0 + slot * 0.3, format!("{q}%")));
+        body.push_str("<section class=\"tiles\" aria-label=\"How many\">");
+        for (q, n) in levels {
+            body.push_str(&tile(
+                &format!("{q}% odds"),
+                &format!("at least {n}"),
+                &format!("{} in {} days", report.source.unit, m.days),
+            ));
         }
-        chart.x_axis(&x_ticks, "odds");
-        let rows: Vec<Vec<String>> = levels
+        body.push_str("</section>");
+        // At least n: the line at the left edge of n.
+        let lines: Vec<Percentile> = levels
             .iter()
-            .map(|(q, n)| vec![format!("{q}%"), format!("at least {n}")])
+            .map(|&(q, n)| Percentile {
+                odds: q,
+                at: n as f64,
+                label: format!("{q}%: at least {n}"),
+            })
             .collect();
+        let chart = distribution_chart(
+            "forecast-how-many",
+            [
+                &format!("How many {} in {} days?", report.source.unit, m.days),
+                &format!(
+                    "How many of the {} simulated futures finished how many {} in {} days, with the counts reached with 50, 70, 85 and 95 percent odds.",
+                    report.trials, report.source.unit, m.days
+                ),
+                &format!("{} finished in {} days", report.source.unit, m.days),
+            ],
+            &m.distribution,
+            &lines,
+        );
         let _ = write!(
-            body,
+            charts,
             "<section><h2>How many</h2>{}</section>",
             figure(
-                chart.finish(),
-                "Higher odds, fewer items: plan with the 85% figure.",
+                chart,
+                "Each bar counts the simulated futures that finished that many; right of the 85% line lie at least 85% of them. Higher odds, fewer items: plan with the 85% figure.",
                 &[
-                    "odds",
-                    &format!("{} in {} days", report.source.unit, m.days)
+                    &format!("{} in {} days", report.source.unit, m.days),
+                    "trials",
+                    "at most that many"
                 ],
-                &rows
+                &distribution_rows(&m.distribution)
             )
         );
     }
+    body.push_str(&charts);
     body
 }
 
@@ -756,7 +806,7 @@ pub fn code_sections(report: &CodeReport) -> String {
         );
         let (l, t, r, b) = chart.plot_area();
         let max = shown.iter().map(|f| f.changes).max().unwrap_or(1) as f64;
-        let ticks = nice_ticks(max, 5);
+        let ticks = count_ticks(max, 5);
         let x = Scale::linear(0.0, ticks.last().copied().unwrap_or(1.0), l, r);
         let row_h = (b - t) / shown.len() as f64;
         for (i, f) in shown.iter().enumerate() {
@@ -779,7 +829,7 @@ pub fn code_sections(report: &CodeReport) -> String {
                 ),
             );
         }
-        chart.x_axis(
+        chart.x_count_axis(
             &ticks
                 .iter()
                 .map(|&v| (x.at(v), format!("{v}")))
@@ -871,7 +921,7 @@ pub fn code_sections(report: &CodeReport) -> String {
         );
     }
     body.push_str("</section>");
-    body.push_str(&notes(&report.notices));
+    body.push_str(&notes(&report.notices, Voice::Cli));
     body
 }
 

@@ -369,9 +369,19 @@ impl Params {
         })
     }
 
+    /// Takes a dashboard page's `refresh` (seconds between reloads, from
+    /// [`MIN_REFRESH`] to [`MAX_REFRESH`]) out of the parameters, so that
+    /// the rest is checked as for the API.
+    fn take_refresh(&mut self) -> Result<Option<u32>, ApiError> {
+        let refresh = self.number("refresh", MIN_REFRESH, MAX_REFRESH)?;
+        self.0.retain(|(k, _)| k != "refresh");
+        Ok(refresh)
+    }
+
     /// The dashboard's echo of the filter form.
-    fn form(&self, read: &ReadSide) -> Query {
+    fn form(&self, read: &ReadSide, refresh: Option<u32>) -> Query {
         Query {
+            refresh,
             since: self.all("since").into_iter().next(),
             until: self.all("until").into_iter().next(),
             all: self.flag("all").unwrap_or(false),
@@ -382,6 +392,11 @@ impl Params {
         }
     }
 }
+
+/// The shortest reload interval a dashboard page takes, in seconds.
+const MIN_REFRESH: u32 = 5;
+/// The longest: a day.
+const MAX_REFRESH: u32 = 86_400;
 
 /// What a delivery request asks for.
 pub(crate) struct DeliveryQuery {
@@ -793,10 +808,14 @@ fn html_response(result: Result<String, ApiError>) -> Response {
 async fn page_report(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     html_response(
         blocking(&state, move |shared| {
-            let p = Params::parse(query.as_deref());
+            let mut p = Params::parse(query.as_deref());
+            let refresh = p.take_refresh()?;
             let q = delivery_query(&p, &shared.read)?;
             let report = delivery_report(shared, &q, true)?;
-            Ok(dashboard::delivery_page(&report, &p.form(&shared.read)))
+            Ok(dashboard::delivery_page(
+                &report,
+                &p.form(&shared.read, refresh),
+            ))
         })
         .await,
     )
@@ -805,11 +824,15 @@ async fn page_report(State(state): State<AppState>, RawQuery(query): RawQuery) -
 async fn page_explain(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     html_response(
         blocking(&state, move |shared| {
-            let p = Params::parse(query.as_deref());
+            let mut p = Params::parse(query.as_deref());
+            let refresh = p.take_refresh()?;
             let mut q = delivery_query(&p, &shared.read)?;
             q.explain = true;
             let report = delivery_report(shared, &q, false)?;
-            Ok(dashboard::explain_page(&report, &p.form(&shared.read)))
+            Ok(dashboard::explain_page(
+                &report,
+                &p.form(&shared.read, refresh),
+            ))
         })
         .await,
     )
@@ -818,7 +841,8 @@ async fn page_explain(State(state): State<AppState>, RawQuery(query): RawQuery) 
 async fn page_streams(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     html_response(
         blocking(&state, move |shared| {
-            let p = Params::parse(query.as_deref());
+            let mut p = Params::parse(query.as_deref());
+            let refresh = p.take_refresh()?;
             p.only(&["since", "until", "all"])?;
             let reports = stream_reports(shared, p.window()?)?;
             let refs: Vec<&FlowReport> = reports.iter().collect();
@@ -826,7 +850,7 @@ async fn page_streams(State(state): State<AppState>, RawQuery(query): RawQuery) 
             Ok(dashboard::streams_page(
                 &reports,
                 &overview,
-                &p.form(&shared.read),
+                &p.form(&shared.read, refresh),
             ))
         })
         .await,
@@ -840,10 +864,14 @@ async fn page_stream(
 ) -> Response {
     html_response(
         blocking(&state, move |shared| {
-            let p = Params::parse(query.as_deref());
+            let mut p = Params::parse(query.as_deref());
+            let refresh = p.take_refresh()?;
             p.only(&["since", "until", "all"])?;
             let report = stream_report(shared, &name, p.window()?)?;
-            Ok(dashboard::stream_page(&report, &p.form(&shared.read)))
+            Ok(dashboard::stream_page(
+                &report,
+                &p.form(&shared.read, refresh),
+            ))
         })
         .await,
     )
@@ -856,9 +884,18 @@ async fn page_forecast(
 ) -> Response {
     html_response(
         blocking(&state, move |shared| {
-            let q = forecast_query(&Params::parse(query.as_deref()))?;
+            let mut p = Params::parse(query.as_deref());
+            let refresh = p.take_refresh()?;
+            let q = forecast_query(&p)?;
             let report = stream_forecast(shared, &name, &q)?;
-            Ok(dashboard::forecast_page(&report, &name))
+            Ok(dashboard::forecast_page(
+                &report,
+                &name,
+                &Query {
+                    refresh,
+                    ..Query::default()
+                },
+            ))
         })
         .await,
     )

@@ -214,3 +214,221 @@ pub fn check_page(page: &Page, charts: &[&str]) {
     let svgs = dom.matches("<svg class=\"chart\"").count();
     assert_eq!(svgs, charts.len(), "charts on the page");
 }
+
+/// Measures the laid-out charts of a page in Chromium at `width` pixels: a
+/// copy of `html` with a script that writes what the browser computed (each
+/// stage mark's fill, the boxes of legends, marks, axis lines and plot
+/// labels, the count axes' tick labels) into the DOM as JSON. The pages
+/// themselves carry no script; only this copy does.
+pub fn measure(html: &str, width: u32) -> serde_json::Value {
+    const PROBE: &str = r#"<script>
+(function () {
+  const box = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const charts = [];
+  for (const svg of document.querySelectorAll('svg.chart')) {
+    const group = svg.closest('article') ? svg.closest('article').id : '';
+    charts.push({
+      id: svg.id,
+      group: group,
+      stages: [...svg.querySelectorAll('[data-stage]')].map(e => ({
+        stage: e.dataset.stage,
+        fill: getComputedStyle(e).fill,
+        legend: !!e.closest('.legend'),
+      })),
+      legends: [...svg.querySelectorAll('.legend')].map(box),
+      marks: [...svg.querySelectorAll('.mark')].map(box),
+      axis_lines: [...svg.querySelectorAll('.axis > line:first-child')].map(box),
+      labels: [...svg.querySelectorAll('text')]
+        .filter(t => !t.closest('.axis') && !t.closest('.legend') && !t.closest('.ref'))
+        .map(t => ({ text: t.textContent, box: box(t) })),
+      counts: [...svg.querySelectorAll('.axis.count > text:not(.axis-title)')].map(t => t.textContent),
+      width: svg.getBoundingClientRect().width,
+    });
+  }
+  const pre = document.createElement('pre');
+  pre.id = 'nextneck-probe';
+  pre.textContent = JSON.stringify({ charts: charts, main: document.querySelector('main').getBoundingClientRect().width });
+  document.body.appendChild(pre);
+})();
+</script>"#;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("probe.html");
+    let probed = match html.rfind("</body>") {
+        Some(i) => format!("{}{PROBE}{}", &html[..i], &html[i..]),
+        None => format!("{html}{PROBE}"),
+    };
+    std::fs::write(&file, probed).unwrap();
+    let out = base_command(&dir.path().join("profile"))
+        .args(["--virtual-time-budget=3000", "--dump-dom"])
+        .arg(format!("--window-size={width},1200"))
+        .arg(format!("file://{}", file.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = String::from_utf8(out.stdout).unwrap();
+    let json = dom
+        .split("<pre id=\"nextneck-probe\">")
+        .nth(1)
+        .and_then(|t| t.split("</pre>").next())
+        .unwrap_or_else(|| panic!("the probe did not run"));
+    let json = json
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    serde_json::from_str(&json).unwrap()
+}
+
+fn overlap(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    let f = |v: &serde_json::Value, i: usize| v[i].as_f64().unwrap();
+    f(a, 0) < f(b, 2) && f(b, 0) < f(a, 2) && f(a, 1) < f(b, 3) && f(b, 1) < f(a, 3)
+}
+
+/// The fill of every stage, per group of charts (a stream's `<article>`, or
+/// the page), checked to be one fill per stage in each group: the same on
+/// every chart and in every legend.
+pub fn stage_fills(
+    measured: &serde_json::Value,
+) -> std::collections::BTreeMap<(String, String), String> {
+    let mut fills = std::collections::BTreeMap::new();
+    for chart in measured["charts"].as_array().unwrap() {
+        let group = chart["group"].as_str().unwrap().to_owned();
+        for s in chart["stages"].as_array().unwrap() {
+            let stage = s["stage"].as_str().unwrap().to_owned();
+            let fill = s["fill"].as_str().unwrap().to_owned();
+            let seen = fills
+                .entry((group.clone(), stage.clone()))
+                .or_insert_with(|| fill.clone());
+            assert_eq!(
+                *seen, fill,
+                "{group}/{stage} changes colour in chart {}",
+                chart["id"]
+            );
+        }
+    }
+    fills
+}
+
+/// What a wall screen needs, measured in the browser: one colour per stage
+/// across the page's charts, done always in one colour that no stage
+/// takes; no legend box over a mark; no plot label on an axis line; count
+/// axes ticked in whole numbers; charts as wide as the screen allows.
+pub fn check_wall_screen(measured: &serde_json::Value) {
+    let fills = stage_fills(measured);
+    let done: std::collections::BTreeSet<&String> = fills
+        .iter()
+        .filter(|((_, stage), _)| stage == "done")
+        .map(|(_, f)| f)
+        .collect();
+    assert!(done.len() <= 1, "done in several colours: {done:?}");
+    for ((group, stage), fill) in &fills {
+        if stage != "done" {
+            assert!(
+                !done.contains(fill),
+                "{group}/{stage} takes done's colour {fill}"
+            );
+        }
+    }
+    for chart in measured["charts"].as_array().unwrap() {
+        let id = chart["id"].as_str().unwrap();
+        for legend in chart["legends"].as_array().unwrap() {
+            for mark in chart["marks"].as_array().unwrap() {
+                assert!(
+                    !overlap(legend, mark),
+                    "chart {id}: legend {legend} covers mark {mark}"
+                );
+            }
+        }
+        for label in chart["labels"].as_array().unwrap() {
+            for axis in chart["axis_lines"].as_array().unwrap() {
+                // An axis line is a zero-width box: widen it by a pixel.
+                let widened = serde_json::json!([
+                    axis[0].as_f64().unwrap() - 1.0,
+                    axis[1].as_f64().unwrap() - 1.0,
+                    axis[2].as_f64().unwrap() + 1.0,
+                    axis[3].as_f64().unwrap() + 1.0
+                ]);
+                assert!(
+                    !overlap(&label["box"], &widened),
+                    "chart {id}: label {} sits on an axis",
+                    label["text"]
+                );
+            }
+        }
+        for tick in chart["counts"].as_array().unwrap() {
+            let t = tick.as_str().unwrap();
+            assert!(
+                t.parse::<u64>().is_ok(),
+                "chart {id}: count tick {t:?} is not a whole number"
+            );
+        }
+    }
+}
+
+/// The text a reader sees: the DOM without its style and tags, and
+/// without its `<code>` spans (which may quote a name on purpose) unless
+/// `code`.
+pub fn visible_text(dom: &str, code: bool) -> String {
+    let mut s = dom.to_owned();
+    let hidden: &[(&str, &str)] = if code {
+        &[("<style>", "</style>")]
+    } else {
+        &[("<style>", "</style>"), ("<code>", "</code>")]
+    };
+    for &(open, close) in hidden {
+        while let Some(i) = s.find(open) {
+            let end = s[i..].find(close).map_or(s.len(), |j| i + j + close.len());
+            s.replace_range(i..end, " ");
+        }
+    }
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&amp;", "&").replace("&#39;", "'")
+}
+
+/// Words a reader should never see: literal Markdown backticks, internal
+/// snake_case names, wrong ordinals ("2th"), and, on the dashboard
+/// (`dashboard`), command-line flags.
+pub fn check_words(dom: &str, dashboard: bool) {
+    let text = visible_text(dom, false);
+    assert!(!text.contains('`'), "a literal backtick in: {text}");
+    for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-')) {
+        let snake = word.contains('_')
+            && word.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            && !word.starts_with('_')
+            && !word.ends_with('_');
+        assert!(!snake, "internal name {word:?} shown");
+        if let Some(number) = word.strip_suffix("th")
+            && let Ok(n) = number.parse::<u64>()
+        {
+            assert!(
+                matches!(n % 100, 11..=13) || !matches!(n % 10, 1..=3),
+                "wrong ordinal {word:?}"
+            );
+        }
+    }
+    if dashboard {
+        let text = visible_text(dom, true);
+        for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-')) {
+            assert!(
+                !(word.starts_with("--") && word.len() > 2),
+                "the dashboard gives command-line advice: {word:?}"
+            );
+        }
+    }
+}

@@ -206,6 +206,8 @@ pub struct FlowStage {
     pub total_seconds: f64,
     /// total / all stages' totals.
     pub share: Option<f64>,
+    /// The share's 95 % interval (seeded bootstrap, `docs/metrics.md`).
+    pub share_ci: Option<[f64; 2]>,
     /// Activities model: median wait before the activity started.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait_median_seconds: Option<Option<f64>>,
@@ -229,6 +231,8 @@ pub struct FlowBottleneck {
     pub stage: String,
     /// Its share of all item time.
     pub share: f64,
+    /// The share's 95 % interval.
+    pub share_ci: Option<[f64; 2]>,
     /// True when too few stays were counted to call it the bottleneck
     /// ([`crate::tiers::minimum::BOTTLENECK_ITEMS`]): it is only the
     /// largest stage.
@@ -281,6 +285,8 @@ pub struct NextStage {
     pub share: f64,
     /// Its median, seconds.
     pub median_seconds: Option<f64>,
+    /// True when its share is inside the bottleneck's share interval.
+    pub within_interval: bool,
 }
 
 /// Stream-level figures.
@@ -1540,6 +1546,16 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     // Every stage's durations, waits and services are summarized on all
     // cores (selecting order statistics is most of the work); the result does not depend
     // on how many there are.
+    // The shares' bootstrap intervals (docs/metrics.md), before the stays'
+    // durations go to the summaries.
+    let samples: Vec<ShareSample> = order
+        .iter()
+        .map(|&s| acc[s].durations.share_sample())
+        .collect();
+    let parts: Vec<crate::stats::SharePart<'_>> = samples.iter().map(ShareSample::part).collect();
+    let share_cis = crate::stats::share_intervals_of(&parts);
+    drop(parts);
+    drop(samples);
     let mut jobs: Vec<Seconds> = Vec::new();
     for &s in &order {
         let a = &mut acc[s];
@@ -1564,6 +1580,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
             p85_seconds: p85,
             total_seconds: a.total as f64,
             share: (grand_total > 0).then(|| a.total as f64 / grand_total as f64),
+            share_ci: share_cis[k].filter(|_| grand_total > 0),
             wait_median_seconds: wait_median,
             service_median_seconds: service_median,
             category: category[s],
@@ -1918,6 +1935,30 @@ impl Default for Seconds {
 }
 
 impl Seconds {
+    /// What the share bootstrap needs of these values: all of them when
+    /// there are few, else their count, mean and variance (one pass, no
+    /// copy).
+    fn share_sample(&self) -> ShareSample {
+        let n = self.len();
+        if n <= crate::stats::BOOTSTRAP_EXACT_MAX {
+            return ShareSample::Values(self.to_vec());
+        }
+        let each = |f: &mut dyn FnMut(f64)| match self {
+            Seconds::Narrow(v) => v.iter().for_each(|&d| f(f64::from(d))),
+            Seconds::Wide(v) => v.iter().for_each(|&d| f(d as f64)),
+        };
+        let mut sum = 0.0;
+        each(&mut |d| sum += d);
+        let mean = sum / n as f64;
+        let mut squares = 0.0;
+        each(&mut |d| squares += (d - mean) * (d - mean));
+        ShareSample::Moments {
+            n,
+            mean,
+            variance: squares / n as f64,
+        }
+    }
+
     fn reserve(&mut self, n: usize) {
         match self {
             Seconds::Narrow(v) => v.reserve(n),
@@ -1971,11 +2012,27 @@ impl Seconds {
         }
     }
 
-    #[cfg(test)]
     fn to_vec(&self) -> Vec<i64> {
         match self {
             Seconds::Narrow(v) => v.iter().map(|&d| i64::from(d)).collect(),
             Seconds::Wide(v) => v.clone(),
+        }
+    }
+}
+
+/// An owned [`crate::stats::SharePart`].
+enum ShareSample {
+    Values(Vec<i64>),
+    Moments { n: usize, mean: f64, variance: f64 },
+}
+
+impl ShareSample {
+    fn part(&self) -> crate::stats::SharePart<'_> {
+        match *self {
+            ShareSample::Values(ref v) => crate::stats::SharePart::Values(v),
+            ShareSample::Moments { n, mean, variance } => {
+                crate::stats::SharePart::Moments { n, mean, variance }
+            }
         }
     }
 }
@@ -2068,10 +2125,14 @@ fn bottleneck(
         |h: usize| (half_totals[h] > 0).then(|| a.halves[h] as f64 / half_totals[h] as f64);
     let (first, second) = (half_share(0), half_share(1));
     let trend = common::trend([first, second], a.half_counts);
-    let next = ranked.get(1).map(|&i| NextStage {
-        stage: stages[i].name.clone(),
-        share: stages[i].share.unwrap_or(0.0),
-        median_seconds: stages[i].median_seconds,
+    let next = ranked.get(1).map(|&i| {
+        let share = stages[i].share.unwrap_or(0.0);
+        NextStage {
+            stage: stages[i].name.clone(),
+            share,
+            median_seconds: stages[i].median_seconds,
+            within_interval: common::within(st.share_ci, share),
+        }
     });
     let share = st.share.unwrap_or(0.0);
     let too_few_to_call = st.count < minimum::BOTTLENECK_ITEMS;
@@ -2080,9 +2141,10 @@ fn bottleneck(
         Model::Transitions => st.median_seconds,
     };
     let mut summary = format!(
-        "{} holds {:.0}% of item time (median {}, p85 {}, {})",
+        "{} holds {:.0}% of item time ({}median {}, p85 {}, {})",
         st.name,
         share * 100.0,
+        common::interval_words(st.share_ci),
         opt_human(st.median_seconds),
         opt_human(st.p85_seconds),
         plural(st.count, "stay", "stays")
@@ -2117,12 +2179,18 @@ fn bottleneck(
         "stays",
     ));
     match &next {
-        Some(n) => summary.push_str(&format!("; next: {} at {:.0}%", n.stage, n.share * 100.0)),
+        Some(n) => summary.push_str(&common::runner_up_words(
+            &st.name,
+            st.share_ci,
+            &n.stage,
+            n.share,
+        )),
         None => summary.push_str("; no other stage holds time"),
     }
     Some(FlowBottleneck {
         stage: st.name.clone(),
         share,
+        share_ci: st.share_ci,
         too_few_to_call,
         evidence: FlowEvidence {
             median_seconds: st.median_seconds,

@@ -192,13 +192,49 @@ const BOOTSTRAP_SEED: u64 = 0x6e65_7874_6e65_636b;
 /// part's resampled shares. `None` for a part without values, or when no
 /// resample has a positive sum.
 pub fn share_intervals(parts: &[&[i64]]) -> Vec<Option<[f64; 2]>> {
+    let parts: Vec<SharePart<'_>> = parts
+        .iter()
+        .map(|v| {
+            if v.len() <= BOOTSTRAP_EXACT_MAX {
+                SharePart::Values(v)
+            } else {
+                let (mean, variance) = mean_variance(v);
+                SharePart::Moments {
+                    n: v.len(),
+                    mean,
+                    variance,
+                }
+            }
+        })
+        .collect();
+    share_intervals_of(&parts)
+}
+
+/// One part of [`share_intervals_of`]: its values, or (above
+/// [`BOOTSTRAP_EXACT_MAX`] values) only their count, mean and variance.
+#[derive(Clone, Copy, Debug)]
+pub enum SharePart<'a> {
+    /// Every value.
+    Values(&'a [i64]),
+    /// Count, mean and (population) variance.
+    Moments {
+        /// How many values.
+        n: usize,
+        /// Their mean.
+        mean: f64,
+        /// Their variance.
+        variance: f64,
+    },
+}
+
+/// [`share_intervals`] of parts given by their values or their moments.
+pub fn share_intervals_of(parts: &[SharePart<'_>]) -> Vec<Option<[f64; 2]>> {
     let mut rng = Rng(BOOTSTRAP_SEED);
-    let moments: Vec<(f64, f64)> = parts.iter().map(|v| mean_variance(v)).collect();
     let mut shares: Vec<Vec<f64>> = vec![Vec::with_capacity(BOOTSTRAP_RESAMPLES); parts.len()];
     let mut sums = vec![0.0; parts.len()];
     for _ in 0..BOOTSTRAP_RESAMPLES {
-        for (i, values) in parts.iter().enumerate() {
-            sums[i] = resampled_sum(values, moments[i], &mut rng);
+        for (i, part) in parts.iter().enumerate() {
+            sums[i] = resampled_sum(part, &mut rng);
         }
         let total: f64 = sums.iter().sum();
         if total > 0.0 {
@@ -210,8 +246,12 @@ pub fn share_intervals(parts: &[&[i64]]) -> Vec<Option<[f64; 2]>> {
     parts
         .iter()
         .zip(&mut shares)
-        .map(|(values, s)| {
-            if values.is_empty() || s.is_empty() {
+        .map(|(part, s)| {
+            let empty = match part {
+                SharePart::Values(v) => v.is_empty(),
+                SharePart::Moments { n, .. } => *n == 0,
+            };
+            if empty || s.is_empty() {
                 return None;
             }
             s.sort_by(f64::total_cmp);
@@ -243,16 +283,17 @@ fn mean_variance(values: &[i64]) -> (f64, f64) {
     (mean, var)
 }
 
-fn resampled_sum(values: &[i64], (mean, var): (f64, f64), rng: &mut Rng) -> f64 {
-    let n = values.len();
-    if n == 0 {
-        return 0.0;
+fn resampled_sum(part: &SharePart<'_>, rng: &mut Rng) -> f64 {
+    match *part {
+        SharePart::Values(values) => {
+            let n = values.len();
+            (0..n).map(|_| values[rng.below(n)] as f64).sum::<f64>() + 0.0
+        }
+        SharePart::Moments { n, mean, variance } => {
+            let n = n as f64;
+            (n * mean + (n * variance).sqrt() * rng.normal()).max(0.0)
+        }
     }
-    if n <= BOOTSTRAP_EXACT_MAX {
-        return (0..n).map(|_| values[rng.below(n)] as f64).sum();
-    }
-    let n = n as f64;
-    (n * mean + (n * var).sqrt() * rng.normal()).max(0.0)
 }
 
 /// xorshift64*: small, fast and fixed, which is all a seeded bootstrap needs.

@@ -516,7 +516,7 @@ fn window_and_trend() {
     assert_eq!(
         summary,
         json!(
-            "a holds 73% of item time (median 2.0d, p85 2.7d, 2 stays); 2 stays are too few to call it the bottleneck (at least 10 needed); its queue is not growing; no trend: 1 and 1 stays in the window's halves, a trend needs 5 in each; next: b at 27%"
+            "a holds 73% of item time (95% interval 50–86%; median 2.0d, p85 2.7d, 2 stays); 2 stays are too few to call it the bottleneck (at least 10 needed); its queue is not growing; no trend: 1 and 1 stays in the window's halves, a trend needs 5 in each; next: b at 27%"
         )
     );
 }
@@ -525,7 +525,7 @@ fn window_and_trend() {
 /// two-week window: stage a takes 1 h then 3 h, stage b 1 h throughout.
 #[test]
 fn trends_and_bottlenecks_need_their_minimum_sample() {
-    let check_n = |n: usize, trend: Value, too_few: bool| {
+    let check_n = |n: usize, trend: Value, too_few: bool| -> Value {
         let mut text = String::new();
         for i in 0..2 * n {
             let (start, a) = if i < n {
@@ -554,10 +554,17 @@ fn trends_and_bottlenecks_need_their_minimum_sample() {
                 ("/bottleneck/too_few_to_call", json!(too_few)),
             ],
         );
+        json_of(&r)
     };
     check_n(4, Value::Null, true);
     check_n(5, json!("rising"), false);
-    check_n(20, json!("rising"), false);
+    // With 40 stays a holds 2/3 of the time, b 1/3: b is outside a's
+    // interval, and the interval holds the share.
+    let r = check_n(20, json!("rising"), false);
+    assert_eq!(r["bottleneck"]["next"]["within_interval"], json!(false));
+    let ci = r["bottleneck"]["share_ci"].as_array().unwrap();
+    let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+    assert!(lo < 2.0 / 3.0 && 2.0 / 3.0 < hi && lo > 0.5, "{lo} {hi}");
 }
 
 #[test]

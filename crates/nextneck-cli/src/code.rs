@@ -37,7 +37,8 @@ pub struct CodeArgs {
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
 
-    /// Start of the window, inclusive: an RFC 3339 date or date-time (UTC when no offset).
+    /// Start of the window, inclusive: an RFC 3339 date or date-time (UTC when no offset),
+    /// or relative: 30d, 2w, yesterday, today (whole UTC days back from today).
     #[arg(long, value_parser = args::timestamp, conflicts_with = "all")]
     since: Option<Timestamp>,
 

@@ -8,7 +8,10 @@
 //! * `[server]`: `nextneck serve` (see `server_config.rs`);
 //! * `[delivery]`, `[services.NAME]`, `[teams.NAME]`: `nextneck report --db`
 //!   (see `delivery_config.rs`);
-//! * `[streams.NAME]`: `nextneck flow` and `nextneck forecast` (below).
+//! * `[streams.NAME]`: `nextneck flow` and `nextneck forecast` (below);
+//! * `[git]`: how `nextneck report PATH` finds deployments (below);
+//! * `[digest]`: where `nextneck serve` posts the weekly digest (see `digest.rs`).
+//! * `[sync.github]`: `nextneck sync` (see `sync.rs`).
 //!
 //! An unknown table or key anywhere is an error naming its line and column:
 //! a typo is never silently ignored. An example with every section is
@@ -58,9 +61,29 @@ pub struct Config {
     /// Value streams by name.
     #[serde(default)]
     pub streams: BTreeMap<String, Stream>,
+    /// `[git]`.
+    #[serde(default)]
+    pub git: GitSection,
+    /// `[digest]`.
+    #[serde(default)]
+    pub digest: crate::digest::DigestSection,
+    /// `[sync.github]`: `nextneck sync` (see `sync.rs`).
+    #[serde(default)]
+    pub sync: crate::sync::SyncSection,
     /// Where the file is (paths in it are relative to its folder).
     #[serde(skip)]
     pub dir: PathBuf,
+}
+
+/// `[git]`: the deployments of `nextneck report PATH` when no
+/// `--deploy-tags` or `--deploy-branch` is given (`nextneck init` writes it).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitSection {
+    /// Tags whose name matches this regular expression are deployments.
+    pub deploy_tags: Option<String>,
+    /// Every first-parent commit of this branch is a deployment.
+    pub deploy_branch: Option<String>,
 }
 
 /// One value stream.
@@ -188,6 +211,16 @@ pub fn parse(text: &str) -> Result<Config, String> {
         let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
         format!("line {line}, column {column}: {}", e.message().trim())
     })?;
+    if let Some(p) = &config.git.deploy_tags {
+        regex::Regex::new(p)
+            .map_err(|e| format!("[git] deploy_tags: not a valid regular expression: {e}"))?;
+    }
+    if config.git.deploy_tags.is_some() && config.git.deploy_branch.is_some() {
+        return Err(
+            "[git]: set deploy_tags or deploy_branch, not both (a deployment is a tag or a branch commit)"
+                .to_owned(),
+        );
+    }
     for (name, s) in &config.streams {
         if let Some(m) = &s.model
             && m != "transitions"
@@ -247,6 +280,15 @@ mod tests {
         assert_eq!(c.server.listen.as_deref(), Some("0.0.0.0:8080"));
         assert_eq!(c.streams["hiring"].done, ["hired", "rejected"]);
         assert!(c.services.contains_key("checkout") && c.teams.contains_key("web"));
+        assert_eq!(
+            c.git.deploy_tags.as_deref(),
+            Some(r"^v?[0-9]+(\.[0-9]+){1,2}$")
+        );
+        assert_eq!(c.digest.to.as_deref(), Some("slack"));
+        assert_eq!(
+            c.sync.github.api_url.as_deref(),
+            Some("https://github.example.com/api/v3")
+        );
         parse(include_str!("../../../examples/nextneck.toml")).unwrap();
     }
 
@@ -270,6 +312,18 @@ mod tests {
                 "line 1, column 2: unknown field `delivry`, expected one of",
             ),
             (
+                "[git]\ndeploy_tags = \"(\"\n",
+                "[git] deploy_tags: not a valid regular expression",
+            ),
+            (
+                "[git]\ndeploy_tags = \"^v\"\ndeploy_branch = \"main\"\n",
+                "[git]: set deploy_tags or deploy_branch, not both",
+            ),
+            (
+                "[digest]\nto = \"slack\"\nchannel = \"x\"\n",
+                "line 3, column 1: unknown field `channel`",
+            ),
+            (
                 "[server]\nlisten = \"x\"\ngithub_secrt = \"x\"\n",
                 "line 3, column 1: unknown field `github_secrt`",
             ),
@@ -277,6 +331,80 @@ mod tests {
         for (text, want) in cases {
             let err = parse(text).unwrap_err();
             assert!(err.contains(want), "{text:?}: {err}");
+        }
+    }
+}
+
+/// Fuzzing on stable Rust: the documented example mutated byte by byte, and
+/// values nested deep. The property: `parse` never panics or overflows the
+/// stack, and its errors are well-formed (lower case, no trailing period).
+/// `NEXTNECK_FUZZ_CASES` sets the number of cases (default 64;
+/// `scripts/fuzz.sh` runs many more).
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod fuzz {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config as Run, TestRunner};
+
+    use super::parse;
+
+    fn check(text: &str) {
+        if let Err(e) = parse(text) {
+            let first = e.chars().next().unwrap_or(' ');
+            assert!(!first.is_uppercase(), "not lower case: {e}");
+            assert!(!e.ends_with('.'), "trailing period: {e}");
+        }
+    }
+
+    #[test]
+    fn the_config_file_survives_mutation() {
+        let seed = include_str!("../../../docs/nextneck.example.toml").as_bytes();
+        let cases = std::env::var("NEXTNECK_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(64);
+        let edit = (
+            any::<usize>(),
+            0usize..3,
+            prop_oneof![
+                Just(b'['),
+                Just(b']'),
+                Just(b'"'),
+                Just(b'='),
+                Just(b'\n'),
+                Just(b'{'),
+                Just(0xc3),
+                any::<u8>()
+            ],
+        );
+        TestRunner::new(Run {
+            cases,
+            failure_persistence: None,
+            ..Run::default()
+        })
+        .run(&proptest::collection::vec(edit, 1..10), |edits| {
+            let mut text = seed.to_vec();
+            for (at, op, b) in edits {
+                let at = at % text.len().max(1);
+                match op {
+                    0 if !text.is_empty() => text[at] = b,
+                    1 if !text.is_empty() => {
+                        text.remove(at);
+                    }
+                    _ => text.insert(at.min(text.len()), b),
+                }
+            }
+            check(&String::from_utf8_lossy(&text));
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn deeply_nested_values_are_refused_without_overflow() {
+        for d in [1_000, 100_000] {
+            check(&format!("x = {}{}", "[".repeat(d), "]".repeat(d)));
+            check(&format!("x = {}{}", "{a = ".repeat(d), "}".repeat(d)));
         }
     }
 }

@@ -117,7 +117,8 @@ pub struct StreamArgs {
 
 #[derive(Debug, Args)]
 pub struct WindowArgs {
-    /// Start of the window, inclusive: an RFC 3339 date or date-time (UTC when no offset).
+    /// Start of the window, inclusive: an RFC 3339 date or date-time (UTC when no offset),
+    /// or relative: 30d, 2w, yesterday, today (whole UTC days back from today).
     #[arg(long, value_parser = args::timestamp, conflicts_with = "all")]
     since: Option<Timestamp>,
 
@@ -332,6 +333,28 @@ pub fn read(stream: &mut Stream) -> anyhow::Result<EventLog> {
     }
 }
 
+/// The files a stream reads, for errors (`a.csv, b.csv`); empty for a
+/// stream of the event store.
+pub fn file_names(input: &Input) -> String {
+    match input {
+        Input::Files(files, _) => files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        Input::Log(_) => String::new(),
+    }
+}
+
+/// An error about what the files hold, prefixed with their names.
+pub fn in_files(files: &str, e: anyhow::Error) -> anyhow::Error {
+    if files.is_empty() || e.downcast_ref::<UsageError>().is_some() {
+        e
+    } else {
+        e.context(files.to_owned())
+    }
+}
+
 /// Maps a flow error to its exit code.
 pub fn flow_error(e: FlowError) -> anyhow::Error {
     match e {
@@ -381,8 +404,10 @@ pub fn run(args: FlowArgs) -> anyhow::Result<()> {
     let mut reports: Vec<FlowReport> = Vec::with_capacity(streams.len());
     for mut s in streams {
         s.flow.window = window;
+        let files = file_names(&s.input);
         let log = read(&mut s)?;
-        let report = nextneck_metrics::flow::flow_report(&log, &s.flow).map_err(flow_error)?;
+        let report = nextneck_metrics::flow::flow_report(&log, &s.flow)
+            .map_err(|e| in_files(&files, flow_error(e)))?;
         drop(log);
         reports.push(report);
     }

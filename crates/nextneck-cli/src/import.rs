@@ -63,6 +63,10 @@ impl ProviderArg {
     }
 }
 
+/// The largest file imported: each is stored whole as one delivery, and
+/// PostgreSQL's `bytea` holds at most 1 GiB.
+const MAX_IMPORT_BYTES: u64 = 512 << 20;
+
 pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     let provider = args.provider.provider();
     if provider != Provider::Junit && (args.commit.is_some() || args.run.is_some()) {
@@ -80,6 +84,16 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     let mut deliveries = Vec::new();
     let mut events = 0usize;
     for path in &args.files {
+        let size = std::fs::metadata(path)
+            .with_context(|| format!("could not read {}", path.display()))?
+            .len();
+        if size > MAX_IMPORT_BYTES {
+            anyhow::bail!(
+                "{}: the file is larger than {} MiB, the largest import (a delivery is stored whole); split it into pages; nothing was imported",
+                path.display(),
+                MAX_IMPORT_BYTES >> 20
+            );
+        }
         let body =
             std::fs::read(path).with_context(|| format!("could not read {}", path.display()))?;
         let mut headers = vec![(

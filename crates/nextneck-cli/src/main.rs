@@ -9,24 +9,28 @@ use clap::{Parser, Subcommand};
 
 mod args;
 mod code;
+mod completions;
 mod config;
 mod db;
 mod delivery_config;
+mod digest;
 mod flow;
 mod forecast;
 mod import;
+mod init;
 mod output;
 mod report;
 mod reprocess;
 mod serve;
 mod server_config;
 mod status;
+mod sync;
 
 /// Finds where your organisation's work waits: DORA metrics, the time
 /// split into stages, and the bottleneck, from a plain git clone.
 #[derive(Debug, Parser)]
 #[command(name = "nextneck", version, about, max_term_width = 100)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -52,6 +56,18 @@ enum Command {
     Status(status::StatusArgs),
     /// Derive every normalized event again from the stored raw deliveries.
     Reprocess(reprocess::ReprocessArgs),
+    /// The period's change in one message: the bottleneck now and before,
+    /// what moved, incidents waiting for a postmortem; printed or posted to
+    /// Slack, Teams, Mattermost or Discord.
+    Digest(digest::DigestArgs),
+    /// Look at a repository and write a commented nextneck.toml to edit.
+    Init(init::InitArgs),
+    /// Print the completion script for bash, zsh, fish or powershell.
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command with --dir.
+    Man(completions::ManArgs),
+    /// Fetch history from a provider's API into the event store (GitHub).
+    Sync(sync::SyncArgs),
 }
 
 /// An error in what the user asked for (exit code 2), as opposed to a
@@ -85,6 +101,11 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Status(args) => status::run(args),
         Command::Reprocess(args) => reprocess::run(args),
+        Command::Digest(args) => digest::run(args),
+        Command::Init(args) => init::run(args),
+        Command::Completions(args) => completions::run_completions(args),
+        Command::Man(args) => completions::run_man(args),
+        Command::Sync(args) => sync::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,9 +118,11 @@ fn main() -> ExitCode {
             } else {
                 "error:"
             };
-            let _ = write!(stderr, "{label} {err}");
+            // Input quoted in an error never reaches the terminal raw.
+            let text = |e: &dyn std::fmt::Display| printable(&e.to_string());
+            let _ = write!(stderr, "{label} {}", text(&err));
             for cause in err.chain().skip(1) {
-                let _ = write!(stderr, ": {cause}");
+                let _ = write!(stderr, ": {}", text(&cause));
             }
             let _ = writeln!(stderr);
             if err.downcast_ref::<UsageError>().is_some() {
@@ -109,6 +132,20 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Text with its control characters escaped (`\u{0}`), line breaks and
+/// tabs aside (multi-line messages such as a TOML error keep their shape).
+fn printable(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            line.split('\t')
+                .map(nextneck_ingest::escape_control)
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -71,7 +71,8 @@ pub struct ReportArgs {
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
 
-    /// Start of the window, inclusive: an RFC 3339 date or date-time (UTC when no offset).
+    /// Start of the window, inclusive: an RFC 3339 date or date-time (UTC when no offset),
+    /// or relative: 30d, 2w, yesterday, today (whole UTC days back from today).
     #[arg(long, value_parser = args::timestamp, conflicts_with = "all")]
     since: Option<Timestamp>,
 
@@ -139,13 +140,11 @@ struct Settings {
     color: bool,
 }
 
-fn resolve(args: &ReportArgs) -> Settings {
+fn resolve(args: &ReportArgs, git: &crate::config::GitSection) -> Settings {
     let deploy = match (&args.deploy_branch, &args.deploy_tags) {
         (Some(branch), _) => DeploySource::Branch(branch.clone()),
         (None, Some(re)) => DeploySource::Tags(re.clone()),
-        (None, None) => DeploySource::Tags(
-            Regex::new(DEFAULT_DEPLOY_TAGS).expect("the default pattern compiles"),
-        ),
+        (None, None) => configured_deployments(git),
     };
     let hotfix = args.hotfix_pattern.clone().unwrap_or_else(|| {
         Regex::new(DEFAULT_HOTFIX_PATTERN).expect("the default pattern compiles")
@@ -189,6 +188,21 @@ fn resolve(args: &ReportArgs) -> Settings {
         },
         format,
         color,
+    }
+}
+
+/// The deployments of nextneck.toml's `[git]` section (checked when it is
+/// read), else tags like `v1.2.3`.
+pub fn configured_deployments(git: &crate::config::GitSection) -> DeploySource {
+    match (
+        &git.deploy_branch,
+        git.deploy_tags.as_deref().map(Regex::new),
+    ) {
+        (Some(branch), _) => DeploySource::Branch(branch.clone()),
+        (None, Some(Ok(re))) => DeploySource::Tags(re),
+        _ => DeploySource::Tags(
+            Regex::new(DEFAULT_DEPLOY_TAGS).expect("the default pattern compiles"),
+        ),
     }
 }
 
@@ -260,7 +274,10 @@ fn resolve_delivery(
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
-    let settings = resolve(&args);
+    let git = crate::config::load(args.config.as_deref())?
+        .map(|c| c.git)
+        .unwrap_or_default();
+    let settings = resolve(&args, &git);
     if let (Some(since), Some(until)) = (args.since, args.until)
         && since >= until
     {
@@ -286,8 +303,12 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         return run_events(&args, &settings, url);
     }
     let path = args.path.clone().unwrap_or_else(|| PathBuf::from("."));
+    let branch = match &settings.git.deploy {
+        DeploySource::Branch(b) => Some(b.clone()),
+        DeploySource::Tags(_) => None,
+    };
     let options = nextneck_git::LoadOptions {
-        branches: args.deploy_branch.iter().cloned().collect(),
+        branches: branch.into_iter().collect(),
     };
     let mut progress = WalkProgress::new();
     let history = nextneck_git::load(&path, &options, &mut progress).map_err(|e| match e {

@@ -66,6 +66,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .into());
     }
     options.streams = configured_streams(args.config.as_deref())?;
+    let digest = crate::config::load(args.config.as_deref())?
+        .map(|c| c.digest)
+        .unwrap_or_default()
+        .schedule(env("NEXTNECK_DIGEST_URL"))?;
     // Undocumented tuning for the benchmark's baseline (1 = one fsync per
     // request, no group commit).
     if let Some(n) = std::env::var("NEXTNECK_SERVE_MAX_BATCH")
@@ -98,6 +102,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             redact(&url),
             if read_protected { " (read token required)" } else { "" }
         );
+        let banner = match &digest {
+            Some(schedule) => format!("{banner}{}\n", schedule.describe()),
+            None => banner,
+        };
+        if let Some(schedule) = digest {
+            crate::digest::spawn_scheduler(schedule, url.clone(), args.config.clone());
+        }
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
         drop(out);

@@ -55,6 +55,15 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
                 "events_total": status.events.iter().map(|(_, n)| n).sum::<u64>(),
                 "backlog": status.backlog,
                 "failed": status.failed,
+                "retrying": status.retrying,
+                "recent_failures": status.recent_failures.iter()
+                    .map(|f| json!({
+                        "delivery_id": f.delivery_id,
+                        "provider": f.provider,
+                        "event_type": f.event_type,
+                        "error": f.error,
+                    }))
+                    .collect::<Vec<_>>(),
                 "unknown_event_types": status.unknown_types.iter()
                     .map(|(t, n)| json!({"event_type": t, "deliveries": n}))
                     .collect::<Vec<_>>(),
@@ -80,11 +89,28 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
                 writeln!(out, "events     {kind:<20} {n:>8}")?;
             }
             writeln!(out, "backlog    {} waiting to be processed", status.backlog)?;
+            if status.retrying > 0 {
+                writeln!(
+                    out,
+                    "retrying   {} whose events could not be stored yet (tried again, then set aside)",
+                    status.retrying
+                )?;
+            }
             if status.failed > 0 {
                 writeln!(
                     out,
-                    "failed     {} (run `nextneck reprocess` after an upgrade)",
+                    "failed     {} set aside (run `nextneck reprocess` after an upgrade or a fix)",
                     status.failed
+                )?;
+            }
+            for f in &status.recent_failures {
+                writeln!(
+                    out,
+                    "failure    delivery {} ({}, {}): {}",
+                    f.delivery_id,
+                    nextneck_ingest::escape_control(&f.provider),
+                    nextneck_ingest::escape_control(&f.event_type),
+                    nextneck_ingest::escape_control(&f.error)
                 )?;
             }
             for (t, n) in &status.unknown_types {

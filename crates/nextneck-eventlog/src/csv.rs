@@ -274,7 +274,14 @@ impl Blocks {
                     self.carry.extend_from_slice(&buf[end..filled]);
                     return Ok(Some((buf, end, quoted)));
                 }
-                // One record longer than the buffer: read more.
+                // One record longer than the buffer: read more, up to the
+                // limit.
+                None if filled >= crate::MAX_RECORD_BYTES => {
+                    return Err(std::io::Error::other(format!(
+                        "a record is longer than {} MiB, the limit; check the file for a quote that is never closed",
+                        crate::MAX_RECORD_BYTES >> 20
+                    )));
+                }
                 None => self.carry.extend_from_slice(&buf[..filled]),
             }
         }

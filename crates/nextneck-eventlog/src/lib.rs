@@ -16,6 +16,16 @@ use nextneck_model::flow::{Event, EventLog, NO_NAME, NO_TIME, Names, SourceFile}
 
 mod csv;
 mod ndjson;
+
+/// The longest record read: a CSV record or an NDJSON line, in bytes. Real
+/// events are a few hundred bytes; the bound keeps a file without newlines
+/// (or with an unclosed quote) from being read whole into memory as one
+/// record.
+pub const MAX_RECORD_BYTES: usize = 4 << 20;
+
+/// The deepest element nesting read in an XES file (a log, traces, events
+/// and their attribute lists need a handful of levels).
+pub const MAX_XES_DEPTH: usize = 256;
 pub mod time;
 mod xes;
 
@@ -296,13 +306,30 @@ pub(crate) struct Ctx<'a> {
     pub options: &'a ReadOptions,
 }
 
+/// Text with its control characters written as escapes (`\u{0}`): errors
+/// quote the file's bytes, which must never reach a terminal raw.
+fn printable(text: String) -> String {
+    if !text.chars().any(char::is_control) {
+        return text;
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 impl Ctx<'_> {
     pub fn field(&self, line: u64, field: &str, problem: impl Into<String>) -> Error {
         Error::Field {
             path: self.path.to_owned(),
             line,
-            field: field.to_owned(),
-            problem: problem.into(),
+            field: printable(field.to_owned()),
+            problem: printable(problem.into()),
         }
     }
 
@@ -310,7 +337,7 @@ impl Ctx<'_> {
         Error::Line {
             path: self.path.to_owned(),
             line,
-            problem: problem.into(),
+            problem: printable(problem.into()),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! key holds each role; values may be strings or numbers (epoch times, case
 //! numbers). Blank lines are skipped.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 use nextneck_model::flow::{EventLog, SourceFile};
 use serde_json::{Map, Value};
@@ -21,14 +21,27 @@ pub(crate) fn read(
     let mut buf = String::new();
     loop {
         buf.clear();
-        let n = input.read_line(&mut buf).map_err(|e| Error::Io {
-            path: ctx.path.to_owned(),
-            source: e,
-        })?;
+        let limit = crate::MAX_RECORD_BYTES as u64 + 1;
+        let n = (&mut input)
+            .take(limit)
+            .read_line(&mut buf)
+            .map_err(|e| Error::Io {
+                path: ctx.path.to_owned(),
+                source: e,
+            })?;
         if n == 0 {
             break;
         }
         line_no += 1;
+        if n as u64 == limit && !buf.ends_with('\n') {
+            return Err(ctx.line(
+                line_no,
+                format!(
+                    "the line is longer than {} MiB, the limit; write one event per line",
+                    crate::MAX_RECORD_BYTES >> 20
+                ),
+            ));
+        }
         let text = buf.trim();
         if text.is_empty() {
             continue;

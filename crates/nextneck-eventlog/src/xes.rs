@@ -125,6 +125,15 @@ pub(crate) fn read(
                     _ => {}
                 }
                 if !empty {
+                    if stack.len() >= crate::MAX_XES_DEPTH {
+                        return Err(ctx.line(
+                            line,
+                            format!(
+                                "elements are nested deeper than {} levels, the limit: this is not an XES log",
+                                crate::MAX_XES_DEPTH
+                            ),
+                        ));
+                    }
                     stack.push((name, line));
                 }
             }

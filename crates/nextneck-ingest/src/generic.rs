@@ -8,7 +8,7 @@ use nextneck_model::events::{
     Event, EventBody, Incident, IncidentStatus, Postmortem, StageTransition,
 };
 
-use crate::json::J;
+use crate::json::{self, J};
 use crate::{Converted, IngestError};
 
 const SOURCE: &str = "events";
@@ -124,7 +124,8 @@ fn parse_lines(body: &[u8]) -> Result<(Vec<Event>, Vec<String>), IngestError> {
             source: Box::new(e),
         };
         let value: serde_json::Value =
-            serde_json::from_str(line).map_err(|e| at_line(IngestError::Json(e.to_string())))?;
+            serde_json::from_str(line).map_err(|e| at_line(json::json_error(&e)))?;
+        json::refuse_nul(&value).map_err(at_line)?;
         match event(&J::root(&value)).map_err(at_line)? {
             Ok(e) => events.push(e),
             Err(t) => unknown.push(t),
@@ -168,7 +169,7 @@ fn event(j: &J<'_>) -> Result<Result<Event, String>, IngestError> {
         at,
         body,
     };
-    let id = j.req_id("id")?;
+    let id = j.req_str("id")?;
     Ok(Ok(match kind.as_str() {
         "deployment" => {
             let status_text = j.req_str("status")?;
@@ -185,8 +186,8 @@ fn event(j: &J<'_>) -> Result<Result<Event, String>, IngestError> {
                     )));
                 }
             };
-            let started_at = j.opt_time("started_at")?;
-            let finished_at = j.opt_time("finished_at")?;
+            let started_at = j.opt_time_text("started_at")?;
+            let finished_at = j.opt_time_text("finished_at")?;
             if started_at.is_none() && finished_at.is_none() {
                 return Err(j
                     .get("finished_at")
@@ -216,16 +217,16 @@ fn event(j: &J<'_>) -> Result<Result<Event, String>, IngestError> {
                 let c = c.object()?;
                 commits.push(ChangeCommit {
                     sha: c.req_str("sha")?,
-                    authored_at: c.opt_time("authored_at")?,
-                    committed_at: c.opt_time("committed_at")?,
+                    authored_at: c.opt_time_text("authored_at")?,
+                    committed_at: c.opt_time_text("committed_at")?,
                     author: c.opt_str("author")?,
                 });
             }
-            let opened_at = Some(j.req_time("opened_at")?);
-            let ready_at = j.opt_time("ready_at")?;
-            let first_review_at = j.opt_time("first_review_at")?;
-            let merged_at = j.opt_time("merged_at")?;
-            let closed_at = j.opt_time("closed_at")?.or(merged_at);
+            let opened_at = Some(j.req_time_text("opened_at")?);
+            let ready_at = j.opt_time_text("ready_at")?;
+            let first_review_at = j.opt_time_text("first_review_at")?;
+            let merged_at = j.opt_time_text("merged_at")?;
+            let closed_at = j.opt_time_text("closed_at")?.or(merged_at);
             let state = if merged_at.is_some() {
                 ChangeState::Merged
             } else if closed_at.is_some() {
@@ -269,9 +270,9 @@ fn event(j: &J<'_>) -> Result<Result<Event, String>, IngestError> {
             )
         }
         "incident" => {
-            let opened_at = j.req_time("opened_at")?;
-            let acknowledged_at = j.opt_time("acknowledged_at")?;
-            let resolved_at = j.opt_time("resolved_at")?;
+            let opened_at = j.req_time_text("opened_at")?;
+            let acknowledged_at = j.opt_time_text("acknowledged_at")?;
+            let resolved_at = j.opt_time_text("resolved_at")?;
             let status = if resolved_at.is_some() {
                 IncidentStatus::Resolved
             } else if acknowledged_at.is_some() {
@@ -289,7 +290,7 @@ fn event(j: &J<'_>) -> Result<Result<Event, String>, IngestError> {
                     opened_at: Some(opened_at),
                     acknowledged_at,
                     resolved_at,
-                    deployment_id: j.opt_id("deployment_id")?,
+                    deployment_id: j.opt_str("deployment_id")?,
                     sha: j.opt_str("sha")?,
                     action: None,
                     priority: j.opt_str("priority")?,
@@ -298,21 +299,21 @@ fn event(j: &J<'_>) -> Result<Result<Event, String>, IngestError> {
             )
         }
         "postmortem.published" => {
-            let published_at = j.req_time("published_at")?;
+            let published_at = j.req_time_text("published_at")?;
             ev(
                 Some(published_at),
                 EventBody::Postmortem(Postmortem {
                     id,
-                    incident_id: j.req_id("incident_id")?,
+                    incident_id: j.req_str("incident_id")?,
                     published_at,
                     url: j.opt_str("url")?,
                 }),
             )
         }
         "ci.run" => {
-            let queued_at = j.opt_time("queued_at")?;
-            let started_at = j.opt_time("started_at")?;
-            let finished_at = j.opt_time("finished_at")?;
+            let queued_at = j.opt_time_text("queued_at")?;
+            let started_at = j.opt_time_text("started_at")?;
+            let finished_at = j.opt_time_text("finished_at")?;
             let conclusion = j.opt_str("conclusion")?.map(|c| match c.as_str() {
                 "success" => CiConclusion::Success,
                 "failure" => CiConclusion::Failure,
@@ -346,11 +347,11 @@ fn event(j: &J<'_>) -> Result<Result<Event, String>, IngestError> {
             )
         }
         "stage.transition" => ev(
-            Some(j.req_time("at")?),
+            Some(j.req_time_text("at")?),
             EventBody::StageTransition(StageTransition {
                 id,
                 stream: j.req_str("stream")?,
-                item: j.req_id("item")?,
+                item: j.req_str("item")?,
                 stage: j.req_str("stage")?,
             }),
         ),

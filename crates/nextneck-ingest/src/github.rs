@@ -2,7 +2,8 @@
 //! payload without it is recognised by its shape) and REST API exports
 //! (`gh api --paginate`): pulls (optionally with `commits` and `reviews`
 //! arrays added), reviews, deployments (optionally with `statuses`),
-//! deployment statuses, workflow runs and issues.
+//! deployment statuses, workflow runs, releases (stored, no event yet) and
+//! issues.
 
 use nextneck_model::Timestamp;
 use nextneck_model::events::{
@@ -614,6 +615,10 @@ fn export(values: &[Value]) -> Result<Vec<Event>, IngestError> {
         } else if e.has("workflow_id") && e.has("head_sha") {
             let r = workflow_run(&e, None, None)?;
             out.push(event(e.opt_time("updated_at")?, EventBody::CiRun(r)));
+        } else if e.has("tag_name") && e.has("assets") {
+            // A release: kept in the store, no event yet (the `release`
+            // webhook is not one either).
+            continue;
         } else if e.has("number") && e.has("labels") && e.has("state") {
             if e.has("pull_request") {
                 // The issues API lists pull requests too; pulls come from
@@ -624,7 +629,7 @@ fn export(values: &[Value]) -> Result<Vec<Event>, IngestError> {
             out.push(event(e.opt_time("updated_at")?, EventBody::Issue(i)));
         } else {
             return Err(e.err(
-                "is not a pull request, review, deployment, deployment status, workflow run or issue",
+                "is not a pull request, review, deployment, deployment status, workflow run, release or issue",
             ));
         }
     }

@@ -37,7 +37,7 @@ impl<'a> J<'a> {
             path: if self.path.is_empty() {
                 "(the document)".to_owned()
             } else {
-                self.path.clone()
+                escape_control(&self.path)
             },
             message: message.into(),
         }
@@ -157,6 +157,26 @@ impl<'a> J<'a> {
         }
     }
 
+    /// A time that must be a string (the generic format's schema says
+    /// so): a number is refused rather than read as an epoch.
+    pub fn time_text(&self) -> Result<Timestamp, IngestError> {
+        match self.v {
+            Value::String(_) => self.time(),
+            other => Err(self.err(format!(
+                "expected a time as an RFC 3339 string such as \"2024-03-01T12:00:00Z\", found {}",
+                kind(other)
+            ))),
+        }
+    }
+
+    pub fn opt_time_text(&self, key: &str) -> Result<Option<Timestamp>, IngestError> {
+        self.opt(key).map(|j| j.time_text()).transpose()
+    }
+
+    pub fn req_time_text(&self, key: &str) -> Result<Timestamp, IngestError> {
+        self.req(key)?.time_text()
+    }
+
     pub fn opt_time(&self, key: &str) -> Result<Option<Timestamp>, IngestError> {
         self.opt(key).map(|j| j.time()).transpose()
     }
@@ -199,6 +219,88 @@ impl<'a> J<'a> {
             })
             .collect()
     }
+}
+
+/// Text with its control characters (NUL, escape sequences, newlines)
+/// written as escapes, so that an error quoting input never prints them raw.
+pub fn escape_control(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The deepest nesting of arrays and objects serde_json reads (its
+/// recursion limit), named in the error.
+pub(crate) const MAX_JSON_DEPTH: usize = 128;
+
+/// The error for a document serde_json could not read, naming the nesting
+/// limit when that is what stopped it.
+pub(crate) fn json_error(e: &serde_json::Error) -> IngestError {
+    let text = e.to_string();
+    if text.starts_with("recursion limit exceeded") {
+        IngestError::Json(format!(
+            "arrays and objects are nested deeper than {MAX_JSON_DEPTH} levels, the limit (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    } else {
+        IngestError::Json(escape_control(&text))
+    }
+}
+
+/// Refuses text nextneck cannot store the same way on every backend: a NUL
+/// character (`\u0000`) in any key or string (PostgreSQL's text cannot
+/// hold it). The error names the first such field.
+pub(crate) fn refuse_nul(v: &Value) -> Result<(), IngestError> {
+    fn walk(v: &Value, path: &mut String) -> Result<(), IngestError> {
+        let nul = |path: &str| IngestError::Field {
+            path: if path.is_empty() {
+                "(the document)".to_owned()
+            } else {
+                escape_control(path)
+            },
+            message: "contains a NUL character (\\u0000), which nextneck does not store; remove it"
+                .to_owned(),
+        };
+        match v {
+            Value::String(s) if s.contains('\0') => Err(nul(path)),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    walk(item, path)?;
+                    path.truncate(len);
+                }
+                Ok(())
+            }
+            Value::Object(map) => {
+                for (k, item) in map {
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                    if k.contains('\0') {
+                        return Err(nul(path));
+                    }
+                    walk(item, path)?;
+                    path.truncate(len);
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+    walk(v, &mut String::new())
 }
 
 fn kind(v: &Value) -> &'static str {

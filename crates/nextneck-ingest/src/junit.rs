@@ -22,7 +22,10 @@ pub(crate) fn convert(headers: &[(String, String)], body: &[u8]) -> Result<Conve
         IngestError::Xml {
             line: pos.row,
             column: pos.col,
-            message: format!("not well-formed XML: {}", without_position(&e.to_string())),
+            message: format!(
+                "not well-formed XML: {}",
+                crate::escape_control(without_position(&e.to_string()))
+            ),
         }
     })?;
     let root = doc.root_element();
@@ -43,12 +46,17 @@ pub(crate) fn convert(headers: &[(String, String)], body: &[u8]) -> Result<Conve
         report: header(headers, "x-nextneck-file").map(str::to_owned),
     };
     let mut events = Vec::new();
-    walk(&doc, root, None, None, &context, &mut events)?;
+    walk(&doc, root, None, None, &context, &mut events, 1)?;
     Ok(Converted {
         event_type: "junit:report".to_owned(),
         events: Some(events),
     })
 }
+
+/// The deepest nesting of `<testsuites>`/`<testsuite>` elements read (real
+/// reports nest a few levels; the suites are walked recursively, so the
+/// bound keeps a hostile report from exhausting a thread's stack).
+pub const MAX_DEPTH: usize = 100;
 
 struct Context {
     commit: Option<String>,
@@ -63,7 +71,18 @@ fn walk(
     suite_time: Option<i64>,
     ctx: &Context,
     out: &mut Vec<Event>,
+    depth: usize,
 ) -> Result<(), IngestError> {
+    if depth > MAX_DEPTH {
+        let pos = doc.text_pos_at(node.range().start);
+        return Err(IngestError::Xml {
+            line: pos.row,
+            column: pos.col,
+            message: format!(
+                "test suites are nested deeper than {MAX_DEPTH} levels, the limit; flatten the report"
+            ),
+        });
+    }
     let suite_time = node
         .attribute("timestamp")
         .and_then(parse_time)
@@ -75,7 +94,9 @@ fn walk(
     };
     for child in node.children().filter(|n| n.is_element()) {
         match child.tag_name().name() {
-            "testsuite" | "testsuites" => walk(doc, child, suite, suite_time, ctx, out)?,
+            "testsuite" | "testsuites" => {
+                walk(doc, child, suite, suite_time, ctx, out, depth + 1)?;
+            }
             "testcase" => out.push(test_case(doc, child, suite, suite_time, ctx)?),
             _ => {}
         }

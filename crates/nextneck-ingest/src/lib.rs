@@ -23,7 +23,8 @@ mod pagerduty;
 pub mod signature;
 
 pub use generic::{TYPES as EVENT_TYPES, parse_events};
-pub use json::parse_time;
+pub use json::{escape_control, parse_time};
+pub use junit::MAX_DEPTH as MAX_XML_DEPTH;
 
 /// A source of deliveries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -179,9 +180,20 @@ pub fn dedupe_key(provider: Provider, headers: &[(String, String)], body: &[u8])
         .and_then(|h| header(headers, h))
         .map(str::trim)
         .filter(|v| !v.is_empty())
-        .map(str::to_owned)
+        .map(|id| {
+            // A unique index cannot hold keys of any length (PostgreSQL's
+            // b-tree refuses rows over about 2.7 kB): a long id is hashed.
+            if id.len() > MAX_DELIVERY_ID {
+                format!("id-sha256:{}", hex::encode(Sha256::digest(id.as_bytes())))
+            } else {
+                id.to_owned()
+            }
+        })
         .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(body))))
 }
+
+/// The longest delivery id kept as it is in the dedupe key, in bytes.
+pub const MAX_DELIVERY_ID: usize = 200;
 
 /// Converts one delivery (a webhook request, or a file given to
 /// `nextneck import`) into normalized events.
@@ -198,6 +210,11 @@ pub fn convert(
         Provider::Junit => junit::convert(headers, body),
         Provider::Events => generic::convert(body),
         _ => {
+            if provider == Provider::Github && form_encoded(headers, body) {
+                return Err(IngestError::Unrecognized(
+                    "the body is form-encoded (application/x-www-form-urlencoded), not JSON; set the webhook's content type to application/json in its GitHub settings".to_owned(),
+                ));
+            }
             let values = parse_json_documents(body)?;
             match provider {
                 Provider::Github => github::convert(headers, &values),
@@ -213,12 +230,22 @@ pub fn convert(
     }
 }
 
+/// A GitHub hook configured with form encoding: its content type, or a body
+/// of `payload=...` (a saved payload has no headers).
+fn form_encoded(headers: &[(String, String)], body: &[u8]) -> bool {
+    header(headers, "content-type")
+        .is_some_and(|t| t.trim().starts_with("application/x-www-form-urlencoded"))
+        || body.starts_with(b"payload=")
+}
+
 /// One JSON document, or several written one after another (what
 /// `gh api --paginate` prints without `--slurp`: `[...][...]`).
 fn parse_json_documents(body: &[u8]) -> Result<Vec<serde_json::Value>, IngestError> {
     let mut out = Vec::new();
     for value in serde_json::Deserializer::from_slice(body).into_iter::<serde_json::Value>() {
-        out.push(value.map_err(|e| IngestError::Json(e.to_string()))?);
+        let value = value.map_err(|e| json::json_error(&e))?;
+        json::refuse_nul(&value)?;
+        out.push(value);
     }
     if out.is_empty() {
         return Err(IngestError::Json("the body is empty".to_owned()));

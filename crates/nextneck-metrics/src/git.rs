@@ -564,7 +564,7 @@ fn component_tag_hint(other: &[&str]) -> Option<Notice> {
     Some(Notice {
         code: "component_release_tags",
         message: format!(
-            "{total} other {} like releases of components ({}{}); to count the releases of `{}` as deployments, pass `--deploy-tags '^{}v?[0-9]+(\\.[0-9]+){{1,2}}$'`",
+            "{total} other {} like releases of components ({}{}); to count the releases of `{}` as deployments, pass `--deploy-tags '{}'`",
             if total == 1 { "tag looks" } else { "tags look" },
             examples.join(", "),
             if groups.len() > 3 {
@@ -573,9 +573,24 @@ fn component_tag_hint(other: &[&str]) -> Option<Notice> {
                 String::new()
             },
             top.trim_end_matches(['-', '/', '_', '@']),
-            escape_literal(top),
+            component_pattern(top),
         ),
     })
+}
+
+/// The prefix of a monorepo component's release tag (`api/` of
+/// `api/v2.1.0`, `tokio-` of `tokio-1.38.0`), when the tag looks like one.
+pub fn component_prefix(tag: &str) -> Option<&str> {
+    component_tag_regex()
+        .captures(tag)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str())
+}
+
+/// The `--deploy-tags` pattern selecting the releases of the component
+/// whose tags start with `prefix`.
+pub fn component_pattern(prefix: &str) -> String {
+    format!("^{}v?[0-9]+(\\.[0-9]+){{1,2}}$", escape_literal(prefix))
 }
 
 fn component_tag_regex() -> &'static Regex {

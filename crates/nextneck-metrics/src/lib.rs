@@ -8,6 +8,7 @@
 pub mod code;
 mod common;
 pub mod delivery;
+pub mod digest;
 pub mod flow;
 pub mod flow_events;
 pub mod forecast;

@@ -14,6 +14,7 @@ use nextneck_metrics::time::{date, human, rfc3339};
 pub mod code;
 pub mod dashboard;
 pub mod delivery;
+pub mod digest;
 pub mod flow;
 pub mod html;
 pub mod md;

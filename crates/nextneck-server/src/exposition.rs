@@ -383,6 +383,11 @@ fn health(t: &mut Text, shared: &Shared, status: &Status, now_ms: i64) {
         "Stored deliveries whose processing failed (see nextneck status; nextneck reprocess derives them again).",
         Some(status.failed as f64),
     );
+    t.gauge(
+        "nextneck_retrying_deliveries",
+        "Queued deliveries whose events could not be stored yet; each is tried again, then set aside as failed.",
+        Some(status.retrying as f64),
+    );
     t.family(
         "nextneck_store_errors_total",
         "counter",

@@ -274,24 +274,48 @@ fn writer(
             }
         }
         let (deliveries, replies): (Vec<NewDelivery>, Vec<Reply>) = batch.into_iter().unzip();
-        match store.append(&deliveries) {
-            Ok(results) => {
-                for (reply, result) in replies.into_iter().zip(results) {
-                    let _ = reply.send(Ok(result));
-                }
-                let _ = wake.send(());
+        let results = append_isolated(store.as_mut(), &deliveries, health);
+        if results.iter().any(Result::is_ok) {
+            let _ = wake.send(());
+        }
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(result);
+        }
+    }
+}
+
+/// Appends a group commit's deliveries in one transaction; when that fails
+/// and there are several, appends each alone, so that one delivery the
+/// store refuses fails alone (503) and the others are acknowledged.
+fn append_isolated(
+    store: &mut dyn Store,
+    deliveries: &[NewDelivery],
+    health: &exposition::Health,
+) -> Vec<Result<Appended, ()>> {
+    let failed = |e: &StoreError, n: usize| {
+        health.store_error("append");
+        eprintln!(
+            "nextneck serve: could not store {n} deliveries: {}",
+            error_chain(e)
+        );
+    };
+    match store.append(deliveries) {
+        Ok(results) => results.into_iter().map(Ok).collect(),
+        Err(e) => {
+            failed(&e, deliveries.len());
+            if deliveries.len() == 1 {
+                return vec![Err(())];
             }
-            Err(e) => {
-                health.store_error("append");
-                eprintln!(
-                    "nextneck serve: could not store {} deliveries: {}",
-                    deliveries.len(),
-                    error_chain(&e)
-                );
-                for reply in replies {
-                    let _ = reply.send(Err(()));
-                }
-            }
+            deliveries
+                .iter()
+                .map(|d| match store.append(std::slice::from_ref(d)) {
+                    Ok(mut r) => r.pop().ok_or(()),
+                    Err(e) => {
+                        failed(&e, 1);
+                        Err(())
+                    }
+                })
+                .collect()
         }
     }
 }
@@ -304,7 +328,23 @@ fn processor(
 ) {
     while !stop.load(Ordering::SeqCst) {
         const LIMIT: usize = 500;
-        match process_batch(store.as_mut(), LIMIT) {
+        // A panic in the store's code must not end processing for good.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            process_batch(store.as_mut(), LIMIT)
+        }));
+        let result = match result {
+            Ok(result) => result,
+            Err(panic) => {
+                health.store_error("process");
+                eprintln!(
+                    "nextneck serve: processing panicked: {}",
+                    panic_message(panic.as_ref())
+                );
+                thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+        };
+        match result {
             // A backlog: keep going.
             Ok(n) if n >= LIMIT => {}
             Ok(_) => {
@@ -326,18 +366,36 @@ fn processor(
 }
 
 /// Converts one stored delivery into normalized events, as the server did
-/// when it accepted it (with today's definitions).
+/// when it accepted it (with today's definitions). A delivery that cannot be
+/// converted, or whose conversion panics, is [`Processed::Failed`] with the
+/// reason: recorded, set aside, never retried in a loop.
 pub fn process_delivery(d: &nextneck_store::Delivery) -> Processed {
     let Some(provider) = Provider::parse(&d.delivery.provider) else {
         return Processed::Unknown;
     };
-    match convert(provider, &d.delivery.headers, &d.delivery.body) {
-        Ok(c) => match c.events {
+    let converted =
+        std::panic::catch_unwind(|| convert(provider, &d.delivery.headers, &d.delivery.body));
+    match converted {
+        Ok(Ok(c)) => match c.events {
             Some(events) => Processed::Events(events),
             None => Processed::Unknown,
         },
-        Err(e) => Processed::Failed(e.to_string()),
+        Ok(Err(e)) => Processed::Failed(e.to_string()),
+        Err(panic) => Processed::Failed(format!(
+            "converting it panicked ({}); please report this delivery",
+            panic_message(panic.as_ref())
+        )),
     }
+}
+
+/// The text of a panic's payload.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned());
+    nextneck_ingest::escape_control(&text)
 }
 
 fn process_batch(store: &mut dyn Store, limit: usize) -> Result<usize, StoreError> {
@@ -669,4 +727,73 @@ pub async fn serve(
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn delivery(key: &str) -> NewDelivery {
+        NewDelivery {
+            provider: "github".to_owned(),
+            dedupe_key: key.to_owned(),
+            event_type: "github:ping".to_owned(),
+            origin: Origin::Webhook,
+            headers: Vec::new(),
+            body: b"{}".to_vec(),
+            received_at_ms: 0,
+        }
+    }
+
+    /// One delivery the database refuses (a trigger stands for a value a
+    /// backend cannot hold) fails alone; the rest of its group commit is
+    /// stored and acknowledged.
+    fn check_isolation(url: &str, refuse: impl FnOnce()) {
+        let mut store = nextneck_store::open(url).unwrap();
+        refuse();
+        let health = exposition::Health::default();
+        let batch = [delivery("a"), delivery("poison"), delivery("b")];
+        let got = append_isolated(store.as_mut(), &batch, &health);
+        assert!(matches!(got[0], Ok(Appended::New(_))), "{got:?}");
+        assert_eq!(got[1], Err(()));
+        assert!(matches!(got[2], Ok(Appended::New(_))), "{got:?}");
+        assert_eq!(store.deliveries().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn one_refused_delivery_fails_alone_in_a_group_commit_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        check_isolation(&format!("sqlite:{}", path.display()), || {
+            rusqlite::Connection::open(&path)
+                .unwrap()
+                .execute_batch(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON deliveries WHEN NEW.dedupe_key = 'poison'
+                     BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+                )
+                .unwrap();
+        });
+    }
+
+    #[test]
+    fn one_refused_delivery_fails_alone_in_a_group_commit_on_postgres() {
+        let base = std::env::var("NEXTNECK_TEST_POSTGRES")
+            .expect("NEXTNECK_TEST_POSTGRES must hold a PostgreSQL URL");
+        let url = nextneck_store::fresh_postgres_schema(&base).unwrap();
+        check_isolation(&url, || {
+            postgres::Client::connect(&url, postgres::NoTls)
+                .unwrap()
+                .batch_execute(
+                    "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN
+                       IF NEW.dedupe_key = 'poison' THEN RAISE EXCEPTION 'poisoned'; END IF;
+                       RETURN NEW;
+                     END $$ LANGUAGE plpgsql;
+                     CREATE TRIGGER refuse BEFORE INSERT ON deliveries FOR EACH ROW EXECUTE FUNCTION refuse();",
+                )
+                .unwrap();
+        });
+        nextneck_store::drop_postgres_schema(&url);
+    }
 }

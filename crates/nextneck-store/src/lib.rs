@@ -20,6 +20,11 @@
 //! * **[`Store::append`] returns only once the batch is durable**: one
 //!   transaction per batch, committed with an fsync (SQLite `synchronous=FULL`
 //!   in WAL mode; PostgreSQL's default `synchronous_commit=on`).
+//! * **One delivery never blocks the others**: when a batch's events cannot
+//!   be written, each delivery is written alone; one that still fails keeps
+//!   its place in the queue with the attempt and the reason counted, and
+//!   after [`MAX_ATTEMPTS`] is set aside as failed (outcome `failed`, with
+//!   the reason), so the deliveries behind it are processed.
 
 use nextneck_model::events::Event;
 
@@ -104,6 +109,10 @@ impl Appended {
     }
 }
 
+/// How many times writing a delivery's events is tried before it is set
+/// aside as failed.
+pub const MAX_ATTEMPTS: u32 = 5;
+
 /// What processing one delivery produced.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Processed {
@@ -138,6 +147,19 @@ pub struct ProviderCount {
     pub last_received_at_ms: i64,
 }
 
+/// A delivery whose processing failed, with the reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// The delivery.
+    pub delivery_id: i64,
+    /// Its provider.
+    pub provider: String,
+    /// Its event type as received.
+    pub event_type: String,
+    /// Why it failed.
+    pub error: String,
+}
+
 /// The store at a glance (`nextneck status`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Status {
@@ -150,11 +172,19 @@ pub struct Status {
     /// When the oldest of them was received, milliseconds since the epoch
     /// (the processing lag's start); `None` when none waits.
     pub oldest_queued_at_ms: Option<i64>,
-    /// Deliveries whose processing failed.
+    /// Deliveries whose processing failed (set aside, not queued).
     pub failed: u64,
+    /// The most recent of them (up to [`RECENT_FAILURES`]), newest first.
+    pub recent_failures: Vec<Failure>,
+    /// Queued deliveries whose events could not be written yet: they are
+    /// tried again, up to [`MAX_ATTEMPTS`] times.
+    pub retrying: u64,
     /// Unknown event types seen, with how many deliveries had each.
     pub unknown_types: Vec<(String, u64)>,
 }
+
+/// How many failed deliveries [`Status::recent_failures`] lists.
+pub const RECENT_FAILURES: usize = 10;
 
 /// A store error.
 #[derive(Debug, thiserror::Error)]
@@ -217,8 +247,12 @@ pub trait Store: Send {
 
     /// Claims up to `limit` queued deliveries (oldest first) that no other
     /// process holds, runs `process` on each, and in the same transaction
-    /// stores the events and takes them off the queue. Returns how many were
-    /// processed; 0 when the queue is empty (or fully claimed by others).
+    /// stores the events and takes them off the queue. When that
+    /// transaction fails, each delivery is written alone, and one that
+    /// still fails has the attempt counted (and is set aside as failed
+    /// after [`MAX_ATTEMPTS`]). Returns how many were processed or had an
+    /// attempt counted; 0 when the queue is empty (or fully claimed by
+    /// others).
     fn process(
         &mut self,
         limit: usize,
@@ -247,7 +281,24 @@ pub trait Store: Send {
     /// How many times each delivery was processed (0 or 1, by the
     /// invariant), by delivery id; for checks and tests.
     fn outcome_counts(&mut self) -> Result<Vec<(i64, u64)>, StoreError>;
+
+    // `nextneck sync`'s cursors: small named values (`github:o/r:pulls`)
+    // kept beside the deliveries, in the `sync_cursors` table.
+
+    /// The value stored under `key`, if any.
+    fn sync_cursor(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Stores `value` under `key` (replacing the old one), durably.
+    fn set_sync_cursor(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
 }
+
+/// The table of [`Store::sync_cursor`], created on open by both backends.
+const SYNC_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sync_cursors (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+";
 
 /// Which database a URL names.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -305,6 +356,7 @@ fn event_from_json(delivery_id: i64, seq: u32, s: &str) -> Result<StoredEvent, S
 }
 
 /// The outcome row written for a processed delivery.
+#[derive(Clone, Debug)]
 struct Outcome {
     status: &'static str,
     error: Option<String>,
@@ -313,6 +365,21 @@ struct Outcome {
 
 fn outcome_of(result: Processed) -> Outcome {
     match result {
+        Processed::Events(events) if events.iter().any(|e| e.entity_id().contains('\0')) => {
+            let i = events
+                .iter()
+                .position(|e| e.entity_id().contains('\0'))
+                .unwrap_or(0);
+            Outcome {
+                status: "failed",
+                error: Some(format!(
+                    "the id of event {} ({}) contains a NUL character, which the store does not hold",
+                    i + 1,
+                    events.get(i).map_or("", Event::kind)
+                )),
+                events: Vec::new(),
+            }
+        }
         Processed::Events(events) => Outcome {
             status: "ok",
             error: None,
@@ -335,10 +402,35 @@ fn outcome_of(result: Processed) -> Outcome {
         },
         Processed::Failed(msg) => Outcome {
             status: "failed",
-            error: Some(msg),
+            error: Some(storable(&msg)),
             events: Vec::new(),
         },
     }
+}
+
+/// Text every backend stores as it is: NUL characters (which PostgreSQL's
+/// text cannot hold) written as `\u{0}`.
+fn storable(text: &str) -> String {
+    text.replace('\0', "\\u{0}")
+}
+
+/// The reason recorded for a failed write: the error and its causes.
+fn write_error(e: &StoreError) -> String {
+    let mut s = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    storable(&s)
+}
+
+/// The outcome's reason when a delivery is set aside.
+fn set_aside_reason(last_error: &str) -> String {
+    format!(
+        "its events could not be stored after {MAX_ATTEMPTS} attempts (last: {last_error}); set aside"
+    )
 }
 
 /// Test support: a fresh, empty PostgreSQL schema on the server at `base`

@@ -13,8 +13,9 @@
 use postgres::{Client, NoTls};
 
 use crate::{
-    Appended, Delivery, NewDelivery, Origin, Processed, ProviderCount, Status, Store, StoreError,
-    StoredEvent, event_from_json, headers_from_json, headers_to_json, outcome_of,
+    Appended, Delivery, Failure, MAX_ATTEMPTS, NewDelivery, Origin, Outcome, Processed,
+    ProviderCount, RECENT_FAILURES, Status, Store, StoreError, StoredEvent, event_from_json,
+    headers_from_json, headers_to_json, outcome_of, set_aside_reason, storable, write_error,
 };
 
 const SCHEMA: &str = "
@@ -30,7 +31,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
     UNIQUE (provider, dedupe_key)
 );
 CREATE TABLE IF NOT EXISTS queue (
-    delivery_id BIGINT PRIMARY KEY
+    delivery_id BIGINT PRIMARY KEY,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
 );
 CREATE TABLE IF NOT EXISTS outcomes (
     delivery_id BIGINT PRIMARY KEY,
@@ -64,6 +67,23 @@ impl PostgresStore {
         let mut tx = client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock(7262100453)", &[])?;
         tx.batch_execute(SCHEMA)?;
+        // A store made by an earlier version: the queue's attempt columns
+        // (checked first, so that an up-to-date store takes no table lock).
+        let migrated: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = 'queue'
+                 AND column_name = 'attempts'",
+                &[],
+            )?
+            .get(0);
+        if migrated == 0 {
+            tx.batch_execute(
+                "ALTER TABLE queue ADD COLUMN IF NOT EXISTS attempts INTEGER NOT NULL DEFAULT 0;
+                 ALTER TABLE queue ADD COLUMN IF NOT EXISTS last_error TEXT;",
+            )?;
+        }
+        tx.batch_execute(crate::SYNC_SCHEMA)?;
         tx.commit()?;
         Ok(PostgresStore { client })
     }
@@ -117,12 +137,13 @@ impl Store for PostgresStore {
         let mut out = Vec::with_capacity(batch.len());
         for d in batch {
             let headers = headers_to_json(&d.headers);
+            let event_type = storable(&d.event_type);
             let row = tx.query_opt(
                 &insert,
                 &[
                     &d.provider,
                     &d.dedupe_key,
-                    &d.event_type,
+                    &event_type,
                     &d.origin.as_str(),
                     &headers,
                     &d.body,
@@ -159,26 +180,27 @@ impl Store for PostgresStore {
             &[&(limit as i64)],
         )?;
         let claimed: Vec<Delivery> = rows.iter().map(delivery_from_row).collect();
-        let event = tx.prepare(
-            "INSERT INTO events (delivery_id, seq, kind, entity_id, at, data) VALUES ($1, $2, $3, $4, $5, $6)",
-        )?;
-        let outcome = tx.prepare(
-            "INSERT INTO outcomes (delivery_id, status, error, events) VALUES ($1, $2, $3, $4)",
-        )?;
-        let dequeue = tx.prepare("DELETE FROM queue WHERE delivery_id = $1")?;
-        for d in &claimed {
-            let o = outcome_of(process(d));
-            for (seq, (kind, entity, at, data)) in o.events.iter().enumerate() {
-                tx.execute(&event, &[&d.id, &(seq as i32), kind, entity, at, data])?;
+        let outcomes: Vec<(i64, Outcome)> = claimed
+            .iter()
+            .map(|d| (d.id, outcome_of(process(d))))
+            .collect();
+        let written = write_outcomes(&mut tx, &outcomes).and_then(|()| Ok(tx.commit()?));
+        match written {
+            Ok(()) => Ok(claimed.len()),
+            Err(e) if outcomes.len() == 1 => self.record_attempt(outcomes[0].0, &write_error(&e)),
+            // The claim was rolled back with the batch: claim and write each
+            // alone, so that one bad delivery fails alone.
+            Err(_) => {
+                let mut done = 0;
+                for o in outcomes.chunks(1) {
+                    done += match self.write_alone(&o[0]) {
+                        Ok(n) => n,
+                        Err(e) => self.record_attempt(o[0].0, &write_error(&e))?,
+                    };
+                }
+                Ok(done)
             }
-            tx.execute(
-                &outcome,
-                &[&d.id, &o.status, &o.error, &(o.events.len() as i32)],
-            )?;
-            tx.execute(&dequeue, &[&d.id])?;
         }
-        tx.commit()?;
-        Ok(claimed.len())
     }
 
     fn requeue_all(&mut self) -> Result<u64, StoreError> {
@@ -234,12 +256,32 @@ impl Store for PostgresStore {
             .iter()
             .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
             .collect();
+        let recent_failures = c
+            .query(
+                "SELECT d.id, d.provider, d.event_type, coalesce(o.error, '') FROM outcomes o
+                 JOIN deliveries d ON d.id = o.delivery_id
+                 WHERE o.status = 'failed' ORDER BY d.id DESC LIMIT $1",
+                &[&(RECENT_FAILURES as i64)],
+            )?
+            .iter()
+            .map(|r| Failure {
+                delivery_id: r.get(0),
+                provider: r.get(1),
+                event_type: r.get(2),
+                error: r.get(3),
+            })
+            .collect();
+        let retrying: i64 = c
+            .query_one("SELECT count(*) FROM queue WHERE attempts > 0", &[])?
+            .get(0);
         Ok(Status {
             providers,
             events,
             backlog: backlog as u64,
             oldest_queued_at_ms,
             failed: failed as u64,
+            recent_failures,
+            retrying: retrying as u64,
             unknown_types,
         })
     }
@@ -302,6 +344,96 @@ impl Store for PostgresStore {
             .iter()
             .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
             .collect())
+    }
+
+    fn sync_cursor(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        let row = self
+            .client
+            .query_opt("SELECT value FROM sync_cursors WHERE key = $1", &[&key])?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn set_sync_cursor(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.client.execute(
+            "INSERT INTO sync_cursors (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            &[&key, &value],
+        )?;
+        Ok(())
+    }
+}
+
+/// Writes claimed deliveries' events and outcomes and takes them off the
+/// queue, in the caller's transaction.
+fn write_outcomes(
+    tx: &mut postgres::Transaction<'_>,
+    outcomes: &[(i64, Outcome)],
+) -> Result<(), StoreError> {
+    let event = tx.prepare(
+        "INSERT INTO events (delivery_id, seq, kind, entity_id, at, data) VALUES ($1, $2, $3, $4, $5, $6)",
+    )?;
+    let outcome = tx.prepare(
+        "INSERT INTO outcomes (delivery_id, status, error, events) VALUES ($1, $2, $3, $4)",
+    )?;
+    let dequeue = tx.prepare("DELETE FROM queue WHERE delivery_id = $1")?;
+    for (id, o) in outcomes {
+        for (seq, (kind, entity, at, data)) in o.events.iter().enumerate() {
+            tx.execute(&event, &[id, &(seq as i32), kind, entity, at, data])?;
+        }
+        tx.execute(
+            &outcome,
+            &[id, &o.status, &o.error, &(o.events.len() as i32)],
+        )?;
+        tx.execute(&dequeue, &[id])?;
+    }
+    Ok(())
+}
+
+impl PostgresStore {
+    /// Claims one delivery again (unless another process holds or took it)
+    /// and writes its outcome. Returns 1 when written, else 0.
+    fn write_alone(&mut self, o: &(i64, Outcome)) -> Result<usize, StoreError> {
+        let mut tx = self.client.transaction()?;
+        let held = tx.query_opt(
+            "SELECT delivery_id FROM queue WHERE delivery_id = $1 FOR UPDATE SKIP LOCKED",
+            &[&o.0],
+        )?;
+        if held.is_none() {
+            return Ok(0);
+        }
+        write_outcomes(&mut tx, std::slice::from_ref(o))?;
+        tx.commit()?;
+        Ok(1)
+    }
+
+    /// Counts a failed attempt to write a delivery's events; at
+    /// [`MAX_ATTEMPTS`] sets it aside as failed with the reason. Returns 1
+    /// when the delivery was still queued (and not held elsewhere), else 0.
+    fn record_attempt(&mut self, id: i64, error: &str) -> Result<usize, StoreError> {
+        let mut tx = self.client.transaction()?;
+        let held = tx.query_opt(
+            "SELECT delivery_id FROM queue WHERE delivery_id = $1 FOR UPDATE SKIP LOCKED",
+            &[&id],
+        )?;
+        if held.is_none() {
+            return Ok(0);
+        }
+        let attempts: i32 = tx
+            .query_one(
+                "UPDATE queue SET attempts = attempts + 1, last_error = $2 WHERE delivery_id = $1
+                 RETURNING attempts",
+                &[&id, &error],
+            )?
+            .get(0);
+        if attempts >= MAX_ATTEMPTS as i32 {
+            tx.execute(
+                "INSERT INTO outcomes (delivery_id, status, error, events) VALUES ($1, 'failed', $2, 0)",
+                &[&id, &set_aside_reason(error)],
+            )?;
+            tx.execute("DELETE FROM queue WHERE delivery_id = $1", &[&id])?;
+        }
+        tx.commit()?;
+        Ok(1)
     }
 }
 

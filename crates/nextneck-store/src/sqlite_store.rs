@@ -13,8 +13,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
-    Appended, Delivery, NewDelivery, Origin, Processed, ProviderCount, Status, Store, StoreError,
-    StoredEvent, event_from_json, headers_from_json, headers_to_json, outcome_of,
+    Appended, Delivery, Failure, MAX_ATTEMPTS, NewDelivery, Origin, Outcome, Processed,
+    ProviderCount, RECENT_FAILURES, Status, Store, StoreError, StoredEvent, event_from_json,
+    headers_from_json, headers_to_json, outcome_of, set_aside_reason, storable, write_error,
 };
 
 const SCHEMA: &str = "
@@ -30,7 +31,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
     UNIQUE (provider, dedupe_key)
 );
 CREATE TABLE IF NOT EXISTS queue (
-    delivery_id BIGINT PRIMARY KEY
+    delivery_id BIGINT PRIMARY KEY,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
 );
 CREATE TABLE IF NOT EXISTS outcomes (
     delivery_id BIGINT PRIMARY KEY,
@@ -50,6 +53,18 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_kind ON events (kind, at);
 ";
 
+/// How long a connection waits for another's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Whether SQLite answered "busy" or "locked" (another connection holds
+/// the lock).
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 /// A store in one SQLite file.
 pub struct SqliteStore {
     conn: Connection,
@@ -58,22 +73,45 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens or creates the database file and its schema.
+    ///
+    /// Connections opening a fresh file at once (the server's writer and
+    /// processor threads, on a new user's first `serve`) race to create it
+    /// and switch it to WAL; SQLite answers the loser with SQLITE_BUSY
+    /// without calling the busy handler, so the setup is retried until the
+    /// busy timeout.
     pub fn open(path: &str) -> Result<SqliteStore, StoreError> {
         let err = |source| StoreError::Sqlite {
             path: path.to_owned(),
             source,
         };
-        let conn = Connection::open(path).map_err(err)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(err)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
-        Ok(SqliteStore {
-            conn,
-            path: path.to_owned(),
-        })
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match Self::open_once(path) {
+                Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+                Err(e) => return Err(err(e)),
+                Ok(conn) => {
+                    return Ok(SqliteStore {
+                        conn,
+                        path: path.to_owned(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn open_once(path: &str) -> rusqlite::Result<Connection> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(crate::SYNC_SCHEMA)?;
+        migrate(&mut conn)?;
+        Ok(conn)
     }
 
     fn err(&self, source: rusqlite::Error) -> StoreError {
@@ -82,6 +120,118 @@ impl SqliteStore {
             source,
         }
     }
+
+    /// Writes the outcomes of claimed deliveries in one transaction: their
+    /// events and outcome rows, and takes them off the queue. A delivery
+    /// another connection already took is skipped. Returns how many were
+    /// written.
+    fn write_outcomes(&mut self, outcomes: &[(i64, Outcome)]) -> Result<usize, StoreError> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let mut done = 0;
+        {
+            let mut event = tx
+                .prepare_cached(
+                    "INSERT INTO events (delivery_id, seq, kind, entity_id, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(err)?;
+            let mut outcome = tx
+                .prepare_cached(
+                    "INSERT INTO outcomes (delivery_id, status, error, events) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(err)?;
+            let mut dequeue = tx
+                .prepare_cached("DELETE FROM queue WHERE delivery_id = ?1")
+                .map_err(err)?;
+            for (id, o) in outcomes {
+                if dequeue.execute(params![id]).map_err(err)? == 0 {
+                    continue;
+                }
+                for (seq, (kind, entity, at, data)) in o.events.iter().enumerate() {
+                    event
+                        .execute(params![id, seq as i64, kind, entity, at, data])
+                        .map_err(err)?;
+                }
+                outcome
+                    .execute(params![id, o.status, o.error, o.events.len() as i64])
+                    .map_err(err)?;
+                done += 1;
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(done)
+    }
+
+    /// Counts a failed attempt to write a delivery's events; at
+    /// [`MAX_ATTEMPTS`] sets it aside as failed with the reason. Returns 1
+    /// when the delivery was still queued, else 0.
+    fn record_attempt(&mut self, id: i64, error: &str) -> Result<usize, StoreError> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let attempts: Option<i64> = tx
+            .query_row(
+                "UPDATE queue SET attempts = attempts + 1, last_error = ?2 WHERE delivery_id = ?1
+                 RETURNING attempts",
+                params![id, error],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?;
+        let Some(attempts) = attempts else {
+            return Ok(0);
+        };
+        if attempts >= i64::from(MAX_ATTEMPTS) {
+            tx.execute(
+                "INSERT INTO outcomes (delivery_id, status, error, events) VALUES (?1, 'failed', ?2, 0)",
+                params![id, set_aside_reason(error)],
+            )
+            .map_err(err)?;
+            tx.execute("DELETE FROM queue WHERE delivery_id = ?1", params![id])
+                .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(1)
+    }
+}
+
+/// Brings a store made by an earlier version up to the schema: the queue's
+/// `attempts` and `last_error` columns (added with the defaults every
+/// queued delivery had: no attempt yet).
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let has_attempts = |c: &Connection| -> rusqlite::Result<bool> {
+        c.query_row(
+            "SELECT count(*) > 0 FROM pragma_table_info('queue') WHERE name = 'attempts'",
+            [],
+            |r| r.get(0),
+        )
+    };
+    if has_attempts(conn)? {
+        return Ok(());
+    }
+    // Checked again under the write lock: another connection may have
+    // migrated meanwhile.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if !has_attempts(&tx)? {
+        tx.execute_batch(
+            "ALTER TABLE queue ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+             ALTER TABLE queue ADD COLUMN last_error TEXT;",
+        )?;
+    }
+    tx.commit()
 }
 
 fn delivery_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
@@ -136,7 +286,7 @@ impl Store for SqliteStore {
                         params![
                             d.provider,
                             d.dedupe_key,
-                            d.event_type,
+                            storable(&d.event_type),
                             d.origin.as_str(),
                             headers_to_json(&d.headers),
                             d.body,
@@ -193,45 +343,27 @@ impl Store for SqliteStore {
                     .collect::<Result<_, _>>()
                     .map_err(err)?
             };
-            let outcomes: Vec<_> = claimed
+            let outcomes: Vec<(i64, Outcome)> = claimed
                 .iter()
                 .map(|d| (d.id, outcome_of(process(d))))
                 .collect();
-            let tx = self
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(err)?;
-            let mut done = 0;
-            {
-                let mut event = tx
-                .prepare_cached(
-                    "INSERT INTO events (delivery_id, seq, kind, entity_id, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(err)?;
-                let mut outcome = tx
-                .prepare_cached(
-                    "INSERT INTO outcomes (delivery_id, status, error, events) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .map_err(err)?;
-                let mut dequeue = tx
-                    .prepare_cached("DELETE FROM queue WHERE delivery_id = ?1")
-                    .map_err(err)?;
-                for (id, o) in &outcomes {
-                    if dequeue.execute(params![id]).map_err(err)? == 0 {
-                        continue;
-                    }
-                    for (seq, (kind, entity, at, data)) in o.events.iter().enumerate() {
-                        event
-                            .execute(params![id, seq as i64, kind, entity, at, data])
-                            .map_err(err)?;
-                    }
-                    outcome
-                        .execute(params![id, o.status, o.error, o.events.len() as i64])
-                        .map_err(err)?;
-                    done += 1;
+            let done = match self.write_outcomes(&outcomes) {
+                Ok(done) => done,
+                Err(e) if outcomes.len() == 1 => {
+                    self.record_attempt(outcomes[0].0, &write_error(&e))?
                 }
-            }
-            tx.commit().map_err(err)?;
+                // Write each alone, so that one bad delivery fails alone.
+                Err(_) => {
+                    let mut done = 0;
+                    for o in outcomes.chunks(1) {
+                        done += match self.write_outcomes(o) {
+                            Ok(n) => n,
+                            Err(e) => self.record_attempt(o[0].0, &write_error(&e))?,
+                        };
+                    }
+                    done
+                }
+            };
             // When another connection took every one of them, look again.
             if done > 0 || claimed.is_empty() {
                 return Ok(done);
@@ -316,12 +448,37 @@ impl Store for SqliteStore {
             .map_err(e)?
             .collect::<Result<_, _>>()
             .map_err(e)?;
+        let recent_failures = c
+            .prepare(
+                "SELECT d.id, d.provider, d.event_type, coalesce(o.error, '') FROM outcomes o
+                 JOIN deliveries d ON d.id = o.delivery_id
+                 WHERE o.status = 'failed' ORDER BY d.id DESC LIMIT ?1",
+            )
+            .map_err(e)?
+            .query_map(params![RECENT_FAILURES as i64], |r| {
+                Ok(Failure {
+                    delivery_id: r.get(0)?,
+                    provider: r.get(1)?,
+                    event_type: r.get(2)?,
+                    error: r.get(3)?,
+                })
+            })
+            .map_err(e)?
+            .collect::<Result<_, _>>()
+            .map_err(e)?;
+        let retrying: i64 = c
+            .query_row("SELECT count(*) FROM queue WHERE attempts > 0", [], |r| {
+                r.get(0)
+            })
+            .map_err(e)?;
         Ok(Status {
             providers,
             events,
             backlog: backlog as u64,
             oldest_queued_at_ms,
             failed: failed as u64,
+            recent_failures,
+            retrying: retrying as u64,
             unknown_types,
         })
     }
@@ -386,5 +543,27 @@ impl Store for SqliteStore {
             .map_err(|e| self.err(e))?
             .collect::<Result<_, _>>()
             .map_err(|e| self.err(e))
+    }
+
+    fn sync_cursor(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT value FROM sync_cursors WHERE key = ?1",
+                params![key],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    fn set_sync_cursor(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO sync_cursors (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
     }
 }

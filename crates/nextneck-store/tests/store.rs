@@ -58,6 +58,10 @@ both_backends!(
     concurrent_writers_and_processors_on_one_database,
     status_counts_per_provider,
     events_of_kinds_reads_only_those_kinds_in_delivery_order,
+    a_delivery_that_cannot_be_written_is_retried_then_set_aside_alone,
+    a_nul_in_an_event_id_fails_that_delivery_alone,
+    a_nul_in_an_event_type_is_stored_escaped,
+    a_store_made_before_the_attempt_columns_is_migrated_on_open,
 );
 
 fn delivery(provider: &str, key: &str, body: &str, at: i64) -> NewDelivery {
@@ -374,4 +378,161 @@ fn database_urls() {
     check("sqlite:", None);
     check("mysql://x", None);
     check("nextneck.db", None);
+}
+
+/// Makes the database refuse events whose entity id is `poison`, as a
+/// backend refuses a value it cannot hold.
+fn refuse_poison(db: &Db) {
+    if let Some(path) = db.url.strip_prefix("sqlite:") {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.entity_id = 'poison'
+             BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+        )
+        .unwrap();
+    } else {
+        let mut client = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+        client
+            .batch_execute(
+                "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN
+                   IF NEW.entity_id = 'poison' THEN RAISE EXCEPTION 'poisoned'; END IF;
+                   RETURN NEW;
+                 END $$ LANGUAGE plpgsql;
+                 CREATE TRIGGER refuse BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse();",
+            )
+            .unwrap();
+    }
+}
+
+fn a_delivery_that_cannot_be_written_is_retried_then_set_aside_alone(db: Db) {
+    let mut store = open(&db.url).unwrap();
+    refuse_poison(&db);
+    let ids: Vec<i64> = store
+        .append(&[
+            delivery("events", "a", "a", 1),
+            delivery("events", "p", "poison", 2),
+            delivery("events", "b", "b", 3),
+        ])
+        .unwrap()
+        .iter()
+        .map(|a| a.id())
+        .collect();
+    // The batch fails; each is written alone: the two good ones are
+    // processed, the poison one has an attempt counted.
+    assert_eq!(store.process(10, &mut convert).unwrap(), 3);
+    let status = store.status().unwrap();
+    assert_eq!((status.backlog, status.retrying, status.failed), (1, 1, 0));
+    assert_eq!(status.events, [("stage_transition".to_owned(), 2)]);
+    // Then it is tried alone until the attempts run out, and set aside.
+    for _ in 1..nextneck_store::MAX_ATTEMPTS {
+        assert_eq!(store.process(10, &mut convert).unwrap(), 1);
+    }
+    assert_eq!(store.process(10, &mut convert).unwrap(), 0);
+    let status = store.status().unwrap();
+    assert_eq!((status.backlog, status.retrying, status.failed), (0, 0, 1));
+    let failure = &status.recent_failures[0];
+    assert_eq!(failure.delivery_id, ids[1]);
+    assert_eq!(failure.event_type, "events:test");
+    assert!(
+        failure
+            .error
+            .starts_with("its events could not be stored after 5 attempts (last: "),
+        "{}",
+        failure.error
+    );
+    assert!(failure.error.contains("poisoned"), "{}", failure.error);
+    assert!(failure.error.ends_with("); set aside"), "{}", failure.error);
+    // Set aside, not lost: reprocessing queues it again.
+    assert_eq!(store.requeue_all().unwrap(), 3);
+}
+
+fn a_nul_in_an_event_id_fails_that_delivery_alone(db: Db) {
+    let mut store = open(&db.url).unwrap();
+    store
+        .append(&[
+            delivery("events", "a", "a", 1),
+            delivery("events", "n", "dep\0x", 2),
+            delivery("events", "b", "b", 3),
+        ])
+        .unwrap();
+    assert_eq!(drain(store.as_mut()), 3);
+    let status = store.status().unwrap();
+    assert_eq!((status.backlog, status.failed), (0, 1));
+    assert_eq!(status.events, [("stage_transition".to_owned(), 2)]);
+    assert_eq!(
+        status.recent_failures[0].error,
+        "the id of event 1 (stage_transition) contains a NUL character, which the store does not hold"
+    );
+}
+
+fn a_nul_in_an_event_type_is_stored_escaped(db: Db) {
+    let mut store = open(&db.url).unwrap();
+    let bad = NewDelivery {
+        event_type: "gitlab:push\0".to_owned(),
+        ..delivery("gitlab", "n", "?", 1)
+    };
+    let got = store
+        .append(&[
+            delivery("gitlab", "a", "a", 1),
+            bad,
+            delivery("gitlab", "b", "b", 1),
+        ])
+        .unwrap();
+    assert!(got.iter().all(|a| matches!(a, Appended::New(_))));
+    let stored = store.deliveries().unwrap();
+    assert_eq!(stored[1].delivery.event_type, "gitlab:push\\u{0}");
+}
+
+fn a_store_made_before_the_attempt_columns_is_migrated_on_open(db: Db) {
+    let old_queue = "CREATE TABLE queue (delivery_id BIGINT PRIMARY KEY)";
+    if let Some(path) = db.url.strip_prefix("sqlite:") {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .execute_batch(old_queue)
+            .unwrap();
+    } else {
+        postgres::Client::connect(&db.url, postgres::NoTls)
+            .unwrap()
+            .batch_execute(old_queue)
+            .unwrap();
+    }
+    let mut store = open(&db.url).unwrap();
+    store.append(&[delivery("events", "a", "a", 1)]).unwrap();
+    drop(store);
+    let mut store = open(&db.url).unwrap();
+    assert_eq!(store.status().unwrap().backlog, 1);
+    assert_eq!(drain(store.as_mut()), 1);
+    assert_eq!(store.status().unwrap().retrying, 0);
+}
+
+/// A new user's first `serve`: the writer and processor threads open the
+/// same fresh SQLite file at once. Every open succeeds (SQLite answers the
+/// race to create the file and switch it to WAL with SQLITE_BUSY without
+/// calling the busy handler; the open retries).
+#[test]
+fn a_fresh_sqlite_file_opened_by_several_threads_at_once() {
+    for _ in 0..100 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = Arc::new(format!("sqlite:{}", dir.path().join("new.db").display()));
+        let barrier = Arc::new(std::sync::Barrier::new(4));
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let url = Arc::clone(&url);
+                let barrier = Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    open(&url).map(|_| ()).map_err(|e| {
+                        let mut s = e.to_string();
+                        if let Some(c) = std::error::Error::source(&e) {
+                            s.push_str(&format!(": {c}"));
+                        }
+                        s
+                    })
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap().unwrap();
+        }
+    }
 }

@@ -1,0 +1,42 @@
+//! Talking to providers' REST APIs: `nextneck sync` fetches the history that
+//! webhooks never saw (GitHub pull requests with their reviews and commits,
+//! deployments with their statuses, releases and workflow runs) and hands it
+//! over page by page, in the shapes `nextneck import` reads.
+//!
+//! Only this crate and the server know HTTP, and this crate only as a
+//! client ([`client`]): pagination by `Link` headers, conditional requests,
+//! primary and secondary rate limits, bounded retries. What it fetches is
+//! not interpreted here: the caller converts and stores each batch (through
+//! `nextneck_ingest::convert`, like an import), then advances the cursor
+//! ([`Target`]), so a sync killed at any point resumes without gaps, and
+//! what it stored twice counts once.
+
+pub mod client;
+pub mod github;
+
+pub use client::{Client, ClientOptions, Fetched, Notice, SyncError};
+
+/// One body to store: an item as fetched (with what belongs to it: a
+/// pull's reviews and commits, a deployment's statuses), in an array as
+/// `nextneck import github` reads it, and the URL of the page it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// The request URL (with its query; never the token).
+    pub url: String,
+    /// What `nextneck import github` would read from a file.
+    pub body: Vec<u8>,
+}
+
+/// Where a sync puts what it fetched: the event store, in the command.
+pub trait Target {
+    /// The cursor stored under `key`, if any.
+    fn cursor(&mut self, key: &str) -> Result<Option<String>, BoxError>;
+    /// Stores a batch of pages all or nothing, durably, before returning.
+    fn commit(&mut self, pages: &[Page]) -> Result<(), BoxError>;
+    /// Stores the cursor under `key`; called only after the pages it covers
+    /// were committed.
+    fn set_cursor(&mut self, key: &str, value: &str) -> Result<(), BoxError>;
+}
+
+/// An error of the [`Target`], passed through.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

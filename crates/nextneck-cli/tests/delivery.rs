@@ -1479,7 +1479,7 @@ fn scripted_history_gives_hand_computed_figures(db: &Db) {
         unreviewed  1.0h    1.0h   1.0h   1%
         deploy      23.0h   24.4h  4.6d   71%    █████████████████████
 
-        largest stage: deploy holds 71% of change time (95% interval 55–87%; median 23.0h, p85 24.4h, 5 changes); 5 changes are too few to call it the bottleneck (at least 10 needed); no trend: 3 and 2 changes in the window's halves, a trend needs 5 in each; next: pickup at 18%
+        largest stage: deploy holds 71% of change time (95% interval 55–88%; median 23.0h, p85 24.4h, 5 changes); 5 changes are too few to call it the bottleneck (at least 10 needed); no trend: 3 and 2 changes in the window's halves, a trend needs 5 in each; next: pickup at 18%
         waiting: 1 change not deployed yet
 
         INCIDENTS           value

@@ -126,7 +126,7 @@ fn the_table_and_split_files() {
     review  1      1.0h    1.0h  1.0h   6%     0    0      █
 
     flow: 2 items finished (14.00/week), 1 in progress (0 older than the p85 flow time 8.9h); flow time median 6.5h, p85 8.9h; net flow +7.00/week; flow efficiency n/a
-    largest stage: new holds 56% of item time (95% interval 38–89%; median 3.0h, p85 4.4h, 3 stays); 3 stays are too few to call it the bottleneck (at least 10 needed); its queue is not growing; next: doing at 39%, inside new's 95% interval (38–89%): the data cannot tell the two apart
+    largest stage: new holds 56% of item time (95% interval 39–89%; median 3.0h, p85 4.4h, 3 stays); 3 stays are too few to call it the bottleneck (at least 10 needed); its queue is not growing; next: doing at 39%, inside new's 95% interval (39–89%): the data cannot tell the two apart
     oldest: C (doing, 7.0h)
 
     notes

@@ -665,7 +665,7 @@ fn table_output() {
     coding  12.0h   30.0h  4.0d   36%    ███████████
     deploy  24.0h   2.2d   7.0d   64%    ███████████████████
 
-    largest stage: deploy holds 64% of change time (95% interval 27–90%; median 24.0h, p85 2.2d, 6 changes); 6 changes are too few to call it the bottleneck (at least 10 needed); no trend: 2 and 4 changes in the window's halves, a trend needs 5 in each; next: coding at 36%, inside deploy's 95% interval (27–90%): the data cannot tell the two apart
+    largest stage: deploy holds 64% of change time (95% interval 33–90%; median 24.0h, p85 2.2d, 6 changes); 6 changes are too few to call it the bottleneck (at least 10 needed); no trend: 2 and 4 changes in the window's halves, a trend needs 5 in each; next: coding at 36%, inside deploy's 95% interval (33–90%): the data cannot tell the two apart
     code: the failed deployments' 2 changes touched 1 file that still exists; the top hotspot among them is file5.txt, #4 of 6 changed in the window (1 change, 1 line changed); no knowledge island among them
 
     notes
@@ -723,7 +723,7 @@ fn markdown_output() {
     | coding | 12.0h | 30.0h | 4.0d | 36% |
     | **deploy** | 24.0h | 2.2d | 7.0d | 64% |
 
-    **Largest stage:** deploy holds 64% of change time (95% interval 27–90%; median 24.0h, p85 2.2d, 6 changes); 6 changes are too few to call it the bottleneck (at least 10 needed); no trend: 2 and 4 changes in the window's halves, a trend needs 5 in each; next: coding at 36%, inside deploy's 95% interval (27–90%): the data cannot tell the two apart.
+    **Largest stage:** deploy holds 64% of change time (95% interval 33–90%; median 24.0h, p85 2.2d, 6 changes); 6 changes are too few to call it the bottleneck (at least 10 needed); no trend: 2 and 4 changes in the window's halves, a trend needs 5 in each; next: coding at 36%, inside deploy's 95% interval (33–90%): the data cannot tell the two apart.
 
     **Code:** the failed deployments' 2 changes touched 1 file that still exists; the top hotspot among them is file5.txt, #4 of 6 changed in the window (1 change, 1 line changed); no knowledge island among them.
 

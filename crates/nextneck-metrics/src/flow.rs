@@ -1941,21 +1941,29 @@ impl Seconds {
     fn share_sample(&self) -> ShareSample {
         let n = self.len();
         if n <= crate::stats::BOOTSTRAP_EXACT_MAX {
-            return ShareSample::Values(self.to_vec());
+            // Sorted, so that the interval does not depend on the order
+            // the stays were read in (a file and the store give the same).
+            let mut v = self.to_vec();
+            v.sort_unstable();
+            return ShareSample::Values(v);
         }
-        let each = |f: &mut dyn FnMut(f64)| match self {
-            Seconds::Narrow(v) => v.iter().for_each(|&d| f(f64::from(d))),
-            Seconds::Wide(v) => v.iter().for_each(|&d| f(d as f64)),
+        // Exact integer sums: the same stays in any order give the same
+        // moments.
+        let (mut sum, mut squares) = (0i128, 0i128);
+        let mut add = |d: i64| {
+            sum += i128::from(d);
+            squares += i128::from(d) * i128::from(d);
         };
-        let mut sum = 0.0;
-        each(&mut |d| sum += d);
-        let mean = sum / n as f64;
-        let mut squares = 0.0;
-        each(&mut |d| squares += (d - mean) * (d - mean));
+        match self {
+            Seconds::Narrow(v) => v.iter().for_each(|&d| add(i64::from(d))),
+            Seconds::Wide(v) => v.iter().for_each(|&d| add(d)),
+        }
+        let nf = n as f64;
+        let mean = sum as f64 / nf;
         ShareSample::Moments {
             n,
             mean,
-            variance: squares / n as f64,
+            variance: (squares as f64 / nf - mean * mean).max(0.0),
         }
     }
 

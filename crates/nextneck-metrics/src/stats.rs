@@ -192,11 +192,26 @@ const BOOTSTRAP_SEED: u64 = 0x6e65_7874_6e65_636b;
 /// part's resampled shares. `None` for a part without values, or when no
 /// resample has a positive sum.
 pub fn share_intervals(parts: &[&[i64]]) -> Vec<Option<[f64; 2]>> {
-    let parts: Vec<SharePart<'_>> = parts
+    // Sorted copies and exact moments: the same values in any order give
+    // the same interval.
+    let sorted: Vec<Vec<i64>> = parts
         .iter()
         .map(|v| {
+            let mut v = if v.len() <= BOOTSTRAP_EXACT_MAX {
+                v.to_vec()
+            } else {
+                Vec::new()
+            };
+            v.sort_unstable();
+            v
+        })
+        .collect();
+    let parts: Vec<SharePart<'_>> = parts
+        .iter()
+        .zip(&sorted)
+        .map(|(v, s)| {
             if v.len() <= BOOTSTRAP_EXACT_MAX {
-                SharePart::Values(v)
+                SharePart::Values(s)
             } else {
                 let (mean, variance) = mean_variance(v);
                 SharePart::Moments {
@@ -273,14 +288,12 @@ fn mean_variance(values: &[i64]) -> (f64, f64) {
     if values.is_empty() {
         return (0.0, 0.0);
     }
+    // Exact integer sums, whatever the order.
+    let sum: i128 = values.iter().map(|&v| i128::from(v)).sum();
+    let squares: i128 = values.iter().map(|&v| i128::from(v) * i128::from(v)).sum();
     let n = values.len() as f64;
-    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let var = values
-        .iter()
-        .map(|&v| (v as f64 - mean).powi(2))
-        .sum::<f64>()
-        / n;
-    (mean, var)
+    let mean = sum as f64 / n;
+    (mean, (squares as f64 / n - mean * mean).max(0.0))
 }
 
 fn resampled_sum(part: &SharePart<'_>, rng: &mut Rng) -> f64 {
@@ -452,6 +465,9 @@ mod tests {
         let deploy: Vec<i64> = (1..=40).map(|i| i * 180).collect();
         let a = share_intervals(&[&coding, &deploy, &[]]);
         assert_eq!(a, share_intervals(&[&coding, &deploy, &[]]), "seeded");
+        let mut reversed = deploy.clone();
+        reversed.reverse();
+        assert_eq!(a, share_intervals(&[&coding, &reversed, &[]]), "order");
         let [lo, hi] = a[1].expect("an interval");
         assert!(lo < 0.75 && 0.75 < hi && hi - lo < 0.2, "{lo} {hi}");
         assert_eq!(a[2], None);

@@ -631,7 +631,7 @@ fn markdown_output() {
     let text = code_text(&repo, &["--all", "--top", "2", "--format", "markdown"]);
     let text = text.replace(&repo.head()[..12], "<snapshot>");
     insta::assert_snapshot!(text, @"
-    ## nextneck code: . (15 commits, 14 analysed, renames followed; files as of <snapshot>)
+    ## nextneck code: `.` (15 commits, 14 analysed, renames followed; files as of <snapshot>)
 
     Window: 2024-01-01T00:00:00Z to 2024-05-12T00:00:00Z (132 days, all). Scope: 39 files.
 

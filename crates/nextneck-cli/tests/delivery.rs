@@ -1009,7 +1009,7 @@ fn scripted_history_gives_hand_computed_figures(db: &Db) {
     drop(server);
 
     let r = report(db.dir.path(), &db.url, &[]);
-    let sum = 28_800.0 + 100_800.0 + 32_400.0 + 399_600.0;
+    let sum = 28_800.0 + 100_800.0 + 32_400.0 + 3_600.0 + 399_600.0;
     check(
         &r,
         &[
@@ -1029,7 +1029,13 @@ fn scripted_history_gives_hand_computed_figures(db: &Db) {
                 "/dora/deployment_frequency/median_deploy_days_per_week",
                 json!(3.5),
             ),
-            ("/dora/deployment_frequency/tier", json!("high")),
+            // High, but two whole weeks are too few to rate (four needed);
+            // so are 4 lead times and 4 recoveries (six needed) and 9
+            // attempts (twenty needed).
+            ("/dora/deployment_frequency/tier", Value::Null),
+            ("/dora/deployment_frequency/too_few_to_rate", json!(true)),
+            // D3 and G2 failed and are not deployments.
+            ("/dora/deployment_frequency/failed_attempts", json!(2)),
             // Lead times (first commit to deployment): #2 49 h = 176400,
             // #3 29 h = 104400, #5 27 h = 97200, !7 27 h = 97200; #4 has no
             // commit time; #1 belongs to the baseline.
@@ -1040,13 +1046,15 @@ fn scripted_history_gives_hand_computed_figures(db: &Db) {
             ("/dora/lead_time/p85_seconds", json!(144_000)),
             ("/dora/lead_time/baseline_changes", json!(1)),
             ("/dora/lead_time/negative_dropped", json!(0)),
-            ("/dora/lead_time/tier", json!("high")),
+            ("/dora/lead_time/tier", Value::Null),
+            ("/dora/lead_time/too_few_to_rate", json!(true)),
             // Failed: D3 and G2 by status; D5 (PSHOP1), D6 (PSHOP2) and G3
             // (acme/search#6) by incidents: 5 of 7 successes + 2 failures.
             ("/dora/change_failure_rate/failed", json!(5)),
             ("/dora/change_failure_rate/deployments", json!(9)),
             ("/dora/change_failure_rate/ratio", json!(5.0 / 9.0)),
-            ("/dora/change_failure_rate/tier", json!("low")),
+            ("/dora/change_failure_rate/tier", Value::Null),
+            ("/dora/change_failure_rate/too_few_to_rate", json!(true)),
             // Recovery: D3 → D4 2 h = 7200; G2 → G3 3 h = 10800; G3 → its
             // incident closed 13:30, 2.5 h = 9000; D5 → PSHOP1 resolved
             // 16:00, 6 h = 21600; D6: PSHOP2 is open. Sorted 7200 9000 10800
@@ -1054,17 +1062,19 @@ fn scripted_history_gives_hand_computed_figures(db: &Db) {
             ("/dora/recovery_time/recoveries", json!(4)),
             ("/dora/recovery_time/median_seconds", json!(9_900)),
             ("/dora/recovery_time/p85_seconds", json!(16_740)),
-            ("/dora/recovery_time/tier", json!("high")),
+            ("/dora/recovery_time/failed", json!(5)),
+            ("/dora/recovery_time/tier", Value::Null),
+            ("/dora/recovery_time/too_few_to_rate", json!(true)),
             // D6 ships the hotfix #5: 1 of 7.
             ("/dora/rework_rate/reworked", json!(1)),
             ("/dora/rework_rate/ratio", json!(1.0 / 7.0)),
-            // Stages (coding, pickup, review, deploy), seconds:
-            //   #2: 3600, 86400 (d1 10:00 → bob d2 10:00), 21600, 64800
+            // Stages (coding, pickup, review, unreviewed, deploy), seconds:
+            //   #2: 3600, 86400 (d1 10:00 → bob d2 10:00), 21600, -, 64800
             //   #3: 18000 (a draft until d4 12:00: coding), 7200 (ready d4
-            //       12:00 → 14:00), 3600, 75600
-            //   #4: -, 3600, 3600, 82800
-            //   #5: 3600, -, -, 90000 (no review)
-            //   !7: 3600, 3600, 3600, 86400
+            //       12:00 → 14:00), 3600, -, 75600
+            //   #4: -, 3600, 3600, -, 82800
+            //   #5: 3600, -, -, 3600 (no review: opened to merged), 90000
+            //   !7: 3600, 3600, 3600, -, 86400
             ("/stages/0/name", json!("coding")),
             ("/stages/0/changes", json!(4)),
             // 3600 3600 3600 18000: p85 3600 + 0.55 × 14400.
@@ -1084,23 +1094,30 @@ fn scripted_history_gives_hand_computed_figures(db: &Db) {
             ("/stages/2/median_seconds", json!(3_600)),
             ("/stages/2/p85_seconds", json!(13_500)),
             ("/stages/2/total_seconds", json!(32_400)),
-            ("/stages/3/name", json!("deploy")),
-            ("/stages/3/changes", json!(5)),
+            ("/stages/3/name", json!("unreviewed")),
+            ("/stages/3/changes", json!(1)),
+            ("/stages/3/median_seconds", json!(3_600)),
+            ("/stages/3/total_seconds", json!(3_600)),
+            ("/stages/4/name", json!("deploy")),
+            ("/stages/4/changes", json!(5)),
             // 64800 75600 82800 86400 90000: p85 at 3.4 = 86400 + 0.4 × 3600.
-            ("/stages/3/median_seconds", json!(82_800)),
-            ("/stages/3/p85_seconds", json!(87_840)),
-            ("/stages/3/total_seconds", json!(399_600)),
-            ("/stages/3/share", json!(399_600.0 / sum)),
-            // The bottleneck is deploy; first half (D2, D4, G3: #2, #3, !7)
-            // deploy 226800 of 378000, second half (D5, D6: #4, #5) 172800 of
-            // 183600: rising. Next: pickup.
+            ("/stages/4/median_seconds", json!(82_800)),
+            ("/stages/4/p85_seconds", json!(87_840)),
+            ("/stages/4/total_seconds", json!(399_600)),
+            ("/stages/4/share", json!(399_600.0 / sum)),
+            // The largest stage is deploy; first half (D2, D4, G3: #2, #3,
+            // !7) deploy 226800 of 378000, second half (D5, D6: #4, #5)
+            // 172800 of 187200; but 3 and 2 changes are too few for a trend,
+            // and 5 too few to call it the bottleneck. Next: pickup.
             ("/bottleneck/stage", json!("deploy")),
+            ("/bottleneck/too_few_to_call", json!(true)),
             ("/bottleneck/evidence/first_half_share", json!(0.6)),
             (
                 "/bottleneck/evidence/second_half_share",
-                json!(172_800.0 / 183_600.0),
+                json!(172_800.0 / 187_200.0),
             ),
-            ("/bottleneck/evidence/trend", json!("rising")),
+            ("/bottleneck/evidence/half_changes", json!([3, 2])),
+            ("/bottleneck/evidence/trend", Value::Null),
             ("/bottleneck/next/stage", json!("pickup")),
             // #6 waits, with no commit seen.
             ("/undeployed/changes", json!(1)),
@@ -1215,6 +1232,8 @@ fn scripted_history_gives_hand_computed_figures(db: &Db) {
         [
             "baseline",
             "unreviewed_changes",
+            "too_few_to_rate",
+            "too_few_for_bottleneck",
             "unlinked_changes",
             "unlinked_incidents"
         ]
@@ -1403,7 +1422,7 @@ fn scripted_history_gives_hand_computed_figures(db: &Db) {
             ("/dora/deployments/count", json!(5)),
             ("/dora/change_failure_rate/failed", json!(3)),
             ("/dora/change_failure_rate/deployments", json!(6)),
-            ("/stages/3/changes", json!(4)),
+            ("/stages/4/changes", json!(4)),
             ("/incidents/count", json!(2)),
             ("/ci/workflows/0/workflow", json!("CI")),
             ("/ci/workflows/1", Value::Null),
@@ -1414,7 +1433,7 @@ fn scripted_history_gives_hand_computed_figures(db: &Db) {
         &f,
         &[
             ("/dora/deployments/count", json!(2)),
-            ("/stages/3/changes", json!(1)),
+            ("/stages/4/changes", json!(1)),
             ("/incidents/count", json!(1)),
             ("/ci/workflows/0/repository", json!("acme/search")),
             ("/ci/flaky_tests", json!([])),
@@ -1450,20 +1469,21 @@ fn scripted_history_gives_hand_computed_figures(db: &Db) {
         window       2024-01-01T00:00:00Z to 2024-01-15T00:00:00Z (14 days, explicit)
         deployments  successful production deployment events (environment matching (?i)^(prod|production)([-_./: ].*)?$ or flagged production; 9 production, 1 other deployments seen)
 
-        DORA                   value                                                    level
-        deployment frequency   3.50/week (7 deployments, median 3.50 deploy days/week)  high
-        lead time for changes  median 28.0h, p85 40.0h (4 changes)                      high
-        change failure rate    56% (5 of 9 deployments)                                 low
-        recovery time          median 2.8h, p85 4.7h (4 recoveries)                     high
+        DORA                   value                                                                                                                           level
+        deployment frequency   3.50/week (7 deployments; 2 failed attempts not counted; in a typical week, deployments on 3.50 of 7 days (median of 2 weeks))  too few to rate
+        lead time for changes  median 28.0h, p85 40.0h (4 changes)                                                                                             too few to rate
+        change failure rate    56% (5 of 9 attempts failed: 7 deployments, 2 failed attempts)                                                                  too few to rate
+        recovery time          median 2.8h, p85 4.7h (4 recoveries)                                                                                            too few to rate
         rework rate            14% (1 of 7 deployments)
 
-        stage   median  p85    total  share
-        coding  1.0h    3.2h   8.0h   5%     ██
-        pickup  1.5h    14.1h  28.0h  18%    █████
-        review  1.0h    3.8h   9.0h   6%     ██
-        deploy  23.0h   24.4h  4.6d   71%    █████████████████████
+        stage       median  p85    total  share
+        coding      1.0h    3.2h   8.0h   5%     ██
+        pickup      1.5h    14.1h  28.0h  18%    █████
+        review      1.0h    3.8h   9.0h   6%     ██
+        unreviewed  1.0h    1.0h   1.0h   1%
+        deploy      23.0h   24.4h  4.6d   71%    █████████████████████
 
-        bottleneck: deploy holds 71% of change time (median 23.0h, p85 24.4h, 5 changes); rising (60% in the window's first half, 94% in the second); next: pickup at 18%
+        largest stage: deploy holds 71% of change time (95% interval 55–88%; median 23.0h, p85 24.4h, 5 changes); 5 changes are too few to call it the bottleneck (at least 10 needed); no trend: 3 and 2 changes in the window's halves, a trend needs 5 in each; next: pickup at 18%
         waiting: 1 change not deployed yet
 
         INCIDENTS           value
@@ -1491,7 +1511,9 @@ fn scripted_history_gives_hand_computed_figures(db: &Db) {
 
         notes
           - the oldest successful production deployment of each service is its baseline: it counts as a deployment, but its 1 change gets no lead time (it may ship anything merged before the events begin)
-          - 1 change was merged without a review by someone other than the author (bots excluded): no pickup or review stage
+          - 1 change was merged without a review by someone other than the author (bots excluded): no pickup or review stage; the time from pickup start to merge is the `unreviewed` stage
+          - too few to rate, shown without a level: deployment frequency (the window has 2 whole weeks, a level needs 4); lead time (4 changes, a level needs 6); change failure rate (9 deployment attempts, a level needs 20); recovery time (4 recoveries, a level needs 6)
+          - deploy is the largest stage, but too few changes were measured to call it the bottleneck (at least 10 needed)
           - 1 change merged in the window is not linked to a successful production deployment (see --explain)
           - 2 incidents in the window are not linked to a deployment (see --explain)
 
@@ -1539,7 +1561,7 @@ fn scripted_history_gives_hand_computed_figures(db: &Db) {
           production: the source flags its environment as production; deliveries 8
           change github:acme/shop#5  Hotfix: checkout crash
             linked by first_deployment_after_merge: the first successful production deployment of `shop` at or after the merge at 2024-01-10T09:00:00Z
-            first commit 2024-01-10T07:00:00Z, opened 2024-01-10T08:00:00Z, ready 2024-01-10T08:00:00Z, first review n/a, merged 2024-01-10T09:00:00Z; lead 27.0h = coding 1.0h + pickup n/a + review n/a + deploy 25.0h
+            first commit 2024-01-10T07:00:00Z, opened 2024-01-10T08:00:00Z, ready 2024-01-10T08:00:00Z, first review n/a, merged 2024-01-10T09:00:00Z; lead 27.0h = coding 1.0h + unreviewed 1.0h + deploy 25.0h
           failed: incident pagerduty:PSHOP2
           rework: acme/shop#5 is a hotfix: Hotfix: checkout crash
 
@@ -2040,7 +2062,10 @@ fn the_same_history_by_webhook_export_or_generic_event_gives_the_same_figures() 
             ("/stages/0/median_seconds", json!(H)),
             ("/stages/1/median_seconds", json!(2.5 * H as f64)),
             ("/stages/2/median_seconds", json!(11 * H)),
-            ("/stages/3/median_seconds", json!(10.5 * H as f64)),
+            // Every change was reviewed: no `unreviewed` time.
+            ("/stages/3/name", json!("unreviewed")),
+            ("/stages/3/median_seconds", Value::Null),
+            ("/stages/4/median_seconds", json!(10.5 * H as f64)),
             ("/bottleneck/stage", json!("review")),
             ("/incidents/time_to_restore/median_seconds", json!(2 * H)),
             ("/incidents/time_to_reflect/median_seconds", json!(DAY)),

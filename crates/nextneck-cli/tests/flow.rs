@@ -126,11 +126,12 @@ fn the_table_and_split_files() {
     review  1      1.0h    1.0h  1.0h   6%     0    0      █
 
     flow: 2 items finished (14.00/week), 1 in progress (0 older than the p85 flow time 8.9h); flow time median 6.5h, p85 8.9h; net flow +7.00/week; flow efficiency n/a
-    bottleneck: new holds 56% of item time (median 3.0h, p85 4.4h, 3 stays); its queue is not growing; next: doing at 39%
+    largest stage: new holds 56% of item time (95% interval 39–89%; median 3.0h, p85 4.4h, 3 stays); 3 stays are too few to call it the bottleneck (at least 10 needed); its queue is not growing; next: doing at 39%, inside new's 95% interval (39–89%): the data cannot tell the two apart
     oldest: C (doing, 7.0h)
 
     notes
       - flow efficiency needs to know which stages are work and which are waiting: pass --active and --wait, or set categories in nextneck.toml
+      - new is the largest stage, but 3 stays are too few to call it the bottleneck (at least 10 needed)
     ");
 
     // The same log split over a CSV and an NDJSON file gives the same figures.

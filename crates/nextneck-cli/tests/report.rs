@@ -107,20 +107,29 @@ fn whole_history_figures() {
                 "/dora/deployment_frequency/median_deploy_days_per_week",
                 json!(3.0),
             ),
-            ("/dora/deployment_frequency/tier", json!("high")),
+            // 5 per 12 days would be high, but one whole week is too few
+            // to rate (docs/metrics.md, "Sample sizes").
+            ("/dora/deployment_frequency/tier", Value::Null),
+            ("/dora/deployment_frequency/too_few_to_rate", json!(true)),
             ("/dora/lead_time/changes", json!(6)),
             ("/dora/lead_time/median_seconds", json!(2 * DAY)),
             ("/dora/lead_time/p85_seconds", json!(2.25 * DAY as f64)),
             ("/dora/lead_time/negative_dropped", json!(1)),
             ("/dora/lead_time/baseline_changes", json!(1)),
+            // Six changes are enough for a median's level.
             ("/dora/lead_time/tier", json!("high")),
+            ("/dora/lead_time/too_few_to_rate", json!(false)),
             ("/dora/change_failure_rate/ratio", json!(0.2)),
             ("/dora/change_failure_rate/failed", json!(1)),
             ("/dora/change_failure_rate/deployments", json!(5)),
-            ("/dora/change_failure_rate/tier", json!("low")),
+            ("/dora/change_failure_rate/tier", Value::Null),
+            ("/dora/change_failure_rate/too_few_to_rate", json!(true)),
             ("/dora/recovery_time/median_seconds", json!(270_000)),
             ("/dora/recovery_time/recoveries", json!(1)),
-            ("/dora/recovery_time/tier", json!("medium")),
+            ("/dora/recovery_time/failed", json!(1)),
+            ("/dora/recovery_time/median_ci_seconds", Value::Null),
+            ("/dora/recovery_time/tier", Value::Null),
+            ("/dora/recovery_time/too_few_to_rate", json!(true)),
             ("/dora/rework_rate/ratio", json!(0.2)),
             ("/dora/rework_rate/reworked", json!(1)),
             ("/stages/0/name", json!("coding")),
@@ -139,7 +148,11 @@ fn whole_history_figures() {
             ("/bottleneck/evidence/changes", json!(6)),
             ("/bottleneck/evidence/first_half_share", json!(0.8)),
             ("/bottleneck/evidence/second_half_share", json!(0.5)),
-            ("/bottleneck/evidence/trend", json!("falling")),
+            // 80% then 50% would be falling, but 2 and 4 changes are too
+            // few for a trend, and 6 too few to call a bottleneck.
+            ("/bottleneck/evidence/half_changes", json!([2, 4])),
+            ("/bottleneck/evidence/trend", Value::Null),
+            ("/bottleneck/too_few_to_call", json!(true)),
             ("/bottleneck/next/stage", json!("coding")),
             ("/bottleneck/next/share", json!(4.0 / 11.0)),
             ("/undeployed/changes", json!(0)),
@@ -160,8 +173,14 @@ fn whole_history_figures() {
             "tags_not_commits",
             "component_release_tags",
             "baseline",
-            "negative_lead_times"
+            "negative_lead_times",
+            "too_few_to_rate",
+            "too_few_for_bottleneck"
         ]
+    );
+    assert_eq!(
+        r["notices"][4]["message"],
+        "too few to rate, shown without a level: deployment frequency (the window has 1 whole week, a level needs 4); change failure rate (5 deployment attempts, a level needs 20); recovery time (1 recovery, a level needs 6)"
     );
     let hint = r["notices"][1]["message"].as_str().unwrap();
     assert!(
@@ -639,25 +658,27 @@ fn table_output() {
     window       2024-01-01T00:00:00Z to 2024-01-13T00:00:00Z (12 days, all)
     deployments  tags matching ^v?[0-9]+(\.[0-9]+){1,2}$ (7 tags)
 
-    DORA                   value                                                 level
-    deployment frequency   2.92/week (5 deployments, median 3 deploy days/week)  high
-    lead time for changes  median 2.0d, p85 2.2d (6 changes)                     high
-    change failure rate    20% (1 of 5 deployments)                              low
-    recovery time          median 3.1d, p85 3.1d (1 recovery)                    medium
+    DORA                   value                                                                                        level
+    deployment frequency   2.92/week (5 deployments; in a typical week, deployments on 3 of 7 days (median of 1 week))  too few to rate
+    lead time for changes  median 2.0d, p85 2.2d (6 changes)                                                            high
+    change failure rate    20% (1 of 5 deployments failed)                                                              too few to rate
+    recovery time          median 3.1d, p85 3.1d (1 recovery)                                                           too few to rate
     rework rate            20% (1 of 5 deployments)
 
     stage   median  p85    total  share
     coding  12.0h   30.0h  4.0d   36%    ███████████
     deploy  24.0h   2.2d   7.0d   64%    ███████████████████
 
-    bottleneck: deploy holds 64% of change time (median 24.0h, p85 2.2d, 6 changes); falling (80% in the window's first half, 50% in the second); next: coding at 36%
+    largest stage: deploy holds 64% of change time (95% interval 33–90%; median 24.0h, p85 2.2d, 6 changes); 6 changes are too few to call it the bottleneck (at least 10 needed); no trend: 2 and 4 changes in the window's halves, a trend needs 5 in each; next: coding at 36%, inside deploy's 95% interval (33–90%): the data cannot tell the two apart
     code: the failed deployments' 2 changes touched 1 file that still exists; the top hotspot among them is file5.txt, #4 of 6 changed in the window (1 change, 1 line changed); no knowledge island among them
 
     notes
       - 1 matching tag points at a tree or blob, not a commit, and is skipped
-      - 2 other tags look like releases of components (1 of `api/`, 1 of `tokio-`); to count the releases of `api` as deployments, pass --deploy-tags '^api/v?[0-9]+(\.[0-9]+){1,2}$'
+      - 2 other tags look like releases of components (1 of `api/`, 1 of `tokio-`); to count the releases of `api` as deployments, pass `--deploy-tags '^api/v?[0-9]+(\.[0-9]+){1,2}$'`
       - the oldest deployment in the history (v0.1.0) is the baseline: it counts as a deployment, but its 1 change gets no lead time
       - 1 change was authored after the deployment that shipped it (clock skew or rewritten dates) and left out of lead time
+      - too few to rate, shown without a level: deployment frequency (the window has 1 whole week, a level needs 4); change failure rate (5 deployment attempts, a level needs 20); recovery time (1 recovery, a level needs 6)
+      - deploy is the largest stage, but too few changes were measured to call it the bottleneck (at least 10 needed)
 
     deployments in the window, oldest first
     v0.1.0  2024-01-01T09:00:00Z  724fd8eeaade  baseline: changes get no lead time
@@ -689,16 +710,16 @@ fn table_output() {
 fn markdown_output() {
     let s = scenario();
     insta::assert_snapshot!(report_text(&s.repo, &["--all", "--format", "markdown"]), @r"
-    ## nextneck report: . (9 commits, 10 tags)
+    ## nextneck report: `.` (9 commits, 10 tags)
 
-    Window: 2024-01-01T00:00:00Z to 2024-01-13T00:00:00Z (12 days, all). Deployments: tags matching ^v?[0-9]+(\.[0-9]+){1,2}$ (7 tags).
+    Window: 2024-01-01T00:00:00Z to 2024-01-13T00:00:00Z (12 days, all). Deployments: tags matching `^v?[0-9]+(\.[0-9]+){1,2}$` (7 tags).
 
     | DORA | value | level |
     |---|---|---|
-    | deployment frequency | 2.92/week (5 deployments, median 3 deploy days/week) | high |
+    | deployment frequency | 2.92/week (5 deployments; in a typical week, deployments on 3 of 7 days (median of 1 week)) | too few to rate |
     | lead time for changes | median 2.0d, p85 2.2d (6 changes) | high |
-    | change failure rate | 20% (1 of 5 deployments) | low |
-    | recovery time | median 3.1d, p85 3.1d (1 recovery) | medium |
+    | change failure rate | 20% (1 of 5 deployments failed) | too few to rate |
+    | recovery time | median 3.1d, p85 3.1d (1 recovery) | too few to rate |
     | rework rate | 20% (1 of 5 deployments) |  |
 
     | stage | median | p85 | total | share |
@@ -706,17 +727,21 @@ fn markdown_output() {
     | coding | 12.0h | 30.0h | 4.0d | 36% |
     | **deploy** | 24.0h | 2.2d | 7.0d | 64% |
 
-    **Bottleneck:** deploy holds 64% of change time (median 24.0h, p85 2.2d, 6 changes); falling (80% in the window's first half, 50% in the second); next: coding at 36%.
+    **Largest stage:** deploy holds 64% of change time (95% interval 33–90%; median 24.0h, p85 2.2d, 6 changes); 6 changes are too few to call it the bottleneck (at least 10 needed); no trend: 2 and 4 changes in the window's halves, a trend needs 5 in each; next: coding at 36%, inside deploy's 95% interval (33–90%): the data cannot tell the two apart.
 
     **Code:** the failed deployments' 2 changes touched 1 file that still exists; the top hotspot among them is file5.txt, #4 of 6 changed in the window (1 change, 1 line changed); no knowledge island among them.
 
     > 1 matching tag points at a tree or blob, not a commit, and is skipped
 
-    > 2 other tags look like releases of components (1 of `api/`, 1 of `tokio-`); to count the releases of `api` as deployments, pass --deploy-tags '^api/v?[0-9]+(\.[0-9]+){1,2}$'
+    > 2 other tags look like releases of components (1 of `api/`, 1 of `tokio-`); to count the releases of `api` as deployments, pass `--deploy-tags '^api/v?[0-9]+(\.[0-9]+){1,2}$'`
 
     > the oldest deployment in the history (v0.1.0) is the baseline: it counts as a deployment, but its 1 change gets no lead time
 
     > 1 change was authored after the deployment that shipped it (clock skew or rewritten dates) and left out of lead time
+
+    > too few to rate, shown without a level: deployment frequency (the window has 1 whole week, a level needs 4); change failure rate (5 deployment attempts, a level needs 20); recovery time (1 recovery, a level needs 6)
+
+    > deploy is the largest stage, but too few changes were measured to call it the bottleneck (at least 10 needed)
     ");
 }
 
@@ -812,7 +837,7 @@ fn html_report_renders_in_a_browser() {
     let html = std::fs::read_to_string(&file).unwrap();
     // The figures are the report's: the tiles show the JSON's values.
     assert!(
-        html.contains("2.92/week") && html.contains("Bottleneck: deploy."),
+        html.contains("2.92/week") && html.contains("Largest stage: deploy."),
         "figures missing"
     );
     let url = format!("file://{}", file.display());
@@ -836,6 +861,7 @@ fn html_report_renders_in_a_browser() {
         for label in [
             "deployments ",
             "bottleneck: ",
+            "largest stage: ",
             "waiting: ",
             "code: ",
             "  - ",
@@ -849,7 +875,8 @@ fn html_report_renders_in_a_browser() {
         }
     }
     assert!(
-        checked.contains(&"waiting: ") && checked.contains(&"bottleneck: "),
+        checked.contains(&"waiting: ")
+            && (checked.contains(&"bottleneck: ") || checked.contains(&"largest stage: ")),
         "{table}"
     );
     browser::screenshot(&url, "report-desktop", 1100, 2200);

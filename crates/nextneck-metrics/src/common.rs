@@ -6,8 +6,9 @@
 use nextneck_model::Timestamp;
 
 use crate::git::{DEFAULT_WINDOW_DAYS, ReportError, WindowSpec};
-use crate::report::{Bottleneck, Evidence, RunnerUp, Stage};
-use crate::stats::Summary;
+use crate::report::{Bottleneck, Dora, Evidence, Notice, RunnerUp, Stage};
+use crate::stats::{Summary, share_intervals};
+use crate::tiers::minimum;
 use crate::time::{self, DAY, WEEK};
 
 /// The window `[since, until)` and how it was selected, from the spec and
@@ -76,12 +77,16 @@ pub(crate) fn deploy_days_per_week(
     (Summary::of(&mut counts).median, weeks)
 }
 
-/// The stages' figures; each stage's share is of the sum over all stages.
+/// The stages' figures; each stage's share is of the sum over all stages,
+/// with its bootstrap interval ([`crate::stats::share_intervals`]).
 pub(crate) fn build_stages(stages: &[(&'static str, Vec<i64>)]) -> Vec<Stage> {
     let grand: i64 = stages.iter().flat_map(|(_, v)| v.iter()).sum();
+    let parts: Vec<&[i64]> = stages.iter().map(|(_, v)| v.as_slice()).collect();
+    let intervals = share_intervals(&parts);
     stages
         .iter()
-        .map(|(name, values)| {
+        .zip(intervals)
+        .map(|((name, values), share_ci)| {
             let s = Summary::of_seconds(values);
             Stage {
                 name,
@@ -89,15 +94,101 @@ pub(crate) fn build_stages(stages: &[(&'static str, Vec<i64>)]) -> Vec<Stage> {
                 p85_seconds: s.p85,
                 total_seconds: s.total,
                 share: (grand > 0).then(|| s.total / grand as f64),
+                share_ci: share_ci.filter(|_| grand > 0),
+                median_ci_seconds: s.median_ci,
                 changes: s.count,
             }
         })
         .collect()
 }
 
+/// `rising`, `falling` or `steady` from a share in each half (more than 5
+/// percentage points apart is a move); `None` when a half has fewer than
+/// [`minimum::TREND_ITEMS_PER_HALF`] items or no time. The one trend rule
+/// of the git, events and flow reports.
+pub(crate) fn trend(shares: [Option<f64>; 2], items: [usize; 2]) -> Option<&'static str> {
+    if items.iter().any(|&n| n < minimum::TREND_ITEMS_PER_HALF) {
+        return None;
+    }
+    // A move of exactly 5 points (0.55 − 0.50 is 0.0500000…04 in floating
+    // point) is steady.
+    const MOVE: f64 = 0.05 + 1e-9;
+    match shares {
+        [Some(a), Some(b)] if b - a > MOVE => Some("rising"),
+        [Some(a), Some(b)] if a - b > MOVE => Some("falling"),
+        [Some(_), Some(_)] => Some("steady"),
+        _ => None,
+    }
+}
+
+/// The words after a bottleneck's figures about its trend: the trend, or
+/// why there is none although both halves hold time.
+pub(crate) fn trend_words(
+    trend: Option<&str>,
+    shares: [Option<f64>; 2],
+    items: [usize; 2],
+    what: &str,
+) -> String {
+    match (trend, shares) {
+        (Some(t), [Some(a), Some(b)]) => format!(
+            "; {t} ({:.0}% in the window's first half, {:.0}% in the second)",
+            a * 100.0,
+            b * 100.0
+        ),
+        (None, [Some(_), Some(_)]) => format!(
+            "; no trend: {} and {} {what} in the window's halves, a trend needs {} in each",
+            items[0],
+            items[1],
+            minimum::TREND_ITEMS_PER_HALF
+        ),
+        _ => String::new(),
+    }
+}
+
+/// The words about the runner-up: its share, and whether the bottleneck's
+/// interval holds it.
+pub(crate) fn runner_up_words(
+    top: &str,
+    top_ci: Option<[f64; 2]>,
+    next: &str,
+    share: f64,
+) -> String {
+    let mut words = format!("; next: {next} at {:.0}%", share * 100.0);
+    if let Some([lo, hi]) = top_ci.filter(|[lo, _]| share >= *lo) {
+        words.push_str(&format!(
+            ", inside {top}'s 95% interval ({:.0}–{:.0}%): the data cannot tell the two apart",
+            lo * 100.0,
+            hi * 100.0
+        ));
+    }
+    words
+}
+
+/// Whether `share` is inside the interval `ci`.
+pub(crate) fn within(ci: Option<[f64; 2]>, share: f64) -> bool {
+    ci.is_some_and(|[lo, _]| share >= lo)
+}
+
+/// The words that end a verdict resting on `n` items, fewer than a
+/// bottleneck needs: the stage is the largest, not a bottleneck.
+pub(crate) fn too_few_words(n: usize, one: &str, many: &str) -> String {
+    format!(
+        "; {} too few to call it the bottleneck (at least {} needed)",
+        plural(n, one, many),
+        minimum::BOTTLENECK_ITEMS
+    )
+}
+
 /// The stage with the largest share, with its evidence and the runner-up.
-/// `halves[h][i]` is stage `i`'s total seconds in half `h` of the window.
-pub(crate) fn bottleneck(stages: &[Stage], halves: &[Vec<i64>; 2]) -> Option<Bottleneck> {
+/// `halves[h][i]` is stage `i`'s total seconds in half `h` of the window;
+/// `half_changes[h]` the changes measured in half `h`. Below
+/// [`minimum::BOTTLENECK_ITEMS`] changes the stage is shown but not called
+/// the bottleneck (`too_few_to_call`).
+pub(crate) fn bottleneck(
+    stages: &[Stage],
+    halves: &[Vec<i64>; 2],
+    half_changes: [usize; 2],
+) -> Option<Bottleneck> {
     let mut ranked: Vec<(usize, &Stage)> = stages
         .iter()
         .enumerate()
@@ -115,49 +206,187 @@ pub(crate) fn bottleneck(stages: &[Stage], halves: &[Vec<i64>; 2]) -> Option<Bot
         let sum: i64 = h.iter().sum();
         (sum > 0).then(|| h.get(index).copied().unwrap_or(0) as f64 / sum as f64)
     };
-    let first = half_share(&halves[0]);
-    let second = half_share(&halves[1]);
-    let trend = match (first, second) {
-        (Some(a), Some(b)) if b - a > 0.05 => Some("rising"),
-        (Some(a), Some(b)) if a - b > 0.05 => Some("falling"),
-        (Some(_), Some(_)) => Some("steady"),
-        _ => None,
-    };
-    let next = ranked.get(1).map(|(_, s)| RunnerUp {
-        stage: s.name,
-        share: s.share.unwrap_or(0.0),
-        median_seconds: s.median_seconds,
+    let shares = [half_share(&halves[0]), half_share(&halves[1])];
+    let trend = trend(shares, half_changes);
+    let next = ranked.get(1).map(|(_, s)| {
+        let share = s.share.unwrap_or(0.0);
+        RunnerUp {
+            stage: s.name,
+            share,
+            median_seconds: s.median_seconds,
+            within_interval: within(top.share_ci, share),
+        }
     });
+    let measured = top
+        .changes
+        .max(ranked.iter().map(|(_, s)| s.changes).max().unwrap_or(0));
+    let too_few_to_call = measured < minimum::BOTTLENECK_ITEMS;
     let mut summary = format!(
-        "{} holds {:.0}% of change time (median {}, p85 {}, {})",
+        "{} holds {:.0}% of change time ({}median {}, p85 {}, {})",
         top.name,
         share * 100.0,
+        interval_words(top.share_ci),
         top.median_seconds.map_or("n/a".to_owned(), time::human),
         top.p85_seconds.map_or("n/a".to_owned(), time::human),
         plural(top.changes, "change", "changes")
     );
-    if let (Some(t), Some(a), Some(b)) = (trend, first, second) {
-        summary.push_str(&format!(
-            "; {t} ({:.0}% in the window's first half, {:.0}% in the second)",
-            a * 100.0,
-            b * 100.0
-        ));
+    if too_few_to_call {
+        summary.push_str(&too_few_words(measured, "change is", "changes are"));
     }
+    summary.push_str(&trend_words(trend, shares, half_changes, "changes"));
     if let Some(n) = &next {
-        summary.push_str(&format!("; next: {} at {:.0}%", n.stage, n.share * 100.0));
+        summary.push_str(&runner_up_words(top.name, top.share_ci, n.stage, n.share));
     }
     Some(Bottleneck {
         stage: top.name,
         share,
+        share_ci: top.share_ci,
+        too_few_to_call,
         evidence: Evidence {
             median_seconds: top.median_seconds,
             p85_seconds: top.p85_seconds,
             changes: top.changes,
-            first_half_share: first,
-            second_half_share: second,
+            first_half_share: shares[0],
+            second_half_share: shares[1],
+            half_changes,
             trend,
             summary,
         },
         next,
     })
+}
+
+/// `95% interval 40–60%; `, or nothing without an interval.
+pub(crate) fn interval_words(ci: Option<[f64; 2]>) -> String {
+    ci.map_or_else(String::new, |[lo, hi]| {
+        format!("95% interval {:.0}–{:.0}%; ", lo * 100.0, hi * 100.0)
+    })
+}
+
+/// The notices of figures shown without a level or a verdict because their
+/// sample is too small: one notice, `too_few_to_rate`, naming each.
+pub(crate) fn sample_notices(dora: &Dora, bottleneck: Option<&Bottleneck>) -> Vec<Notice> {
+    let mut unrated = Vec::new();
+    let d = &dora.deployment_frequency;
+    if d.too_few_to_rate {
+        unrated.push(format!(
+            "deployment frequency (the window has {}, a level needs {})",
+            plural(d.weeks, "whole week", "whole weeks"),
+            minimum::FREQUENCY_WEEKS
+        ));
+    }
+    if dora.lead_time.too_few_to_rate {
+        unrated.push(format!(
+            "lead time ({}, a level needs {})",
+            plural(dora.lead_time.changes, "change", "changes"),
+            minimum::MEDIAN_VALUES
+        ));
+    }
+    let c = &dora.change_failure_rate;
+    if c.too_few_to_rate {
+        unrated.push(format!(
+            "change failure rate ({}, a level needs {})",
+            plural(c.deployments, "deployment attempt", "deployment attempts"),
+            minimum::FAILURE_RATE_ATTEMPTS
+        ));
+    }
+    let r = &dora.recovery_time;
+    if r.too_few_to_rate {
+        unrated.push(format!(
+            "recovery time ({}, a level needs {})",
+            plural(r.recoveries, "recovery", "recoveries"),
+            minimum::MEDIAN_VALUES
+        ));
+    }
+    let mut notices = Vec::new();
+    if !unrated.is_empty() {
+        notices.push(Notice {
+            code: "too_few_to_rate",
+            message: format!(
+                "too few to rate, shown without a level: {}",
+                unrated.join("; ")
+            ),
+        });
+    }
+    if let Some(b) = bottleneck.filter(|b| b.too_few_to_call) {
+        notices.push(Notice {
+            code: "too_few_for_bottleneck",
+            message: format!(
+                "{} is the largest stage, but too few changes were measured to call it the bottleneck (at least {} needed)",
+                b.stage,
+                minimum::BOTTLENECK_ITEMS
+            ),
+        });
+    }
+    notices
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trend_needs_five_items_in_each_half_and_a_five_point_move() {
+        let check = |shares: [Option<f64>; 2], items: [usize; 2], expected: Option<&str>| {
+            assert_eq!(trend(shares, items), expected, "{shares:?} {items:?}");
+        };
+        check([Some(0.45), Some(0.54)], [2, 2], None);
+        check([Some(0.45), Some(0.54)], [5, 4], None);
+        check([Some(0.45), Some(0.54)], [5, 5], Some("rising"));
+        check([Some(0.54), Some(0.45)], [9, 30], Some("falling"));
+        check([Some(0.50), Some(0.55)], [9, 30], Some("steady"));
+        check([None, Some(0.55)], [0, 30], None);
+    }
+
+    fn stage(name: &'static str, values: Vec<i64>) -> (&'static str, Vec<i64>) {
+        (name, values)
+    }
+
+    /// (coding values, deploy values, changes per half) → (stage,
+    /// too_few_to_call, trend, runner-up within the interval).
+    #[test]
+    fn a_bottleneck_needs_ten_changes_and_names_a_close_runner_up() {
+        let check = |coding: Vec<i64>,
+                     deploy: Vec<i64>,
+                     half_changes: [usize; 2],
+                     expected: (&str, bool, Option<&str>, bool)| {
+            let stages = build_stages(&[stage("coding", coding), stage("deploy", deploy)]);
+            let total = |i: usize| stages[i].total_seconds as i64;
+            // Half the time of each stage in each half.
+            let halves = [
+                vec![total(0) / 2, total(1) / 2],
+                vec![total(0) / 2, total(1) / 2],
+            ];
+            let b = bottleneck(&stages, &halves, half_changes).expect("a bottleneck");
+            let next_within = b.next.as_ref().is_some_and(|n| n.within_interval);
+            assert_eq!(
+                (b.stage, b.too_few_to_call, b.evidence.trend, next_within),
+                expected,
+                "{}",
+                b.evidence.summary
+            );
+        };
+        // Four changes: the largest stage, not a bottleneck, and no trend.
+        check(
+            vec![10, 10, 10, 10],
+            vec![30, 30, 30, 30],
+            [2, 2],
+            ("deploy", true, None, false),
+        );
+        // Ten changes, steady, the runner-up far below.
+        check(
+            vec![10; 10],
+            vec![100; 10],
+            [5, 5],
+            ("deploy", false, Some("steady"), false),
+        );
+        // Ten changes of wildly varying length: coding's 45% is inside
+        // deploy's interval.
+        check(
+            vec![1, 1, 1, 1, 1, 1, 1, 1, 1, 4491],
+            vec![1, 1, 1, 1, 1, 1, 1, 1, 1, 5491],
+            [5, 5],
+            ("deploy", false, Some("steady"), true),
+        );
+    }
 }

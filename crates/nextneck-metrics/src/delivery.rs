@@ -21,7 +21,9 @@ use nextneck_model::events::{
 use nextneck_model::{CommitId, CommitIdx, History, Timestamp};
 use regex::Regex;
 
-use crate::common::{bottleneck, build_stages, deploy_days_per_week, plural, resolve_window};
+use crate::common::{
+    bottleneck, build_stages, deploy_days_per_week, plural, resolve_window, sample_notices,
+};
 use crate::git::{ReportError, WindowSpec};
 use crate::report::*;
 use crate::stats::Summary;
@@ -44,8 +46,10 @@ pub const KINDS: &[&str] = &[
     "test_case",
 ];
 
-/// The stage names, in flow order.
-pub const STAGES: [&str; 4] = ["coding", "pickup", "review", "deploy"];
+/// The stage names, in flow order. `unreviewed` is the time from pickup
+/// start to merge of a change merged without a review, which has no
+/// `pickup` and no `review`: with it the stages add up to the lead time.
+pub const STAGES: [&str; 5] = ["coding", "pickup", "review", "unreviewed", "deploy"];
 
 /// How many slowest tests the report lists.
 const SLOWEST: usize = 10;
@@ -1047,8 +1051,8 @@ struct Stages {
     ready: Option<Timestamp>,
     first_review: Option<Timestamp>,
     lead: Option<i64>,
-    /// coding, pickup, review, deploy.
-    values: [Option<i64>; 4],
+    /// coding, pickup, review, unreviewed, deploy.
+    values: [Option<i64>; 5],
     /// False for a negative lead time.
     ordered: bool,
 }
@@ -1057,6 +1061,7 @@ struct Stages {
 /// pickup start, first review, merge, deployment. Each known boundary is
 /// clamped into [the previous known one, the deployment], so that the
 /// stages add up to the lead time; a stage needs both its boundaries.
+/// Without a first review, pickup start to merge is `unreviewed`.
 fn stages_of(
     first_commit: Option<Timestamp>,
     pickup_start: Option<Timestamp>,
@@ -1080,12 +1085,13 @@ fn stages_of(
         *t = (*t).max(lo).min(deployed.max(lo));
         floor = Some(*t);
     }
-    let mut values = [None; 4];
-    for (i, v) in values.iter_mut().enumerate() {
-        if let (Some(a), Some(b)) = (bounds[i], bounds[i + 1]) {
-            *v = Some(b - a);
-        }
-    }
+    let span = |a: usize, b: usize| Some(bounds[b]? - bounds[a]?);
+    let unreviewed = if bounds[2].is_none() {
+        span(1, 3)
+    } else {
+        None
+    };
+    let values = [span(0, 1), span(1, 2), span(2, 3), unreviewed, span(3, 4)];
     Stages {
         first_commit,
         ready: pickup_start,
@@ -1503,9 +1509,10 @@ pub fn delivery_report(
         .collect();
 
     // 7. Stages of the window's deployed changes.
-    let mut values: [Vec<i64>; 4] = Default::default();
+    let mut values: [Vec<i64>; 5] = Default::default();
     let mut lead = Vec::new();
-    let mut halves = [vec![0i64; 4], vec![0i64; 4]];
+    let mut halves = [vec![0i64; STAGES.len()], vec![0i64; STAGES.len()]];
+    let mut half_changes = [0usize; 2];
     let mut negative_dropped = 0;
     let mut baseline_changes = 0;
     let mut unreviewed = 0;
@@ -1538,6 +1545,7 @@ pub fn delivery_report(
                 unreviewed += 1;
             }
             let half = usize::from(t >= mid);
+            half_changes[half] += 1;
             for (i, v) in s.values.iter().enumerate() {
                 if let Some(v) = v {
                     values[i].push(*v);
@@ -1546,7 +1554,7 @@ pub fn delivery_report(
             }
             if let Some(l) = s.lead {
                 lead.push(l);
-                if let (Some(cd), Some(dp)) = (s.values[0], s.values[3]) {
+                if let (Some(cd), Some(dp)) = (s.values[0], s.values[4]) {
                     points.push(SeriesChange {
                         deployed_at: t,
                         lead_time_seconds: l,
@@ -1557,20 +1565,20 @@ pub fn delivery_report(
             }
         }
     }
-    let [coding, pickup, review, deploy] = values;
-    let stages = build_stages(&[
-        (STAGES[0], coding),
-        (STAGES[1], pickup),
-        (STAGES[2], review),
-        (STAGES[3], deploy),
-    ]);
-    let bottleneck = bottleneck(&stages, &halves);
+    let named: Vec<(&'static str, Vec<i64>)> = STAGES.into_iter().zip(values).collect();
+    let stages = build_stages(&named);
+    let bottleneck = bottleneck(&stages, &halves, half_changes);
 
     // 8. DORA figures.
     let window_days = (until - since) as f64 / DAY as f64;
     let count = successes.len();
     let attempts = window_deps.len();
-    let recognised = prod.iter().any(|d| d.success().is_some());
+    // Deployments are recognised when any production deployment, even a
+    // failed attempt, is: then no success is a frequency of 0, not n/a.
+    let recognised = prod
+        .iter()
+        .enumerate()
+        .any(|(d, dep)| dep_selected[d] && dep.time().is_some());
     let per_week = count as f64 / (window_days / 7.0);
     let times: Vec<Timestamp> = prod
         .iter()
@@ -1621,10 +1629,11 @@ pub fn delivery_report(
                 .count(),
             baseline_in_window: successes.iter().any(|d| baseline.contains(d)),
         },
-        deployment_frequency: DeploymentFrequency::new(recognised, per_week, median_days, weeks),
+        deployment_frequency: DeploymentFrequency::new(recognised, per_week, median_days, weeks)
+            .with_failed_attempts(attempts - count),
         lead_time: LeadTime::new(&lead_summary, negative_dropped, baseline_changes),
         change_failure_rate: ChangeFailureRate::new(failed.len(), attempts),
-        recovery_time: RecoveryTime::new(&recovery_summary),
+        recovery_time: RecoveryTime::new(&recovery_summary).with_failed(failed.len()),
         rework_rate: ReworkRate::new(reworked, count),
     };
 
@@ -1780,11 +1789,12 @@ pub fn delivery_report(
         notices.push(Notice {
             code: "unreviewed_changes",
             message: format!(
-                "{} merged without a review by someone other than the author (bots excluded): no pickup or review stage",
+                "{} merged without a review by someone other than the author (bots excluded): no pickup or review stage; the time from pickup start to merge is the `unreviewed` stage",
                 plural(unreviewed, "change was", "changes were")
             ),
         });
     }
+    notices.extend(sample_notices(&dora, bottleneck.as_ref()));
     let mut merged_order: Vec<usize> = (0..changes.len()).collect();
     merged_order.sort_by(|&a, &b| {
         let (x, y) = (&changes[a], &changes[b]);
@@ -1924,7 +1934,8 @@ pub fn delivery_report(
                             coding_seconds: s.values[0].filter(|_| counted),
                             pickup_seconds: s.values[1].filter(|_| counted),
                             review_seconds: s.values[2].filter(|_| counted),
-                            deploy_seconds: s.values[3].filter(|_| counted),
+                            unreviewed_seconds: s.values[3].filter(|_| counted),
+                            deploy_seconds: s.values[4].filter(|_| counted),
                             lead_time_seconds: s.lead,
                             counted,
                         }
@@ -3066,9 +3077,10 @@ mod tests {
 
     #[test]
     fn stage_boundaries_are_clamped_in_order() {
+        // want: coding, pickup, review, unreviewed, deploy.
         let check = |b: [Option<Timestamp>; 4],
                      deployed: Timestamp,
-                     want: [Option<i64>; 4],
+                     want: [Option<i64>; 5],
                      lead: Option<i64>,
                      ordered: bool| {
             let s = stages_of(b[0], b[1], b[2], b[3], deployed);
@@ -3081,7 +3093,7 @@ mod tests {
         check(
             [Some(0), Some(10), Some(20), Some(30)],
             40,
-            [Some(10), Some(10), Some(10), Some(10)],
+            [Some(10), Some(10), Some(10), None, Some(10)],
             Some(40),
             true,
         );
@@ -3089,7 +3101,7 @@ mod tests {
         check(
             [Some(10), Some(10), Some(10), Some(10)],
             10,
-            [Some(0); 4],
+            [Some(0), Some(0), Some(0), None, Some(0)],
             Some(0),
             true,
         );
@@ -3098,15 +3110,16 @@ mod tests {
         check(
             [Some(15), Some(10), Some(20), Some(30)],
             40,
-            [Some(0), Some(5), Some(10), Some(10)],
+            [Some(0), Some(5), Some(10), None, Some(10)],
             Some(25),
             true,
         );
-        // No review: no pickup and no review stage.
+        // No review: no pickup and no review stage; open to merge is
+        // `unreviewed`, so the stages still add up to the lead time.
         check(
             [Some(0), Some(10), None, Some(30)],
             40,
-            [Some(10), None, None, Some(10)],
+            [Some(10), None, None, Some(20), Some(10)],
             Some(40),
             true,
         );
@@ -3114,7 +3127,7 @@ mod tests {
         check(
             [None, Some(10), Some(20), Some(30)],
             40,
-            [None, Some(10), Some(10), Some(10)],
+            [None, Some(10), Some(10), None, Some(10)],
             None,
             true,
         );
@@ -3123,7 +3136,7 @@ mod tests {
         check(
             [Some(0), Some(10), Some(20), Some(50)],
             40,
-            [Some(10), Some(10), Some(20), Some(0)],
+            [Some(10), Some(10), Some(20), None, Some(0)],
             Some(40),
             true,
         );
@@ -3131,10 +3144,41 @@ mod tests {
         check(
             [Some(50), Some(60), None, Some(70)],
             40,
-            [Some(0), None, None, Some(0)],
+            [Some(0), None, None, Some(0), Some(0)],
             Some(-10),
             false,
         );
+    }
+
+    /// The claim of docs/metrics.md: whenever a change's first commit, its
+    /// pickup start and its merge are known and it was deployed after its
+    /// first commit, its stages add up to its lead time, reviewed or not,
+    /// in any order of the times.
+    #[test]
+    fn stages_add_up_to_the_lead_time_in_every_combination() {
+        let times = [0, 5, 10, 20, 30, 45];
+        let mut combinations = 0;
+        for fc in times {
+            for pickup in times {
+                for review in times.map(Some).into_iter().chain([None]) {
+                    for merged in times {
+                        let s = stages_of(Some(fc), Some(pickup), review, Some(merged), 40);
+                        if !s.ordered {
+                            continue;
+                        }
+                        let sum: i64 = s.values.iter().flatten().sum();
+                        assert_eq!(
+                            Some(sum),
+                            s.lead,
+                            "{fc} {pickup} {review:?} {merged}: {:?}",
+                            s.values
+                        );
+                        combinations += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(combinations, 6 * 6 * 7 * 6 - 7 * 6 * 6);
     }
 
     #[test]
@@ -3228,7 +3272,7 @@ mod tests {
                 ("/explain/delivery/unlinked/changes/2", Value::Null),
                 ("/dora/deployments/count", json!(3)),
                 ("/dora/lead_time/baseline_changes", json!(1)),
-                ("/stages/3/changes", json!(2)),
+                ("/stages/4/changes", json!(2)),
                 ("/undeployed/changes", json!(2)),
             ],
         );
@@ -3729,7 +3773,8 @@ mod tests {
             &[
                 ("/stages/0/changes", json!(0)),
                 ("/stages/0/median_seconds", Value::Null),
-                ("/stages/3/median_seconds", json!(23 * H)),
+                ("/stages/3/median_seconds", json!(H)),
+                ("/stages/4/median_seconds", json!(23 * H)),
                 ("/dora/lead_time/changes", json!(0)),
                 ("/dora/lead_time/median_seconds", Value::Null),
                 (

@@ -23,9 +23,11 @@ use nextneck_model::flow::{Event, EventLog, NO_TIME, StageIdx};
 use regex::Regex;
 use serde::Serialize;
 
+use crate::common;
 use crate::git::{DEFAULT_WINDOW_DAYS, WindowSpec};
 use crate::report::{Notice, SCHEMA_VERSION, Window};
 use crate::stats::percentiles_unsorted;
+use crate::tiers::minimum;
 use crate::time::{self, DAY, WEEK, serde_rfc3339};
 
 /// Stage names that mean "finished" by default (compared without case).
@@ -209,6 +211,8 @@ pub struct FlowStage {
     pub total_seconds: f64,
     /// total / all stages' totals.
     pub share: Option<f64>,
+    /// The share's 95 % interval (seeded bootstrap, `docs/metrics.md`).
+    pub share_ci: Option<[f64; 2]>,
     /// Activities model: median wait before the activity started.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait_median_seconds: Option<Option<f64>>,
@@ -232,6 +236,12 @@ pub struct FlowBottleneck {
     pub stage: String,
     /// Its share of all item time.
     pub share: f64,
+    /// The share's 95 % interval.
+    pub share_ci: Option<[f64; 2]>,
+    /// True when too few stays were counted to call it the bottleneck
+    /// ([`crate::tiers::minimum::BOTTLENECK_ITEMS`]): it is only the
+    /// largest stage.
+    pub too_few_to_call: bool,
     /// Why it is credible (or not).
     pub evidence: FlowEvidence,
     /// The runner-up: your next bottleneck.
@@ -262,7 +272,10 @@ pub struct FlowEvidence {
     pub first_half_share: Option<f64>,
     /// Share in the second half.
     pub second_half_share: Option<f64>,
-    /// `rising`, `falling`, `steady`, or `null`.
+    /// Stays of the stage ended in the first and the second half.
+    pub half_stays: [usize; 2],
+    /// `rising`, `falling`, `steady`, or `null` (a half with fewer stays
+    /// than a trend needs).
     pub trend: Option<&'static str>,
     /// The verdict in one sentence.
     pub summary: String,
@@ -277,6 +290,8 @@ pub struct NextStage {
     pub share: f64,
     /// Its median, seconds.
     pub median_seconds: Option<f64>,
+    /// True when its share is inside the bottleneck's share interval.
+    pub within_interval: bool,
 }
 
 /// Stream-level figures.
@@ -1079,6 +1094,8 @@ struct StageAcc {
     services: Seconds,
     total: i64,
     halves: [i64; 2],
+    /// Stays ended in each half.
+    half_counts: [usize; 2],
     entries: i64,
     exits: i64,
     wip: usize,
@@ -1202,6 +1219,8 @@ impl Part {
             a.total += b.total;
             a.halves[0] += b.halves[0];
             a.halves[1] += b.halves[1];
+            a.half_counts[0] += b.half_counts[0];
+            a.half_counts[1] += b.half_counts[1];
             a.entries += b.entries;
             a.exits += b.exits;
             a.wip += b.wip;
@@ -1364,6 +1383,7 @@ impl Scan<'_> {
                     a.durations.push(d);
                     a.total += d;
                     a.halves[usize::from(s.exit >= mid)] += d;
+                    a.half_counts[usize::from(s.exit >= mid)] += 1;
                     if s.wait != NO_TIME {
                         a.waits.push(s.wait);
                     }
@@ -1636,6 +1656,16 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     // Every stage's durations, waits and services are summarized on all
     // cores (selecting order statistics is most of the work); the result does not depend
     // on how many there are.
+    // The shares' bootstrap intervals (docs/metrics.md), before the stays'
+    // durations go to the summaries.
+    let samples: Vec<ShareSample> = order
+        .iter()
+        .map(|&s| acc[s].durations.share_sample())
+        .collect();
+    let parts: Vec<crate::stats::SharePart<'_>> = samples.iter().map(ShareSample::part).collect();
+    let share_cis = crate::stats::share_intervals_of(&parts);
+    drop(parts);
+    drop(samples);
     let mut jobs: Vec<Seconds> = Vec::new();
     for &s in &order {
         let a = &mut acc[s];
@@ -1660,6 +1690,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
             p85_seconds: p85,
             total_seconds: a.total as f64,
             share: (grand_total > 0).then(|| a.total as f64 / grand_total as f64),
+            share_ci: share_cis[k].filter(|_| grand_total > 0),
             wait_median_seconds: wait_median,
             service_median_seconds: service_median,
             category: category[s],
@@ -1814,6 +1845,17 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
         notices.push(Notice {
             code: "no_stage_categories",
             message: "flow efficiency needs to know which stages are work and which are waiting: pass --active and --wait, or set categories in nextneck.toml".to_owned(),
+        });
+    }
+    if let Some(b) = bottleneck.as_ref().filter(|b| b.too_few_to_call) {
+        notices.push(Notice {
+            code: "too_few_for_bottleneck",
+            message: format!(
+                "{} is the largest stage, but {} too few to call it the bottleneck (at least {} needed)",
+                b.stage,
+                common::plural(b.evidence.count, "stay is", "stays are"),
+                minimum::BOTTLENECK_ITEMS
+            ),
         });
     }
 
@@ -2021,6 +2063,38 @@ impl Default for Seconds {
 }
 
 impl Seconds {
+    /// What the share bootstrap needs of these values: all of them when
+    /// there are few, else their count, mean and variance (one pass, no
+    /// copy).
+    fn share_sample(&self) -> ShareSample {
+        let n = self.len();
+        if n <= crate::stats::BOOTSTRAP_EXACT_MAX {
+            // Sorted, so that the interval does not depend on the order
+            // the stays were read in (a file and the store give the same).
+            let mut v = self.to_vec();
+            v.sort_unstable();
+            return ShareSample::Values(v);
+        }
+        // Exact integer sums: the same stays in any order give the same
+        // moments.
+        let (mut sum, mut squares) = (0i128, 0i128);
+        let mut add = |d: i64| {
+            sum += i128::from(d);
+            squares += i128::from(d) * i128::from(d);
+        };
+        match self {
+            Seconds::Narrow(v) => v.iter().for_each(|&d| add(i64::from(d))),
+            Seconds::Wide(v) => v.iter().for_each(|&d| add(d)),
+        }
+        let nf = n as f64;
+        let mean = sum as f64 / nf;
+        ShareSample::Moments {
+            n,
+            mean,
+            variance: (squares as f64 / nf - mean * mean).max(0.0),
+        }
+    }
+
     fn reserve(&mut self, n: usize) {
         match self {
             Seconds::Narrow(v) => v.reserve(n),
@@ -2074,11 +2148,27 @@ impl Seconds {
         }
     }
 
-    #[cfg(test)]
     fn to_vec(&self) -> Vec<i64> {
         match self {
             Seconds::Narrow(v) => v.iter().map(|&d| i64::from(d)).collect(),
             Seconds::Wide(v) => v.clone(),
+        }
+    }
+}
+
+/// An owned [`crate::stats::SharePart`].
+enum ShareSample {
+    Values(Vec<i64>),
+    Moments { n: usize, mean: f64, variance: f64 },
+}
+
+impl ShareSample {
+    fn part(&self) -> crate::stats::SharePart<'_> {
+        match *self {
+            ShareSample::Values(ref v) => crate::stats::SharePart::Values(v),
+            ShareSample::Moments { n, mean, variance } => {
+                crate::stats::SharePart::Moments { n, mean, variance }
+            }
         }
     }
 }
@@ -2170,30 +2260,34 @@ fn bottleneck(
     let half_share =
         |h: usize| (half_totals[h] > 0).then(|| a.halves[h] as f64 / half_totals[h] as f64);
     let (first, second) = (half_share(0), half_share(1));
-    let trend = match (first, second) {
-        (Some(f), Some(s)) if s - f > 0.05 => Some("rising"),
-        (Some(f), Some(s)) if f - s > 0.05 => Some("falling"),
-        (Some(_), Some(_)) => Some("steady"),
-        _ => None,
-    };
-    let next = ranked.get(1).map(|&i| NextStage {
-        stage: stages[i].name.clone(),
-        share: stages[i].share.unwrap_or(0.0),
-        median_seconds: stages[i].median_seconds,
+    let trend = common::trend([first, second], a.half_counts);
+    let next = ranked.get(1).map(|&i| {
+        let share = stages[i].share.unwrap_or(0.0);
+        NextStage {
+            stage: stages[i].name.clone(),
+            share,
+            median_seconds: stages[i].median_seconds,
+            within_interval: common::within(st.share_ci, share),
+        }
     });
     let share = st.share.unwrap_or(0.0);
+    let too_few_to_call = st.count < minimum::BOTTLENECK_ITEMS;
     let wait_median = match model {
         Model::Activities => st.wait_median_seconds.flatten(),
         Model::Transitions => st.median_seconds,
     };
     let mut summary = format!(
-        "{} holds {:.0}% of item time (median {}, p85 {}, {})",
+        "{} holds {:.0}% of item time ({}median {}, p85 {}, {})",
         st.name,
         share * 100.0,
+        common::interval_words(st.share_ci),
         opt_human(st.median_seconds),
         opt_human(st.p85_seconds),
         plural(st.count, "stay", "stays")
     );
+    if too_few_to_call {
+        summary.push_str(&common::too_few_words(st.count, "stay is", "stays are"));
+    }
     if model == Model::Activities {
         summary.push_str(&format!(
             "; median wait before it {}",
@@ -2214,20 +2308,26 @@ fn bottleneck(
             st.aging, st.wip
         ));
     }
-    if let (Some(t), Some(f), Some(s)) = (trend, first, second) {
-        summary.push_str(&format!(
-            "; {t} ({:.0}% in the window's first half, {:.0}% in the second)",
-            f * 100.0,
-            s * 100.0
-        ));
-    }
+    summary.push_str(&common::trend_words(
+        trend,
+        [first, second],
+        a.half_counts,
+        "stays",
+    ));
     match &next {
-        Some(n) => summary.push_str(&format!("; next: {} at {:.0}%", n.stage, n.share * 100.0)),
+        Some(n) => summary.push_str(&common::runner_up_words(
+            &st.name,
+            st.share_ci,
+            &n.stage,
+            n.share,
+        )),
         None => summary.push_str("; no other stage holds time"),
     }
     Some(FlowBottleneck {
         stage: st.name.clone(),
         share,
+        share_ci: st.share_ci,
+        too_few_to_call,
         evidence: FlowEvidence {
             median_seconds: st.median_seconds,
             p85_seconds: st.p85_seconds,
@@ -2239,6 +2339,7 @@ fn bottleneck(
             aging: st.aging,
             first_half_share: first,
             second_half_share: second,
+            half_stays: a.half_counts,
             trend,
             summary,
         },

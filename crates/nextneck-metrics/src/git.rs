@@ -12,7 +12,9 @@ use std::collections::HashSet;
 use nextneck_model::{CommitIdx, History, REQUEST_COMMIT_LIMIT, RequestRef, TagTarget, Timestamp};
 use regex::Regex;
 
-use crate::common::{bottleneck, build_stages, deploy_days_per_week, plural, resolve_window};
+use crate::common::{
+    bottleneck, build_stages, deploy_days_per_week, plural, resolve_window, sample_notices,
+};
 use crate::report::*;
 use crate::stats::Summary;
 use crate::time::DAY;
@@ -173,6 +175,7 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
     let mut coding = Vec::new();
     let mut deploy = Vec::new();
     let mut halves = [vec![0i64; 2], vec![0i64; 2]];
+    let mut half_changes = [0usize; 2];
     let mut negative_dropped = 0;
     let mut baseline_changes = 0;
     let mut points: Vec<SeriesChange> = Vec::new();
@@ -204,6 +207,7 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
                     let half = usize::from(dep.time >= mid);
                     halves[half][0] += cd;
                     halves[half][1] += dp;
+                    half_changes[half] += 1;
                 }
                 None => negative_dropped += 1,
             }
@@ -258,13 +262,14 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
 
     // 7. Stages and the bottleneck.
     let mut stages = build_stages(&[("coding", coding), ("deploy", deploy)]);
-    let mut bottleneck = bottleneck(&stages, &halves);
+    let mut bottleneck = bottleneck(&stages, &halves, half_changes);
     let squashed = squash_merged(history, &shipping, &deployments, &in_window, &requests);
     if let Some((squashes, first_parent)) = squashed {
         // The squash commit's author time is the merge: the time before it
         // is not in the history, so neither `coding` nor a verdict is shown.
         for stage in &mut stages {
             stage.share = None;
+            stage.share_ci = None;
             if stage.name == "coding" {
                 *stage = not_observable(stage.name);
             }
@@ -294,13 +299,13 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
     }
     if deployments.is_empty() {
         let how = match &settings.deploy {
-            DeploySource::Tags(p) => format!("no tag matches --deploy-tags '{p}'"),
+            DeploySource::Tags(p) => format!("no tag matches `--deploy-tags '{p}'`"),
             DeploySource::Branch(b) => format!("branch `{b}` has no commits"),
         };
         notices.push(Notice {
             code: "no_deployments",
             message: format!(
-                "no deployment found: {how}; if every commit on the main line is deployed, pass --deploy-branch main, or pass --deploy-tags with a pattern your release tags match"
+                "no deployment found: {how}; if every commit on the main line is deployed, pass `--deploy-branch main`, or pass `--deploy-tags` with a pattern your release tags match"
             ),
         });
     } else if count == 0 {
@@ -356,6 +361,7 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
             ),
         });
     }
+    notices.extend(sample_notices(&dora, bottleneck.as_ref()));
 
     let series = settings.series.then(|| {
         let failed_at = |d: usize| failures.first[d] != NONE;
@@ -489,6 +495,8 @@ fn not_observable(name: &'static str) -> Stage {
         p85_seconds: None,
         total_seconds: 0.0,
         share: None,
+        share_ci: None,
+        median_ci_seconds: None,
         changes: 0,
     }
 }
@@ -780,7 +788,7 @@ fn component_tag_hint(other: &[&str]) -> Option<Notice> {
     Some(Notice {
         code: "component_release_tags",
         message: format!(
-            "{total} other {} like releases of components ({}{}); to count the releases of `{}` as deployments, pass --deploy-tags '{}'",
+            "{total} other {} like releases of components ({}{}); to count the releases of `{}` as deployments, pass `--deploy-tags '{}'`",
             if total == 1 { "tag looks" } else { "tags look" },
             examples.join(", "),
             if groups.len() > 3 {
@@ -1080,13 +1088,13 @@ mod tests {
         check(
             &["tokio-1.38.0", "tokio-1.39.0", "api/v2.1.0"],
             Some(
-                "3 other tags look like releases of components (2 of `tokio-`, 1 of `api/`); to count the releases of `tokio` as deployments, pass --deploy-tags '^tokio-v?[0-9]+(\\.[0-9]+){1,2}$'",
+                "3 other tags look like releases of components (2 of `tokio-`, 1 of `api/`); to count the releases of `tokio` as deployments, pass `--deploy-tags '^tokio-v?[0-9]+(\\.[0-9]+){1,2}$'`",
             ),
         );
         check(
             &["grep-cli-0.1.0"],
             Some(
-                "1 other tag looks like releases of components (1 of `grep-cli-`); to count the releases of `grep-cli` as deployments, pass --deploy-tags '^grep-cli-v?[0-9]+(\\.[0-9]+){1,2}$'",
+                "1 other tag looks like releases of components (1 of `grep-cli-`); to count the releases of `grep-cli` as deployments, pass `--deploy-tags '^grep-cli-v?[0-9]+(\\.[0-9]+){1,2}$'`",
             ),
         );
         // The suggested pattern selects exactly the group's tags.

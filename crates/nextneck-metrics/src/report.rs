@@ -6,7 +6,8 @@ use nextneck_model::{CommitId, Timestamp};
 use serde::Serialize;
 
 use crate::code::FailureCode;
-use crate::tiers::Tier;
+use crate::stats::wilson_interval;
+use crate::tiers::{Tier, minimum, rated};
 use crate::time::serde_rfc3339;
 
 /// The JSON schema version; bumped on any incompatible change.
@@ -225,8 +226,14 @@ pub struct DeploymentFrequency {
     pub median_deploy_days_per_week: Option<f64>,
     /// Whole weeks that median is over.
     pub weeks: usize,
-    /// DORA level.
+    /// Deployment attempts in the window that did not succeed (delivery
+    /// events; always 0 for a git report): not counted as deployments.
+    pub failed_attempts: usize,
+    /// DORA level; `null` when too few to rate.
     pub tier: Option<Tier>,
+    /// True when the window has fewer whole weeks than a level needs
+    /// ([`crate::tiers::minimum::FREQUENCY_WEEKS`]).
+    pub too_few_to_rate: bool,
 }
 
 /// Lead time for changes.
@@ -242,8 +249,12 @@ pub struct LeadTime {
     pub negative_dropped: usize,
     /// Changes shipped by the baseline deployment, which get no lead time.
     pub baseline_changes: usize,
-    /// DORA level (of the median).
+    /// The median's 95 % confidence interval, seconds.
+    pub median_ci_seconds: Option<[f64; 2]>,
+    /// DORA level (of the median); `null` when too few to rate.
     pub tier: Option<Tier>,
+    /// True when fewer changes were measured than a level needs.
+    pub too_few_to_rate: bool,
 }
 
 /// Change failure rate.
@@ -251,12 +262,17 @@ pub struct LeadTime {
 pub struct ChangeFailureRate {
     /// failed / deployments.
     pub ratio: Option<f64>,
-    /// Failed deployments in the window.
+    /// The ratio's 95 % Wilson score interval.
+    pub ratio_ci: Option<[f64; 2]>,
+    /// Failed deployments (and failed attempts) in the window.
     pub failed: usize,
-    /// Deployments in the window.
+    /// Deployment attempts in the window: deployments plus failed attempts
+    /// (a git report has no failed attempts).
     pub deployments: usize,
-    /// DORA level.
+    /// DORA level; `null` when too few to rate.
     pub tier: Option<Tier>,
+    /// True when there are fewer attempts than a level needs.
+    pub too_few_to_rate: bool,
 }
 
 /// Failed deployment recovery time.
@@ -268,8 +284,15 @@ pub struct RecoveryTime {
     pub p85_seconds: Option<f64>,
     /// Failed deployments in the window with a recovery.
     pub recoveries: usize,
-    /// DORA level (of the median).
+    /// Failed deployments (and failed attempts) in the window, recovered
+    /// or not.
+    pub failed: usize,
+    /// The median's 95 % confidence interval, seconds.
+    pub median_ci_seconds: Option<[f64; 2]>,
+    /// DORA level (of the median); `null` when too few to rate.
     pub tier: Option<Tier>,
+    /// True when fewer recoveries were measured than a level needs.
+    pub too_few_to_rate: bool,
 }
 
 /// Rework rate.
@@ -277,6 +300,8 @@ pub struct RecoveryTime {
 pub struct ReworkRate {
     /// reworked / deployments.
     pub ratio: Option<f64>,
+    /// The ratio's 95 % Wilson score interval.
+    pub ratio_ci: Option<[f64; 2]>,
     /// Deployments that shipped a revert or a hotfix.
     pub reworked: usize,
     /// Deployments in the window.
@@ -295,12 +320,22 @@ impl DeploymentFrequency {
         median_days: Option<f64>,
         weeks: usize,
     ) -> DeploymentFrequency {
+        let tier = recognised.then(|| crate::tiers::deployment_frequency(per_week));
         DeploymentFrequency {
             per_week: recognised.then_some(per_week),
             median_deploy_days_per_week: median_days.filter(|_| recognised),
             weeks,
-            tier: recognised.then(|| crate::tiers::deployment_frequency(per_week)),
+            failed_attempts: 0,
+            tier: rated(tier, weeks, minimum::FREQUENCY_WEEKS),
+            too_few_to_rate: tier.is_some() && weeks < minimum::FREQUENCY_WEEKS,
         }
+    }
+
+    /// With the window's failed deployment attempts, which the frequency
+    /// does not count.
+    pub(crate) fn with_failed_attempts(mut self, failed_attempts: usize) -> DeploymentFrequency {
+        self.failed_attempts = failed_attempts;
+        self
     }
 }
 
@@ -311,13 +346,16 @@ impl LeadTime {
         negative_dropped: usize,
         baseline_changes: usize,
     ) -> LeadTime {
+        let tier = lead.median.map(crate::tiers::lead_time);
         LeadTime {
             median_seconds: lead.median,
             p85_seconds: lead.p85,
             changes: lead.count,
             negative_dropped,
             baseline_changes,
-            tier: lead.median.map(crate::tiers::lead_time),
+            median_ci_seconds: lead.median_ci,
+            tier: rated(tier, lead.count, minimum::MEDIAN_VALUES),
+            too_few_to_rate: tier.is_some() && lead.count < minimum::MEDIAN_VALUES,
         }
     }
 }
@@ -326,11 +364,14 @@ impl ChangeFailureRate {
     /// `failed` of `deployments`; no ratio without a deployment.
     pub(crate) fn new(failed: usize, deployments: usize) -> ChangeFailureRate {
         let ratio = (deployments > 0).then(|| failed as f64 / deployments as f64);
+        let tier = ratio.map(crate::tiers::change_failure_rate);
         ChangeFailureRate {
             ratio,
+            ratio_ci: wilson_interval(failed, deployments),
             failed,
             deployments,
-            tier: ratio.map(crate::tiers::change_failure_rate),
+            tier: rated(tier, deployments, minimum::FAILURE_RATE_ATTEMPTS),
+            too_few_to_rate: tier.is_some() && deployments < minimum::FAILURE_RATE_ATTEMPTS,
         }
     }
 }
@@ -338,12 +379,23 @@ impl ChangeFailureRate {
 impl RecoveryTime {
     /// From the recovery times' summary.
     pub(crate) fn new(recoveries: &crate::stats::Summary) -> RecoveryTime {
+        let tier = recoveries.median.map(crate::tiers::recovery_time);
         RecoveryTime {
             median_seconds: recoveries.median,
             p85_seconds: recoveries.p85,
             recoveries: recoveries.count,
-            tier: recoveries.median.map(crate::tiers::recovery_time),
+            failed: recoveries.count,
+            median_ci_seconds: recoveries.median_ci,
+            tier: rated(tier, recoveries.count, minimum::MEDIAN_VALUES),
+            too_few_to_rate: tier.is_some() && recoveries.count < minimum::MEDIAN_VALUES,
         }
+    }
+
+    /// With the window's failures, recovered or not (by default, as many
+    /// as the recoveries).
+    pub(crate) fn with_failed(mut self, failed: usize) -> RecoveryTime {
+        self.failed = failed;
+        self
     }
 }
 
@@ -352,6 +404,7 @@ impl ReworkRate {
     pub(crate) fn new(reworked: usize, deployments: usize) -> ReworkRate {
         ReworkRate {
             ratio: (deployments > 0).then(|| reworked as f64 / deployments as f64),
+            ratio_ci: wilson_interval(reworked, deployments),
             reworked,
             deployments,
         }
@@ -371,6 +424,10 @@ pub struct Stage {
     pub total_seconds: f64,
     /// total / the sum of all stages' totals.
     pub share: Option<f64>,
+    /// The share's 95 % interval (seeded bootstrap, `docs/metrics.md`).
+    pub share_ci: Option<[f64; 2]>,
+    /// The median's 95 % confidence interval, seconds.
+    pub median_ci_seconds: Option<[f64; 2]>,
     /// Changes measured.
     pub changes: usize,
 }
@@ -382,6 +439,12 @@ pub struct Bottleneck {
     pub stage: &'static str,
     /// Its share of all change time.
     pub share: f64,
+    /// The share's 95 % interval.
+    pub share_ci: Option<[f64; 2]>,
+    /// True when too few changes were measured to call it the bottleneck
+    /// ([`crate::tiers::minimum::BOTTLENECK_ITEMS`]): it is only the
+    /// largest stage.
+    pub too_few_to_call: bool,
     /// Why it is credible.
     pub evidence: Evidence,
     /// The runner-up: the next bottleneck once this one is fixed.
@@ -401,8 +464,11 @@ pub struct Evidence {
     pub first_half_share: Option<f64>,
     /// The stage's share in the second half.
     pub second_half_share: Option<f64>,
+    /// Changes measured in the first and the second half.
+    pub half_changes: [usize; 2],
     /// `rising`, `falling` or `steady` (a change of more than 5 percentage
-    /// points between halves); `None` when a half has no measured change.
+    /// points between halves); `None` when a half has fewer measured
+    /// changes than a trend needs.
     pub trend: Option<&'static str>,
     /// The verdict in one sentence.
     pub summary: String,
@@ -417,6 +483,9 @@ pub struct RunnerUp {
     pub share: f64,
     /// Its median, seconds.
     pub median_seconds: Option<f64>,
+    /// True when its share is inside the bottleneck's share interval: the
+    /// data cannot tell the two apart.
+    pub within_interval: bool,
 }
 
 /// Changes waiting on the deployed line.
@@ -774,6 +843,8 @@ pub struct EventChange {
     pub pickup_seconds: Option<i64>,
     /// `review`, seconds.
     pub review_seconds: Option<i64>,
+    /// `unreviewed` (pickup start to merge without a review), seconds.
+    pub unreviewed_seconds: Option<i64>,
     /// `deploy`, seconds.
     pub deploy_seconds: Option<i64>,
     /// Deployment time − first commit time.

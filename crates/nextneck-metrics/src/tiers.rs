@@ -104,6 +104,34 @@ pub fn recovery_time(median_seconds: f64) -> Tier {
     }
 }
 
+/// The smallest samples a verdict rests on (`docs/metrics.md`, "Sample
+/// sizes"). Below them a figure is shown but not rated: its level is
+/// `None`, its `too_few_to_rate` is true, and the report says so.
+pub mod minimum {
+    /// Whole weeks in the window for a deployment frequency level: with
+    /// fewer, a monthly cadence (the medium/low bound) cannot be seen.
+    pub const FREQUENCY_WEEKS: usize = 4;
+    /// Changes (lead time) or recoveries (recovery time) for a level of a
+    /// median: the fewest values with a distribution-free 95 % interval of
+    /// the median ([`crate::stats::MEDIAN_INTERVAL_MIN`]).
+    pub const MEDIAN_VALUES: usize = crate::stats::MEDIAN_INTERVAL_MIN;
+    /// Deployment attempts for a change failure rate level: the levels'
+    /// bounds are 5 percentage points apart, and with fewer than 20
+    /// attempts a single failure moves the rate by more than that.
+    pub const FAILURE_RATE_ATTEMPTS: usize = 20;
+    /// Measured changes (git and events reports) or stays (flow) for a
+    /// bottleneck verdict: with fewer, one long item can hold most of the
+    /// time by itself.
+    pub const BOTTLENECK_ITEMS: usize = 10;
+    /// Measured changes or stays in each half of the window for a trend.
+    pub const TREND_ITEMS_PER_HALF: usize = 5;
+}
+
+/// `tier` when `n` reaches `minimum`; `None` (too few to rate) below.
+pub fn rated(tier: Option<Tier>, n: usize, minimum: usize) -> Option<Tier> {
+    tier.filter(|_| n >= minimum)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +178,18 @@ mod tests {
         for (v, t) in rt {
             assert_eq!(recovery_time(v), t, "rt {v}");
         }
+    }
+
+    #[test]
+    fn a_level_needs_its_minimum_sample() {
+        let check = |n: usize, min: usize, expected: Option<Tier>| {
+            assert_eq!(rated(Some(Tier::Elite), n, min), expected, "{n} of {min}");
+        };
+        check(0, 1, None);
+        check(19, minimum::FAILURE_RATE_ATTEMPTS, None);
+        check(20, minimum::FAILURE_RATE_ATTEMPTS, Some(Tier::Elite));
+        check(5, minimum::MEDIAN_VALUES, None);
+        check(6, minimum::MEDIAN_VALUES, Some(Tier::Elite));
+        assert_eq!(rated(None, 100, 1), None);
     }
 }

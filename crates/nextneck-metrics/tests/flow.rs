@@ -440,7 +440,8 @@ fn activities_in_progress_and_admin_lag() {
             ("/flow/completed", json!(1)),
             ("/flow/flow_time/median_seconds", json!(H)),
             ("/notices/0/code", json!("done_never_left")),
-            ("/notices/1", Value::Null),
+            ("/notices/1/code", json!("too_few_for_bottleneck")),
+            ("/notices/2", Value::Null),
         ],
     );
     // Forcing the transitions model on the same log.
@@ -483,7 +484,8 @@ fn window_and_trend() {
     let r = flow_report(&log(&text, Shape::default()), &s).unwrap();
     // a: Y 1d (exit day 8), Z 3d (exit day 13); b: Y 1d (day 9), Z 0.5d
     // (day 13.5). Halves split at day 10.5: first a 1d, b 1d; second a 3d,
-    // b 0.5d. a: 50% then 86%: rising.
+    // b 0.5d. a: 50% then 86%, but one stay in each half is no trend, and
+    // two stays are no bottleneck.
     check(
         &r,
         &[
@@ -496,7 +498,9 @@ fn window_and_trend() {
             ("/bottleneck/stage", json!("a")),
             ("/bottleneck/evidence/first_half_share", json!(0.5)),
             ("/bottleneck/evidence/second_half_share", json!(3.0 / 3.5)),
-            ("/bottleneck/evidence/trend", json!("rising")),
+            ("/bottleneck/evidence/half_stays", json!([1, 1])),
+            ("/bottleneck/evidence/trend", Value::Null),
+            ("/bottleneck/too_few_to_call", json!(true)),
             ("/cfd/days/0/date", json!("2024-03-08")),
             // At the end of 2024-03-08 (day 8, 00:00) Y has just entered b;
             // at the end of day 9 it is done; Z enters a at day 10.
@@ -512,9 +516,55 @@ fn window_and_trend() {
     assert_eq!(
         summary,
         json!(
-            "a holds 73% of item time (median 2.0d, p85 2.7d, 2 stays); its queue is not growing; rising (50% in the window's first half, 86% in the second); next: b at 27%"
+            "a holds 73% of item time (95% interval 50–86%; median 2.0d, p85 2.7d, 2 stays); 2 stays are too few to call it the bottleneck (at least 10 needed); its queue is not growing; no trend: 1 and 1 stays in the window's halves, a trend needs 5 in each; next: b at 27%"
         )
     );
+}
+
+/// The trend and bottleneck rules on logs of `n` items in each half of a
+/// two-week window: stage a takes 1 h then 3 h, stage b 1 h throughout.
+#[test]
+fn trends_and_bottlenecks_need_their_minimum_sample() {
+    let check_n = |n: usize, trend: Value, too_few: bool| -> Value {
+        let mut text = String::new();
+        for i in 0..2 * n {
+            let (start, a) = if i < n {
+                (i as f64 * 2.0, 1.0)
+            } else {
+                (7.0 * 24.0 + i as f64 * 2.0, 3.0)
+            };
+            text.push_str(&format!(
+                "I{i} a {start}\nI{i} b {}\nI{i} done {}\n",
+                start + a,
+                start + a + 1.0
+            ));
+        }
+        let mut s = FlowSettings::new("t");
+        s.window = WindowSpec::Range {
+            since: Some(BASE),
+            until: Some(BASE + 14 * 86_400),
+        };
+        let r = flow_report(&log(&text, Shape::default()), &s).unwrap();
+        check(
+            &r,
+            &[
+                ("/bottleneck/stage", json!("a")),
+                ("/bottleneck/evidence/half_stays", json!([n, n])),
+                ("/bottleneck/evidence/trend", trend),
+                ("/bottleneck/too_few_to_call", json!(too_few)),
+            ],
+        );
+        json_of(&r)
+    };
+    check_n(4, Value::Null, true);
+    check_n(5, json!("rising"), false);
+    // With 40 stays a holds 2/3 of the time, b 1/3: b is outside a's
+    // interval, and the interval holds the share.
+    let r = check_n(20, json!("rising"), false);
+    assert_eq!(r["bottleneck"]["next"]["within_interval"], json!(false));
+    let ci = r["bottleneck"]["share_ci"].as_array().unwrap();
+    let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+    assert!(lo < 2.0 / 3.0 && 2.0 / 3.0 < hi && lo > 0.5, "{lo} {hi}");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use nextneck_metrics::code::{CodeReport, DirectoryKnowledge};
 use nextneck_metrics::time::{date, rfc3339};
 
 use crate::table::{Style, Table};
-use crate::{Format, count, md_escape, percent, trim_float};
+use crate::{Format, count, md, md_escape, percent, trim_float};
 
 /// Writes `report` in `format`. `color` only affects [`Format::Table`].
 pub fn render_code(
@@ -31,13 +31,18 @@ pub fn json(report: &CodeReport, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn source_line(r: &CodeReport) -> String {
+    source_line_with(r, &str::to_owned)
+}
+
+/// The source line with the path passed through `q` (Markdown: a code span).
+fn source_line_with(r: &CodeReport, q: &dyn Fn(&str) -> String) -> String {
     let s = &r.source;
     let snapshot = s.snapshot.as_ref().map_or_else(String::new, |snap| {
         format!("; files as of {}", &snap.commit[..12])
     });
     format!(
         "{} ({}, {} analysed{}{}{})",
-        s.path,
+        q(&s.path),
         count(s.commits, "commit", "commits"),
         s.analysed_commits,
         if s.renames { ", renames followed" } else { "" },
@@ -58,13 +63,19 @@ fn window_line(r: &CodeReport) -> String {
 }
 
 fn scope_line(r: &CodeReport) -> String {
+    scope_line_with(r, &str::to_owned)
+}
+
+/// The scope line with each glob passed through `q`.
+fn scope_line_with(r: &CodeReport, q: &dyn Fn(&str) -> String) -> String {
     let s = &r.scope;
+    let globs = |g: &[String]| g.iter().map(|x| q(x)).collect::<Vec<_>>().join(", ");
     let mut line = count(s.files, "file", "files");
     if !s.include.is_empty() {
-        line.push_str(&format!(" under {}", s.include.join(", ")));
+        line.push_str(&format!(" under {}", globs(&s.include)));
     }
     if !s.exclude.is_empty() {
-        line.push_str(&format!(", excluding {}", s.exclude.join(", ")));
+        line.push_str(&format!(", excluding {}", globs(&s.exclude)));
     }
     let left_out: usize = s.left_out.iter().map(|l| l.files).sum();
     if left_out > 0 {
@@ -329,18 +340,22 @@ fn table(r: &CodeReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn markdown(r: &CodeReport, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "## nextneck code: {}", md_escape(&source_line(r)))?;
+    writeln!(
+        out,
+        "## nextneck code: {}",
+        md::text_with_code(&source_line_with(r, &md::mark))
+    )?;
     writeln!(out)?;
     writeln!(
         out,
         "Window: {}. Scope: {}.",
         window_line(r),
-        md_escape(&scope_line(r))
+        md::text_with_code(&scope_line_with(r, &md::mark))
     )?;
     writeln!(out)?;
     writeln!(out, "### Hotspots")?;
     writeln!(out)?;
-    writeln!(out, "{}.", md_escape(&capitalize(&hotspot_summary(r))))?;
+    writeln!(out, "{}.", md::text(&capitalize(&hotspot_summary(r))))?;
     if !r.hotspots.files.is_empty() {
         writeln!(out)?;
         writeln!(
@@ -351,9 +366,9 @@ fn markdown(r: &CodeReport, out: &mut dyn Write) -> io::Result<()> {
         for h in &r.hotspots.files {
             writeln!(
                 out,
-                "| {} | `{}` | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} |",
                 h.rank,
-                md_escape(&h.path),
+                md::code_cell(&h.path),
                 h.changes,
                 h.lines_added,
                 h.lines_deleted,
@@ -369,7 +384,7 @@ fn markdown(r: &CodeReport, out: &mut dyn Write) -> io::Result<()> {
         out,
         "{} ({}).",
         capitalize(&count(r.coupling.pairs.len(), "pair", "pairs")),
-        md_escape(&coupling_summary(r))
+        md::text(&coupling_summary(r))
     )?;
     if !r.coupling.pairs.is_empty() {
         writeln!(out)?;
@@ -378,12 +393,12 @@ fn markdown(r: &CodeReport, out: &mut dyn Write) -> io::Result<()> {
         for p in r.coupling.pairs.iter().take(r.hotspots.limit) {
             writeln!(
                 out,
-                "| {} | {} | `{}` ({}) | `{}` ({}) |",
+                "| {} | {} | {} ({}) | {} ({}) |",
                 percent(Some(p.degree)),
                 p.shared,
-                md_escape(&p.a),
+                md::code_cell(&p.a),
                 p.a_commits,
-                md_escape(&p.b),
+                md::code_cell(&p.b),
                 p.b_commits
             )?;
         }
@@ -397,7 +412,7 @@ fn markdown(r: &CodeReport, out: &mut dyn Write) -> io::Result<()> {
         "{} added up to the window's end by {}. **Truck factor:** {}.",
         capitalize(&count(k.lines_added as usize, "line", "lines")),
         count(k.authors, "author", "authors"),
-        md_escape(&truck_line(r))
+        md::text(&truck_line(r))
     )?;
     let dirs = top_directories(r, r.hotspots.limit);
     if !dirs.is_empty() {
@@ -410,8 +425,8 @@ fn markdown(r: &CodeReport, out: &mut dyn Write) -> io::Result<()> {
         for d in dirs {
             writeln!(
                 out,
-                "| `{}` | {} | {} | {} | {} | {} |",
-                md_escape(&d.path),
+                "| {} | {} | {} | {} | {} | {} |",
+                md::code_cell(&d.path),
                 d.files,
                 d.lines_added,
                 md_escape(d.main_author.as_deref().map_or("", name_of)),
@@ -421,7 +436,7 @@ fn markdown(r: &CodeReport, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     writeln!(out)?;
-    writeln!(out, "**{}**", md_escape(&capitalize(&islands_heading(r))))?;
+    writeln!(out, "**{}**", md::text(&capitalize(&islands_heading(r))))?;
     if !k.islands.is_empty() {
         writeln!(out)?;
         writeln!(out, "| file | size | main author | share | last commit |")?;
@@ -429,8 +444,8 @@ fn markdown(r: &CodeReport, out: &mut dyn Write) -> io::Result<()> {
         for i in k.islands.iter().take(r.hotspots.limit) {
             writeln!(
                 out,
-                "| `{}` | {} | {} | {} | {} |",
-                md_escape(&i.path),
+                "| {} | {} | {} | {} | {} |",
+                md::code_cell(&i.path),
                 opt_lines(i.size_lines),
                 md_escape(name_of(&i.main_author)),
                 share_of_lines(i.main_share, i.lines_added),
@@ -454,7 +469,7 @@ fn markdown(r: &CodeReport, out: &mut dyn Write) -> io::Result<()> {
     if !r.notices.is_empty() {
         writeln!(out)?;
         for n in &r.notices {
-            writeln!(out, "> {}", md_escape(&n.message))?;
+            writeln!(out, "> {}", md::text(&n.message))?;
             writeln!(out)?;
         }
     }

@@ -456,8 +456,8 @@ fn explain_sections(report: &Report, e: &DeliveryExplain) -> String {
         "failures",
         &format!("Failed deployments ({})", failed.len()),
         &format!(
-            "A deployment failed when its status says so or an incident is linked to it: the change failure rate is {} of {}.",
-            d.change_failure_rate.failed, d.change_failure_rate.deployments
+            "A deployment failed when its status says so or an incident is linked to it: the change failure rate is {} of {} (deployments and failed attempts).",
+            d.change_failure_rate.failed, crate::count(d.change_failure_rate.deployments, "attempt", "attempts")
         ),
         table(
             &[

@@ -12,7 +12,7 @@ use nextneck_metrics::report::{
 use nextneck_metrics::time::{human, rfc3339};
 
 use crate::table::{Style, Table};
-use crate::{count, md_escape, opt_human, percent};
+use crate::{count, md, md_escape, opt_human, percent};
 
 fn opt_time(t: Option<i64>) -> String {
     t.map_or_else(|| "n/a".to_owned(), rfc3339)
@@ -239,14 +239,23 @@ pub(crate) fn explain_text(
             )?;
             writeln!(out, "    linked by {}: {}", c.link.rule, c.link.reason)?;
             let stages = if c.counted {
-                format!(
-                    "lead {} = coding {} + pickup {} + review {} + deploy {}",
-                    opt_secs(c.lead_time_seconds),
-                    opt_secs(c.coding_seconds),
-                    opt_secs(c.pickup_seconds),
-                    opt_secs(c.review_seconds),
-                    opt_secs(c.deploy_seconds)
-                )
+                match c.unreviewed_seconds {
+                    Some(u) => format!(
+                        "lead {} = coding {} + unreviewed {} + deploy {}",
+                        opt_secs(c.lead_time_seconds),
+                        opt_secs(c.coding_seconds),
+                        opt_secs(Some(u)),
+                        opt_secs(c.deploy_seconds)
+                    ),
+                    None => format!(
+                        "lead {} = coding {} + pickup {} + review {} + deploy {}",
+                        opt_secs(c.lead_time_seconds),
+                        opt_secs(c.coding_seconds),
+                        opt_secs(c.pickup_seconds),
+                        opt_secs(c.review_seconds),
+                        opt_secs(c.deploy_seconds)
+                    ),
+                }
             } else if d.baseline {
                 "baseline: not counted".to_owned()
             } else {
@@ -361,7 +370,7 @@ pub(crate) fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 writeln!(
                     out,
                     "- {}: opened {}, resolved {}",
-                    md_escape(&incident_name(inc)),
+                    md::text(&incident_name(inc)),
                     opt_time(inc.opened_at),
                     opt_time(inc.resolved_at)
                 )?;
@@ -385,8 +394,8 @@ pub(crate) fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             for f in &ci.flaky_tests {
                 writeln!(
                     out,
-                    "- `{}`: flaky on {}, {} of {} executions failed, {} marked flaky by a rerun",
-                    f.test.replace('`', "'"),
+                    "- {}: flaky on {}, {} of {} executions failed, {} marked flaky by a rerun",
+                    md::code(&f.test),
                     count(f.flaky_commits, "commit", "commits"),
                     f.failed,
                     f.executions,
@@ -401,8 +410,8 @@ pub(crate) fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             for s in &ci.slowest_tests {
                 writeln!(
                     out,
-                    "- `{}`: median {}, p85 {}, max {}",
-                    s.test.replace('`', "'"),
+                    "- {}: median {}, p85 {}, max {}",
+                    md::code(&s.test),
                     opt_human(s.median_seconds),
                     opt_human(s.p85_seconds),
                     human(s.max_seconds)
@@ -419,25 +428,25 @@ pub(crate) fn explain_markdown(e: &DeliveryExplain, out: &mut dyn Write) -> io::
     writeln!(out, "### Production deployments in the window")?;
     for d in &e.deployments {
         writeln!(out)?;
-        writeln!(out, "#### {}", md_escape(&deployment_head(d)))?;
+        writeln!(out, "#### {}", md::text(&deployment_head(d)))?;
         writeln!(out)?;
         writeln!(
             out,
             "Production: {}; {}.",
-            md_escape(&d.production),
+            md::text(&d.production),
             deliveries(&d.thing.deliveries)
         )?;
         if !d.changes.is_empty() {
             writeln!(out)?;
             writeln!(
                 out,
-                "| change | link | lead | coding | pickup | review | deploy |"
+                "| change | link | lead | coding | pickup | review | unreviewed | deploy |"
             )?;
-            writeln!(out, "|---|---|---:|---:|---:|---:|---:|")?;
+            writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|")?;
             for c in &d.changes {
                 writeln!(
                     out,
-                    "| {}:{} {} | {}: {} | {} | {} | {} | {} | {} |",
+                    "| {}:{} {} | {}: {} | {} | {} | {} | {} | {} | {} |",
                     md_escape(&c.thing.source),
                     md_escape(&c.thing.id),
                     md_escape(c.title.as_deref().unwrap_or("")),
@@ -451,13 +460,14 @@ pub(crate) fn explain_markdown(e: &DeliveryExplain, out: &mut dyn Write) -> io::
                     opt_secs(c.coding_seconds),
                     opt_secs(c.pickup_seconds),
                     opt_secs(c.review_seconds),
+                    opt_secs(c.unreviewed_seconds),
                     opt_secs(c.deploy_seconds)
                 )?;
             }
         }
         for why in &d.failed {
             writeln!(out)?;
-            writeln!(out, "Failed: {}.", md_escape(why))?;
+            writeln!(out, "Failed: {}.", md::text(why))?;
         }
         if let (Some(r), Some(by)) = (d.recovery_seconds, &d.recovered_by) {
             writeln!(out)?;
@@ -465,7 +475,7 @@ pub(crate) fn explain_markdown(e: &DeliveryExplain, out: &mut dyn Write) -> io::
                 out,
                 "Recovery time: {} (by {}).",
                 human(r as f64),
-                md_escape(by)
+                md::text(by)
             )?;
         }
     }
@@ -513,9 +523,9 @@ pub(crate) fn explain_markdown(e: &DeliveryExplain, out: &mut dyn Write) -> io::
             writeln!(
                 out,
                 "- {}:{}: {}",
-                md_escape(&u.thing.source),
-                md_escape(&u.thing.id),
-                md_escape(&u.reason)
+                md::text(&u.thing.source),
+                md::text(&u.thing.id),
+                md::text(&u.reason)
             )?;
         }
     }

@@ -13,7 +13,7 @@ use nextneck_metrics::time::{human, rfc3339};
 use serde::Serialize;
 
 use crate::table::{Style, Table};
-use crate::{Format, bar, count, md_escape, opt_human, percent, trim_float};
+use crate::{Format, bar, count, md, md_escape, opt_human, percent, trim_float};
 
 /// Writes a flow report.
 pub fn render_flow(
@@ -371,10 +371,17 @@ fn model_name(m: Model) -> &'static str {
 }
 
 pub(crate) fn source_line(r: &FlowReport) -> String {
+    source_line_with(r, &str::to_owned)
+}
+
+/// The source line with each file passed through `q` (Markdown: a code
+/// span).
+fn source_line_with(r: &FlowReport, q: &dyn Fn(&str) -> String) -> String {
+    let files: Vec<String> = r.source.files.iter().map(|f| q(f)).collect();
     format!(
         "{} ({}; {}, {}, {} model)",
         r.source.stream,
-        r.source.files.join(", "),
+        files.join(", "),
         count(r.source.events, "event", "events"),
         count(r.source.items, "item", "items"),
         model_name(r.model)
@@ -513,7 +520,16 @@ fn flow_table(r: &FlowReport, color: bool, out: &mut dyn Write) -> io::Result<()
     writeln!(out)?;
     writeln!(out, "{} {}", bold("flow:"), flow_line(r))?;
     match &r.bottleneck {
-        Some(b) => writeln!(out, "{} {}", bold("bottleneck:"), b.evidence.summary)?,
+        Some(b) => writeln!(
+            out,
+            "{} {}",
+            bold(if b.too_few_to_call {
+                "largest stage:"
+            } else {
+                "bottleneck:"
+            }),
+            b.evidence.summary
+        )?,
         None => writeln!(
             out,
             "{} none: no completed stay in the window",
@@ -534,13 +550,17 @@ fn flow_table(r: &FlowReport, color: bool, out: &mut dyn Write) -> io::Result<()
 }
 
 fn flow_markdown(r: &FlowReport, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "## nextneck flow: {}", md_escape(&source_line(r)))?;
+    writeln!(
+        out,
+        "## nextneck flow: {}",
+        md::text_with_code(&source_line_with(r, &md::mark))
+    )?;
     writeln!(out)?;
     writeln!(
         out,
         "Window: {}. Done: {}.",
         window_line(r),
-        md_escape(&done_line(r))
+        md::text(&done_line(r))
     )?;
     writeln!(out)?;
     let activities = r.model == Model::Activities;
@@ -586,10 +606,19 @@ fn flow_markdown(r: &FlowReport, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     writeln!(out)?;
-    writeln!(out, "**Flow:** {}.", md_escape(&flow_line(r)))?;
+    writeln!(out, "**Flow:** {}.", md::text(&flow_line(r)))?;
     writeln!(out)?;
     match &r.bottleneck {
-        Some(b) => writeln!(out, "**Bottleneck:** {}.", md_escape(&b.evidence.summary))?,
+        Some(b) => writeln!(
+            out,
+            "**{}:** {}.",
+            if b.too_few_to_call {
+                "Largest stage"
+            } else {
+                "Bottleneck"
+            },
+            md::text(&b.evidence.summary)
+        )?,
         None => writeln!(
             out,
             "**Bottleneck:** none: no completed stay in the window."
@@ -597,7 +626,7 @@ fn flow_markdown(r: &FlowReport, out: &mut dyn Write) -> io::Result<()> {
     }
     for n in &r.notices {
         writeln!(out)?;
-        writeln!(out, "> {}", md_escape(&n.message))?;
+        writeln!(out, "> {}", md::text(&n.message))?;
     }
     Ok(())
 }
@@ -645,7 +674,7 @@ fn forecast_text(
             out,
             "## nextneck forecast: {} from {}",
             r.source.unit,
-            md_escape(&r.source.name)
+            md::text(&r.source.name)
         )?;
         writeln!(out)?;
         writeln!(out, "History: {}.", history_line(r))?;

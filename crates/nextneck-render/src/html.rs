@@ -407,11 +407,23 @@ fn source_meta(report: &Report) -> String {
     }
 }
 
-fn tier_badge(t: Option<Tier>) -> String {
+fn tier_badge(t: Option<Tier>, too_few: bool) -> String {
     match t {
         Some(t) => format!("<span class=\"tier tier-{0}\">{0}</span>", t.as_str()),
+        None if too_few => "<span class=\"tier too-few\">too few to rate</span>".to_owned(),
         None => String::new(),
     }
+}
+
+/// `95% interval A–B` under a figure, or nothing.
+fn interval_html(ci: Option<[f64; 2]>, fmt: &dyn Fn(f64) -> String) -> String {
+    ci.map_or_else(String::new, |[a, b]| {
+        format!(
+            "<div class=\"ci muted\">95% interval {}–{}</div>",
+            esc(&fmt(a)),
+            esc(&fmt(b))
+        )
+    })
 }
 
 /// `first → second`, marked good or bad by whether lower is better.
@@ -455,7 +467,7 @@ fn tiles(report: &Report, link: &dyn Fn(&str) -> Option<String>) -> String {
                     figure: &str,
                     exact: Option<f64>,
                     value: String,
-                    tier: Option<Tier>,
+                    (tier, too_few, ci): (Option<Tier>, bool, String),
                     trend_html: String| {
         let data = match exact {
             Some(v) => format!(" data-figure=\"{figure}\" data-value=\"{v}\""),
@@ -471,9 +483,9 @@ fn tiles(report: &Report, link: &dyn Fn(&str) -> Option<String>) -> String {
         };
         let _ = write!(
             out,
-            "<div class=\"tile\"><div class=\"name\">{}</div><div class=\"value\"{data}>{shown}</div>{}{}</div>",
+            "<div class=\"tile\"><div class=\"name\">{}</div><div class=\"value\"{data}>{shown}</div>{ci}{}{}</div>",
             esc(name),
-            tier_badge(tier),
+            tier_badge(tier, too_few),
             trend_html
         );
     };
@@ -483,7 +495,11 @@ fn tiles(report: &Report, link: &dyn Fn(&str) -> Option<String>) -> String {
         "deployments",
         d.deployment_frequency.per_week,
         opt(d.deployment_frequency.per_week, per_week),
-        d.deployment_frequency.tier,
+        (
+            d.deployment_frequency.tier,
+            d.deployment_frequency.too_few_to_rate,
+            String::new(),
+        ),
         trend(a, b, false, &per_week),
     );
     let (a, b) = h(&|x| x.lead_time_median_seconds);
@@ -492,7 +508,11 @@ fn tiles(report: &Report, link: &dyn Fn(&str) -> Option<String>) -> String {
         "lead_time",
         d.lead_time.median_seconds,
         opt(d.lead_time.median_seconds, human),
-        d.lead_time.tier,
+        (
+            d.lead_time.tier,
+            d.lead_time.too_few_to_rate,
+            interval_html(d.lead_time.median_ci_seconds, &human),
+        ),
         trend(a, b, true, &human),
     );
     let (a, b) = h(&|x| x.change_failure_rate);
@@ -501,7 +521,11 @@ fn tiles(report: &Report, link: &dyn Fn(&str) -> Option<String>) -> String {
         "change_failure_rate",
         d.change_failure_rate.ratio,
         opt(d.change_failure_rate.ratio, pct),
-        d.change_failure_rate.tier,
+        (
+            d.change_failure_rate.tier,
+            d.change_failure_rate.too_few_to_rate,
+            interval_html(d.change_failure_rate.ratio_ci, &pct),
+        ),
         trend(a, b, true, &pct),
     );
     let (a, b) = h(&|x| x.recovery_median_seconds);
@@ -510,7 +534,11 @@ fn tiles(report: &Report, link: &dyn Fn(&str) -> Option<String>) -> String {
         "recovery_time",
         d.recovery_time.median_seconds,
         opt(d.recovery_time.median_seconds, human),
-        d.recovery_time.tier,
+        (
+            d.recovery_time.tier,
+            d.recovery_time.too_few_to_rate,
+            interval_html(d.recovery_time.median_ci_seconds, &human),
+        ),
         trend(a, b, true, &human),
     );
     tile(
@@ -518,7 +546,7 @@ fn tiles(report: &Report, link: &dyn Fn(&str) -> Option<String>) -> String {
         "rework_rate",
         d.rework_rate.ratio,
         opt(d.rework_rate.ratio, pct),
-        None,
+        (None, false, interval_html(d.rework_rate.ratio_ci, &pct)),
         String::new(),
     );
     out.push_str("</section>");
@@ -567,25 +595,40 @@ fn bottleneck_section(report: &Report) -> String {
             vec![
                 s.name.to_owned(),
                 opt(s.median_seconds, human),
+                range(s.median_ci_seconds, &human),
                 opt(s.p85_seconds, human),
                 human(s.total_seconds),
-                opt(s.share, |v| format!("{:.1}%", v * 100.0)),
+                opt(s.share, |v| crate::fixed(v * 100.0, 1) + "%"),
+                range(s.share_ci, &|v| crate::fixed(v * 100.0, 1) + "%"),
             ]
         })
         .collect();
     out.push_str(&figure(
         chart,
-        "Each segment is a stage's share of the total time changes spent between being written and being deployed; the outlined one is the bottleneck.",
-        &["stage", "median", "p85", "total", "share"],
+        "Each segment is a stage's share of the total time changes spent between being written and being deployed; the outlined one is the bottleneck. The 95% intervals are those of docs/metrics.md.",
+        &[
+            "stage",
+            "median",
+            "median 95% interval",
+            "p85",
+            "total",
+            "share",
+            "share 95% interval",
+        ],
         &rows,
     ));
     match &report.bottleneck {
         Some(b) => {
             let _ = write!(
                 out,
-                "<p class=\"verdict\" data-figure=\"bottleneck\" data-value=\"{0}\"><strong>Bottleneck: {0}.</strong> {1}.</p>",
+                "<p class=\"verdict\" data-figure=\"bottleneck\" data-value=\"{0}\"><strong>{2}: {0}.</strong> {1}.</p>",
                 esc(b.stage),
-                esc(&b.evidence.summary)
+                esc(&b.evidence.summary),
+                if b.too_few_to_call {
+                    "Largest stage"
+                } else {
+                    "Bottleneck"
+                }
             );
         }
         None => out.push_str(
@@ -609,6 +652,14 @@ fn bottleneck_section(report: &Report) -> String {
     }
     out.push_str("</section>");
     out
+}
+
+/// `A–B`, or `n/a` without an interval.
+fn range(ci: Option<[f64; 2]>, fmt: &dyn Fn(f64) -> String) -> String {
+    ci.map_or_else(
+        || "n/a".to_owned(),
+        |[a, b]| format!("{}–{}", fmt(a), fmt(b)),
+    )
 }
 
 /// A segment of a [`share_bar`].

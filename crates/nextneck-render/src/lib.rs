@@ -17,6 +17,7 @@ pub mod delivery;
 pub mod digest;
 pub mod flow;
 pub mod html;
+pub mod md;
 pub mod svg;
 mod table;
 pub mod views;
@@ -85,11 +86,7 @@ pub(crate) fn opt_human(v: Option<f64>) -> String {
 }
 
 pub(crate) fn percent(v: Option<f64>) -> String {
-    v.map_or_else(|| "n/a".to_owned(), |r| format!("{:.0}%", r * 100.0))
-}
-
-fn tier(t: Option<Tier>) -> &'static str {
-    t.map_or("", Tier::as_str)
+    v.map_or_else(|| "n/a".to_owned(), whole_percent)
 }
 
 fn tier_style(t: Option<Tier>) -> Style {
@@ -103,13 +100,19 @@ fn tier_style(t: Option<Tier>) -> Style {
 }
 
 pub(crate) fn source_line(report: &Report) -> String {
+    source_line_with(report, &str::to_owned)
+}
+
+/// The source line with its path passed through `q` (Markdown makes it a
+/// code span).
+fn source_line_with(report: &Report, q: &dyn Fn(&str) -> String) -> String {
     let s = &report.source;
     if let Some(db) = &s.db {
         let mut line = format!("{db} ({} events", s.events.unwrap_or(0));
         if !s.path.is_empty() {
             line.push_str(&format!(
                 "; clone {}, {} commits{}",
-                s.path,
+                q(&s.path),
                 s.commits,
                 if s.shallow { ", shallow" } else { "" }
             ));
@@ -119,7 +122,7 @@ pub(crate) fn source_line(report: &Report) -> String {
     }
     format!(
         "{} ({} commits, {} tags{})",
-        s.path,
+        q(&s.path),
         s.commits,
         s.tags,
         if s.shallow { ", shallow" } else { "" }
@@ -138,21 +141,29 @@ fn window_line(report: &Report) -> String {
 }
 
 pub(crate) fn deployments_line(report: &Report) -> String {
+    deployments_line_with(report, &str::to_owned)
+}
+
+/// The deployments line with its pattern or branch passed through `q`.
+fn deployments_line_with(report: &Report, q: &dyn Fn(&str) -> String) -> String {
     match &report.deployments_from {
         DeploymentsFrom::Tags {
             pattern,
             matching_tags,
             ..
         } => {
-            format!("tags matching {pattern} ({matching_tags} tags)")
+            format!("tags matching {} ({matching_tags} tags)", q(pattern))
         }
-        DeploymentsFrom::Branch { branch } => format!("every first-parent commit of {branch}"),
+        DeploymentsFrom::Branch { branch } => {
+            format!("every first-parent commit of {}", q(branch))
+        }
         DeploymentsFrom::Events {
             production_pattern,
             production,
             not_production,
         } => format!(
-            "successful production deployment events (environment matching {production_pattern} or flagged production; {production} production, {not_production} other deployments seen)"
+            "successful production deployment events (environment matching {} or flagged production; {production} production, {not_production} other deployments seen)",
+            q(production_pattern)
         ),
     }
 }
@@ -165,24 +176,74 @@ fn trim_float(v: f64) -> String {
     }
 }
 
-/// The DORA rows: (metric, value, tier).
-fn dora_rows(report: &Report) -> Vec<(&'static str, String, Option<Tier>)> {
+/// A DORA row's level column: the level, `too few to rate`, or nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Level {
+    /// A level.
+    Rated(Tier),
+    /// A figure whose sample is below the documented minimum.
+    TooFew,
+    /// No level (no figure, or a figure without levels).
+    None,
+}
+
+impl Level {
+    fn of(tier: Option<Tier>, too_few: bool) -> Level {
+        match (tier, too_few) {
+            (Some(t), _) => Level::Rated(t),
+            (None, true) => Level::TooFew,
+            (None, false) => Level::None,
+        }
+    }
+
+    /// The words in the level column.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Level::Rated(t) => t.as_str(),
+            Level::TooFew => "too few to rate",
+            Level::None => "",
+        }
+    }
+
+    fn tier(self) -> Option<Tier> {
+        match self {
+            Level::Rated(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// The DORA rows: (metric, value, level). The words for a deployment, an
+/// attempt and a failure are those of `docs/metrics.md`: deployments are
+/// successful ones, attempts are deployments plus failed attempts, and a
+/// failure is a failed attempt or a deployment that failed.
+fn dora_rows(report: &Report) -> Vec<(&'static str, String, Level)> {
     let d = &report.dora;
-    let freq = match d.deployment_frequency.per_week {
+    let f = &d.deployment_frequency;
+    let freq = match f.per_week {
         Some(pw) => {
-            let days = d
-                .deployment_frequency
-                .median_deploy_days_per_week
-                .map_or(String::new(), |m| {
-                    format!(", median {} deploy days/week", trim_float(m))
-                });
+            let attempts = if f.failed_attempts > 0 {
+                format!(
+                    "; {} not counted",
+                    count(f.failed_attempts, "failed attempt", "failed attempts")
+                )
+            } else {
+                String::new()
+            };
+            let days = f.median_deploy_days_per_week.map_or(String::new(), |m| {
+                format!(
+                    "; in a typical week, deployments on {} of 7 days (median of {})",
+                    trim_float(m),
+                    count(f.weeks, "week", "weeks")
+                )
+            });
             format!(
-                "{:.2}/week ({}{days})",
-                pw,
+                "{}/week ({}{attempts}{days})",
+                fixed(pw, 2),
                 count(d.deployments.count, "deployment", "deployments")
             )
         }
-        None => "n/a".to_owned(),
+        None => "n/a (no deployment recognised)".to_owned(),
     };
     let lead = match d.lead_time.median_seconds {
         Some(m) => format!(
@@ -193,44 +254,86 @@ fn dora_rows(report: &Report) -> Vec<(&'static str, String, Option<Tier>)> {
         ),
         None => "n/a (no measured change)".to_owned(),
     };
-    let cfr = match d.change_failure_rate.ratio {
-        Some(r) => format!(
-            "{:.0}% ({} of {})",
-            r * 100.0,
-            d.change_failure_rate.failed,
-            count(
-                d.change_failure_rate.deployments,
-                "deployment",
-                "deployments"
-            )
+    let c = &d.change_failure_rate;
+    let cfr = match c.ratio {
+        Some(r) if c.deployments == d.deployments.count => format!(
+            "{} ({} of {} failed)",
+            whole_percent(r),
+            c.failed,
+            count(c.deployments, "deployment", "deployments")
         ),
-        None => "n/a (no deployment)".to_owned(),
+        Some(r) => format!(
+            "{} ({} of {} failed: {}, {})",
+            whole_percent(r),
+            c.failed,
+            count(c.deployments, "attempt", "attempts"),
+            count(d.deployments.count, "deployment", "deployments"),
+            count(f.failed_attempts, "failed attempt", "failed attempts")
+        ),
+        None => "n/a (no deployment attempt)".to_owned(),
     };
-    let recovery = match d.recovery_time.median_seconds {
+    let rt = &d.recovery_time;
+    let recovery = match rt.median_seconds {
         Some(m) => format!(
             "median {}, p85 {} ({})",
             human(m),
-            opt_human(d.recovery_time.p85_seconds),
-            count(d.recovery_time.recoveries, "recovery", "recoveries")
+            opt_human(rt.p85_seconds),
+            count(rt.recoveries, "recovery", "recoveries")
         ),
-        None => "n/a (no failed deployment)".to_owned(),
+        None if rt.failed > 0 => format!(
+            "n/a ({}, none recovered yet)",
+            count(rt.failed, "failure", "failures")
+        ),
+        None => "n/a (no failure)".to_owned(),
     };
     let rework = match d.rework_rate.ratio {
         Some(r) => format!(
-            "{:.0}% ({} of {} deployments)",
-            r * 100.0,
+            "{} ({} of {})",
+            whole_percent(r),
             d.rework_rate.reworked,
-            d.rework_rate.deployments
+            count(d.rework_rate.deployments, "deployment", "deployments")
         ),
         None => "n/a (no deployment)".to_owned(),
     };
     vec![
-        ("deployment frequency", freq, d.deployment_frequency.tier),
-        ("lead time for changes", lead, d.lead_time.tier),
-        ("change failure rate", cfr, d.change_failure_rate.tier),
-        ("recovery time", recovery, d.recovery_time.tier),
-        ("rework rate", rework, None),
+        (
+            "deployment frequency",
+            freq,
+            Level::of(f.tier, f.too_few_to_rate),
+        ),
+        (
+            "lead time for changes",
+            lead,
+            Level::of(d.lead_time.tier, d.lead_time.too_few_to_rate),
+        ),
+        (
+            "change failure rate",
+            cfr,
+            Level::of(c.tier, c.too_few_to_rate),
+        ),
+        (
+            "recovery time",
+            recovery,
+            Level::of(rt.tier, rt.too_few_to_rate),
+        ),
+        ("rework rate", rework, Level::None),
     ]
+}
+
+/// `v` with `decimals` decimals, never `-0`: a value that rounds to zero
+/// prints without a sign.
+pub(crate) fn fixed(v: f64, decimals: usize) -> String {
+    let s = format!("{v:.decimals$}");
+    if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
+        s[1..].to_owned()
+    } else {
+        s
+    }
+}
+
+/// A ratio as a whole percentage, never `-0%`.
+pub(crate) fn whole_percent(r: f64) -> String {
+    format!("{}%", fixed(r * 100.0, 0))
 }
 
 /// `N changes not deployed yet (oldest authored DATE)`: the table's, the
@@ -271,7 +374,7 @@ fn table_report(report: &Report, color: bool, out: &mut dyn Write) -> io::Result
         t.row(vec![
             (metric.to_owned(), Style::Plain),
             (value, Style::Plain),
-            (tier(level).to_owned(), tier_style(level)),
+            (level.as_str().to_owned(), tier_style(level.tier())),
         ]);
     }
     t.write(out, color)?;
@@ -298,7 +401,16 @@ fn table_report(report: &Report, color: bool, out: &mut dyn Write) -> io::Result
     writeln!(out)?;
 
     match &report.bottleneck {
-        Some(b) => writeln!(out, "{} {}", bold("bottleneck:"), b.evidence.summary)?,
+        Some(b) => writeln!(
+            out,
+            "{} {}",
+            bold(if b.too_few_to_call {
+                "largest stage:"
+            } else {
+                "bottleneck:"
+            }),
+            b.evidence.summary
+        )?,
         None if report
             .notices
             .iter()
@@ -417,22 +529,38 @@ fn explain_text(d: &ExplainedDeployment, color: bool, out: &mut dyn Write) -> io
     Ok(())
 }
 
+/// Plain text with `` `code` `` marks, for a Markdown table cell.
 pub(crate) fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    md::cell(s)
 }
 
+/// The Markdown report, cut to fit a GitHub comment ([`md::cap`]).
 fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let mut doc = Vec::new();
+    markdown_full(report, &mut doc)?;
+    let doc = String::from_utf8_lossy(&doc);
+    out.write_all(
+        md::cap(
+            &doc,
+            md::COMMENT_LIMIT,
+            "run the same command with `--format json` or `--format table`",
+        )
+        .as_bytes(),
+    )
+}
+
+fn markdown_full(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "## nextneck report: {}",
-        md_escape(&source_line(report))
+        md::text_with_code(&source_line_with(report, &md::mark))
     )?;
     writeln!(out)?;
     writeln!(
         out,
         "Window: {}. Deployments: {}.",
         window_line(report),
-        md_escape(&deployments_line(report))
+        md::text_with_code(&deployments_line_with(report, &md::mark))
     )?;
     writeln!(out)?;
     writeln!(out, "| DORA | value | level |")?;
@@ -442,7 +570,7 @@ fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             out,
             "| {metric} | {} | {} |",
             md_escape(&value),
-            tier(level)
+            level.as_str()
         )?;
     }
     writeln!(out)?;
@@ -466,7 +594,16 @@ fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out)?;
     match &report.bottleneck {
-        Some(b) => writeln!(out, "**Bottleneck:** {}.", md_escape(&b.evidence.summary))?,
+        Some(b) => writeln!(
+            out,
+            "**{}:** {}.",
+            if b.too_few_to_call {
+                "Largest stage"
+            } else {
+                "Bottleneck"
+            },
+            md::text(&b.evidence.summary)
+        )?,
         None => writeln!(
             out,
             "**Bottleneck:** none: no change with a lead time in the window."
@@ -478,13 +615,13 @@ fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     if let Some(code) = &report.code {
         writeln!(out)?;
-        writeln!(out, "**Code:** {}.", md_escape(&code.summary))?;
+        writeln!(out, "**Code:** {}.", md::text(&code.summary))?;
     }
     delivery::markdown(report, out)?;
     if !report.notices.is_empty() {
         writeln!(out)?;
         for n in &report.notices {
-            writeln!(out, "> {}", md_escape(&n.message))?;
+            writeln!(out, "> {}", md::text(&n.message))?;
             writeln!(out)?;
         }
     }
@@ -498,7 +635,7 @@ fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             writeln!(
                 out,
                 "#### {} · {} · `{}`{}",
-                md_escape(&d.name),
+                md::code(&d.name),
                 rfc3339(d.time),
                 &d.commit[..12],
                 if d.baseline { " · baseline" } else { "" }
@@ -532,7 +669,7 @@ fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                     "Failed: `{}` reverted by `{}`, shipped in {} ({}).",
                     &l.commit[..10],
                     &l.reverted_by[..10],
-                    md_escape(&l.revert_deployment),
+                    md::code(&l.revert_deployment),
                     rfc3339(l.revert_deployment_time)
                 )?;
             }
@@ -547,7 +684,7 @@ fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                     "Rework ({}): `{}` {}",
                     r.reason,
                     &r.commit[..10],
-                    md_escape(&r.subject)
+                    md::text(&r.subject)
                 )?;
             }
         }

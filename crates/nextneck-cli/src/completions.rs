@@ -57,16 +57,24 @@ pub fn man(out: &mut dyn Write) -> std::io::Result<()> {
     let mut cmd = crate::Cli::command().disable_help_subcommand(true);
     cmd.build();
     clap_mangen::Man::new(cmd.clone()).render(out)?;
+    subcommand_sections(&cmd, cmd.get_name(), out)
+}
+
+/// Each subcommand of `cmd`, and theirs in turn (`sync github`), as a
+/// section headed by its full name.
+fn subcommand_sections(
+    cmd: &clap::Command,
+    path: &str,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        writeln!(
-            out,
-            ".SH \"{}\"",
-            format!("{} {}", cmd.get_name(), sub.get_name()).to_uppercase()
-        )?;
+        let name = format!("{path} {}", sub.get_name());
+        writeln!(out, ".SH \"{}\"", name.to_uppercase())?;
         let page = clap_mangen::Man::new(sub.clone());
         page.render_synopsis_section(out)?;
         page.render_description_section(out)?;
         page.render_options_section(out)?;
+        subcommand_sections(sub, &name, out)?;
     }
     Ok(())
 }

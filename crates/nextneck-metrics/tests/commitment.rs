@@ -122,7 +122,7 @@ fn time_before_the_commitment_point_is_not_flow() {
             "arrived": 5, "completed": 3, "wip": 2,
             "flow_time_median_hours": 6.0,
             "oldest": ["C 13", "E 10"],
-            "notices": ["no_stage_categories"],
+            "notices": ["no_stage_categories", "too_few_for_bottleneck"],
         }),
     );
     // With it: A flows 10 -> 15 (doing 2h, review 3h), B 3 -> 7 (doing
@@ -138,7 +138,7 @@ fn time_before_the_commitment_point_is_not_flow() {
             "arrived": 3, "completed": 2, "wip": 1,
             "flow_time_median_hours": 4.5,
             "oldest": ["E 4"],
-            "notices": ["skipped_start", "no_stage_categories"],
+            "notices": ["skipped_start", "no_stage_categories", "too_few_for_bottleneck"],
         }),
     );
 }
@@ -196,7 +196,7 @@ fn the_commitment_point_of_activities() {
             "arrived": 2, "completed": 1, "wip": 1,
             "flow_time_median_hours": 6.0,
             "oldest": ["Y 6"],
-            "notices": ["done_never_left"],
+            "notices": ["done_never_left", "too_few_for_bottleneck"],
         }),
     );
     check(
@@ -208,7 +208,7 @@ fn the_commitment_point_of_activities() {
             "arrived": 2, "completed": 1, "wip": 1,
             "flow_time_median_hours": 4.0,
             "oldest": ["Y 3"],
-            "notices": ["done_never_left"],
+            "notices": ["done_never_left", "too_few_for_bottleneck"],
         }),
     );
 }

@@ -13,8 +13,10 @@ use crate::flow::FlowReport;
 use crate::report::{IncidentRef, Report, SCHEMA_VERSION};
 use crate::time::serde_rfc3339;
 
-/// Measurements each period needs before a direction is called.
-pub const MIN_SAMPLE: usize = 5;
+/// Measurements each period needs before a direction is called: the two
+/// periods are compared as a trend compares a window's two halves, so the
+/// rule is the trend's ([`crate::tiers::minimum::TREND_ITEMS_PER_HALF`]).
+pub const MIN_SAMPLE: usize = crate::tiers::minimum::TREND_ITEMS_PER_HALF;
 /// A duration or rate that moved less than this fraction of its former
 /// value is steady.
 pub const STEADY_RELATIVE: f64 = 0.10;

@@ -181,7 +181,7 @@ fn delivery_figures(t: &mut Text, r: &Report) {
     let stage_families: [(&str, &str, StageFigure); 3] = [
         (
             "nextneck_stage_median_seconds",
-            "Median time changes spent in each stage (coding, pickup, review, deploy), seconds.",
+            "Median time changes spent in each stage (coding, pickup, review, unreviewed, deploy), seconds.",
             |s| s.median_seconds,
         ),
         (

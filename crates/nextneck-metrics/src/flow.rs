@@ -207,6 +207,9 @@ pub struct FlowStage {
     pub median_seconds: Option<f64>,
     /// 85th percentile, seconds.
     pub p85_seconds: Option<f64>,
+    /// The median's 95 % interval (order statistics, `docs/metrics.md`);
+    /// `None` below 6 stays.
+    pub median_ci_seconds: Option<[f64; 2]>,
     /// Sum, seconds.
     pub total_seconds: f64,
     /// total / all stages' totals.
@@ -1666,20 +1669,27 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
     let share_cis = crate::stats::share_intervals_of(&parts);
     drop(parts);
     drop(samples);
-    let mut jobs: Vec<Seconds> = Vec::new();
+    let mut jobs: Vec<(Seconds, bool)> = Vec::new();
     for &s in &order {
         let a = &mut acc[s];
-        jobs.push(std::mem::take(&mut a.durations));
-        jobs.push(std::mem::take(&mut a.waits));
-        jobs.push(std::mem::take(&mut a.services));
+        jobs.push((std::mem::take(&mut a.durations), true));
+        jobs.push((std::mem::take(&mut a.waits), false));
+        jobs.push((std::mem::take(&mut a.services), false));
     }
     let summaries = summarize_all(jobs);
     let mut stages = Vec::with_capacity(order.len());
     for (k, &s) in order.iter().enumerate() {
         let a = &acc[s];
-        let (median, p85) = summaries[3 * k];
+        let Summarized {
+            median,
+            p85,
+            median_ci,
+        } = summaries[3 * k];
         let (wait_median, service_median) = if model == Model::Activities {
-            (Some(summaries[3 * k + 1].0), Some(summaries[3 * k + 2].0))
+            (
+                Some(summaries[3 * k + 1].median),
+                Some(summaries[3 * k + 2].median),
+            )
         } else {
             (None, None)
         };
@@ -1688,6 +1698,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
             count: a.exits as usize,
             median_seconds: median,
             p85_seconds: p85,
+            median_ci_seconds: median_ci,
             total_seconds: a.total as f64,
             share: (grand_total > 0).then(|| a.total as f64 / grand_total as f64),
             share_ci: share_cis[k].filter(|_| grand_total > 0),
@@ -2039,12 +2050,27 @@ fn resolution_regex() -> Regex {
         .expect("the resolution pattern compiles")
 }
 
-fn median_p85(v: Seconds) -> (Option<f64>, Option<f64>) {
-    let [median, p85] = match v {
-        Seconds::Narrow(mut v) => percentiles_unsorted(&mut v, [50, 85]),
-        Seconds::Wide(mut v) => percentiles_unsorted(&mut v, [50, 85]),
+/// The median, the p85 and, with `interval`, the median's 95 % interval
+/// ([`crate::stats::median_interval`]) of whole seconds in any order.
+fn median_p85(v: Seconds, interval: bool) -> Summarized {
+    use crate::stats::percentiles_and_median_interval_unsorted as select;
+    let ([median, p85], median_ci) = match v {
+        Seconds::Narrow(mut v) => select(&mut v, [50, 85], interval),
+        Seconds::Wide(mut v) => select(&mut v, [50, 85], interval),
     };
-    (median, p85)
+    Summarized {
+        median,
+        p85,
+        median_ci,
+    }
+}
+
+/// What [`median_p85`] gives.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Summarized {
+    median: Option<f64>,
+    p85: Option<f64>,
+    median_ci: Option<[f64; 2]>,
 }
 
 /// Durations in whole seconds, as `u32` while every one fits (0 to 136
@@ -2173,17 +2199,18 @@ impl ShareSample {
     }
 }
 
-/// [`median_p85`] of each vector, largest first, on all cores.
-fn summarize_all(jobs: Vec<Seconds>) -> Vec<(Option<f64>, Option<f64>)> {
+/// [`median_p85`] of each vector (with the median's interval where its
+/// flag says so), largest first, on all cores.
+fn summarize_all(jobs: Vec<(Seconds, bool)>) -> Vec<Summarized> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].len()));
-    let slots: Vec<std::sync::Mutex<Option<Seconds>>> = jobs
+    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].0.len()));
+    let slots: Vec<std::sync::Mutex<Option<(Seconds, bool)>>> = jobs
         .into_iter()
         .map(|j| std::sync::Mutex::new(Some(j)))
         .collect();
-    let results: Vec<std::sync::Mutex<(Option<f64>, Option<f64>)>> = (0..slots.len())
-        .map(|_| std::sync::Mutex::new((None, None)))
+    let results: Vec<std::sync::Mutex<Summarized>> = (0..slots.len())
+        .map(|_| std::sync::Mutex::new(Summarized::default()))
         .collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let work = || {
@@ -2195,7 +2222,8 @@ fn summarize_all(jobs: Vec<Seconds>) -> Vec<(Option<f64>, Option<f64>)> {
                 .ok()
                 .and_then(|mut s| s.take())
                 .unwrap_or_default();
-            let r = median_p85(job);
+            let (values, interval) = job;
+            let r = median_p85(values, interval);
             if let Ok(mut slot) = results[i].lock() {
                 *slot = r;
             }
@@ -2209,7 +2237,7 @@ fn summarize_all(jobs: Vec<Seconds>) -> Vec<(Option<f64>, Option<f64>)> {
     });
     results
         .into_iter()
-        .map(|m| m.into_inner().unwrap_or((None, None)))
+        .map(|m| m.into_inner().unwrap_or_default())
         .collect()
 }
 
@@ -2524,7 +2552,17 @@ mod tests {
                 assert_eq!(x.to_vec(), all);
                 assert_eq!(x.len(), all.len());
                 let [m, p] = percentiles_unsorted(&mut all.clone(), [50, 85]);
-                assert_eq!(median_p85(x), (m, p));
+                let mut sorted: Vec<f64> = all.iter().map(|&v| v as f64).collect();
+                sorted.sort_by(f64::total_cmp);
+                let ci = crate::stats::median_interval(&sorted);
+                assert_eq!(
+                    median_p85(x, true),
+                    Summarized {
+                        median: m,
+                        p85: p,
+                        median_ci: ci
+                    }
+                );
             }
         }
     }

@@ -45,22 +45,49 @@ pub fn percentiles_unsorted<T: Ord + Copy + Into<i64>, const N: usize>(
     values: &mut [T],
     qs: [u32; N],
 ) -> [Option<f64>; N] {
+    percentiles_and_median_interval_unsorted(values, qs, false).0
+}
+
+/// [`percentiles_unsorted`], and with `interval` the [`median_interval`] of
+/// the same values, all from one pass of selections (the interval's two
+/// order statistics are selected with the percentiles', largest first).
+/// Reorders `values`.
+pub fn percentiles_and_median_interval_unsorted<T: Ord + Copy + Into<i64>, const N: usize>(
+    values: &mut [T],
+    qs: [u32; N],
+    interval: bool,
+) -> ([Option<f64>; N], Option<[f64; 2]>) {
     let n = values.len();
     if n == 0 {
-        return [None; N];
+        return ([None; N], None);
     }
+    let interval_ranks = interval
+        .then(|| median_interval_rank(n))
+        .flatten()
+        .map(|l| (l - 1, n - l));
     // Every order statistic needed, largest first.
     let mut needed: Vec<usize> = qs
         .iter()
         .filter_map(|&q| ranks(n, q))
         .flat_map(|(lo, hi, _)| [lo, hi])
+        .chain(interval_ranks.into_iter().flat_map(|(lo, hi)| [lo, hi]))
         .collect();
     needed.sort_unstable_by(|a, b| b.cmp(a));
     needed.dedup();
+    select_order_statistics(values, &needed);
+    let at = |i: usize| values[i].into() as f64;
+    let percentiles =
+        qs.map(|q| ranks(n, q).map(|(lo, hi, frac)| interpolate(at(lo), at(hi), frac)));
+    (percentiles, interval_ranks.map(|(lo, hi)| [at(lo), at(hi)]))
+}
+
+/// Places the `needed` order statistics (0-based ranks, largest first, no
+/// repeats) at their ranks, each selection within the part below the last.
+fn select_order_statistics<T: Ord + Copy>(values: &mut [T], needed: &[usize]) {
     // Invariant: `values[..k]` are the k smallest and `values[k]` is the
     // k-th order statistic, for the last k placed.
     let mut placed: Option<usize> = None;
-    for k in needed {
+    for &k in needed {
         match placed {
             // The one just below a placed one is the largest before it.
             Some(p) if p == k + 1 => {
@@ -80,8 +107,6 @@ pub fn percentiles_unsorted<T: Ord + Copy + Into<i64>, const N: usize>(
         }
         placed = Some(k);
     }
-    let at = |i: usize| values[i].into() as f64;
-    qs.map(|q| ranks(n, q).map(|(lo, hi, frac)| interpolate(at(lo), at(hi), frac)))
 }
 
 /// Count, median, 85th percentile and total of a set of durations.

@@ -595,3 +595,31 @@ fn an_empty_log_is_an_error() {
         "the log has no events; check the file and its columns"
     );
 }
+
+#[test]
+fn stage_medians_carry_their_order_statistic_interval() {
+    // Ten items spend 1h, 2h, ..., 10h in "doing" (then done). Sorted, the
+    // median's 95 % interval for n = 10 is [x(2), x(9)] = [2h, 9h]
+    // (docs/metrics.md); "new" has no stays that end, so none; five items
+    // are too few for any interval.
+    let ten: String = (1..=10)
+        .map(|i| format!("I{i} doing 0\nI{i} done {i}\n"))
+        .collect();
+    let r = flow_report(&log(&ten, Shape::default()), &all(FlowSettings::new("t"))).unwrap();
+    check(
+        &r,
+        &[
+            ("/stages/0/name", json!("doing")),
+            ("/stages/0/median_seconds", json!(5.5 * H as f64)),
+            (
+                "/stages/0/median_ci_seconds",
+                json!([(2 * H) as f64, (9 * H) as f64]),
+            ),
+        ],
+    );
+    let five: String = (1..=5)
+        .map(|i| format!("I{i} doing 0\nI{i} done {i}\n"))
+        .collect();
+    let r = flow_report(&log(&five, Shape::default()), &all(FlowSettings::new("t"))).unwrap();
+    check(&r, &[("/stages/0/median_ci_seconds", Value::Null)]);
+}

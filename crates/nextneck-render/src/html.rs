@@ -655,7 +655,7 @@ fn bottleneck_section(report: &Report) -> String {
 }
 
 /// `A–B`, or `n/a` without an interval.
-fn range(ci: Option<[f64; 2]>, fmt: &dyn Fn(f64) -> String) -> String {
+pub(crate) fn range(ci: Option<[f64; 2]>, fmt: &dyn Fn(f64) -> String) -> String {
     ci.map_or_else(
         || "n/a".to_owned(),
         |[a, b]| format!("{}–{}", fmt(a), fmt(b)),

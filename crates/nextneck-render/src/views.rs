@@ -115,9 +115,11 @@ pub fn flow_sections_in(report: &FlowReport, p: &str, voice: Voice) -> String {
                 st.name.clone(),
                 st.count.to_string(),
                 opt(st.median_seconds, human),
+                crate::html::range(st.median_ci_seconds, &human),
                 opt(st.p85_seconds, human),
                 human(st.total_seconds),
                 opt(st.share, |v| format!("{:.1}%", v * 100.0)),
+                crate::html::range(st.share_ci, &|v| format!("{:.1}%", v * 100.0)),
                 st.wip.to_string(),
                 st.aging.to_string(),
             ]
@@ -131,8 +133,19 @@ pub fn flow_sections_in(report: &FlowReport, p: &str, voice: Voice) -> String {
                 "share of all time in stages (%)",
                 &parts,
             ),
-            "Each segment is a stage's share of the time finished stays spent in it; the outlined one is the bottleneck.",
-            &["stage", "stays", "median", "p85", "total", "share", "in progress", "aging"],
+            "Each segment is a stage's share of the time finished stays spent in it; the outlined one is the bottleneck. The 95% intervals are those of docs/metrics.md.",
+            &[
+                "stage",
+                "stays",
+                "median",
+                "median 95% interval",
+                "p85",
+                "total",
+                "share",
+                "share 95% interval",
+                "in progress",
+                "aging",
+            ],
             &rows,
         ));
     } else {

@@ -164,6 +164,23 @@ fn the_table_and_split_files() {
     assert_eq!(split["source"]["files"].as_array().unwrap().len(), 2);
 }
 
+/// The page says what the table says: three stays are too few to call a
+/// bottleneck, so the verdict names the largest stage, with the intervals.
+#[test]
+fn the_page_calls_a_small_samples_stage_the_largest_not_the_bottleneck() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.csv");
+    std::fs::write(&one, LOG).unwrap();
+    let (code, page, err) = run_text(&["flow", one.to_str().unwrap(), "--format", "html"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        page.contains("<strong>Largest stage: new.</strong>"),
+        "{page}"
+    );
+    assert!(!page.contains("<strong>Bottleneck: "), "{page}");
+    assert!(page.contains("median 95% interval"), "{page}");
+}
+
 #[test]
 fn errors_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();

@@ -155,7 +155,12 @@ pub fn flow_sections_in(report: &FlowReport, p: &str, voice: Voice) -> String {
         Some(b) => {
             let _ = write!(
                 body,
-                "<p class=\"verdict\"><strong>Bottleneck: {}.</strong> {}.</p>",
+                "<p class=\"verdict\"><strong>{}: {}.</strong> {}.</p>",
+                if b.too_few_to_call {
+                    "Largest stage"
+                } else {
+                    "Bottleneck"
+                },
                 esc(&b.stage),
                 esc(&b.evidence.summary)
             );

@@ -523,11 +523,10 @@ fn flow_table(r: &FlowReport, color: bool, out: &mut dyn Write) -> io::Result<()
         Some(b) => writeln!(
             out,
             "{} {}",
-            bold(if b.too_few_to_call {
-                "largest stage:"
-            } else {
-                "bottleneck:"
-            }),
+            bold(&format!(
+                "{}:",
+                crate::verdict_name(b.too_few_to_call).to_lowercase()
+            )),
             b.evidence.summary
         )?,
         None => writeln!(
@@ -612,11 +611,7 @@ fn flow_markdown(r: &FlowReport, out: &mut dyn Write) -> io::Result<()> {
         Some(b) => writeln!(
             out,
             "**{}:** {}.",
-            if b.too_few_to_call {
-                "Largest stage"
-            } else {
-                "Bottleneck"
-            },
+            crate::verdict_name(b.too_few_to_call),
             md::text(&b.evidence.summary)
         )?,
         None => writeln!(

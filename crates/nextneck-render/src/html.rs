@@ -624,11 +624,7 @@ fn bottleneck_section(report: &Report) -> String {
                 "<p class=\"verdict\" data-figure=\"bottleneck\" data-value=\"{0}\"><strong>{2}: {0}.</strong> {1}.</p>",
                 esc(b.stage),
                 esc(&b.evidence.summary),
-                if b.too_few_to_call {
-                    "Largest stage"
-                } else {
-                    "Bottleneck"
-                }
+                crate::verdict_name(b.too_few_to_call)
             );
         }
         None => out.push_str(

@@ -404,11 +404,10 @@ fn table_report(report: &Report, color: bool, out: &mut dyn Write) -> io::Result
         Some(b) => writeln!(
             out,
             "{} {}",
-            bold(if b.too_few_to_call {
-                "largest stage:"
-            } else {
-                "bottleneck:"
-            }),
+            bold(&format!(
+                "{}:",
+                crate::verdict_name(b.too_few_to_call).to_lowercase()
+            )),
             b.evidence.summary
         )?,
         None if report
@@ -597,11 +596,7 @@ fn markdown_full(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         Some(b) => writeln!(
             out,
             "**{}:** {}.",
-            if b.too_few_to_call {
-                "Largest stage"
-            } else {
-                "Bottleneck"
-            },
+            crate::verdict_name(b.too_few_to_call),
             md::text(&b.evidence.summary)
         )?,
         None => writeln!(
@@ -690,4 +685,15 @@ fn markdown_full(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What a verdict is called in every format: the bottleneck, or only the
+/// largest stage when too few items were counted to call it one
+/// (docs/metrics.md, "Sample sizes").
+pub(crate) fn verdict_name(too_few_to_call: bool) -> &'static str {
+    if too_few_to_call {
+        "Largest stage"
+    } else {
+        "Bottleneck"
+    }
 }

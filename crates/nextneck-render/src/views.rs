@@ -156,11 +156,7 @@ pub fn flow_sections_in(report: &FlowReport, p: &str, voice: Voice) -> String {
             let _ = write!(
                 body,
                 "<p class=\"verdict\"><strong>{}: {}.</strong> {}.</p>",
-                if b.too_few_to_call {
-                    "Largest stage"
-                } else {
-                    "Bottleneck"
-                },
+                crate::verdict_name(b.too_few_to_call),
                 esc(&b.stage),
                 esc(&b.evidence.summary)
             );

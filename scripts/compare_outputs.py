@@ -27,6 +27,7 @@ Exit 0 when everything is the same, 1 when something differs.
 """
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -38,9 +39,11 @@ STREAMS = ["hiring", "sales-leads", "supplier-tickets", "contract-review", "bill
 EXPORTS = ["jira-issues.csv", "jira-search.json", "trello-board.json", "wide.csv"]
 
 
-def run(binary, args, cwd):
-    """Runs one command; its stdout, or a line saying how it failed."""
-    proc = subprocess.run([binary, *args], cwd=cwd, capture_output=True)
+def run(binary, args, cwd, cache):
+    """Runs one command with its own cache folder; its stdout, or a line
+    saying how it failed."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    proc = subprocess.run([binary, *args], cwd=cwd, capture_output=True, env=env)
     if proc.returncode != 0:
         return b"exit %d: %s" % (proc.returncode, proc.stderr[-2000:])
     return proc.stdout
@@ -61,10 +64,11 @@ def example_commands():
 def repo_commands(repo):
     """The git report and code analysis of one repository."""
     name = Path(repo).resolve().parent.name if Path(repo).name == "repo" else Path(repo).name
-    out = []
+    # `code` first: it fills the cache the report reads the failed
+    # deployments' files from, so every report sees the same cache.
+    out = [(f"code-{name}.json", ["code", str(repo), "--all", "--format", "json"])]
     for fmt, ext in (("json", "json"), ("markdown", "md"), ("html", "html")):
         out.append((f"report-{name}.{ext}", ["report", str(repo), "--all", "--explain", "--format", fmt]))
-    out.append((f"code-{name}.json", ["code", str(repo), "--all", "--format", "json"]))
     return out
 
 
@@ -122,18 +126,21 @@ def compare(name, old, new, allow):
 def outputs(label, binary, work, repos, events_file):
     """Every output of one binary, by name."""
     examples = work / "examples"
+    own = work / label
+    shutil.rmtree(own, ignore_errors=True)
+    cache = own / "cache"
+    cache.mkdir(parents=True)
     got = {}
     for name, args in example_commands():
-        got[name] = run(binary, args, examples)
+        got[name] = run(binary, args, examples, cache)
     for repo in repos:
         for name, args in repo_commands(repo):
-            got[name] = run(binary, args, work)
-    db_path = work / f"store-{label}.db"
-    db_path.unlink(missing_ok=True)
-    db = f"sqlite:{db_path}"
-    got["import"] = run(binary, ["import", "events", str(events_file), "--db", db], work)
+            got[name] = run(binary, args, work, cache)
+    # The same relative path for both, so that messages naming it agree.
+    db = "sqlite:store.db"
+    got["import"] = run(binary, ["import", "events", str(events_file), "--db", db], own, cache)
     for name, args in store_commands(db):
-        got[name] = run(binary, args, work)
+        got[name] = run(binary, args, own, cache)
     return got
 
 

@@ -76,7 +76,8 @@ pub(crate) fn read(
         line_offset: 1,
         log,
         source,
-        reserved: false,
+        reserved_events: false,
+        reserved_cases: false,
         size,
         bytes_seen: header_bytes as u64,
     };
@@ -549,7 +550,9 @@ struct Merger<'a> {
     line_offset: u64,
     log: &'a mut EventLog,
     source: &'a mut SourceFile,
-    reserved: bool,
+    /// Whether the events, then the cases, have been reserved for.
+    reserved_events: bool,
+    reserved_cases: bool,
     size: u64,
     bytes_seen: u64,
 }
@@ -569,30 +572,45 @@ impl Merger<'_> {
             let mut block = result.map_err(|e| shift(e, self.line_offset))?;
             self.line_offset += block.lines;
             self.bytes_seen += len as u64;
-            if !self.reserved && self.size > 0 && self.bytes_seen > 0 {
-                // Reserve for the whole file once, from this block's density,
-                // so the event vector is not doubled (and copied) at the end.
-                self.reserved = true;
-                let per_byte = block.batch.events.len() as f64 / len.max(1) as f64;
-                let expected = (self.size as f64 * per_byte * 1.02) as usize;
-                let log = &mut *self.log;
-                log.events
-                    .reserve(expected.saturating_sub(log.events.len()));
-                // Cases too, so the name table is not rebuilt as it grows
-                // (an estimate that assumes each case's rows are together).
-                let cases = &block.batch.cases;
-                let per_byte = cases.len() as f64 / len.max(1) as f64;
-                let bytes: usize = cases.iter().map(str::len).sum();
-                let per_case = bytes as f64 / cases.len().max(1) as f64;
-                let expected = (self.size as f64 * per_byte * 1.02) as usize;
-                log.cases
-                    .reserve(expected, (expected as f64 * per_case) as usize);
-            }
+            self.reserve_events(&block.batch, len);
             block.batch.merge_into(self.log, self.source);
+            self.reserve_cases();
             emptied.push(block.batch);
             self.next += 1;
         }
         Ok(emptied)
+    }
+
+    /// Reserves the event vector for the whole file once, from the first
+    /// block's density, so that it is not doubled (and copied) at the end.
+    fn reserve_events(&mut self, batch: &Batch, len: usize) {
+        if self.reserved_events || self.size == 0 || self.bytes_seen == 0 {
+            return;
+        }
+        self.reserved_events = true;
+        let per_byte = batch.events.len() as f64 / len.max(1) as f64;
+        let expected = (self.size as f64 * per_byte * 1.02) as usize;
+        let events = &mut self.log.events;
+        events.reserve(expected.saturating_sub(events.len()));
+    }
+
+    /// Reserves the case names for the whole file once a 64th of it is
+    /// merged, from the distinct cases seen per byte so far, so that the
+    /// name table is not rebuilt as it grows. Not from the first block: in
+    /// a log in time order nearly every row of a block is a case of its
+    /// own, and an estimate of one case per row made the table five times
+    /// too large, its lookups cache misses.
+    fn reserve_cases(&mut self) {
+        if self.reserved_cases || self.size == 0 || self.bytes_seen < self.size / 64 {
+            return;
+        }
+        self.reserved_cases = true;
+        let cases = &mut self.log.cases;
+        let seen = self.bytes_seen.max(1) as f64;
+        let per_case = cases.text_len() as f64 / cases.len().max(1) as f64;
+        let expected = (self.size as f64 * cases.len() as f64 / seen * 1.02) as usize;
+        let more = expected.saturating_sub(cases.len());
+        cases.reserve(more, (more as f64 * per_case) as usize);
     }
 }
 

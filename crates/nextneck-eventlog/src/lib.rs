@@ -552,7 +552,7 @@ impl Recent {
         let (first, last) = (name.first()?, name.last()?);
         let slot =
             &mut self.slots[(name.len() + 3 * usize::from(*first) + 5 * usize::from(*last)) & 63];
-        if *slot != NO_NAME && names.get_bytes(*slot) == name {
+        if *slot != NO_NAME && names.is_at(*slot, name) {
             return Some(*slot);
         }
         let id = names.intern_bytes(name)?;
@@ -644,7 +644,7 @@ pub(crate) fn parse_row(
     } else {
         time_of(row.time, names.time)?
     };
-    let case = if *last_case != NO_NAME && cases.get_bytes(*last_case) == case {
+    let case = if *last_case != NO_NAME && cases.is_at(*last_case, case) {
         *last_case
     } else {
         let c = cases
@@ -727,7 +727,7 @@ impl Batch {
         let Some(time) = time::utc_with(time, &mut self.last_day) else {
             return false;
         };
-        let case = if self.last_case != NO_NAME && self.cases.get_bytes(self.last_case) == case {
+        let case = if self.last_case != NO_NAME && self.cases.is_at(self.last_case, case) {
             self.last_case
         } else {
             let Some(c) = self.cases.intern_bytes(case) else {

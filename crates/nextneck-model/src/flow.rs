@@ -136,8 +136,10 @@ impl EventLog {
 pub struct Names {
     text: String,
     ends: Vec<usize>,
-    /// Each name's hash, so that growing the table and most failed
-    /// comparisons do not touch the text.
+    /// Each name's hash, so that growing the table does not hash the text
+    /// again. Lookups do not read it: the table's control bytes already
+    /// hold 7 bits of the hash, and a lookup that finds its name (most do)
+    /// would pay one more cache miss for it on a large table.
     hashes: Vec<u64>,
     table: HashTable<u32>,
 }
@@ -182,19 +184,21 @@ impl Names {
         &self.text[start..self.ends[i]]
     }
 
+    /// True when the name at `idx` is `name` (cheaper than comparing
+    /// [`Names::get_bytes`]: no call for short names). Panics when out of
+    /// range.
+    pub fn is_at(&self, idx: u32, name: &[u8]) -> bool {
+        same_bytes(bytes(&self.text, &self.ends, idx), name)
+    }
+
     /// The index of `name`, if it was interned.
     pub fn find(&self, name: &str) -> Option<u32> {
         let h = hash(name.as_bytes());
         let Names {
-            text,
-            ends,
-            hashes,
-            table,
+            text, ends, table, ..
         } = self;
         table
-            .find(h, |&i| {
-                hashes[i as usize] == h && bytes(text, ends, i) == name.as_bytes()
-            })
+            .find(h, |&i| same_bytes(bytes(text, ends, i), name.as_bytes()))
             .copied()
     }
 
@@ -208,14 +212,9 @@ impl Names {
     pub fn intern_bytes(&mut self, name: &[u8]) -> Option<u32> {
         let h = hash(name);
         let Names {
-            text,
-            ends,
-            hashes,
-            table,
+            text, ends, table, ..
         } = self;
-        if let Some(&i) = table.find(h, |&i| {
-            hashes[i as usize] == h && bytes(text, ends, i) == name
-        }) {
+        if let Some(&i) = table.find(h, |&i| same_bytes(bytes(text, ends, i), name)) {
             return Some(i);
         }
         let name = std::str::from_utf8(name).ok()?;
@@ -269,9 +268,7 @@ impl Names {
             hashes,
             table,
         } = self;
-        if let Some(&i) = table.find(h, |&i| {
-            hashes[i as usize] == h && bytes(text, ends, i) == name.as_bytes()
-        }) {
+        if let Some(&i) = table.find(h, |&i| same_bytes(bytes(text, ends, i), name.as_bytes())) {
             return i;
         }
         let idx = ends.len() as u32;
@@ -303,9 +300,49 @@ fn bytes<'a>(text: &'a str, ends: &[usize], i: u32) -> &'a [u8] {
     &text.as_bytes()[start..ends[i]]
 }
 
+/// `a == b`, without a call into the C library for the short names most
+/// logs have (case ids, stage names): a name is compared on every lookup,
+/// and for names of up to 16 bytes two overlapping 8-byte loads per side
+/// cost less than the call.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4]));
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_bytes_is_equality_at_every_length() {
+        let base: Vec<u8> = (0u8..40).map(|b| b.wrapping_mul(37)).collect();
+        for n in 0..40 {
+            let a = &base[..n];
+            assert!(same_bytes(a, a), "{n} bytes equal to themselves");
+            assert!(
+                !same_bytes(a, &base[..n + 1]),
+                "{n} against {} bytes",
+                n + 1
+            );
+            for at in 0..n {
+                let mut b = a.to_vec();
+                b[at] ^= 1;
+                assert!(!same_bytes(a, &b), "{n} bytes differing at byte {at}");
+            }
+        }
+    }
 
     #[test]
     fn names_are_interned_in_order_of_first_appearance() {

@@ -13,8 +13,10 @@
 
 pub mod client;
 pub mod github;
+pub mod walk;
 
-pub use client::{Client, ClientOptions, Fetched, Notice, SyncError};
+pub use client::{Client, ClientOptions, Dialect, Fetched, Notice, SyncError};
+pub use walk::Counts;
 
 /// One body to store: an item as fetched (with what belongs to it: a
 /// pull's reviews and commits, a deployment's statuses), in an array as

@@ -103,7 +103,7 @@ fn pages_cursors_and_a_second_run_that_fetches_nothing_new() {
             deployments: 3,
             runs: 3,
             releases: 2,
-            unchanged: 0
+            ..Counts::default()
         }
     );
     // Pulls 5..1 over three pages, deployments over two, runs over two,

@@ -26,7 +26,7 @@ use serde_json::Value;
 use crate::Target;
 use crate::client::{Client, Fetched, SyncError};
 pub use crate::walk::{Counts, LOOKBACK_DAYS};
-use crate::walk::{Cursor, Horizon, MAX_PAGES, Paging, Walk, bad, fetch_all, time_at};
+use crate::walk::{Cursor, Horizon, MAX_PAGES, Paging, Walk, attach, bad, fetch_all, time_at};
 
 /// GitHub's lists: arrays, with `Link` headers.
 const LINK: Paging = Paging::Link(None);
@@ -136,10 +136,8 @@ fn with_reviews_and_commits(
     let reviews = fetch_all(walk.client, &format!("{base}/reviews?per_page=100"), LINK)?;
     let commits = fetch_all(walk.client, &format!("{base}/commits?per_page=100"), LINK)?;
     walk.counts.reviews += reviews.len() as u64;
-    if let Some(o) = pr.as_object_mut() {
-        o.insert("reviews".to_owned(), Value::Array(reviews));
-        o.insert("commits".to_owned(), Value::Array(commits));
-    }
+    attach(&mut pr, "reviews", reviews);
+    attach(&mut pr, "commits", commits);
     Ok(pr)
 }
 

@@ -341,6 +341,14 @@ impl Horizon {
     }
 }
 
+/// Attaches what belongs to an item (`reviews`, `jobs`, `log_entries`)
+/// under `key`, as an export has it.
+pub fn attach(item: &mut Value, key: &str, values: Vec<Value>) {
+    if let Some(o) = item.as_object_mut() {
+        o.insert(key.to_owned(), Value::Array(values));
+    }
+}
+
 /// The body as JSON.
 pub fn parse(url: &str, body: &[u8]) -> Result<Value, SyncError> {
     serde_json::from_slice(body).map_err(|e| bad(url, &format!("is not valid JSON: {e}")))

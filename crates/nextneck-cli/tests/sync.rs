@@ -1,8 +1,10 @@
-//! `nextneck sync github` end to end against a replay server (a real HTTP
-//! server answering GitHub-shaped pages built from ../shared/fixtures): the
-//! same report as importing the same data as files, a second sync that
-//! stores nothing new, a sync killed with SIGKILL and resumed, and the exit
-//! codes of usage errors and refused tokens.
+//! `nextneck sync` end to end against a replay server (a real HTTP server
+//! answering GitHub-shaped pages built from ../shared/fixtures, and GitLab,
+//! PagerDuty and Jira pages built from their API references' examples in
+//! nextneck-sync/tests/replay): for each provider the same report as
+//! importing the same data as files, a sync killed with SIGKILL and resumed
+//! giving it too; a second sync that stores nothing new, and the exit codes
+//! of usage errors and refused tokens.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -17,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use live::*;
 use replay::github::{self as gh, Repo, sample, serve};
+use replay::gitlab as gl;
 use replay::{Replay, Response};
 use serde_json::{Value, json};
 
@@ -25,34 +28,86 @@ const REPO: &str = "acme/shop";
 both_backends!(
     a_sync_gives_the_report_of_an_import_of_the_same_data,
     a_sync_killed_midway_resumes_without_gaps_or_double_counts,
+    a_gitlab_sync_gives_the_report_of_an_import_and_resumes_after_kill,
 );
 
-fn sync(dir: &Path, replay: &Replay, db: &str, extra: &[&str]) -> (i32, String, String) {
-    let mut args = vec![
-        "sync",
-        "github",
-        "--repo",
-        REPO,
-        "--api-url",
-        &replay.base,
-        "--db",
-        db,
-        "--wait-unit-ms",
-        "1",
-    ];
-    args.extend_from_slice(extra);
-    let out = nextneck(dir)
-        .args(&args)
-        .env("GITHUB_TOKEN", "ghp_test_token")
+/// The tokens of every provider (fakes) and none of the real ones.
+const TOKENS: [(&str, &str); 4] = [
+    ("GITHUB_TOKEN", "ghp_test_token"),
+    ("GITLAB_TOKEN", "glpat-test-token"),
+    ("PAGERDUTY_TOKEN", "pd-test-token"),
+    ("JIRA_API_TOKEN", "jira-test-token"),
+];
+
+/// `nextneck sync ARGS --db DB --wait-unit-ms 1` with the test tokens.
+fn sync_command(dir: &Path, args: &[&str], db: &str) -> std::process::Command {
+    let mut cmd = nextneck(dir);
+    cmd.arg("sync")
+        .args(args)
+        .args(["--db", db, "--wait-unit-ms", "1"])
         .env_remove("NEXTNECK_GITHUB_TOKEN")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+        .env_remove("JIRA_EMAIL")
+        .stdin(Stdio::null());
+    for (k, v) in TOKENS {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn sync_with(dir: &Path, args: &[&str], db: &str) -> (i32, String, String) {
+    let out = sync_command(dir, args, db).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
     )
+}
+
+fn sync(dir: &Path, replay: &Replay, db: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["github", "--repo", REPO, "--api-url", &replay.base];
+    args.extend_from_slice(extra);
+    sync_with(dir, &args, db)
+}
+
+/// Starts `nextneck sync ARGS`, waits until `hang` (a target answered late)
+/// is asked for, and kills the process with SIGKILL.
+fn sync_killed_at(dir: &Path, args: &[&str], db: &str, replay: &Replay, hang: &str) {
+    let mut child = sync_command(dir, args, db)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while replay.count(hang) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{hang} never asked for"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}
+
+/// The report of a fresh store into which `files` were imported as
+/// `nextneck import PROVIDER`.
+fn report_of_import(provider: &str, files: &[(&str, Value)]) -> Value {
+    let db = sqlite();
+    let mut args = vec![
+        "import".to_owned(),
+        provider.to_owned(),
+        "--db".to_owned(),
+        db.url.clone(),
+    ];
+    for (name, value) in files {
+        let path = db.dir.path().join(name);
+        std::fs::write(&path, serde_json::to_vec_pretty(value).unwrap()).unwrap();
+        args.push(path.display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = run(db.dir.path(), &args);
+    assert_eq!(code, 0, "{err}");
+    report(db.dir.path(), &db.url)
 }
 
 fn report(dir: &Path, url: &str) -> Value {
@@ -80,7 +135,7 @@ fn report(dir: &Path, url: &str) -> Value {
 /// The same history as files, the way docs/events.md says to export it:
 /// pulls with their commits and reviews, deployments with their statuses,
 /// the runs' pages and the releases.
-fn import_files(repo: &Repo, dir: &Path) -> Vec<String> {
+fn imported_report(repo: &Repo) -> Value {
     let pulls: Vec<Value> = repo
         .pulls
         .iter()
@@ -100,38 +155,18 @@ fn import_files(repo: &Repo, dir: &Path) -> Vec<String> {
             d
         })
         .collect();
-    let files = [
-        ("pulls.json", json!(pulls)),
-        ("deployments.json", json!(deployments)),
-        (
-            "runs.json",
-            json!({"total_count": repo.runs.len(), "workflow_runs": repo.runs}),
-        ),
-        ("releases.json", json!(repo.releases)),
-    ];
-    files
-        .iter()
-        .map(|(name, value)| {
-            let path = dir.join(name);
-            std::fs::write(&path, serde_json::to_vec_pretty(value).unwrap()).unwrap();
-            path.display().to_string()
-        })
-        .collect()
-}
-
-fn imported_report(repo: &Repo) -> Value {
-    let db = sqlite();
-    let mut args = vec![
-        "import".to_owned(),
-        "github".to_owned(),
-        "--db".to_owned(),
-        db.url.clone(),
-    ];
-    args.extend(import_files(repo, db.dir.path()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, _, err) = run(db.dir.path(), &args);
-    assert_eq!(code, 0, "{err}");
-    report(db.dir.path(), &db.url)
+    report_of_import(
+        "github",
+        &[
+            ("pulls.json", json!(pulls)),
+            ("deployments.json", json!(deployments)),
+            (
+                "runs.json",
+                json!({"total_count": repo.runs.len(), "workflow_runs": repo.runs}),
+            ),
+            ("releases.json", json!(repo.releases)),
+        ],
+    )
 }
 
 fn deliveries(url: &str) -> usize {
@@ -191,35 +226,8 @@ fn a_sync_killed_midway_resumes_without_gaps_or_double_counts(db: Db) {
     );
     serve(&replay, &repo, 2);
     let dir = db.dir.path();
-    let mut child = nextneck(dir)
-        .args([
-            "sync",
-            "github",
-            "--repo",
-            REPO,
-            "--api-url",
-            &replay.base,
-            "--db",
-            &db.url,
-            "--wait-unit-ms",
-            "1",
-        ])
-        .env("GITHUB_TOKEN", "ghp_test_token")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while replay.count(&page3) == 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "page 3 never asked for"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    let args = ["github", "--repo", REPO, "--api-url", &replay.base];
+    sync_killed_at(dir, &args, &db.url, &replay, &page3);
     assert_eq!(deliveries(&db.url), 4, "pulls 5 to 2 were committed");
     // The resumed run walks the pulls again (the cursor did not move) and
     // gets the real third page this time.
@@ -259,4 +267,84 @@ fn usage_errors_and_refused_tokens() {
         "{err}"
     );
     assert!(!err.contains("ghp_test_token"));
+}
+
+/// The same GitLab history as files, the way `glab api --paginate` exports
+/// it, with what a sync attaches: merge requests with their commits and
+/// notes, pipelines (single-pipeline shape) with their jobs.
+fn gitlab_imported_report(project: &gl::Project) -> Value {
+    let mrs: Vec<Value> = project
+        .merge_requests
+        .iter()
+        .map(|(m, commits, notes)| {
+            let mut m = m.clone();
+            m["commits"] = json!(commits);
+            m["notes"] = json!(notes);
+            m
+        })
+        .collect();
+    let pipelines: Vec<Value> = project
+        .pipelines
+        .iter()
+        .map(|(_, full, jobs)| {
+            let mut p = full.clone();
+            p["jobs"] = json!(jobs);
+            p
+        })
+        .collect();
+    report_of_import(
+        "gitlab",
+        &[
+            ("merge_requests.json", json!(mrs)),
+            ("deployments.json", json!(project.deployments)),
+            ("pipelines.json", json!(pipelines)),
+            ("releases.json", json!(project.releases)),
+        ],
+    )
+}
+
+fn a_gitlab_sync_gives_the_report_of_an_import_and_resumes_after_kill(db: Db) {
+    let project = gl::sample(REPO);
+    let expected = gitlab_imported_report(&project);
+    let check = |pointer: &str, value: Value| {
+        assert_eq!(
+            expected.pointer(pointer),
+            Some(&value),
+            "{pointer}: {expected}"
+        );
+    };
+    check("/dora/deployments/count", json!(3));
+    // The first deployment is the baseline: the two after it shipped one
+    // merge request each, commented on and approved.
+    check("/dora/lead_time/changes", json!(2));
+    check("/stages/2/name", json!("review"));
+    check("/stages/2/changes", json!(2));
+    check("/ci/workflows/0/runs", json!(3));
+
+    // The second page of merge requests hangs: killed while waiting for it.
+    let replay = Replay::start();
+    let page2 = format!("{}&page=2", gl::merge_requests_url(REPO));
+    replay.on(
+        &page2,
+        vec![Response::json(200, &json!([])).delayed(Duration::from_secs(20))],
+    );
+    gl::serve(&replay, &project, 2);
+    let api = format!("{}/api/v4", replay.base);
+    let args = ["gitlab", "--project", REPO, "--api-url", &api];
+    let dir = db.dir.path();
+    sync_killed_at(dir, &args, &db.url, &replay, &page2);
+    assert_eq!(
+        deliveries(&db.url),
+        2,
+        "merge requests 4 and 3 were committed"
+    );
+
+    let (code, out, err) = sync_with(dir, &args, &db.url);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(&format!("synced 1 project into {}: 4 merge requests (12 notes), 3 deployments, 3 pipelines (6 jobs), 2 releases; 12 items stored, 10 new, 2 already stored; ", db.url)),
+        "{out}"
+    );
+    assert!(!out.contains("glpat-test-token") && !err.contains("glpat-test-token"));
+    assert_eq!(report(dir, &db.url), expected);
 }

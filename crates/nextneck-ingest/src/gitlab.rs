@@ -490,7 +490,7 @@ fn export(values: &[Value]) -> Result<Vec<Event>, IngestError> {
                 at,
                 EventBody::Deployment(Deployment {
                     id: e.req_id("id")?,
-                    repository: web_project(&e)?,
+                    repository: deployment_project(&e)?,
                     service: None,
                     environment,
                     production: tier.map(|t| t == "production"),
@@ -584,6 +584,25 @@ fn api_jobs(p: &J<'_>, run: &CiRun, project: Option<String>) -> Result<Vec<Event
     Ok(out)
 }
 
+/// A listed deployment's project: it has no `web_url`, but its job's
+/// pipeline does (`https://HOST/GROUP/NAME/-/pipelines/ID`, or without the
+/// `/-` on GitLab before 12).
+fn deployment_project(e: &J<'_>) -> Result<Option<String>, IngestError> {
+    let url = match e.opt("deployable") {
+        Some(d) if d.is_object() => match d.opt("pipeline") {
+            Some(p) if p.is_object() => p.opt_str("web_url")?,
+            _ => None,
+        },
+        _ => None,
+    };
+    Ok(url.and_then(|url| {
+        let (before, _) = url.rsplit_once("/pipelines/")?;
+        let before = before.strip_suffix("/-").unwrap_or(before);
+        let path = before.splitn(4, '/').nth(3)?;
+        (!path.is_empty()).then(|| path.to_owned())
+    }))
+}
+
 /// The project path from an API object's `web_url`
 /// (`https://gitlab.com/group/project/-/...`).
 fn web_project(e: &J<'_>) -> Result<Option<String>, IngestError> {
@@ -648,6 +667,20 @@ mod tests {
             "web_url": "https://gitlab.example.com/g/p/-/pipelines/7",
             "jobs": [{"id": 70, "name": "test", "stage": "test", "status": "success"}]});
         check(pipeline, &["ci.run", "ci.job test"]);
+        let project_of = |url: &str| {
+            let d = json!({"deployable": {"pipeline": {"web_url": url}}});
+            deployment_project(&J::root(&d)).unwrap()
+        };
+        assert_eq!(
+            project_of("https://gitlab.example.com/g/sub/p/-/pipelines/12").as_deref(),
+            Some("g/sub/p")
+        );
+        assert_eq!(
+            project_of("http://gitlab.dev/root/project/pipelines/12").as_deref(),
+            Some("root/project")
+        );
+        assert_eq!(project_of("https://gitlab.example.com/pipelines/12"), None);
+        assert_eq!(project_of("nonsense"), None);
         check(
             json!({"tag_name": "v1", "released_at": "2025-03-01T00:00:00Z", "created_at": "2025-03-01T00:00:00Z"}),
             &[],

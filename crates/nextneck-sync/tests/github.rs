@@ -7,84 +7,22 @@
 
 mod replay;
 
-use std::cell::RefCell;
-use std::rc::Rc;
 use std::time::Duration;
 
 use nextneck_sync::github::{Counts, sync_repo};
-use nextneck_sync::{BoxError, Client, ClientOptions, Notice, Page, SyncError, Target};
+use nextneck_sync::{Client, Notice, SyncError};
 use replay::github::{self as gh, sample, serve};
+use replay::memory::{Memory, new_client, waits};
 use replay::{Replay, Response};
 use serde_json::{Value, json};
 
 const REPO: &str = "acme/shop";
 const TOKEN: &str = "ghp_secret_test_token";
 
-/// An in-memory target: batches and cursors.
-#[derive(Default)]
-struct Memory {
-    batches: Vec<Vec<Page>>,
-    cursors: std::collections::BTreeMap<String, String>,
-}
-
-impl Target for Memory {
-    fn cursor(&mut self, key: &str) -> Result<Option<String>, BoxError> {
-        Ok(self.cursors.get(key).cloned())
-    }
-    fn commit(&mut self, pages: &[Page]) -> Result<(), BoxError> {
-        self.batches.push(pages.to_vec());
-        Ok(())
-    }
-    fn set_cursor(&mut self, key: &str, value: &str) -> Result<(), BoxError> {
-        self.cursors.insert(key.to_owned(), value.to_owned());
-        Ok(())
-    }
-}
-
-impl Memory {
-    /// Every stored item's `id`, in order.
-    fn ids(&self) -> Vec<u64> {
-        self.batches
-            .iter()
-            .flatten()
-            .map(|p| {
-                let v: Value = serde_json::from_slice(&p.body).unwrap();
-                v[0]["id"].as_u64().unwrap()
-            })
-            .collect()
-    }
-}
-
-fn new_client(replay: &Replay, timeout_ms: u64) -> (Client, Rc<RefCell<Vec<Notice>>>) {
-    let notices = Rc::new(RefCell::new(Vec::new()));
-    let seen = Rc::clone(&notices);
-    let mut options = ClientOptions::new(&replay.base);
-    options.second = Duration::from_millis(1);
-    options.timeout = Duration::from_millis(timeout_ms);
-    options.retries = 3;
-    let client = Client::new(
-        options,
-        Some(TOKEN.to_owned()),
-        Box::new(move |n: &Notice| seen.borrow_mut().push(n.clone())),
-    );
-    (client, notices)
-}
-
 fn sync(client: &mut Client, target: &mut Memory) -> Result<Counts, SyncError> {
     let mut counts = Counts::default();
     sync_repo(client, target, REPO, None, &mut counts, &mut |_, _| {})?;
     Ok(counts)
-}
-
-fn waits(notices: &RefCell<Vec<Notice>>) -> Vec<String> {
-    notices
-        .borrow()
-        .iter()
-        .filter_map(|n| match n {
-            Notice::Waiting { seconds, reason } => Some(format!("{seconds} {reason}")),
-            Notice::Budget { .. } => None,
-        })
-        .collect()
 }
 
 #[test]

@@ -8,6 +8,8 @@
 #![allow(dead_code, clippy::unwrap_used, missing_docs)]
 
 pub mod github;
+pub mod gitlab;
+pub mod memory;
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};

@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 use live::*;
 use replay::github::{self as gh, Repo, sample, serve};
 use replay::gitlab as gl;
+use replay::jira as jr;
+use replay::pagerduty as pd;
 use replay::{Replay, Response};
 use serde_json::{Value, json};
 
@@ -29,6 +31,8 @@ both_backends!(
     a_sync_gives_the_report_of_an_import_of_the_same_data,
     a_sync_killed_midway_resumes_without_gaps_or_double_counts,
     a_gitlab_sync_gives_the_report_of_an_import_and_resumes_after_kill,
+    a_pagerduty_sync_gives_the_report_of_an_import_and_resumes_after_kill,
+    a_jira_sync_gives_the_flow_of_an_import_and_resumes_after_kill,
 );
 
 /// The tokens of every provider (fakes) and none of the real ones.
@@ -269,6 +273,53 @@ fn usage_errors_and_refused_tokens() {
     assert!(!err.contains("ghp_test_token"));
 }
 
+#[test]
+fn usage_errors_of_the_other_providers() {
+    let db = sqlite();
+    let dir = db.dir.path();
+    let check = |args: &[&str], unset: &[&str], expected: &str| {
+        let mut cmd = sync_command(dir, args, &db.url);
+        for var in unset {
+            cmd.env_remove(var);
+        }
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    };
+    check(
+        &["gitlab", "--project", "shop"],
+        &[],
+        "--project: `shop` is not GROUP/NAME",
+    );
+    check(
+        &["pagerduty", "--service", "PIJ90N7"],
+        &["PAGERDUTY_TOKEN"],
+        "no token: set PAGERDUTY_TOKEN",
+    );
+    check(
+        &["pagerduty", "--service", "a/b"],
+        &[],
+        "--service: `a/b` is not a service ID",
+    );
+    check(
+        &["jira", "--project", "SHOP"],
+        &[],
+        "--api-url is required for jira",
+    );
+    check(
+        &[
+            "jira",
+            "--project",
+            "SHOP",
+            "--api-url",
+            "http://127.0.0.1:1",
+        ],
+        &["JIRA_API_TOKEN"],
+        "no token: set JIRA_EMAIL and JIRA_API_TOKEN",
+    );
+}
+
 /// The same GitLab history as files, the way `glab api --paginate` exports
 /// it, with what a sync attaches: merge requests with their commits and
 /// notes, pipelines (single-pipeline shape) with their jobs.
@@ -347,4 +398,133 @@ fn a_gitlab_sync_gives_the_report_of_an_import_and_resumes_after_kill(db: Db) {
     );
     assert!(!out.contains("glpat-test-token") && !err.contains("glpat-test-token"));
     assert_eq!(report(dir, &db.url), expected);
+}
+
+fn a_pagerduty_sync_gives_the_report_of_an_import_and_resumes_after_kill(db: Db) {
+    let service = pd::sample("PIJ90N7");
+    let incidents: Vec<Value> = service
+        .incidents
+        .iter()
+        .map(|(i, entries)| {
+            let mut i = i.clone();
+            i["log_entries"] = json!(entries);
+            i
+        })
+        .collect();
+    let expected = report_of_import(
+        "pagerduty",
+        &[("incidents.json", json!({"incidents": incidents}))],
+    );
+    let check = |pointer: &str, value: Value| {
+        assert_eq!(
+            expected.pointer(pointer),
+            Some(&value),
+            "{pointer}: {expected}"
+        );
+    };
+    check("/incidents/count", json!(4));
+    check("/incidents/resolved", json!(3));
+
+    // The second page of incidents hangs: killed while waiting for it.
+    let replay = Replay::start();
+    let page2 = pd::incidents_url("PIJ90N7").replace("offset=0", "offset=2");
+    replay.on(
+        &page2,
+        vec![Response::json(200, &json!({"incidents": []})).delayed(Duration::from_secs(20))],
+    );
+    pd::serve(&replay, &service, 2);
+    let args = [
+        "pagerduty",
+        "--service",
+        "PIJ90N7",
+        "--api-url",
+        &replay.base,
+    ];
+    let dir = db.dir.path();
+    sync_killed_at(dir, &args, &db.url, &replay, &page2);
+    assert_eq!(deliveries(&db.url), 2, "incidents 4 and 3 were committed");
+
+    let (code, out, err) = sync_with(dir, &args, &db.url);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(&format!("synced 1 service into {}: 4 incidents (11 log entries); 4 items stored, 2 new, 2 already stored; ", db.url)),
+        "{out}"
+    );
+    assert_eq!(report(dir, &db.url), expected);
+}
+
+/// `nextneck flow --db URL --stream jira:SHOP`, without where it was read.
+fn jira_flow(dir: &Path, url: &str) -> Value {
+    let (code, out, err) = run(
+        dir,
+        &[
+            "flow",
+            "--db",
+            url,
+            "--stream",
+            "jira:SHOP",
+            "--all",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut flow: Value = serde_json::from_str(&out).unwrap();
+    // Where the store is and its kind differ; everything else must not.
+    flow["source"]["db"] = Value::Null;
+    flow["source"]["files"] = Value::Null;
+    flow
+}
+
+fn a_jira_sync_gives_the_flow_of_an_import_and_resumes_after_kill(db: Db) {
+    let issues = jr::sample("SHOP");
+    let imported = sqlite();
+    let search = json!({"startAt": 0, "maxResults": 50, "total": issues.len(), "issues": issues});
+    let file = imported.dir.path().join("search.json");
+    std::fs::write(&file, serde_json::to_vec(&search).unwrap()).unwrap();
+    let (code, _, err) = run(
+        imported.dir.path(),
+        &[
+            "import",
+            "jira",
+            "--db",
+            &imported.url,
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let expected = jira_flow(imported.dir.path(), &imported.url);
+    assert_eq!(expected["flow"]["completed"], json!(4), "{expected}");
+    assert_eq!(expected["flow"]["wip"], json!(1), "{expected}");
+
+    // The third page of the search hangs: killed while waiting for it.
+    let replay = Replay::start();
+    let first = jr::search_url("SHOP");
+    let page3 = nextneck_sync::walk::with_query(&first, "startAt", 4);
+    replay.on(
+        &page3,
+        vec![
+            Response::json(
+                200,
+                &json!({"startAt": 4, "maxResults": 2, "total": 5, "issues": []}),
+            )
+            .delayed(Duration::from_secs(20)),
+        ],
+    );
+    jr::serve(&replay, "SHOP", &issues, 2);
+    let args = ["jira", "--project", "SHOP", "--api-url", &replay.base];
+    let dir = db.dir.path();
+    sync_killed_at(dir, &args, &db.url, &replay, &page3);
+    assert_eq!(deliveries(&db.url), 4, "issues 5 to 2 were committed");
+
+    let (code, out, err) = sync_with(dir, &args, &db.url);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(&format!(
+            "synced 1 project into {}: 5 issues; 5 items stored, 1 new, 4 already stored; ",
+            db.url
+        )),
+        "{out}"
+    );
+    assert_eq!(jira_flow(dir, &db.url), expected);
 }

@@ -9,7 +9,9 @@
 
 pub mod github;
 pub mod gitlab;
+pub mod jira;
 pub mod memory;
+pub mod pagerduty;
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};

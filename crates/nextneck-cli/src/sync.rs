@@ -51,7 +51,8 @@ pub struct SyncArgs {
 #[derive(Debug, Subcommand)]
 enum SyncProvider {
     /// Pull requests with their reviews and commits, deployments with their
-    /// statuses, workflow runs and releases of GitHub repositories.
+    /// statuses, workflow runs with their jobs, releases and issues of GitHub
+    /// repositories.
     Github(GithubArgs),
     /// Merge requests with their commits and notes (comments, approvals),
     /// deployments, pipelines with their jobs and releases of GitLab projects.
@@ -435,8 +436,8 @@ fn describe(provider: Provider, c: &Counts) -> String {
         Provider::Pagerduty => format!("{} incidents ({} log entries)", c.incidents, c.log_entries),
         Provider::Jira => format!("{} issues", c.issues),
         _ => format!(
-            "{} pull requests ({} reviews), {} deployments, {} workflow runs, {} releases",
-            c.pulls, c.reviews, c.deployments, c.runs, c.releases
+            "{} pull requests ({} reviews), {} deployments, {} workflow runs ({} jobs), {} releases, {} issues",
+            c.pulls, c.reviews, c.deployments, c.runs, c.jobs, c.releases, c.issues
         ),
     }
 }

@@ -138,7 +138,7 @@ fn report(dir: &Path, url: &str) -> Value {
 
 /// The same history as files, the way docs/events.md says to export it:
 /// pulls with their commits and reviews, deployments with their statuses,
-/// the runs' pages and the releases.
+/// the runs' pages (each run with its jobs), the releases and the issues.
 fn imported_report(repo: &Repo) -> Value {
     let pulls: Vec<Value> = repo
         .pulls
@@ -159,6 +159,16 @@ fn imported_report(repo: &Repo) -> Value {
             d
         })
         .collect();
+    let runs: Vec<Value> = repo
+        .runs
+        .iter()
+        .zip(&repo.jobs)
+        .map(|(r, jobs)| {
+            let mut r = r.clone();
+            r["jobs"] = json!(jobs);
+            r
+        })
+        .collect();
     report_of_import(
         "github",
         &[
@@ -166,9 +176,10 @@ fn imported_report(repo: &Repo) -> Value {
             ("deployments.json", json!(deployments)),
             (
                 "runs.json",
-                json!({"total_count": repo.runs.len(), "workflow_runs": repo.runs}),
+                json!({"total_count": repo.runs.len(), "workflow_runs": runs}),
             ),
             ("releases.json", json!(repo.releases)),
+            ("issues.json", json!(repo.issues)),
         ],
     )
 }
@@ -189,7 +200,7 @@ fn a_sync_gives_the_report_of_an_import_of_the_same_data(db: Db) {
     let (code, out, err) = sync(dir, &replay, &db.url, &[]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.starts_with(&format!("synced 1 repository into {}: 5 pull requests (5 reviews), 3 deployments, 3 workflow runs, 2 releases; 13 items stored, 13 new, 0 already stored; ", db.url)),
+        out.starts_with(&format!("synced 1 repository into {}: 5 pull requests (5 reviews), 3 deployments, 3 workflow runs (3 jobs), 2 releases, 2 issues; 15 items stored, 15 new, 0 already stored; ", db.url)),
         "{out}"
     );
     assert!(!out.contains("ghp_test_token") && !err.contains("ghp_test_token"));
@@ -211,7 +222,7 @@ fn a_sync_gives_the_report_of_an_import_of_the_same_data(db: Db) {
     let (code, out, err) = sync(dir, &replay, &db.url, &[]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains(": 0 pull requests (0 reviews), 1 deployments, 1 workflow runs, 1 releases; 3 items stored, 0 new, 3 already stored; "),
+        out.contains(": 0 pull requests (0 reviews), 1 deployments, 1 workflow runs (1 jobs), 1 releases, 1 issues; 4 items stored, 0 new, 4 already stored; "),
         "{out}"
     );
     assert_eq!(deliveries(&db.url), before);
@@ -238,7 +249,7 @@ fn a_sync_killed_midway_resumes_without_gaps_or_double_counts(db: Db) {
     let (code, out, err) = sync(dir, &replay, &db.url, &[]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("13 items stored, 9 new, 4 already stored"),
+        out.contains("15 items stored, 11 new, 4 already stored"),
         "{out}"
     );
     assert_eq!(report(dir, &db.url), imported_report(&repo));

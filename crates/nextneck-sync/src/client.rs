@@ -616,6 +616,8 @@ pub fn needed_scope(url: &str) -> &'static str {
         "read access to deployments (a fine-grained token's \"Deployments: read\")"
     } else if path.contains("/actions/") {
         "read access to Actions (a fine-grained token's \"Actions: read\")"
+    } else if path.contains("/issues") {
+        "read access to issues (a fine-grained token's \"Issues: read\")"
     } else if path.contains("/releases") {
         "read access to contents (a fine-grained token's \"Contents: read\")"
     } else if path.contains("/orgs/") {

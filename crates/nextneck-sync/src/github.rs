@@ -1,6 +1,6 @@
 //! GitHub's REST API: a repository's pull requests (each with its reviews
-//! and commits), deployments (each with its statuses), workflow runs and
-//! releases, fetched newest first down to a floor: `--since` on the first
+//! and commits), deployments (each with its statuses), workflow runs (each
+//! with its jobs), releases and issues, fetched newest first down to a floor: `--since` on the first
 //! run, then the cursor the previous complete run left in the store.
 //!
 //! Each page becomes one batch (one body per item, so an item fetched
@@ -31,7 +31,7 @@ use crate::walk::{Cursor, Horizon, MAX_PAGES, Paging, Walk, attach, bad, fetch_a
 /// GitHub's lists: arrays, with `Link` headers.
 const LINK: Paging = Paging::Link(None);
 
-/// Syncs one repository's pulls, deployments, runs and releases into
+/// Syncs one repository's pulls, deployments, runs, releases and issues into
 /// `target`; `progress` hears the counts after every page.
 pub fn sync_repo(
     client: &mut Client,
@@ -53,6 +53,7 @@ pub fn sync_repo(
     deployments(&mut walk, repo)?;
     runs(&mut walk, repo)?;
     releases(&mut walk, repo)?;
+    issues(&mut walk, repo)?;
     Ok(())
 }
 
@@ -196,10 +197,18 @@ fn runs(walk: &mut Walk<'_>, repo: &str) -> Result<(), SyncError> {
         floor,
         "created_at",
         "workflow runs",
-        |walk, run| {
+        |walk, mut run| {
             let finished = run.get("status").and_then(Value::as_str) == Some("completed");
             horizon.see(time_at(&run, "created_at"), finished);
+            let id = run.get("id").and_then(Value::as_u64).unwrap_or(0);
+            let jobs = fetch_all(
+                walk.client,
+                &format!("{api}/repos/{repo}/actions/runs/{id}/jobs?per_page=100"),
+                Paging::Link(Some("jobs")),
+            )?;
             walk.counts.runs += 1;
+            walk.counts.jobs += jobs.len() as u64;
+            attach(&mut run, "jobs", jobs);
             Ok(run)
         },
     )?;
@@ -225,4 +234,30 @@ fn releases(walk: &mut Walk<'_>, repo: &str) -> Result<(), SyncError> {
         walk.save("releases", f, None)?;
     }
     Ok(())
+}
+
+/// Issues (incidents are issues with a label), most recently updated first
+/// from the cursor (`since`, which the endpoint takes as "updated at or
+/// after"). The list has pull requests too; the import skips them.
+fn issues(walk: &mut Walk<'_>, repo: &str) -> Result<(), SyncError> {
+    let floor = walk.floor_of("issues")?;
+    let mut first = format!(
+        "{}/repos/{repo}/issues?state=all&sort=updated&direction=desc&per_page=100",
+        walk.client.api_url()
+    );
+    if let Some(f) = floor {
+        first.push_str(&format!("&since={f}"));
+    }
+    let mut newest = None;
+    walk.walk_list(&first, LINK, floor, "updated_at", "issues", |walk, i| {
+        newest = newest.max(time_at(&i, "updated_at"));
+        if i.get("pull_request").is_none() {
+            walk.counts.issues += 1;
+        }
+        Ok(i)
+    })?;
+    match newest {
+        Some(f) => walk.save("issues", f, None),
+        None => Ok(()),
+    }
 }

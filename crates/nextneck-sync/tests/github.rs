@@ -40,19 +40,23 @@ fn pages_cursors_and_a_second_run_that_fetches_nothing_new() {
             reviews: 5,
             deployments: 3,
             runs: 3,
+            jobs: 3,
             releases: 2,
+            issues: 2,
             ..Counts::default()
         }
     );
     // Pulls 5..1 over three pages, deployments over two, runs over two,
-    // releases in one: one batch per page.
+    // releases in one, issues in one: one batch per page.
     assert_eq!(
         memory.ids(),
         vec![
-            1005, 1004, 1003, 1002, 1001, 303, 302, 301, 9000, 8999, 8998, 71, 70
+            1005, 1004, 1003, 1002, 1001, 303, 302, 301, 9000, 8999, 8998, 71, 70, 7041, 7040
         ]
     );
-    assert_eq!(memory.batches.len(), 3 + 2 + 2 + 1);
+    assert_eq!(memory.batches.len(), 3 + 2 + 2 + 1 + 1);
+    // The runs carry their jobs.
+    assert_eq!(memory.items()[8]["jobs"][0]["id"], json!(90000));
     // The pulls carry their reviews and commits.
     let first: Value = serde_json::from_slice(&memory.batches[0][0].body).unwrap();
     assert_eq!(first[0]["reviews"][0]["state"], json!("APPROVED"));
@@ -83,7 +87,7 @@ fn pages_cursors_and_a_second_run_that_fetches_nothing_new() {
     let counts = sync(&mut client, &mut again).unwrap();
     assert_eq!(counts.unchanged, 1, "the pulls list was not modified");
     assert_eq!(counts.pulls, 0);
-    assert_eq!(again.ids(), vec![303, 9000, 71]);
+    assert_eq!(again.ids(), vec![303, 9000, 71, 7041]);
     let sent = replay.log();
     let conditional = sent
         .iter()
@@ -171,6 +175,10 @@ fn a_since_date_bounds_the_first_run() {
     for (target, r) in gh::pages(&runs, &repo.runs[..2], 2, true) {
         replay.on(&target, vec![r]);
     }
+    let issues = format!("{}&since=2025-03-11T00:00:00Z", gh::issues_url(REPO));
+    for (target, r) in gh::pages(&issues, &repo.issues[..1], 2, false) {
+        replay.on(&target, vec![r]);
+    }
     let (mut client, _) = new_client(&replay, 5000);
     let mut memory = Memory::default();
     let mut counts = Counts::default();
@@ -186,8 +194,8 @@ fn a_since_date_bounds_the_first_run() {
     .unwrap();
     // Pulls updated since (5: the 11th; 4, the 9th, stops the walk), the
     // deployment of the 12th, runs of the 12th and 11th, the release of the
-    // 18th.
-    assert_eq!(memory.ids(), vec![1005, 303, 9000, 8999, 71]);
+    // 18th, the issue updated on the 15th.
+    assert_eq!(memory.ids(), vec![1005, 303, 9000, 8999, 71, 7041]);
     assert_eq!(replay.count(&format!("{}&page=2", gh::pulls_url(REPO))), 0);
 }
 

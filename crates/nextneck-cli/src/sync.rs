@@ -135,6 +135,10 @@ pub struct CommonArgs {
     #[command(flatten)]
     db: DbArgs,
 
+    /// The configuration file (default: ./nextneck.toml when it exists).
+    #[arg(long, value_name = "PATH")]
+    config: Option<std::path::PathBuf>,
+
     /// Tests only: milliseconds in a second of the server's waits and the
     /// retries' backoff.
     #[arg(long, hide = true, default_value_t = 1000)]
@@ -145,6 +149,11 @@ pub struct CommonArgs {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncSection {
+    /// `nextneck serve` runs the syncs listed below at its start and then
+    /// every so many minutes (see `sync_schedule.rs`); unset, never.
+    pub every_minutes: Option<u64>,
+    /// How far back the scheduled syncs' first run reaches (as `--since`).
+    pub since: Option<String>,
     /// `[sync.github]`.
     #[serde(default)]
     pub github: ProviderSection,
@@ -169,6 +178,21 @@ pub struct ProviderSection {
     pub api_url: Option<String>,
     /// Jira Cloud: the account's email, sent with the token.
     pub email: Option<String>,
+    /// What `nextneck serve` syncs on its schedule: GitHub repositories.
+    #[serde(default)]
+    pub repos: Vec<String>,
+    /// GitHub organisations.
+    #[serde(default)]
+    pub orgs: Vec<String>,
+    /// GitLab projects, or Jira project keys.
+    #[serde(default)]
+    pub projects: Vec<String>,
+    /// GitLab groups.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// PagerDuty services.
+    #[serde(default)]
+    pub services: Vec<String>,
 }
 
 pub fn run(args: SyncArgs) -> anyhow::Result<()> {
@@ -344,7 +368,7 @@ fn run_sync(
     sync_one: SyncOne,
     scopes: impl FnOnce(&mut Client) -> Result<Vec<String>, SyncError>,
 ) -> anyhow::Result<()> {
-    let file = config::load(None)?;
+    let file = config::load(args.config.as_deref())?;
     let (server_db, section) = match file {
         Some(c) => (c.server.db, (spec.section)(c.sync)),
         None => (None, ProviderSection::default()),
@@ -513,7 +537,7 @@ fn check_word(flag: &str, value: &str, form: &str) -> Result<(), UsageError> {
 }
 
 /// `--since`: a date (midnight UTC) or an RFC 3339 time.
-fn parse_since(s: &str) -> Result<jiff::Timestamp, UsageError> {
+pub fn parse_since(s: &str) -> Result<jiff::Timestamp, UsageError> {
     if let Ok(t) = s.parse::<jiff::Timestamp>() {
         return Ok(t);
     }

@@ -539,3 +539,56 @@ fn a_jira_sync_gives_the_flow_of_an_import_and_resumes_after_kill(db: Db) {
     );
     assert_eq!(jira_flow(dir, &db.url), expected);
 }
+
+#[test]
+fn serve_runs_the_configured_syncs_at_its_start() {
+    use std::io::{BufRead, BufReader};
+
+    let db = sqlite();
+    let dir = db.dir.path();
+    let project = gl::sample(REPO);
+    let replay = Replay::start();
+    gl::serve(&replay, &project, 2);
+    std::fs::write(
+        dir.join("nextneck.toml"),
+        format!(
+            "[sync]\nevery_minutes = 60\n\n[sync.gitlab]\napi_url = \"{}/api/v4\"\nprojects = [\"{REPO}\"]\n",
+            replay.base
+        ),
+    )
+    .unwrap();
+    let mut child = nextneck(dir)
+        .args(["serve", "--db", &db.url, "--listen", "127.0.0.1:0"])
+        .env("GITLAB_TOKEN", "glpat-test-token")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    for _ in 0..3 {
+        stdout.read_line(&mut banner).unwrap();
+    }
+    assert!(
+        banner.contains("syncing every 60 minutes, and now: gitlab --project acme/shop"),
+        "{banner}"
+    );
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap() == 0 || line.contains("sync") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        line.starts_with("nextneck serve: synced 1 project into ")
+            && line.contains("12 items stored, 12 new"),
+        "{line}"
+    );
+    assert!(!line.contains("glpat-test-token"));
+    assert_eq!(report(dir, &db.url), gitlab_imported_report(&project));
+}

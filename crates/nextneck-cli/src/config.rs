@@ -11,7 +11,8 @@
 //! * `[streams.NAME]`: `nextneck flow` and `nextneck forecast` (below);
 //! * `[git]`: how `nextneck report PATH` finds deployments (below);
 //! * `[digest]`: where `nextneck serve` posts the weekly digest (see `digest.rs`).
-//! * `[sync.github]`: `nextneck sync` (see `sync.rs`).
+//! * `[sync]`, `[sync.github|gitlab|pagerduty|jira]`: `nextneck sync` (see
+//!   `sync.rs`) and its schedule in `nextneck serve` (`sync_schedule.rs`).
 //!
 //! An unknown table or key anywhere is an error naming its line and column:
 //! a typo is never silently ignored. An example with every section is
@@ -70,7 +71,7 @@ pub struct Config {
     /// `[digest]`.
     #[serde(default)]
     pub digest: crate::digest::DigestSection,
-    /// `[sync.github]`: `nextneck sync` (see `sync.rs`).
+    /// `[sync]`: `nextneck sync` (see `sync.rs`) and its schedule.
     #[serde(default)]
     pub sync: crate::sync::SyncSection,
     /// Where the file is (paths in it are relative to its folder).

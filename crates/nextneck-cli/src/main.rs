@@ -25,6 +25,7 @@ mod serve;
 mod server_config;
 mod status;
 mod sync;
+mod sync_schedule;
 
 /// Finds where your organisation's work waits: DORA metrics, the time
 /// split into stages, and the bottleneck, from a plain git clone.

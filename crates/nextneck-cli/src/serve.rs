@@ -67,10 +67,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .into());
     }
     options.streams = configured_streams(args.config.as_deref())?;
-    let digest = crate::config::load(args.config.as_deref())?
-        .map(|c| c.digest)
-        .unwrap_or_default()
-        .schedule(env("NEXTNECK_DIGEST_URL"))?;
+    let file = crate::config::load(args.config.as_deref())?;
+    let (digest, syncs) = match file {
+        Some(c) => (c.digest, c.sync),
+        None => Default::default(),
+    };
+    let digest = digest.schedule(env("NEXTNECK_DIGEST_URL"))?;
+    let syncs = syncs.schedule()?;
     // Undocumented tuning for the benchmark's baseline (1 = one fsync per
     // request, no group commit).
     if let Some(n) = std::env::var("NEXTNECK_SERVE_MAX_BATCH")
@@ -107,8 +110,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             Some(schedule) => format!("{banner}{}\n", schedule.describe()),
             None => banner,
         };
+        let banner = match &syncs {
+            Some(schedule) => format!("{banner}{}\n", schedule.describe()),
+            None => banner,
+        };
         if let Some(schedule) = digest {
             crate::digest::spawn_scheduler(schedule, url.clone(), args.config.clone());
+        }
+        if let Some(schedule) = syncs {
+            crate::sync_schedule::spawn_scheduler(schedule, url.clone(), args.config.clone());
         }
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());

@@ -1,8 +1,10 @@
-//! `nextneck sync github` end to end against a replay server (a real HTTP
-//! server answering GitHub-shaped pages built from ../shared/fixtures): the
-//! same report as importing the same data as files, a second sync that
-//! stores nothing new, a sync killed with SIGKILL and resumed, and the exit
-//! codes of usage errors and refused tokens.
+//! `nextneck sync` end to end against a replay server (a real HTTP server
+//! answering GitHub-shaped pages built from ../shared/fixtures, and GitLab,
+//! PagerDuty and Jira pages built from their API references' examples in
+//! nextneck-sync/tests/replay): for each provider the same report as
+//! importing the same data as files, a sync killed with SIGKILL and resumed
+//! giving it too; a second sync that stores nothing new, and the exit codes
+//! of usage errors and refused tokens.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -17,6 +19,9 @@ use std::time::{Duration, Instant};
 
 use live::*;
 use replay::github::{self as gh, Repo, sample, serve};
+use replay::gitlab as gl;
+use replay::jira as jr;
+use replay::pagerduty as pd;
 use replay::{Replay, Response};
 use serde_json::{Value, json};
 
@@ -25,34 +30,88 @@ const REPO: &str = "acme/shop";
 both_backends!(
     a_sync_gives_the_report_of_an_import_of_the_same_data,
     a_sync_killed_midway_resumes_without_gaps_or_double_counts,
+    a_gitlab_sync_gives_the_report_of_an_import_and_resumes_after_kill,
+    a_pagerduty_sync_gives_the_report_of_an_import_and_resumes_after_kill,
+    a_jira_sync_gives_the_flow_of_an_import_and_resumes_after_kill,
 );
 
-fn sync(dir: &Path, replay: &Replay, db: &str, extra: &[&str]) -> (i32, String, String) {
-    let mut args = vec![
-        "sync",
-        "github",
-        "--repo",
-        REPO,
-        "--api-url",
-        &replay.base,
-        "--db",
-        db,
-        "--wait-unit-ms",
-        "1",
-    ];
-    args.extend_from_slice(extra);
-    let out = nextneck(dir)
-        .args(&args)
-        .env("GITHUB_TOKEN", "ghp_test_token")
+/// The tokens of every provider (fakes) and none of the real ones.
+const TOKENS: [(&str, &str); 4] = [
+    ("GITHUB_TOKEN", "ghp_test_token"),
+    ("GITLAB_TOKEN", "glpat-test-token"),
+    ("PAGERDUTY_TOKEN", "pd-test-token"),
+    ("JIRA_API_TOKEN", "jira-test-token"),
+];
+
+/// `nextneck sync ARGS --db DB --wait-unit-ms 1` with the test tokens.
+fn sync_command(dir: &Path, args: &[&str], db: &str) -> std::process::Command {
+    let mut cmd = nextneck(dir);
+    cmd.arg("sync")
+        .args(args)
+        .args(["--db", db, "--wait-unit-ms", "1"])
         .env_remove("NEXTNECK_GITHUB_TOKEN")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+        .env_remove("JIRA_EMAIL")
+        .stdin(Stdio::null());
+    for (k, v) in TOKENS {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn sync_with(dir: &Path, args: &[&str], db: &str) -> (i32, String, String) {
+    let out = sync_command(dir, args, db).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
     )
+}
+
+fn sync(dir: &Path, replay: &Replay, db: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["github", "--repo", REPO, "--api-url", &replay.base];
+    args.extend_from_slice(extra);
+    sync_with(dir, &args, db)
+}
+
+/// Starts `nextneck sync ARGS`, waits until `hang` (a target answered late)
+/// is asked for, and kills the process with SIGKILL.
+fn sync_killed_at(dir: &Path, args: &[&str], db: &str, replay: &Replay, hang: &str) {
+    let mut child = sync_command(dir, args, db)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while replay.count(hang) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{hang} never asked for"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}
+
+/// The report of a fresh store into which `files` were imported as
+/// `nextneck import PROVIDER`.
+fn report_of_import(provider: &str, files: &[(&str, Value)]) -> Value {
+    let db = sqlite();
+    let mut args = vec![
+        "import".to_owned(),
+        provider.to_owned(),
+        "--db".to_owned(),
+        db.url.clone(),
+    ];
+    for (name, value) in files {
+        let path = db.dir.path().join(name);
+        std::fs::write(&path, serde_json::to_vec_pretty(value).unwrap()).unwrap();
+        args.push(path.display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = run(db.dir.path(), &args);
+    assert_eq!(code, 0, "{err}");
+    report(db.dir.path(), &db.url)
 }
 
 fn report(dir: &Path, url: &str) -> Value {
@@ -79,8 +138,8 @@ fn report(dir: &Path, url: &str) -> Value {
 
 /// The same history as files, the way docs/events.md says to export it:
 /// pulls with their commits and reviews, deployments with their statuses,
-/// the runs' pages and the releases.
-fn import_files(repo: &Repo, dir: &Path) -> Vec<String> {
+/// the runs' pages (each run with its jobs), the releases and the issues.
+fn imported_report(repo: &Repo) -> Value {
     let pulls: Vec<Value> = repo
         .pulls
         .iter()
@@ -100,38 +159,29 @@ fn import_files(repo: &Repo, dir: &Path) -> Vec<String> {
             d
         })
         .collect();
-    let files = [
-        ("pulls.json", json!(pulls)),
-        ("deployments.json", json!(deployments)),
-        (
-            "runs.json",
-            json!({"total_count": repo.runs.len(), "workflow_runs": repo.runs}),
-        ),
-        ("releases.json", json!(repo.releases)),
-    ];
-    files
+    let runs: Vec<Value> = repo
+        .runs
         .iter()
-        .map(|(name, value)| {
-            let path = dir.join(name);
-            std::fs::write(&path, serde_json::to_vec_pretty(value).unwrap()).unwrap();
-            path.display().to_string()
+        .zip(&repo.jobs)
+        .map(|(r, jobs)| {
+            let mut r = r.clone();
+            r["jobs"] = json!(jobs);
+            r
         })
-        .collect()
-}
-
-fn imported_report(repo: &Repo) -> Value {
-    let db = sqlite();
-    let mut args = vec![
-        "import".to_owned(),
-        "github".to_owned(),
-        "--db".to_owned(),
-        db.url.clone(),
-    ];
-    args.extend(import_files(repo, db.dir.path()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, _, err) = run(db.dir.path(), &args);
-    assert_eq!(code, 0, "{err}");
-    report(db.dir.path(), &db.url)
+        .collect();
+    report_of_import(
+        "github",
+        &[
+            ("pulls.json", json!(pulls)),
+            ("deployments.json", json!(deployments)),
+            (
+                "runs.json",
+                json!({"total_count": repo.runs.len(), "workflow_runs": runs}),
+            ),
+            ("releases.json", json!(repo.releases)),
+            ("issues.json", json!(repo.issues)),
+        ],
+    )
 }
 
 fn deliveries(url: &str) -> usize {
@@ -150,7 +200,7 @@ fn a_sync_gives_the_report_of_an_import_of_the_same_data(db: Db) {
     let (code, out, err) = sync(dir, &replay, &db.url, &[]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.starts_with(&format!("synced 1 repository into {}: 5 pull requests (5 reviews), 3 deployments, 3 workflow runs, 2 releases; 13 items stored, 13 new, 0 already stored; ", db.url)),
+        out.starts_with(&format!("synced 1 repository into {}: 5 pull requests (5 reviews), 3 deployments, 3 workflow runs (3 jobs), 2 releases, 2 issues; 15 items stored, 15 new, 0 already stored; ", db.url)),
         "{out}"
     );
     assert!(!out.contains("ghp_test_token") && !err.contains("ghp_test_token"));
@@ -172,7 +222,7 @@ fn a_sync_gives_the_report_of_an_import_of_the_same_data(db: Db) {
     let (code, out, err) = sync(dir, &replay, &db.url, &[]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains(": 0 pull requests (0 reviews), 1 deployments, 1 workflow runs, 1 releases; 3 items stored, 0 new, 3 already stored; "),
+        out.contains(": 0 pull requests (0 reviews), 1 deployments, 1 workflow runs (1 jobs), 1 releases, 1 issues; 4 items stored, 0 new, 4 already stored; "),
         "{out}"
     );
     assert_eq!(deliveries(&db.url), before);
@@ -191,42 +241,15 @@ fn a_sync_killed_midway_resumes_without_gaps_or_double_counts(db: Db) {
     );
     serve(&replay, &repo, 2);
     let dir = db.dir.path();
-    let mut child = nextneck(dir)
-        .args([
-            "sync",
-            "github",
-            "--repo",
-            REPO,
-            "--api-url",
-            &replay.base,
-            "--db",
-            &db.url,
-            "--wait-unit-ms",
-            "1",
-        ])
-        .env("GITHUB_TOKEN", "ghp_test_token")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while replay.count(&page3) == 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "page 3 never asked for"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    let args = ["github", "--repo", REPO, "--api-url", &replay.base];
+    sync_killed_at(dir, &args, &db.url, &replay, &page3);
     assert_eq!(deliveries(&db.url), 4, "pulls 5 to 2 were committed");
     // The resumed run walks the pulls again (the cursor did not move) and
     // gets the real third page this time.
     let (code, out, err) = sync(dir, &replay, &db.url, &[]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("13 items stored, 9 new, 4 already stored"),
+        out.contains("15 items stored, 11 new, 4 already stored"),
         "{out}"
     );
     assert_eq!(report(dir, &db.url), imported_report(&repo));
@@ -259,4 +282,313 @@ fn usage_errors_and_refused_tokens() {
         "{err}"
     );
     assert!(!err.contains("ghp_test_token"));
+}
+
+#[test]
+fn usage_errors_of_the_other_providers() {
+    let db = sqlite();
+    let dir = db.dir.path();
+    let check = |args: &[&str], unset: &[&str], expected: &str| {
+        let mut cmd = sync_command(dir, args, &db.url);
+        for var in unset {
+            cmd.env_remove(var);
+        }
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    };
+    check(
+        &["gitlab", "--project", "shop"],
+        &[],
+        "--project: `shop` is not GROUP/NAME",
+    );
+    check(
+        &["pagerduty", "--service", "PIJ90N7"],
+        &["PAGERDUTY_TOKEN"],
+        "no token: set PAGERDUTY_TOKEN",
+    );
+    check(
+        &["pagerduty", "--service", "a/b"],
+        &[],
+        "--service: `a/b` is not a service ID",
+    );
+    check(
+        &["jira", "--project", "SHOP"],
+        &[],
+        "--api-url is required for jira",
+    );
+    check(
+        &[
+            "jira",
+            "--project",
+            "SHOP",
+            "--api-url",
+            "http://127.0.0.1:1",
+        ],
+        &["JIRA_API_TOKEN"],
+        "no token: set JIRA_EMAIL and JIRA_API_TOKEN",
+    );
+}
+
+/// The same GitLab history as files, the way `glab api --paginate` exports
+/// it, with what a sync attaches: merge requests with their commits and
+/// notes, pipelines (single-pipeline shape) with their jobs.
+fn gitlab_imported_report(project: &gl::Project) -> Value {
+    let mrs: Vec<Value> = project
+        .merge_requests
+        .iter()
+        .map(|(m, commits, notes)| {
+            let mut m = m.clone();
+            m["commits"] = json!(commits);
+            m["notes"] = json!(notes);
+            m
+        })
+        .collect();
+    let pipelines: Vec<Value> = project
+        .pipelines
+        .iter()
+        .map(|(_, full, jobs)| {
+            let mut p = full.clone();
+            p["jobs"] = json!(jobs);
+            p
+        })
+        .collect();
+    report_of_import(
+        "gitlab",
+        &[
+            ("merge_requests.json", json!(mrs)),
+            ("deployments.json", json!(project.deployments)),
+            ("pipelines.json", json!(pipelines)),
+            ("releases.json", json!(project.releases)),
+        ],
+    )
+}
+
+fn a_gitlab_sync_gives_the_report_of_an_import_and_resumes_after_kill(db: Db) {
+    let project = gl::sample(REPO);
+    let expected = gitlab_imported_report(&project);
+    let check = |pointer: &str, value: Value| {
+        assert_eq!(
+            expected.pointer(pointer),
+            Some(&value),
+            "{pointer}: {expected}"
+        );
+    };
+    check("/dora/deployments/count", json!(3));
+    // The first deployment is the baseline: the two after it shipped one
+    // merge request each, commented on and approved.
+    check("/dora/lead_time/changes", json!(2));
+    check("/stages/2/name", json!("review"));
+    check("/stages/2/changes", json!(2));
+    check("/ci/workflows/0/runs", json!(3));
+
+    // The second page of merge requests hangs: killed while waiting for it.
+    let replay = Replay::start();
+    let page2 = format!("{}&page=2", gl::merge_requests_url(REPO));
+    replay.on(
+        &page2,
+        vec![Response::json(200, &json!([])).delayed(Duration::from_secs(20))],
+    );
+    gl::serve(&replay, &project, 2);
+    let api = format!("{}/api/v4", replay.base);
+    let args = ["gitlab", "--project", REPO, "--api-url", &api];
+    let dir = db.dir.path();
+    sync_killed_at(dir, &args, &db.url, &replay, &page2);
+    assert_eq!(
+        deliveries(&db.url),
+        2,
+        "merge requests 4 and 3 were committed"
+    );
+
+    let (code, out, err) = sync_with(dir, &args, &db.url);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(&format!("synced 1 project into {}: 4 merge requests (12 notes), 3 deployments, 3 pipelines (6 jobs), 2 releases; 12 items stored, 10 new, 2 already stored; ", db.url)),
+        "{out}"
+    );
+    assert!(!out.contains("glpat-test-token") && !err.contains("glpat-test-token"));
+    assert_eq!(report(dir, &db.url), expected);
+}
+
+fn a_pagerduty_sync_gives_the_report_of_an_import_and_resumes_after_kill(db: Db) {
+    let service = pd::sample("PIJ90N7");
+    let incidents: Vec<Value> = service
+        .incidents
+        .iter()
+        .map(|(i, entries)| {
+            let mut i = i.clone();
+            i["log_entries"] = json!(entries);
+            i
+        })
+        .collect();
+    let expected = report_of_import(
+        "pagerduty",
+        &[("incidents.json", json!({"incidents": incidents}))],
+    );
+    let check = |pointer: &str, value: Value| {
+        assert_eq!(
+            expected.pointer(pointer),
+            Some(&value),
+            "{pointer}: {expected}"
+        );
+    };
+    check("/incidents/count", json!(4));
+    check("/incidents/resolved", json!(3));
+
+    // The second page of incidents hangs: killed while waiting for it.
+    let replay = Replay::start();
+    let page2 = pd::incidents_url("PIJ90N7").replace("offset=0", "offset=2");
+    replay.on(
+        &page2,
+        vec![Response::json(200, &json!({"incidents": []})).delayed(Duration::from_secs(20))],
+    );
+    pd::serve(&replay, &service, 2);
+    let args = [
+        "pagerduty",
+        "--service",
+        "PIJ90N7",
+        "--api-url",
+        &replay.base,
+    ];
+    let dir = db.dir.path();
+    sync_killed_at(dir, &args, &db.url, &replay, &page2);
+    assert_eq!(deliveries(&db.url), 2, "incidents 4 and 3 were committed");
+
+    let (code, out, err) = sync_with(dir, &args, &db.url);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(&format!("synced 1 service into {}: 4 incidents (11 log entries); 4 items stored, 2 new, 2 already stored; ", db.url)),
+        "{out}"
+    );
+    assert_eq!(report(dir, &db.url), expected);
+}
+
+/// `nextneck flow --db URL --stream jira:SHOP`, without where it was read.
+fn jira_flow(dir: &Path, url: &str) -> Value {
+    let (code, out, err) = run(
+        dir,
+        &[
+            "flow",
+            "--db",
+            url,
+            "--stream",
+            "jira:SHOP",
+            "--all",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut flow: Value = serde_json::from_str(&out).unwrap();
+    // Where the store is and its kind differ; everything else must not.
+    flow["source"]["db"] = Value::Null;
+    flow["source"]["files"] = Value::Null;
+    flow
+}
+
+fn a_jira_sync_gives_the_flow_of_an_import_and_resumes_after_kill(db: Db) {
+    let issues = jr::sample("SHOP");
+    let imported = sqlite();
+    let search = json!({"startAt": 0, "maxResults": 50, "total": issues.len(), "issues": issues});
+    let file = imported.dir.path().join("search.json");
+    std::fs::write(&file, serde_json::to_vec(&search).unwrap()).unwrap();
+    let (code, _, err) = run(
+        imported.dir.path(),
+        &[
+            "import",
+            "jira",
+            "--db",
+            &imported.url,
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let expected = jira_flow(imported.dir.path(), &imported.url);
+    assert_eq!(expected["flow"]["completed"], json!(4), "{expected}");
+    assert_eq!(expected["flow"]["wip"], json!(1), "{expected}");
+
+    // The third page of the search hangs: killed while waiting for it.
+    let replay = Replay::start();
+    let first = jr::search_url("SHOP");
+    let page3 = nextneck_sync::walk::with_query(&first, "startAt", 4);
+    replay.on(
+        &page3,
+        vec![
+            Response::json(
+                200,
+                &json!({"startAt": 4, "maxResults": 2, "total": 5, "issues": []}),
+            )
+            .delayed(Duration::from_secs(20)),
+        ],
+    );
+    jr::serve(&replay, "SHOP", &issues, 2);
+    let args = ["jira", "--project", "SHOP", "--api-url", &replay.base];
+    let dir = db.dir.path();
+    sync_killed_at(dir, &args, &db.url, &replay, &page3);
+    assert_eq!(deliveries(&db.url), 4, "issues 5 to 2 were committed");
+
+    let (code, out, err) = sync_with(dir, &args, &db.url);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(&format!(
+            "synced 1 project into {}: 5 issues; 5 items stored, 1 new, 4 already stored; ",
+            db.url
+        )),
+        "{out}"
+    );
+    assert_eq!(jira_flow(dir, &db.url), expected);
+}
+
+#[test]
+fn serve_runs_the_configured_syncs_at_its_start() {
+    use std::io::{BufRead, BufReader};
+
+    let db = sqlite();
+    let dir = db.dir.path();
+    let project = gl::sample(REPO);
+    let replay = Replay::start();
+    gl::serve(&replay, &project, 2);
+    std::fs::write(
+        dir.join("nextneck.toml"),
+        format!(
+            "[sync]\nevery_minutes = 60\n\n[sync.gitlab]\napi_url = \"{}/api/v4\"\nprojects = [\"{REPO}\"]\n",
+            replay.base
+        ),
+    )
+    .unwrap();
+    let mut child = nextneck(dir)
+        .args(["serve", "--db", &db.url, "--listen", "127.0.0.1:0"])
+        .env("GITLAB_TOKEN", "glpat-test-token")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    for _ in 0..3 {
+        stdout.read_line(&mut banner).unwrap();
+    }
+    assert!(
+        banner.contains("syncing every 60 minutes, and now: gitlab --project acme/shop"),
+        "{banner}"
+    );
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap() == 0 || line.contains("sync") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        line.starts_with("nextneck serve: synced 1 project into ")
+            && line.contains("12 items stored, 12 new"),
+        "{line}"
+    );
+    assert!(!line.contains("glpat-test-token"));
+    assert_eq!(report(dir, &db.url), gitlab_imported_report(&project));
 }

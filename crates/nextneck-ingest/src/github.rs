@@ -2,6 +2,7 @@
 //! payload without it is recognised by its shape) and REST API exports
 //! (`gh api --paginate`): pulls (optionally with `commits` and `reviews`
 //! arrays added), reviews, deployments (optionally with `statuses`),
+//! workflow runs (optionally with `jobs`),
 //! deployment statuses, workflow runs, releases (stored, no event yet) and
 //! issues.
 
@@ -614,7 +615,14 @@ fn export(values: &[Value]) -> Result<Vec<Event>, IngestError> {
             ));
         } else if e.has("workflow_id") && e.has("head_sha") {
             let r = workflow_run(&e, None, None)?;
+            // What `nextneck sync github` attaches: the run's jobs.
+            let mut jobs = Vec::new();
+            for j in e.arr("jobs")? {
+                let j = workflow_job(&j.object()?, r.repository.clone())?;
+                jobs.push(event(j.finished_at.or(j.started_at), EventBody::CiJob(j)));
+            }
             out.push(event(e.opt_time("updated_at")?, EventBody::CiRun(r)));
+            out.extend(jobs);
         } else if e.has("tag_name") && e.has("assets") {
             // A release: kept in the store, no event yet (the `release`
             // webhook is not one either).

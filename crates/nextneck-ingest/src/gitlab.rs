@@ -1,6 +1,10 @@
 //! GitLab: webhook payloads (the body's `object_kind` names the type) and
 //! REST API exports (`glab api --paginate`): merge requests, deployments,
-//! pipelines and issues (incidents are issues of type `incident`).
+//! pipelines and issues (incidents are issues of type `incident`). What
+//! `nextneck sync gitlab` stores is such an export with more attached: a
+//! merge request's `commits` and `notes` (comments are reviews that
+//! comment, the system note "approved this merge request" an approval), a
+//! pipeline's `jobs`; and releases, read and kept without an event yet.
 
 use nextneck_model::Timestamp;
 use nextneck_model::events::{
@@ -445,8 +449,19 @@ fn export(values: &[Value]) -> Result<Vec<Event>, IngestError> {
             .and_then(|r| r.opt_str("full").ok().flatten())
             .and_then(|full| full.rsplit_once(['!', '#']).map(|(p, _)| p.to_owned()));
         if e.has("iid") && e.has("source_branch") {
-            let change = merge_request(&e, project.or(web_project(&e)?))?;
+            let mut change = merge_request(&e, project.or(web_project(&e)?))?;
+            let commits = e.arr("commits")?;
+            if !commits.is_empty() {
+                change.commits = commits
+                    .into_iter()
+                    .map(api_commit)
+                    .collect::<Result<_, _>>()?;
+            }
+            let reviews = notes_as_reviews(&e, &change)?;
             out.push(event(e.opt_time("updated_at")?, EventBody::Change(change)));
+            out.extend(reviews);
+        } else if e.has("tag_name") && e.has("released_at") {
+            // A release: kept, no event yet.
         } else if e.has("iid") && (e.has("issue_type") || e.has("type")) {
             let i = issue(&e, project.or(web_project(&e)?))?;
             out.push(event(e.opt_time("updated_at")?, EventBody::Issue(i)));
@@ -475,7 +490,7 @@ fn export(values: &[Value]) -> Result<Vec<Event>, IngestError> {
                 at,
                 EventBody::Deployment(Deployment {
                     id: e.req_id("id")?,
-                    repository: web_project(&e)?,
+                    repository: deployment_project(&e)?,
                     service: None,
                     environment,
                     production: tier.map(|t| t == "production"),
@@ -489,13 +504,103 @@ fn export(values: &[Value]) -> Result<Vec<Event>, IngestError> {
                 }),
             ));
         } else if e.has("sha") && e.has("status") && e.has("ref") {
-            let run = pipeline(&e, web_project(&e)?)?;
+            let project = web_project(&e)?;
+            let run = pipeline(&e, project.clone())?;
+            let jobs = api_jobs(&e, &run, project)?;
             out.push(event(e.opt_time("updated_at")?, EventBody::CiRun(run)));
+            out.extend(jobs);
         } else {
             return Err(e.err("is not a merge request, issue, deployment or pipeline"));
         }
     }
     Ok(out)
+}
+
+/// A commit as the merge request commits endpoint lists it.
+fn api_commit(c: J<'_>) -> Result<ChangeCommit, IngestError> {
+    let c = c.object()?;
+    Ok(ChangeCommit {
+        sha: c.req_str("id")?,
+        authored_at: c.opt_time("authored_date")?,
+        committed_at: c.opt_time("committed_date")?,
+        author: c.opt_str("author_name")?,
+    })
+}
+
+/// A merge request's `notes` as reviews: a comment comments, the system
+/// note "approved this merge request" approves; other system notes
+/// (assignments, pushes) are not reviews.
+fn notes_as_reviews(mr: &J<'_>, change: &Change) -> Result<Vec<Event>, IngestError> {
+    let mut out = Vec::new();
+    for n in mr.arr("notes")? {
+        let n = n.object()?;
+        let system = n.opt_bool("system")?.unwrap_or(false);
+        let body = n.opt_str("body")?.unwrap_or_default().to_ascii_lowercase();
+        let state = match (system, body.starts_with("approved this merge request")) {
+            (false, _) => ReviewState::Commented,
+            (true, true) => ReviewState::Approved,
+            (true, false) => continue,
+        };
+        let at = n.opt_time("created_at")?;
+        out.push(event(
+            at,
+            EventBody::Review(Review {
+                id: n.req_id("id")?,
+                change_id: change.id.clone(),
+                change_author: change.author.clone(),
+                reviewer: n.opt("author").map(|u| user(&u)).transpose()?,
+                state,
+                submitted_at: at,
+                commit: n.opt_str("commit_id")?,
+            }),
+        ));
+    }
+    Ok(out)
+}
+
+/// A pipeline's `jobs` (the pipeline jobs endpoint's list) as CI jobs.
+fn api_jobs(p: &J<'_>, run: &CiRun, project: Option<String>) -> Result<Vec<Event>, IngestError> {
+    let mut out = Vec::new();
+    for b in p.arr("jobs")? {
+        let b = b.object()?;
+        let (status, conclusion) = ci_state(&b.opt_str("status")?.unwrap_or_default());
+        let job = CiJob {
+            id: b.req_id("id")?,
+            run_id: Some(run.id.clone()),
+            repository: project.clone(),
+            workflow: run.workflow.clone(),
+            name: b.req_str("name")?,
+            stage: b.opt_str("stage")?,
+            sha: run.sha.clone(),
+            status,
+            conclusion,
+            queued_at: b.opt_time("created_at")?,
+            started_at: b.opt_time("started_at")?,
+            finished_at: b.opt_time("finished_at")?,
+        };
+        let at = job.finished_at.or(job.started_at).or(job.queued_at);
+        out.push(event(at, EventBody::CiJob(job)));
+    }
+    Ok(out)
+}
+
+/// A listed deployment's project: it has no `web_url`, but its job's
+/// pipeline does (`https://HOST/GROUP/NAME/-/pipelines/ID`, or without the
+/// `/-` on GitLab before 12).
+fn deployment_project(e: &J<'_>) -> Result<Option<String>, IngestError> {
+    let url = match e.opt("deployable") {
+        Some(d) if d.is_object() => match d.opt("pipeline") {
+            Some(p) if p.is_object() => p.opt_str("web_url")?,
+            _ => None,
+        },
+        _ => None,
+    };
+    Ok(url.and_then(|url| {
+        let (before, _) = url.rsplit_once("/pipelines/")?;
+        let before = before.strip_suffix("/-").unwrap_or(before);
+        let path = before.splitn(4, '/').nth(3)?;
+        (!path.is_empty()).then(|| path.to_owned())
+    }))
 }
 
 /// The project path from an API object's `web_url`
@@ -506,4 +611,83 @@ fn web_project(e: &J<'_>) -> Result<Option<String>, IngestError> {
         let path = before.splitn(4, '/').nth(3)?;
         Some(path.to_owned())
     }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The kinds of the events an export of one element gives, with the
+    /// reviews' states.
+    fn check(element: Value, expected: &[&str]) {
+        let events = export(&[json!([element])]).unwrap();
+        let kinds: Vec<String> = events
+            .iter()
+            .map(|e| match &e.body {
+                EventBody::Review(r) => format!("review {:?}", r.state),
+                EventBody::Change(c) => format!("change {} commits", c.commits.len()),
+                other => other_kind(other),
+            })
+            .collect();
+        assert_eq!(kinds, expected, "{element}");
+    }
+
+    fn other_kind(body: &EventBody) -> String {
+        match body {
+            EventBody::CiRun(_) => "ci.run".to_owned(),
+            EventBody::CiJob(j) => format!("ci.job {}", j.name),
+            _ => "other".to_owned(),
+        }
+    }
+
+    #[test]
+    fn what_a_sync_attaches_is_read() {
+        let mr = json!({"id": 1, "iid": 1, "state": "merged", "source_branch": "a", "target_branch": "main",
+            "created_at": "2025-03-01T00:00:00Z", "updated_at": "2025-03-02T00:00:00Z",
+            "web_url": "https://gitlab.example.com/g/p/-/merge_requests/1"});
+        check(mr.clone(), &["change 0 commits"]);
+        let mut full = mr.clone();
+        full["commits"] = json!([
+            {"id": "ab", "authored_date": "2025-02-28T00:00:00Z", "committed_date": "2025-02-28T01:00:00Z", "author_name": "A"},
+            {"id": "cd", "authored_date": "2025-02-28T02:00:00Z", "committed_date": "2025-02-28T03:00:00Z", "author_name": "A"}
+        ]);
+        full["notes"] = json!([
+            {"id": 10, "body": "looks fine", "system": false, "created_at": "2025-03-01T10:00:00Z", "author": {"id": 2, "username": "r"}},
+            {"id": 11, "body": "assigned to @r", "system": true, "created_at": "2025-03-01T10:30:00Z", "author": {"id": 2, "username": "r"}},
+            {"id": 12, "body": "approved this merge request", "system": true, "created_at": "2025-03-01T11:00:00Z", "author": {"id": 2, "username": "r"}}
+        ]);
+        check(
+            full,
+            &["change 2 commits", "review Commented", "review Approved"],
+        );
+        let pipeline = json!({"id": 7, "sha": "ab", "ref": "main", "status": "success",
+            "web_url": "https://gitlab.example.com/g/p/-/pipelines/7",
+            "jobs": [{"id": 70, "name": "test", "stage": "test", "status": "success"}]});
+        check(pipeline, &["ci.run", "ci.job test"]);
+        let project_of = |url: &str| {
+            let d = json!({"deployable": {"pipeline": {"web_url": url}}});
+            deployment_project(&J::root(&d)).unwrap()
+        };
+        assert_eq!(
+            project_of("https://gitlab.example.com/g/sub/p/-/pipelines/12").as_deref(),
+            Some("g/sub/p")
+        );
+        assert_eq!(
+            project_of("http://gitlab.dev/root/project/pipelines/12").as_deref(),
+            Some("root/project")
+        );
+        assert_eq!(project_of("https://gitlab.example.com/pipelines/12"), None);
+        assert_eq!(project_of("nonsense"), None);
+        check(
+            json!({"tag_name": "v1", "released_at": "2025-03-01T00:00:00Z", "created_at": "2025-03-01T00:00:00Z"}),
+            &[],
+        );
+        assert!(
+            export(&[json!([{"id": 1, "iid": 1, "source_branch": "a", "notes": [{"body": "x"}]}])])
+                .is_err()
+        );
+    }
 }

@@ -1,5 +1,7 @@
 //! PagerDuty: v3 webhooks (`event.event_type`) and REST API incident exports
-//! (`{"incidents": [...]}` or an array of incidents).
+//! (`{"incidents": [...]}` or an array of incidents), each incident
+//! optionally with its `log_entries` (as `nextneck sync pagerduty` stores
+//! it).
 
 use nextneck_model::events::{Event, EventBody, Incident, IncidentStatus};
 use serde_json::Value;
@@ -105,6 +107,29 @@ fn incident(data: &J<'_>) -> Result<Incident, IngestError> {
     })
 }
 
+/// An incident's `log_entries` (what `nextneck sync pagerduty` attaches):
+/// the first acknowledgement, even one since undone, and the last
+/// resolution, which `acknowledgements` and the incident do not keep.
+fn apply_log_entries(i: &J<'_>, incident: &mut Incident) -> Result<(), IngestError> {
+    for entry in i.arr("log_entries")? {
+        let entry = entry.object()?;
+        let at = entry.opt_time("created_at")?;
+        match entry.opt_str("type")?.as_deref() {
+            Some("acknowledge_log_entry") => {
+                incident.acknowledged_at = match (incident.acknowledged_at, at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            Some("resolve_log_entry") if incident.status == IncidentStatus::Resolved => {
+                incident.resolved_at = incident.resolved_at.max(at);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn export(values: &[Value]) -> Result<Vec<Event>, IngestError> {
     let mut out = Vec::new();
     for (p, v) in values.iter().enumerate() {
@@ -127,6 +152,7 @@ fn export(values: &[Value]) -> Result<Vec<Event>, IngestError> {
             if let Some(first) = i.arr("acknowledgements")?.first() {
                 incident.acknowledged_at = first.opt_time("at")?;
             }
+            apply_log_entries(&i, &mut incident)?;
             if incident.status == IncidentStatus::Resolved && incident.resolved_at.is_none() {
                 incident.resolved_at = i.opt_time("last_status_change_at")?;
             }
@@ -139,4 +165,45 @@ fn export(values: &[Value]) -> Result<Vec<Event>, IngestError> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn log_entries_give_the_first_acknowledgement_and_the_resolution() {
+        let check = |entries: Value, status: &str, expected: (Option<&str>, Option<&str>)| {
+            let incident = json!([{"id": "P1", "status": status, "created_at": "2025-03-01T10:00:00Z",
+                "acknowledgements": [], "log_entries": entries}]);
+            let events = export(&[incident]).unwrap();
+            let EventBody::Incident(i) = &events[0].body else {
+                panic!("not an incident")
+            };
+            let t = |s: Option<&str>| s.and_then(crate::json::parse_time);
+            assert_eq!(
+                (i.acknowledged_at, i.resolved_at),
+                (t(expected.0), t(expected.1)),
+                "{entries}"
+            );
+        };
+        let ack = |at: &str| json!({"type": "acknowledge_log_entry", "created_at": at});
+        let resolve = |at: &str| json!({"type": "resolve_log_entry", "created_at": at});
+        check(json!([]), "triggered", (None, None));
+        check(
+            json!([resolve("2025-03-01T11:00:00Z"), ack("2025-03-01T10:20:00Z"), ack("2025-03-01T10:05:00Z"),
+                {"type": "trigger_log_entry", "created_at": "2025-03-01T10:00:00Z"}]),
+            "resolved",
+            (Some("2025-03-01T10:05:00Z"), Some("2025-03-01T11:00:00Z")),
+        );
+        // Resolved, then reopened: not resolved now.
+        check(
+            json!([resolve("2025-03-01T11:00:00Z")]),
+            "triggered",
+            (None, None),
+        );
+    }
 }

@@ -40,3 +40,18 @@ fn releases_are_kept_without_events() {
     check(json!([release]), &[]);
     check(json!([release, run]), &["ci_run"]);
 }
+
+#[test]
+fn a_synced_run_carries_its_jobs() {
+    let mut run = fixture(
+        "octokit__workflow_run__completed.payload.json",
+        "workflow_run",
+    );
+    check(json!([run.clone()]), &["ci_run"]);
+    let job = fixture(
+        "octokit__workflow_job__completed.success.with-organization.payload.json",
+        "workflow_job",
+    );
+    run["jobs"] = json!([job.clone(), job]);
+    check(json!([run]), &["ci_run", "ci_job", "ci_job"]);
+}

@@ -2,9 +2,14 @@
 //! token in the `Authorization` header only (never in a URL, an error or a
 //! message), `Link: <...>; rel="next"` pagination, `If-None-Match`
 //! conditional requests (a `304` costs no rate limit), waits for the primary
-//! rate limit (`X-RateLimit-Remaining: 0` until `X-RateLimit-Reset`) and the
-//! secondary one (`403`/`429` with `Retry-After`), and bounded retries with
-//! exponential backoff on `5xx`, timeouts and broken connections.
+//! rate limit (`X-RateLimit-Remaining: 0` until `X-RateLimit-Reset`, or
+//! GitLab's and the IETF draft's `RateLimit-Remaining`/`RateLimit-Reset`) and
+//! the secondary one (`403`/`429` with `Retry-After`), and bounded retries
+//! with exponential backoff on `5xx`, timeouts and broken connections.
+//!
+//! What differs between providers (how the token is sent, the media type,
+//! which variable holds the token, which permission an endpoint needs) is
+//! the [`Dialect`]; everything else is one code path for all of them.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -26,6 +31,77 @@ pub struct ClientOptions {
     pub max_wait_seconds: u64,
     /// The largest body read, in bytes.
     pub body_limit: u64,
+    /// Whose API this is.
+    pub dialect: Dialect,
+}
+
+/// The provider an API belongs to: how it is spoken to and what its errors
+/// mean.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// GitHub's REST API: `Authorization: Bearer`, its media type and
+    /// version header.
+    Github,
+    /// GitLab's REST API v4: `Authorization: Bearer` (personal, group or
+    /// project access tokens).
+    Gitlab,
+    /// PagerDuty's REST API v2: `Authorization: Token token=...`.
+    Pagerduty,
+    /// Jira's REST API v2: `Authorization: Basic` of `EMAIL:API_TOKEN`
+    /// (Cloud), or `Bearer` of a personal access token (Server/Data Center)
+    /// when the token has no `EMAIL:` part.
+    Jira,
+}
+
+impl Dialect {
+    /// The `Accept` header.
+    fn accept(self) -> &'static str {
+        match self {
+            Dialect::Github => "application/vnd.github+json",
+            Dialect::Pagerduty => "application/vnd.pagerduty+json;version=2",
+            Dialect::Gitlab | Dialect::Jira => "application/json",
+        }
+    }
+
+    /// The `Authorization` header's value for `token`.
+    fn authorization(self, token: &str) -> String {
+        match self {
+            Dialect::Pagerduty => format!("Token token={token}"),
+            Dialect::Jira if token.contains(':') => {
+                use base64::Engine as _;
+                let encoded = base64::engine::general_purpose::STANDARD.encode(token);
+                format!("Basic {encoded}")
+            }
+            Dialect::Github | Dialect::Gitlab | Dialect::Jira => format!("Bearer {token}"),
+        }
+    }
+
+    /// Where the token comes from, for the error of a refused one.
+    fn token_source(self) -> &'static str {
+        match self {
+            Dialect::Github => {
+                "GITHUB_TOKEN (or NEXTNECK_GITHUB_TOKEN, or [sync.github] token in nextneck.toml)"
+            }
+            Dialect::Gitlab => "GITLAB_TOKEN (or [sync.gitlab] token in nextneck.toml)",
+            Dialect::Pagerduty => "PAGERDUTY_TOKEN (or [sync.pagerduty] token in nextneck.toml)",
+            Dialect::Jira => {
+                "JIRA_EMAIL and JIRA_API_TOKEN (or [sync.jira] email and token in nextneck.toml)"
+            }
+        }
+    }
+
+    /// The permission the endpoint of `url` needs, in words.
+    pub fn needed_scope(self, url: &str) -> String {
+        match self {
+            Dialect::Github => format!(
+                "{} (for a private repository a classic token needs the `repo` scope)",
+                needed_scope(url)
+            ),
+            Dialect::Gitlab => "the `read_api` scope and at least the Reporter role on the project or group (a personal, group or project access token)".to_owned(),
+            Dialect::Pagerduty => "a REST API key that can read incidents and log entries of the service (a read-only API key will do)".to_owned(),
+            Dialect::Jira => "the \"Browse projects\" permission on the project (for an OAuth or scoped token, the `read:jira-work` scope)".to_owned(),
+        }
+    }
 }
 
 impl ClientOptions {
@@ -39,6 +115,15 @@ impl ClientOptions {
             second: Duration::from_secs(1),
             max_wait_seconds: 3600,
             body_limit: 25 * 1024 * 1024,
+            dialect: Dialect::Github,
+        }
+    }
+
+    /// The defaults for `api_url` of the `dialect`'s provider.
+    pub fn of(dialect: Dialect, api_url: &str) -> ClientOptions {
+        ClientOptions {
+            dialect,
+            ..ClientOptions::new(api_url)
         }
     }
 }
@@ -83,16 +168,16 @@ pub enum Notice {
 pub enum SyncError {
     /// `401`: the token is wrong or expired.
     #[error(
-        "{url}: 401 Unauthorized: the API refused the token; check GITHUB_TOKEN (or NEXTNECK_GITHUB_TOKEN, or [sync.github] token in nextneck.toml) and that it has not expired"
+        "{url}: 401 Unauthorized: the API refused the token; check {source_of_token} and that it has not expired"
     )]
     Unauthorized {
         /// The request URL.
         url: String,
+        /// Where the token came from.
+        source_of_token: &'static str,
     },
     /// `403` (not a rate limit) or `404`: the token cannot see this.
-    #[error(
-        "{url}: {status} {reason}: the token cannot read this; it needs {scope} (for a private repository a classic token needs the `repo` scope){accepted}"
-    )]
+    #[error("{url}: {status} {reason}: the token cannot read this; it needs {scope}{accepted}")]
     NoAccess {
         /// The request URL.
         url: String,
@@ -101,7 +186,7 @@ pub enum SyncError {
         /// `Forbidden` or `Not Found`.
         reason: &'static str,
         /// The permission this endpoint needs.
-        scope: &'static str,
+        scope: String,
         /// What the server said it accepts, when it did.
         accepted: String,
     },
@@ -323,10 +408,12 @@ impl Client {
         let mut request = self
             .agent
             .get(url)
-            .header("Accept", "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", "2022-11-28");
+            .header("Accept", self.options.dialect.accept());
+        if self.options.dialect == Dialect::Github {
+            request = request.header("X-GitHub-Api-Version", "2022-11-28");
+        }
         if let Some(token) = &self.token {
-            request = request.header("Authorization", format!("Bearer {token}"));
+            request = request.header("Authorization", self.options.dialect.authorization(token));
         }
         if let Some(etag) = etag {
             request = request.header("If-None-Match", etag);
@@ -392,6 +479,7 @@ impl Client {
             304 => Attempt::Done(Fetched::NotModified),
             401 => Attempt::Fail(SyncError::Unauthorized {
                 url: url.to_owned(),
+                source_of_token: self.options.dialect.token_source(),
             }),
             403 | 429 if head.retry_after.is_some() => Attempt::Wait {
                 seconds: head.retry_after.unwrap_or(60),
@@ -421,8 +509,8 @@ impl Client {
                 } else {
                     "Not Found"
                 },
-                scope: needed_scope(url),
-                accepted: match head.accepted {
+                scope: self.options.dialect.needed_scope(url),
+                accepted: match head.accepted.or_else(|| body_scope(&body)) {
                     Some(a) if !a.is_empty() => {
                         format!("; the server accepts: {a}")
                     }
@@ -481,15 +569,27 @@ impl Head {
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join("; ");
+        let either = |a: &str, b: &str| number(a).or_else(|| number(b));
         Head {
-            remaining: number("x-ratelimit-remaining"),
-            limit: number("x-ratelimit-limit"),
-            reset: number("x-ratelimit-reset"),
+            remaining: either("x-ratelimit-remaining", "ratelimit-remaining"),
+            limit: either("x-ratelimit-limit", "ratelimit-limit"),
+            reset: either("x-ratelimit-reset", "ratelimit-reset").map(absolute_reset),
             retry_after: number("retry-after"),
             etag: text("etag"),
             next: text("link").and_then(|l| next_link(&l)),
-            accepted: Some(accepted),
+            accepted: (!accepted.is_empty()).then_some(accepted),
         }
+    }
+}
+
+/// A reset time as Unix seconds: GitHub and GitLab send Unix seconds, the
+/// IETF draft (PagerDuty) seconds from now; a value before 2001 can only be
+/// the latter.
+fn absolute_reset(reset: u64) -> u64 {
+    if reset < 1_000_000_000 {
+        unix_now().saturating_add(reset)
+    } else {
+        reset
     }
 }
 
@@ -516,6 +616,8 @@ pub fn needed_scope(url: &str) -> &'static str {
         "read access to deployments (a fine-grained token's \"Deployments: read\")"
     } else if path.contains("/actions/") {
         "read access to Actions (a fine-grained token's \"Actions: read\")"
+    } else if path.contains("/issues") {
+        "read access to issues (a fine-grained token's \"Issues: read\")"
     } else if path.contains("/releases") {
         "read access to contents (a fine-grained token's \"Contents: read\")"
     } else if path.contains("/orgs/") {
@@ -525,12 +627,30 @@ pub fn needed_scope(url: &str) -> &'static str {
     }
 }
 
-/// The `message` of a JSON error body, else the start of the body.
+/// The message of a JSON error body (GitHub's and GitLab's `message`,
+/// GitLab's OAuth `error_description`, PagerDuty's `error.message`, Jira's
+/// `errorMessages`), else the start of the body.
 fn server_message(body: &[u8]) -> String {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+    let value = serde_json::from_slice::<serde_json::Value>(body).ok();
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    value
+        .as_ref()
+        .and_then(|v| {
+            v.get("message")
+                .and_then(text)
+                .or_else(|| v.get("error_description").and_then(text))
+                .or_else(|| v.pointer("/error/message").and_then(text))
+                .or_else(|| v.pointer("/errorMessages/0").and_then(text))
+        })
         .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned())
+}
+
+/// The scope a refusal names in its body (GitLab's `insufficient_scope`
+/// answer: `{"error": "insufficient_scope", "scope": "api read_api"}`).
+fn body_scope(body: &[u8]) -> Option<String> {
+    let value = serde_json::from_slice::<serde_json::Value>(body).ok()?;
+    let scope = value.get("scope")?.as_str()?;
+    Some(format!("scope {scope}"))
 }
 
 fn transport_message(e: &ureq::Error) -> String {

@@ -1,7 +1,12 @@
 //! Talking to providers' REST APIs: `nextneck sync` fetches the history that
 //! webhooks never saw (GitHub pull requests with their reviews and commits,
-//! deployments with their statuses, releases and workflow runs) and hands it
-//! over page by page, in the shapes `nextneck import` reads.
+//! deployments with their statuses, releases and workflow runs; GitLab
+//! merge requests with their commits and notes, deployments, pipelines with
+//! their jobs and releases; PagerDuty incidents with their log entries;
+//! Jira issues with their changelog) and hands it over page by page, in the
+//! shapes `nextneck import` reads. [`walk`] is what every provider does the
+//! same way; [`github`], [`gitlab`], [`pagerduty`] and [`jira`] only what
+//! they list and attach.
 //!
 //! Only this crate and the server know HTTP, and this crate only as a
 //! client ([`client`]): pagination by `Link` headers, conditional requests,
@@ -13,8 +18,13 @@
 
 pub mod client;
 pub mod github;
+pub mod gitlab;
+pub mod jira;
+pub mod pagerduty;
+pub mod walk;
 
-pub use client::{Client, ClientOptions, Fetched, Notice, SyncError};
+pub use client::{Client, ClientOptions, Dialect, Fetched, Notice, SyncError};
+pub use walk::Counts;
 
 /// One body to store: an item as fetched (with what belongs to it: a
 /// pull's reviews and commits, a deployment's statuses), in an array as

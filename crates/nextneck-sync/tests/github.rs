@@ -7,84 +7,22 @@
 
 mod replay;
 
-use std::cell::RefCell;
-use std::rc::Rc;
 use std::time::Duration;
 
 use nextneck_sync::github::{Counts, sync_repo};
-use nextneck_sync::{BoxError, Client, ClientOptions, Notice, Page, SyncError, Target};
+use nextneck_sync::{Client, Notice, SyncError};
 use replay::github::{self as gh, sample, serve};
+use replay::memory::{Memory, new_client, waits};
 use replay::{Replay, Response};
 use serde_json::{Value, json};
 
 const REPO: &str = "acme/shop";
 const TOKEN: &str = "ghp_secret_test_token";
 
-/// An in-memory target: batches and cursors.
-#[derive(Default)]
-struct Memory {
-    batches: Vec<Vec<Page>>,
-    cursors: std::collections::BTreeMap<String, String>,
-}
-
-impl Target for Memory {
-    fn cursor(&mut self, key: &str) -> Result<Option<String>, BoxError> {
-        Ok(self.cursors.get(key).cloned())
-    }
-    fn commit(&mut self, pages: &[Page]) -> Result<(), BoxError> {
-        self.batches.push(pages.to_vec());
-        Ok(())
-    }
-    fn set_cursor(&mut self, key: &str, value: &str) -> Result<(), BoxError> {
-        self.cursors.insert(key.to_owned(), value.to_owned());
-        Ok(())
-    }
-}
-
-impl Memory {
-    /// Every stored item's `id`, in order.
-    fn ids(&self) -> Vec<u64> {
-        self.batches
-            .iter()
-            .flatten()
-            .map(|p| {
-                let v: Value = serde_json::from_slice(&p.body).unwrap();
-                v[0]["id"].as_u64().unwrap()
-            })
-            .collect()
-    }
-}
-
-fn new_client(replay: &Replay, timeout_ms: u64) -> (Client, Rc<RefCell<Vec<Notice>>>) {
-    let notices = Rc::new(RefCell::new(Vec::new()));
-    let seen = Rc::clone(&notices);
-    let mut options = ClientOptions::new(&replay.base);
-    options.second = Duration::from_millis(1);
-    options.timeout = Duration::from_millis(timeout_ms);
-    options.retries = 3;
-    let client = Client::new(
-        options,
-        Some(TOKEN.to_owned()),
-        Box::new(move |n: &Notice| seen.borrow_mut().push(n.clone())),
-    );
-    (client, notices)
-}
-
 fn sync(client: &mut Client, target: &mut Memory) -> Result<Counts, SyncError> {
     let mut counts = Counts::default();
     sync_repo(client, target, REPO, None, &mut counts, &mut |_, _| {})?;
     Ok(counts)
-}
-
-fn waits(notices: &RefCell<Vec<Notice>>) -> Vec<String> {
-    notices
-        .borrow()
-        .iter()
-        .filter_map(|n| match n {
-            Notice::Waiting { seconds, reason } => Some(format!("{seconds} {reason}")),
-            Notice::Budget { .. } => None,
-        })
-        .collect()
 }
 
 #[test]
@@ -102,19 +40,23 @@ fn pages_cursors_and_a_second_run_that_fetches_nothing_new() {
             reviews: 5,
             deployments: 3,
             runs: 3,
+            jobs: 3,
             releases: 2,
-            unchanged: 0
+            issues: 2,
+            ..Counts::default()
         }
     );
     // Pulls 5..1 over three pages, deployments over two, runs over two,
-    // releases in one: one batch per page.
+    // releases in one, issues in one: one batch per page.
     assert_eq!(
         memory.ids(),
         vec![
-            1005, 1004, 1003, 1002, 1001, 303, 302, 301, 9000, 8999, 8998, 71, 70
+            1005, 1004, 1003, 1002, 1001, 303, 302, 301, 9000, 8999, 8998, 71, 70, 7041, 7040
         ]
     );
-    assert_eq!(memory.batches.len(), 3 + 2 + 2 + 1);
+    assert_eq!(memory.batches.len(), 3 + 2 + 2 + 1 + 1);
+    // The runs carry their jobs.
+    assert_eq!(memory.items()[8]["jobs"][0]["id"], json!(90000));
     // The pulls carry their reviews and commits.
     let first: Value = serde_json::from_slice(&memory.batches[0][0].body).unwrap();
     assert_eq!(first[0]["reviews"][0]["state"], json!("APPROVED"));
@@ -145,7 +87,7 @@ fn pages_cursors_and_a_second_run_that_fetches_nothing_new() {
     let counts = sync(&mut client, &mut again).unwrap();
     assert_eq!(counts.unchanged, 1, "the pulls list was not modified");
     assert_eq!(counts.pulls, 0);
-    assert_eq!(again.ids(), vec![303, 9000, 71]);
+    assert_eq!(again.ids(), vec![303, 9000, 71, 7041]);
     let sent = replay.log();
     let conditional = sent
         .iter()
@@ -233,6 +175,10 @@ fn a_since_date_bounds_the_first_run() {
     for (target, r) in gh::pages(&runs, &repo.runs[..2], 2, true) {
         replay.on(&target, vec![r]);
     }
+    let issues = format!("{}&since=2025-03-11T00:00:00Z", gh::issues_url(REPO));
+    for (target, r) in gh::pages(&issues, &repo.issues[..1], 2, false) {
+        replay.on(&target, vec![r]);
+    }
     let (mut client, _) = new_client(&replay, 5000);
     let mut memory = Memory::default();
     let mut counts = Counts::default();
@@ -248,8 +194,8 @@ fn a_since_date_bounds_the_first_run() {
     .unwrap();
     // Pulls updated since (5: the 11th; 4, the 9th, stops the walk), the
     // deployment of the 12th, runs of the 12th and 11th, the release of the
-    // 18th.
-    assert_eq!(memory.ids(), vec![1005, 303, 9000, 8999, 71]);
+    // 18th, the issue updated on the 15th.
+    assert_eq!(memory.ids(), vec![1005, 303, 9000, 8999, 71, 7041]);
     assert_eq!(replay.count(&format!("{}&page=2", gh::pulls_url(REPO))), 0);
 }
 

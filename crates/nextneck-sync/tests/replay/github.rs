@@ -156,6 +156,33 @@ pub fn release(id: u64, created: &str) -> Value {
     r
 }
 
+/// A job as `GET /repos/{repo}/actions/runs/{id}/jobs` lists it.
+pub fn job(repo: &str, run: u64, id: u64, started: &str, completed: &str) -> Value {
+    let mut j = read(
+        "octokit__workflow_job__completed.success.with-organization.payload.json",
+        "workflow_job",
+    );
+    j["id"] = json!(id);
+    j["run_id"] = json!(run);
+    j["run_url"] = json!(format!("{API}/repos/{repo}/actions/runs/{run}"));
+    j["created_at"] = json!(started);
+    j["started_at"] = json!(started);
+    j["completed_at"] = json!(completed);
+    j
+}
+
+/// An issue as `GET /repos/{repo}/issues` lists it.
+pub fn issue(repo: &str, number: u64, created: &str, updated: &str) -> Value {
+    let mut i = read("issues__opened.json", "issue");
+    i["id"] = json!(7000 + number);
+    i["number"] = json!(number);
+    i["created_at"] = json!(created);
+    i["updated_at"] = json!(updated);
+    i["repository_url"] = json!(format!("{API}/repos/{repo}"));
+    i["url"] = json!(format!("{API}/repos/{repo}/issues/{number}"));
+    i
+}
+
 /// A small repository's history.
 pub struct Repo {
     pub name: String,
@@ -165,8 +192,12 @@ pub struct Repo {
     pub deployments: Vec<(Value, Vec<Value>)>,
     /// Newest first.
     pub runs: Vec<Value>,
+    /// Each run's jobs, by run.
+    pub jobs: Vec<Vec<Value>>,
     /// Newest first.
     pub releases: Vec<Value>,
+    /// Newest updated first.
+    pub issues: Vec<Value>,
 }
 
 /// Five merged pulls (reviewed, with commits), three deployments, three
@@ -227,16 +258,34 @@ pub fn sample(repo: &str) -> Repo {
             )
         })
         .collect();
+    let jobs = (0..3u64)
+        .map(|i| {
+            let day = 12 - i;
+            vec![job(
+                repo,
+                9000 - i,
+                90000 - i,
+                &format!("2025-03-{day:02}T12:01:00Z"),
+                &format!("2025-03-{day:02}T12:09:00Z"),
+            )]
+        })
+        .collect();
     let releases = vec![
         release(71, "2025-03-18T00:00:00Z"),
         release(70, "2025-03-04T00:00:00Z"),
+    ];
+    let issues = vec![
+        issue(repo, 41, "2025-03-05T09:00:00Z", "2025-03-15T09:00:00Z"),
+        issue(repo, 40, "2025-03-01T09:00:00Z", "2025-03-07T09:00:00Z"),
     ];
     Repo {
         name: repo.to_owned(),
         pulls,
         deployments,
         runs,
+        jobs,
         releases,
+        issues,
     }
 }
 
@@ -307,6 +356,24 @@ pub fn runs_url(repo: &str) -> String {
 pub fn releases_url(repo: &str) -> String {
     format!("/repos/{repo}/releases?per_page=100")
 }
+pub fn issues_url(repo: &str) -> String {
+    format!("/repos/{repo}/issues?state=all&sort=updated&direction=desc&per_page=100")
+}
+pub fn jobs_url(repo: &str, run: u64) -> String {
+    format!("/repos/{repo}/actions/runs/{run}/jobs?per_page=100")
+}
+
+/// Pages of a run's jobs (`{"total_count", "jobs"}`).
+fn job_pages(first: &str, jobs: &[Value]) -> Vec<(String, Response)> {
+    pages(first, jobs, 100, false)
+        .into_iter()
+        .map(|(t, mut r)| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            r.body = serde_json::to_vec(&json!({"total_count": jobs.len(), "jobs": body})).unwrap();
+            (t, r)
+        })
+        .collect()
+}
 
 /// Serves `repo` in pages of `per_page`; later syncs (with their cursors'
 /// `created` filter) get the same run pages under their own URLs.
@@ -356,6 +423,15 @@ pub fn serve(replay: &Replay, repo: &Repo, per_page: usize) {
     for (target, r) in pages(&releases_url(name), &repo.releases, per_page, false) {
         replay.on(&target, vec![r]);
     }
+    for (run, jobs) in repo.runs.iter().zip(&repo.jobs) {
+        let id = run["id"].as_u64().unwrap();
+        for (target, r) in job_pages(&jobs_url(name, id), jobs) {
+            replay.on(&target, vec![r]);
+        }
+    }
+    for (target, r) in pages(&issues_url(name), &repo.issues, per_page, false) {
+        replay.on(&target, vec![r]);
+    }
 }
 
 /// What a second sync of `sample` asks for beyond the first's URLs: the
@@ -366,6 +442,10 @@ pub fn serve_second_run(replay: &Replay, repo: &Repo) {
         runs_url(&repo.name)
     );
     for (target, r) in pages(&url, &repo.runs[..1], 2, true) {
+        replay.on(&target, vec![r]);
+    }
+    let url = format!("{}&since=2025-03-15T09:00:00Z", issues_url(&repo.name));
+    for (target, r) in pages(&url, &repo.issues[..1], 2, false) {
         replay.on(&target, vec![r]);
     }
 }

@@ -8,6 +8,10 @@
 #![allow(dead_code, clippy::unwrap_used, missing_docs)]
 
 pub mod github;
+pub mod gitlab;
+pub mod jira;
+pub mod memory;
+pub mod pagerduty;
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};

@@ -1,0 +1,138 @@
+//! The Jira sync against the replay server (Jira's documented search
+//! example served in `startAt` pages): issues with their changelog, Jira's
+//! time format for the cursor, a changelog the search cut short fetched
+//! whole (Cloud's changelog endpoint, else the issue itself), basic
+//! authentication, and refused credentials.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod replay;
+
+use nextneck_sync::jira::sync_project;
+use nextneck_sync::{Client, Counts, Dialect, SyncError};
+use replay::jira::{self as jr, sample, serve};
+use replay::memory::{Memory, client_of};
+use replay::{Replay, Response};
+use serde_json::{Value, json};
+
+const KEY: &str = "SHOP";
+/// `EMAIL:TOKEN`, as the command passes Jira Cloud's credentials.
+const CREDENTIALS: &str = "me@example.com:jira-secret";
+
+fn sync(client: &mut Client, target: &mut Memory) -> Result<Counts, SyncError> {
+    let mut counts = Counts::default();
+    sync_project(client, target, KEY, None, &mut counts, &mut |_, _| {})?;
+    Ok(counts)
+}
+
+fn keys(memory: &Memory) -> Vec<String> {
+    memory
+        .items()
+        .iter()
+        .map(|i| i["key"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn issues_with_their_changelog_in_pages_then_from_the_cursor() {
+    let replay = Replay::start();
+    let issues = sample(KEY);
+    serve(&replay, KEY, &issues, 2);
+    let (mut client, _) = client_of(Dialect::Jira, &replay.base, CREDENTIALS, 5000);
+    let mut memory = Memory::default();
+    let counts = sync(&mut client, &mut memory).unwrap();
+    assert_eq!(counts.issues, 5);
+    assert_eq!(memory.batches.len(), 3);
+    assert_eq!(
+        keys(&memory),
+        ["SHOP-5", "SHOP-4", "SHOP-3", "SHOP-2", "SHOP-1"]
+    );
+    // Basic authentication of EMAIL:TOKEN.
+    let basic = "Basic bWVAZXhhbXBsZS5jb206amlyYS1zZWNyZXQ=";
+    assert!(
+        replay
+            .log()
+            .iter()
+            .all(|r| r.header("authorization") == Some(basic))
+    );
+    // The cursor is the newest `fields.updated`, read in Jira's format.
+    assert_eq!(
+        memory.cursors[&format!("jira:{KEY}:issues")],
+        r#"{"floor":"2025-03-13T10:00:00Z"}"#
+    );
+    let mut again = Memory::resuming(&memory);
+    let counts = sync(&mut client, &mut again).unwrap();
+    assert_eq!(counts.issues, 1, "only the newest again");
+}
+
+#[test]
+fn a_changelog_cut_short_is_fetched_whole() {
+    let check = |cloud: bool| {
+        let replay = Replay::start();
+        let mut issue = jr::issue(KEY, 1, 2, &["To Do", "In Progress", "In Review", "Done"]);
+        let whole = issue["changelog"]["histories"].clone();
+        // The search held one history of three.
+        issue["changelog"] =
+            json!({"startAt": 0, "maxResults": 1, "total": 3, "histories": [whole[0]]});
+        serve(&replay, KEY, &[issue], 2);
+        let changelog = "/rest/api/2/issue/SHOP-1/changelog?startAt=0&maxResults=100";
+        let fallback = "/rest/api/2/issue/SHOP-1?expand=changelog&fields=none";
+        if cloud {
+            replay.on(
+                changelog,
+                vec![Response::json(200, &json!({"startAt": 0, "maxResults": 100, "total": 3, "isLast": true, "values": whole}))],
+            );
+        } else {
+            replay.on(
+                fallback,
+                vec![Response::json(200, &json!({"key": "SHOP-1", "changelog": {"startAt": 0, "maxResults": 3, "total": 3, "histories": whole}}))],
+            );
+        }
+        let (mut client, _) = client_of(Dialect::Jira, &replay.base, "server-pat", 5000);
+        let mut memory = Memory::default();
+        sync(&mut client, &mut memory).unwrap();
+        let stored: Vec<Value> = memory.items();
+        assert_eq!(stored[0]["changelog"]["histories"], whole, "cloud: {cloud}");
+        assert_eq!(replay.count(fallback), usize::from(!cloud));
+        // A token without EMAIL: is a Server or Data Center bearer token.
+        assert!(
+            replay
+                .log()
+                .iter()
+                .all(|r| r.header("authorization") == Some("Bearer server-pat"))
+        );
+    };
+    check(true);
+    check(false);
+}
+
+#[test]
+fn refused_credentials_name_what_is_needed() {
+    let check = |status: u16, expected: &str| {
+        let replay = Replay::start();
+        replay.on(
+            &jr::search_url(KEY),
+            vec![Response::json(status, &json!({"errorMessages": ["You do not have the permission to see the specified project."], "errors": {}}))],
+        );
+        let (mut client, _) = client_of(Dialect::Jira, &replay.base, CREDENTIALS, 5000);
+        let err = sync(&mut client, &mut Memory::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("{}{}: {expected}", replay.base, jr::search_url(KEY))
+        );
+        assert!(!err.to_string().contains("jira-secret"));
+    };
+    check(
+        401,
+        "401 Unauthorized: the API refused the token; check JIRA_EMAIL and JIRA_API_TOKEN (or [sync.jira] email and token in nextneck.toml) and that it has not expired",
+    );
+    check(
+        403,
+        "403 Forbidden: the token cannot read this; it needs the \"Browse projects\" permission on the project (for an OAuth or scoped token, the `read:jira-work` scope)",
+    );
+    // Jira answers a search of a project it hides with 400 and the message.
+    check(
+        400,
+        "status 400 after 1 attempts: You do not have the permission to see the specified project.",
+    );
+}

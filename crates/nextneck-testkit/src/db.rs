@@ -21,6 +21,15 @@ impl Db {
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
+
+    /// `sqlite` or `postgres`, for names that must differ per backend.
+    pub fn backend(&self) -> &'static str {
+        if self.url.starts_with("sqlite:") {
+            "sqlite"
+        } else {
+            "postgres"
+        }
+    }
 }
 
 impl Drop for Db {

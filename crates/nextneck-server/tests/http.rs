@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[macro_use]
 mod common;
 
 use axum::body::Body;
@@ -15,7 +14,8 @@ use nextneck_server::{Secrets, app};
 use serde_json::json;
 use tower::ServiceExt;
 
-both_backends!(
+nextneck_testkit::both_backends!(
+    async:
     forged_and_unsigned_deliveries_are_refused_and_nothing_is_stored,
     oversized_deliveries_are_refused,
     malformed_deliveries_are_refused_after_authentication,

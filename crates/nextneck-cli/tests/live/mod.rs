@@ -3,12 +3,12 @@
 
 #![allow(dead_code, unused_imports, clippy::unwrap_used, missing_docs)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use nextneck_testkit::{PATIENCE, wait_until};
+use nextneck_testkit::{Lines, PATIENCE, wait_until};
 
 pub const EVENTS_TOKEN: &str = "ev-token";
 pub const GITHUB_SECRET: &str = "gh-secret";
@@ -56,7 +56,7 @@ pub fn run(cwd: &std::path::Path, args: &[&str]) -> (i32, String, String) {
 pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
-    _stdout: BufReader<std::process::ChildStdout>,
+    _stdout: Lines,
 }
 
 impl Server {
@@ -74,9 +74,8 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        stdout.read_line(&mut line).unwrap();
+        let mut stdout = Lines::spawn(child.stdout.take().unwrap());
+        let line = stdout.next_line("serve's first line", PATIENCE);
         let addr = line
             .trim()
             .strip_prefix("listening on http://")

@@ -182,14 +182,14 @@ async fn queued_poison_is_set_aside_at_start_and_the_rest_processed(db: Db) {
     let status = std::thread::spawn(move || {
         let mut store = nextneck_store::open(&url).unwrap();
         // Wait (without a time limit on the figures) until processed.
-        for _ in 0..600 {
+        nextneck_testkit::wait_until("the queue to drain", nextneck_testkit::PATIENCE, || {
             let s = store.status().unwrap();
             if s.backlog == 0 {
-                return s;
+                Ok(s)
+            } else {
+                Err(format!("{s:?}"))
             }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("the queue was never drained: {:?}", store.status().unwrap());
+        })
     })
     .join()
     .unwrap();

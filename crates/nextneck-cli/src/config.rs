@@ -376,7 +376,6 @@ mod tests {
 #[allow(clippy::unwrap_used)]
 mod fuzz {
     use proptest::prelude::*;
-    use proptest::test_runner::{Config as Run, TestRunner};
 
     use super::parse;
 
@@ -391,10 +390,6 @@ mod fuzz {
     #[test]
     fn the_config_file_survives_mutation() {
         let seed = include_str!("../../../docs/nextneck.example.toml").as_bytes();
-        let cases = std::env::var("NEXTNECK_FUZZ_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(64);
         let edit = (
             any::<usize>(),
             0usize..3,
@@ -409,27 +404,23 @@ mod fuzz {
                 any::<u8>()
             ],
         );
-        TestRunner::new(Run {
-            cases,
-            failure_persistence: None,
-            ..Run::default()
-        })
-        .run(&proptest::collection::vec(edit, 1..10), |edits| {
-            let mut text = seed.to_vec();
-            for (at, op, b) in edits {
-                let at = at % text.len().max(1);
-                match op {
-                    0 if !text.is_empty() => text[at] = b,
-                    1 if !text.is_empty() => {
-                        text.remove(at);
+        nextneck_testkit::fuzz::runner()
+            .run(&proptest::collection::vec(edit, 1..10), |edits| {
+                let mut text = seed.to_vec();
+                for (at, op, b) in edits {
+                    let at = at % text.len().max(1);
+                    match op {
+                        0 if !text.is_empty() => text[at] = b,
+                        1 if !text.is_empty() => {
+                            text.remove(at);
+                        }
+                        _ => text.insert(at.min(text.len()), b),
                     }
-                    _ => text.insert(at.min(text.len()), b),
                 }
-            }
-            check(&String::from_utf8_lossy(&text));
-            Ok(())
-        })
-        .unwrap();
+                check(&String::from_utf8_lossy(&text));
+                Ok(())
+            })
+            .unwrap();
     }
 
     #[test]

@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
-#[macro_use]
 mod live;
 
 use std::io::{Read, Write};

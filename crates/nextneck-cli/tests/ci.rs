@@ -11,13 +11,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use common::{Repo, at};
+use nextneck_testkit::http;
 use serde_json::{Value, json};
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -48,95 +47,63 @@ fn stand_in(
     item: &'static str,
     existing: Vec<Value>,
 ) -> (String, Arc<Mutex<StandIn>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let state = Arc::new(Mutex::new(StandIn {
         comments: existing,
         seen: Vec::new(),
     }));
     let shared = state.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut first = String::new();
-            reader.read_line(&mut first).unwrap();
-            let mut parts = first.split_whitespace();
-            let method = parts.next().unwrap_or("").to_owned();
-            let path = parts.next().unwrap_or("").to_owned();
-            let mut length = 0;
-            let mut auth = String::new();
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if line.trim().is_empty() {
-                    break;
+    let url = http::receiver(move |request| {
+        let body = request.json();
+        let (method, path) = (request.method.clone(), request.target.clone());
+        let auth = request
+            .header("authorization")
+            .or(request.header("private-token"))
+            .unwrap_or("")
+            .to_owned();
+        let mut s = shared.lock().unwrap();
+        s.seen.push(Seen {
+            method: method.clone(),
+            path: path.clone(),
+            auth,
+            body: body.clone(),
+        });
+        let (route, query) = path.split_once('?').unwrap_or((&path, ""));
+        let (status, answer) = if method == "GET" && route == list {
+            let page: usize = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("page="))
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1);
+            let per: usize = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("per_page="))
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(30);
+            let chunk: Vec<Value> = s
+                .comments
+                .iter()
+                .skip((page - 1) * per)
+                .take(per)
+                .cloned()
+                .collect();
+            (200, Value::Array(chunk))
+        } else if method == "POST" && route == list {
+            let id = 1000 + s.comments.len();
+            let c = json!({"id": id, "body": body["body"]});
+            s.comments.push(c.clone());
+            (201, c)
+        } else if let Some(id) = route.strip_prefix(item).and_then(|i| i.parse::<u64>().ok()) {
+            match s.comments.iter_mut().find(|c| c["id"] == json!(id)) {
+                Some(c) if method == "PATCH" || method == "PUT" => {
+                    c["body"] = body["body"].clone();
+                    (200, c.clone())
                 }
-                let (k, v) = line.split_once(':').unwrap();
-                match k.to_ascii_lowercase().as_str() {
-                    "content-length" => length = v.trim().parse().unwrap(),
-                    "authorization" | "private-token" => auth = v.trim().to_owned(),
-                    _ => {}
-                }
+                _ => (404, json!({"message": "Not Found"})),
             }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            let body: Value = if body.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_slice(&body).unwrap()
-            };
-            let mut s = shared.lock().unwrap();
-            s.seen.push(Seen {
-                method: method.clone(),
-                path: path.clone(),
-                auth,
-                body: body.clone(),
-            });
-            let (route, query) = path.split_once('?').unwrap_or((&path, ""));
-            let (status, answer) = if method == "GET" && route == list {
-                let page: usize = query
-                    .split('&')
-                    .find_map(|kv| kv.strip_prefix("page="))
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or(1);
-                let per: usize = query
-                    .split('&')
-                    .find_map(|kv| kv.strip_prefix("per_page="))
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or(30);
-                let chunk: Vec<Value> = s
-                    .comments
-                    .iter()
-                    .skip((page - 1) * per)
-                    .take(per)
-                    .cloned()
-                    .collect();
-                (200, Value::Array(chunk))
-            } else if method == "POST" && route == list {
-                let id = 1000 + s.comments.len();
-                let c = json!({"id": id, "body": body["body"]});
-                s.comments.push(c.clone());
-                (201, c)
-            } else if let Some(id) = route.strip_prefix(item).and_then(|i| i.parse::<u64>().ok()) {
-                match s.comments.iter_mut().find(|c| c["id"] == json!(id)) {
-                    Some(c) if method == "PATCH" || method == "PUT" => {
-                        c["body"] = body["body"].clone();
-                        (200, c.clone())
-                    }
-                    _ => (404, json!({"message": "Not Found"})),
-                }
-            } else {
-                (404, json!({"message": "Not Found"}))
-            };
-            drop(s);
-            let text = answer.to_string();
-            let reply = format!(
-                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-                text.len()
-            );
-            let _ = stream.write_all(reply.as_bytes());
-        }
+        } else {
+            (404, json!({"message": "Not Found"}))
+        };
+        http::Reply::json(status, &answer)
     });
     (url, state)
 }

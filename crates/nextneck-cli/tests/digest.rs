@@ -1,18 +1,18 @@
 //! `nextneck digest` end to end: real git repositories and a real SQLite
 //! store at fixed dates, printed as JSON and Markdown, and posted to a
-//! local HTTP receiver (a std `TcpListener`) that checks each chat
+//! local HTTP receiver (the testkit's) that checks each chat
 //! service's payload shape and can fail the first attempts.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::process::{Output, Stdio};
 use std::sync::{Arc, Mutex};
 
-use common::{Repo, at, nextneck};
+use common::{Repo, at, check_absent, nextneck};
+use nextneck_testkit::{Lines, PATIENCE, http};
 use serde_json::{Value, json};
 
 /// The period: the week of 2024-01-08, against the week before.
@@ -254,12 +254,12 @@ fn a_store_digest_names_waiting_incidents_and_the_growing_stream() {
             ("/moved/0/samples", json!([6, 6])),
             ("/waiting_for_postmortem/0/id", json!("INC-1")),
             ("/waiting_for_postmortem/1/id", json!("INC-3")),
-            ("/waiting_for_postmortem/2", Value::Null),
             ("/streams_compared", json!(2)),
             ("/stream/stream", json!("hiring")),
             ("/stream/stage", json!("offer")),
         ],
     );
+    check_absent(&d, &["/waiting_for_postmortem/2"]);
     common::check(
         &d,
         &[
@@ -299,50 +299,18 @@ type Requests = Arc<Mutex<Vec<(String, Value)>>>;
 /// A local webhook receiver answering each request with the next status of
 /// `statuses` (then 200). Returns its URL and what it received.
 fn receiver(statuses: Vec<u16>) -> (String, Requests) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!(
-        "http://{}/hooks/secret-token",
-        listener.local_addr().unwrap()
-    );
     let seen: Requests = Arc::default();
     let record = seen.clone();
-    std::thread::spawn(move || {
-        let mut statuses = statuses.into_iter();
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            reader.read_line(&mut request_line).unwrap();
-            let mut length = 0;
-            let mut content_type = String::new();
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if line.trim().is_empty() {
-                    break;
-                }
-                let (k, v) = line.split_once(':').unwrap();
-                match k.to_ascii_lowercase().as_str() {
-                    "content-length" => length = v.trim().parse().unwrap(),
-                    "content-type" => content_type = v.trim().to_owned(),
-                    _ => {}
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            assert_eq!(content_type, "application/json");
-            let path = request_line.split(' ').nth(1).unwrap_or("").to_owned();
-            record
-                .lock()
-                .unwrap()
-                .push((path, serde_json::from_slice(&body).unwrap()));
-            let status = statuses.next().unwrap_or(200);
-            let reply =
-                format!("HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-            let _ = stream.write_all(reply.as_bytes());
-        }
+    let mut statuses = statuses.into_iter();
+    let base = http::receiver(move |request| {
+        assert_eq!(request.header("content-type"), Some("application/json"));
+        record
+            .lock()
+            .unwrap()
+            .push((request.target.clone(), request.json()));
+        http::Reply::text(statuses.next().unwrap_or(200), "ok")
     });
-    (url, seen)
+    (format!("{base}/hooks/secret-token"), seen)
 }
 
 fn post(repo: &Repo, service: &str, url: &str) -> Output {
@@ -500,11 +468,10 @@ fn serve_posts_the_digest_on_its_schedule() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut banner = String::new();
-    for _ in 0..3 {
-        stdout.read_line(&mut banner).unwrap();
-    }
+    let mut stdout = Lines::spawn(child.stdout.take().unwrap());
+    let banner: String = (0..3)
+        .map(|_| stdout.next_line("the banner", PATIENCE))
+        .collect();
     assert!(
         banner.contains(
             "posting the digest of the last 7 days to Mattermost every tuesday at 07:00 UTC"
@@ -512,14 +479,10 @@ fn serve_posts_the_digest_on_its_schedule() {
         "{banner}"
     );
     // The receiver refuses the first attempt; the retry is accepted.
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if stderr.read_line(&mut line).unwrap() == 0 || line.contains("the digest") {
-            break;
-        }
-    }
+    let mut stderr = Lines::spawn(child.stderr.take().unwrap());
+    let line = stderr.until("a line about the digest", PATIENCE, |l| {
+        l.contains("the digest")
+    });
     let _ = child.kill();
     let _ = child.wait();
     assert!(line.contains("posted the digest to Mattermost"), "{line}");

@@ -6,7 +6,6 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[macro_use]
 mod live;
 
 use std::path::{Path, PathBuf};

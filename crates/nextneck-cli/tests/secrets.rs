@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
-#[macro_use]
 mod live;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -57,9 +57,21 @@ fn sigkill_during_a_burst_loses_no_acknowledged_delivery(db: Db) {
         .collect();
     // Kill once a good share of the burst is acknowledged, while requests
     // are in flight.
-    while acked.lock().unwrap().len() < 400 {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    nextneck_testkit::wait_until(
+        "400 acknowledged deliveries",
+        nextneck_testkit::PATIENCE,
+        || {
+            let n = acked.lock().unwrap().len();
+            if n >= 400 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{n} acknowledged of {} sent",
+                    sent.load(Ordering::SeqCst)
+                ))
+            }
+        },
+    );
     server.kill();
     stop.store(true, Ordering::SeqCst);
     for c in clients {
@@ -95,15 +107,7 @@ fn sigkill_during_a_burst_loses_no_acknowledged_delivery(db: Db) {
     assert_eq!(status.failed, 0);
 }
 
-#[test]
-fn sigkill_during_a_burst_loses_no_acknowledged_delivery_on_sqlite() {
-    sigkill_during_a_burst_loses_no_acknowledged_delivery(sqlite());
-}
-
-#[test]
-fn sigkill_during_a_burst_loses_no_acknowledged_delivery_on_postgres() {
-    sigkill_during_a_burst_loses_no_acknowledged_delivery(postgres());
-}
+both_backends!(sigkill_during_a_burst_loses_no_acknowledged_delivery);
 
 #[test]
 fn two_servers_on_one_postgres_database_store_and_process_each_delivery_once() {

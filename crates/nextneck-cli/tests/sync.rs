@@ -8,7 +8,6 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[macro_use]
 mod live;
 #[path = "../../nextneck-sync/tests/replay/mod.rs"]
 mod replay;

@@ -111,6 +111,23 @@ pub(crate) fn read(
         }
         return Ok(());
     }
+    merge_in_parallel(input, threads, &parse, &recycle, &mut merger, &io_err)
+}
+
+/// Parses one block (its bytes, whether it may hold quotes).
+type ParseBlock<'a> = dyn Fn(&[u8], bool) -> Result<Block, Error> + Sync + 'a;
+
+/// The parallel read of [`read`]: a reading thread cuts blocks, `threads`
+/// workers parse them, and this thread merges them in file order. A
+/// thread's panic is raised again here.
+fn merge_in_parallel(
+    input: Box<dyn BufRead + Send>,
+    threads: usize,
+    parse: &ParseBlock<'_>,
+    recycle: &dyn Fn(Batch),
+    merger: &mut Merger<'_>,
+    io_err: &dyn Fn(std::io::Error) -> Error,
+) -> Result<(), Error> {
     // A reading thread cuts blocks, workers parse them, and this thread
     // merges them in file order. On a failure the others are told to stop
     // and drain, so nobody waits on a full channel.
@@ -123,11 +140,12 @@ pub(crate) fn read(
         // each into a batch of its own (memory, faulted in afresh).
         let (done_tx, done_rx) =
             mpsc::sync_channel::<(usize, usize, Result<Block, Error>)>(threads);
+        let mut workers = Vec::with_capacity(threads);
         for _ in 0..threads {
             let done_tx = done_tx.clone();
             let free_tx = free_tx.clone();
             let (work_rx, parse, stop) = (&work_rx, &parse, &stop);
-            scope.spawn(move || {
+            workers.push(scope.spawn(move || {
                 loop {
                     let job = match work_rx.lock() {
                         Ok(rx) => rx.recv(),
@@ -146,7 +164,7 @@ pub(crate) fn read(
                         return;
                     }
                 }
-            });
+            }));
         }
         drop((done_tx, free_tx));
         let stop_reading = &stop;
@@ -176,15 +194,21 @@ pub(crate) fn read(
                 }
             }
         }
-        let read = reader.join();
+        // A thread's panic is a bug, never an input error: raised again
+        // here with its own message (every worker has ended: `done_rx` is
+        // drained only once they all dropped their sender).
+        let read = reader
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        for worker in workers {
+            if let Err(payload) = worker.join() {
+                std::panic::resume_unwind(payload);
+            }
+        }
         if let Some(e) = failure {
             return Err(e);
         }
-        match read {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(io_err(e)),
-            Err(_) => Err(io_err(std::io::Error::other("the reading thread failed"))),
-        }
+        read.map_err(io_err)
     })
 }
 

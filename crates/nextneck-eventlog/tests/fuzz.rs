@@ -9,83 +9,20 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use nextneck_eventlog::{ReadOptions, read, time};
+use nextneck_testkit::fuzz::{self, Mutation, Space, mutate, runner};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 
-fn runner() -> TestRunner {
-    let cases = std::env::var("NEXTNECK_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(64);
-    TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    })
-}
-
-/// Edits at positions given as any number (taken modulo the length).
-#[derive(Clone, Debug)]
-enum Mutation {
-    Set(usize, u8),
-    Delete(usize, usize),
-    Insert(usize, Vec<u8>),
-    Duplicate(usize, usize),
-}
+/// The bytes that matter to CSV, NDJSON and XES.
+const SPACE: Space = Space {
+    bytes: b",;\t\"\n\r<>/{}\x00\xff",
+    delete_below: 32,
+    insert_below: 12,
+    duplicate_below: 200,
+    truncate: false,
+};
 
 fn mutation() -> impl Strategy<Value = Mutation> {
-    let byte = prop_oneof![
-        Just(b','),
-        Just(b';'),
-        Just(b'\t'),
-        Just(b'"'),
-        Just(b'\n'),
-        Just(b'\r'),
-        Just(b'<'),
-        Just(b'>'),
-        Just(b'/'),
-        Just(b'{'),
-        Just(b'}'),
-        Just(0u8),
-        Just(0xff),
-        any::<u8>(),
-    ];
-    prop_oneof![
-        (any::<usize>(), byte.clone()).prop_map(|(at, b)| Mutation::Set(at, b)),
-        (any::<usize>(), 0usize..32).prop_map(|(at, n)| Mutation::Delete(at, n)),
-        (any::<usize>(), proptest::collection::vec(byte, 1..12))
-            .prop_map(|(at, b)| Mutation::Insert(at, b)),
-        (any::<usize>(), 1usize..200).prop_map(|(at, n)| Mutation::Duplicate(at, n)),
-    ]
-}
-
-fn mutate(mut body: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
-    for m in mutations {
-        let len = body.len().max(1);
-        match m {
-            Mutation::Set(at, b) => {
-                if !body.is_empty() {
-                    body[at % len] = *b;
-                }
-            }
-            Mutation::Delete(at, n) => {
-                let at = (at % len).min(body.len());
-                let end = (at + n).min(body.len());
-                body.drain(at..end);
-            }
-            Mutation::Insert(at, bytes) => {
-                let at = (at % len).min(body.len());
-                body.splice(at..at, bytes.iter().copied());
-            }
-            Mutation::Duplicate(at, n) => {
-                let at = (at % len).min(body.len());
-                let end = (at + n).min(body.len());
-                let copy = body[at..end].to_vec();
-                body.splice(end..end, copy);
-            }
-        }
-    }
-    body
+    fuzz::mutation(SPACE)
 }
 
 const CSV: &str = "case_id,stage,timestamp,lifecycle,start_timestamp,type
@@ -121,11 +58,7 @@ fn check(dir: &std::path::Path, name: &str, body: &[u8]) {
         assert!(e.starts_with(&shown), "{name}: the file is not named: {e}");
         let rest = e[shown.len()..]
             .trim_start_matches(|c: char| c == ':' || c.is_ascii_digit() || c == ' ');
-        assert!(
-            !rest.chars().next().unwrap_or(' ').is_uppercase(),
-            "{name}: not lower case: {e}"
-        );
-        assert!(!e.ends_with('.'), "{name}: trailing period: {e}");
+        fuzz::assert_well_formed(name, rest);
         assert!(
             !e.chars().any(char::is_control),
             "{name}: raw control character: {e:?}"

@@ -11,54 +11,17 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::path::PathBuf;
-
 use nextneck_ingest::{Provider, convert, parse_time};
+use nextneck_testkit::fixture_files;
+use nextneck_testkit::fuzz::{self, Mutation, Space, mutate, runner};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use serde_json::Value;
 
-fn cases() -> u32 {
-    std::env::var("NEXTNECK_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(64)
-}
-
-fn runner() -> TestRunner {
-    TestRunner::new(Config {
-        cases: cases(),
-        failure_persistence: None,
-        ..Config::default()
-    })
-}
-
 fn fixtures(dir: &str) -> Vec<Vec<u8>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures")
-        .join(dir);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    files
+    fixture_files(dir)
         .into_iter()
         .map(|p| std::fs::read(p).unwrap())
         .collect()
-}
-
-/// A well-formed error: lower case, no trailing period, no raw control
-/// character.
-fn check_error(provider: Provider, e: &str) {
-    let first = e.chars().next().unwrap_or(' ');
-    assert!(!e.is_empty(), "{provider}: empty error");
-    assert!(!first.is_uppercase(), "{provider}: not lower case: {e}");
-    assert!(!e.ends_with('.'), "{provider}: trailing period: {e}");
-    assert!(
-        !e.chars().any(char::is_control),
-        "{provider}: raw control character: {e:?}"
-    );
 }
 
 /// Converts; an error must be well-formed. Events are serialized, as the
@@ -71,77 +34,21 @@ fn check(provider: Provider, headers: &[(String, String)], body: &[u8]) {
                 let _ = e.entity_id();
             }
         }
-        Err(e) => check_error(provider, &e.to_string()),
+        Err(e) => fuzz::assert_well_formed(&provider.to_string(), &e.to_string()),
     }
 }
 
-/// A byte-level mutation: where (a fraction of the length), what, and the
-/// bytes it brings.
-#[derive(Clone, Debug)]
-enum Mutation {
-    Flip(usize, u8),
-    Delete(usize, usize),
-    Insert(usize, Vec<u8>),
-    Duplicate(usize, usize),
-    Truncate(usize),
-}
+/// The bytes that matter to JSON and XML.
+const SPACE: Space = Space {
+    bytes: b"{}[]\"<>/\\:,\x00\xff",
+    delete_below: 64,
+    insert_below: 16,
+    duplicate_below: 256,
+    truncate: true,
+};
 
 fn mutation() -> impl Strategy<Value = Mutation> {
-    // Bytes that matter to JSON and XML, and some that matter to nothing.
-    let byte = prop_oneof![
-        Just(b'{'),
-        Just(b'}'),
-        Just(b'['),
-        Just(b']'),
-        Just(b'"'),
-        Just(b'<'),
-        Just(b'>'),
-        Just(b'/'),
-        Just(b'\\'),
-        Just(b':'),
-        Just(b','),
-        Just(0u8),
-        Just(0xff),
-        any::<u8>(),
-    ];
-    prop_oneof![
-        (any::<usize>(), byte.clone()).prop_map(|(at, b)| Mutation::Flip(at, b)),
-        (any::<usize>(), 0usize..64).prop_map(|(at, n)| Mutation::Delete(at, n)),
-        (any::<usize>(), proptest::collection::vec(byte, 1..16))
-            .prop_map(|(at, b)| Mutation::Insert(at, b)),
-        (any::<usize>(), 1usize..256).prop_map(|(at, n)| Mutation::Duplicate(at, n)),
-        any::<usize>().prop_map(Mutation::Truncate),
-    ]
-}
-
-fn mutate(mut body: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
-    for m in mutations {
-        let len = body.len().max(1);
-        match m {
-            Mutation::Flip(at, b) => {
-                if !body.is_empty() {
-                    body[at % len] = *b;
-                }
-            }
-            Mutation::Delete(at, n) => {
-                let at = (at % len).min(body.len());
-                let end = (at + n).min(body.len());
-                body.drain(at..end);
-            }
-            Mutation::Insert(at, bytes) => {
-                let at = (at % len).min(body.len());
-                body.splice(at..at, bytes.iter().copied());
-            }
-            Mutation::Duplicate(at, n) => {
-                let at = (at % len).min(body.len());
-                let end = (at + n).min(body.len());
-                let copy = body[at..end].to_vec();
-                body.splice(end..end, copy);
-            }
-            Mutation::Truncate(at) => body.truncate(at % len),
-        }
-    }
-    body
+    fuzz::mutation(SPACE)
 }
 
 /// Any JSON value, a few levels deep, with the strings that hurt (NUL,

@@ -3,14 +3,11 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::path::PathBuf;
-
 use nextneck_ingest::{Provider, convert};
 
 #[test]
 fn saved_github_payloads_are_recognised_by_their_shape() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/github");
-    assert!(dir.is_dir(), "{} is missing", dir.display());
+    let dir = nextneck_testkit::fixtures().join("github");
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();

@@ -4,16 +4,12 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::path::PathBuf;
-
 use nextneck_ingest::{Provider, convert};
 use serde_json::{Value, json};
 
 fn fixture(name: &str, key: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/github")
-        .join(name);
-    let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let v: Value =
+        serde_json::from_slice(&nextneck_testkit::fixture(&format!("github/{name}"))).unwrap();
     v[key].clone()
 }
 

@@ -8,15 +8,12 @@
 use nextneck_metrics::delivery::{DeliverySettings, ServiceRule, TracedEvent, delivery_report};
 use nextneck_metrics::git::WindowSpec;
 use nextneck_metrics::report::Report;
-use nextneck_model::Timestamp;
 use nextneck_model::events::{
     Deployment, DeploymentStatus, Event, EventBody, Incident, IncidentStatus,
 };
 use nextneck_render::{Format, render};
 
-/// 2024-01-01T00:00:00Z.
-const BASE: Timestamp = 1_704_067_200;
-const H: i64 = 3600;
+use nextneck_testkit::{BASE, HOUR as H};
 
 fn deployment(id: &str, status: DeploymentStatus, hour: i64) -> Event {
     let t = BASE + hour * H;

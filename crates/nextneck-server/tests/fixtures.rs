@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[macro_use]
 mod common;
 
 use std::collections::BTreeMap;
@@ -21,7 +20,7 @@ fn github_event(file: &str) -> &str {
     name.split("__").next().unwrap()
 }
 
-both_backends!(every_fixture_gives_its_normalized_events);
+nextneck_testkit::both_backends!(async: every_fixture_gives_its_normalized_events);
 
 async fn every_fixture_gives_its_normalized_events(db: Db) {
     // Every fixture file must be listed: a new one fails until described.

@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[macro_use]
 mod common;
 
 use axum::body::Body;
@@ -15,7 +14,8 @@ use nextneck_server::{Secrets, app};
 use serde_json::json;
 use tower::ServiceExt;
 
-both_backends!(
+nextneck_testkit::both_backends!(
+    async:
     forged_and_unsigned_deliveries_are_refused_and_nothing_is_stored,
     oversized_deliveries_are_refused,
     malformed_deliveries_are_refused_after_authentication,
@@ -483,14 +483,18 @@ async fn a_real_listener_serves_the_same_router(db: Db) {
     let url = db.url.clone();
     let events = blocking(move || {
         let mut store = nextneck_store::open(&url).unwrap();
-        for _ in 0..600 {
-            let events = store.events().unwrap();
-            if !events.is_empty() {
-                return events;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("the processor never processed the delivery");
+        nextneck_testkit::wait_until(
+            "the processor to derive the delivery's event",
+            nextneck_testkit::PATIENCE,
+            || {
+                let events = store.events().unwrap();
+                if events.is_empty() {
+                    Err(format!("{:?}", store.status().unwrap()))
+                } else {
+                    Ok(events)
+                }
+            },
+        )
     });
     assert_eq!(events.len(), 1);
     let _ = stop_tx.send(());

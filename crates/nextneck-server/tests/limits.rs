@@ -8,7 +8,6 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[macro_use]
 mod common;
 
 use std::net::SocketAddr;

@@ -7,7 +7,6 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[macro_use]
 mod common;
 
 use axum::body::Body;
@@ -17,7 +16,8 @@ use nextneck_server::{Options, app};
 use nextneck_store::{NewDelivery, Origin};
 use tower::ServiceExt;
 
-both_backends!(
+nextneck_testkit::both_backends!(
+    async:
     poison_bodies_are_refused_naming_the_limit_or_field,
     innocent_deliveries_sent_with_poison_ones_are_all_acknowledged,
     queued_poison_is_set_aside_at_start_and_the_rest_processed,
@@ -182,14 +182,14 @@ async fn queued_poison_is_set_aside_at_start_and_the_rest_processed(db: Db) {
     let status = std::thread::spawn(move || {
         let mut store = nextneck_store::open(&url).unwrap();
         // Wait (without a time limit on the figures) until processed.
-        for _ in 0..600 {
+        nextneck_testkit::wait_until("the queue to drain", nextneck_testkit::PATIENCE, || {
             let s = store.status().unwrap();
             if s.backlog == 0 {
-                return s;
+                Ok(s)
+            } else {
+                Err(format!("{s:?}"))
             }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("the queue was never drained: {:?}", store.status().unwrap());
+        })
     })
     .join()
     .unwrap();

@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[macro_use]
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,7 +18,8 @@ use nextneck_server::{Options, Workers, app};
 use serde_json::Value;
 use tower::ServiceExt;
 
-both_backends!(
+nextneck_testkit::both_backends!(
+    async:
     every_read_route_needs_the_read_token_when_one_is_set,
     the_api_serves_reports_and_names_bad_parameters,
     the_dashboard_shows_the_apis_numbers,

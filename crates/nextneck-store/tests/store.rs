@@ -8,47 +8,8 @@
 use std::sync::Arc;
 
 use nextneck_model::events::{Event, EventBody, Postmortem, StageTransition};
-use nextneck_store::{
-    Appended, Delivery, NewDelivery, Origin, Processed, Store, fresh_postgres_schema, open,
-};
-
-/// A fresh database: its URL, and the temporary directory that holds it.
-struct Db {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        nextneck_store::drop_postgres_schema(&self.url);
-    }
-}
-
-fn sqlite() -> Db {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("test.db").display());
-    Db {
-        url,
-        _dir: Some(dir),
-    }
-}
-
-fn postgres() -> Db {
-    let base = std::env::var("NEXTNECK_TEST_POSTGRES").expect(
-        "NEXTNECK_TEST_POSTGRES must hold a PostgreSQL URL (./.ci/run sets it, e.g. postgres://postgres@127.0.0.1:5432/test)",
-    );
-    Db {
-        url: fresh_postgres_schema(&base).unwrap(),
-        _dir: None,
-    }
-}
-
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite { $( #[test] fn $name() { super::$name(super::sqlite()); } )* }
-        mod on_postgres { $( #[test] fn $name() { super::$name(super::postgres()); } )* }
-    };
-}
+use nextneck_store::{Appended, Delivery, NewDelivery, Origin, Processed, Store, open};
+use nextneck_testkit::{Db, both_backends};
 
 both_backends!(
     appends_are_stored_once_and_read_back_exactly,

@@ -3,9 +3,11 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use nextneck_store::{fresh_postgres_schema, open};
+use nextneck_store::open;
+use nextneck_testkit::{Db, both_backends};
 
-fn check(url: &str) {
+fn cursors_are_set_replaced_and_kept(db: Db) {
+    let url = &db.url;
     let mut store = open(url).unwrap();
     assert_eq!(store.sync_cursor("github:o/r:pulls").unwrap(), None);
     store.set_sync_cursor("github:o/r:pulls", "a").unwrap();
@@ -23,17 +25,4 @@ fn check(url: &str) {
     );
 }
 
-#[test]
-fn cursors_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    check(&format!("sqlite:{}", dir.path().join("t.db").display()));
-}
-
-#[test]
-fn cursors_on_postgres() {
-    let base = std::env::var("NEXTNECK_TEST_POSTGRES")
-        .expect("NEXTNECK_TEST_POSTGRES must hold a PostgreSQL URL");
-    let url = fresh_postgres_schema(&base).unwrap();
-    check(&url);
-    nextneck_store::drop_postgres_schema(&url);
-}
+both_backends!(cursors_are_set_replaced_and_kept);

@@ -1,22 +1,14 @@
 //! Test helpers: real git repositories with fixed dates, and running the
 //! real `nextneck` binary against them.
 
-#![allow(dead_code, clippy::unwrap_used, missing_docs)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used, missing_docs)]
 
 pub mod browser;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// 2024-01-01T00:00:00Z.
-pub const BASE: i64 = 1_704_067_200;
-pub const HOUR: i64 = 3600;
-pub const DAY: i64 = 86_400;
-
-/// `BASE` + `day` days + `hour` hours.
-pub fn at(day: i64, hour: i64) -> i64 {
-    BASE + day * DAY + hour * HOUR
-}
+pub use nextneck_testkit::{BASE, DAY, HOUR, at, check, check_absent};
 
 /// A git repository in a temporary directory, driven by the git CLI with a
 /// fixed identity and no user or system configuration.
@@ -175,21 +167,4 @@ pub fn run_text(args: &[&str]) -> (i32, String, String) {
 
 pub fn path_buf(p: &Path) -> PathBuf {
     p.to_path_buf()
-}
-
-/// Asserts each JSON pointer's value (numbers to 1e-9 relative), listing
-/// every mismatch at once.
-pub fn check(report: &serde_json::Value, expected: &[(&str, serde_json::Value)]) {
-    let mut failures = Vec::new();
-    for (pointer, want) in expected {
-        let got = report.pointer(pointer).unwrap_or(&serde_json::Value::Null);
-        let same = match (got.as_f64(), want.as_f64()) {
-            (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * b.abs().max(1.0),
-            _ => got == want,
-        };
-        if !same {
-            failures.push(format!("{pointer}: got {got}, want {want}"));
-        }
-    }
-    assert!(failures.is_empty(), "mismatches:\n{}", failures.join("\n"));
 }

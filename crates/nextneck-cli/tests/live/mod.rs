@@ -1,13 +1,14 @@
 //! Helpers for the live-event tests: fixtures, fresh databases, a running
 //! `nextneck serve` process, and a small blocking HTTP client.
 
-#![allow(dead_code, clippy::unwrap_used, missing_docs)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used, missing_docs)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use nextneck_testkit::{Lines, PATIENCE, wait_until};
 
 pub const EVENTS_TOKEN: &str = "ev-token";
 pub const GITHUB_SECRET: &str = "gh-secret";
@@ -16,54 +17,7 @@ pub const PAGERDUTY_SECRET: &str = "pd-secret";
 pub const JIRA_SECRET: &str = "jira-secret";
 pub const OPSGENIE_TOKEN: &str = "og-token";
 
-pub fn fixtures() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
-    assert!(
-        dir.is_dir(),
-        "{} is missing: the tests read the recorded payloads there",
-        dir.display()
-    );
-    dir
-}
-
-/// Defines each named `fn(Db)` test twice: `on_sqlite::NAME` on a fresh
-/// SQLite file and `on_postgres::NAME` on a fresh PostgreSQL schema.
-#[allow(unused_macros)]
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite { $( #[test] fn $name() { super::$name(super::sqlite()); } )* }
-        mod on_postgres { $( #[test] fn $name() { super::$name(super::postgres()); } )* }
-    };
-}
-
-pub struct Db {
-    pub url: String,
-    pub dir: tempfile::TempDir,
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        nextneck_store::drop_postgres_schema(&self.url);
-    }
-}
-
-pub fn sqlite() -> Db {
-    let dir = tempfile::tempdir().unwrap();
-    Db {
-        url: format!("sqlite:{}", dir.path().join("nextneck.db").display()),
-        dir,
-    }
-}
-
-pub fn postgres() -> Db {
-    let base = std::env::var("NEXTNECK_TEST_POSTGRES").expect(
-        "NEXTNECK_TEST_POSTGRES must hold a PostgreSQL URL (./.ci/run sets it, e.g. postgres://postgres@127.0.0.1:5432/test)",
-    );
-    Db {
-        url: nextneck_store::fresh_postgres_schema(&base).unwrap(),
-        dir: tempfile::tempdir().unwrap(),
-    }
-}
+pub use nextneck_testkit::{Db, both_backends, fixtures, postgres, sqlite};
 
 /// The binary with a clean environment for these tests.
 pub fn nextneck(cwd: &std::path::Path) -> Command {
@@ -102,7 +56,7 @@ pub fn run(cwd: &std::path::Path, args: &[&str]) -> (i32, String, String) {
 pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
-    _stdout: BufReader<std::process::ChildStdout>,
+    _stdout: Lines,
 }
 
 impl Server {
@@ -120,9 +74,8 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        stdout.read_line(&mut line).unwrap();
+        let mut stdout = Lines::spawn(child.stdout.take().unwrap());
+        let line = stdout.next_line("serve's first line", PATIENCE);
         let addr = line
             .trim()
             .strip_prefix("listening on http://")
@@ -200,16 +153,12 @@ pub fn post_event(addr: SocketAddr, id: &str) -> Option<(u16, String)> {
 /// Waits (bounded) until the store's queue is empty.
 pub fn wait_processed(url: &str) -> nextneck_store::Status {
     let mut store = nextneck_store::open(url).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
+    wait_until("the queue to drain", PATIENCE, || {
         let status = store.status().unwrap();
         if status.backlog == 0 {
-            return status;
+            Ok(status)
+        } else {
+            Err(format!("{status:?}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "the queue never drained: {status:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    })
 }

@@ -1,19 +1,7 @@
 //! Test helpers: the recorded fixtures, fresh databases on both backends,
 //! signed requests, and one-line summaries of normalized events.
 
-#![allow(dead_code, clippy::unwrap_used, missing_docs)]
-
-use std::path::PathBuf;
-
-/// Defines each named `async fn(Db)` test twice: `on_sqlite::NAME` on a
-/// fresh SQLite file and `on_postgres::NAME` on a fresh PostgreSQL schema.
-#[allow(unused_macros)]
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite { $( #[tokio::test] async fn $name() { super::$name(super::sqlite()).await; } )* }
-        mod on_postgres { $( #[tokio::test] async fn $name() { super::$name(super::postgres()).await; } )* }
-    };
-}
+#![allow(dead_code, unused_imports, clippy::unwrap_used, missing_docs)]
 
 use axum::body::Body;
 use axum::http::{Request, Response};
@@ -28,52 +16,7 @@ pub const JIRA_SECRET: &str = "jira-secret";
 pub const OPSGENIE_TOKEN: &str = "og-token";
 pub const EVENTS_TOKEN: &str = "ev-token";
 
-/// `../shared/fixtures` beside the workspace root; missing is a failure.
-pub fn fixtures() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
-    assert!(
-        dir.is_dir(),
-        "{} is missing: the tests read the recorded payloads there",
-        dir.display()
-    );
-    dir
-}
-
-pub fn fixture(rel: &str) -> Vec<u8> {
-    std::fs::read(fixtures().join(rel)).unwrap()
-}
-
-/// A fresh database: its URL and what keeps it alive.
-pub struct Db {
-    pub url: String,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        nextneck_store::drop_postgres_schema(&self.url);
-    }
-}
-
-pub fn sqlite() -> Db {
-    let dir = tempfile::tempdir().unwrap();
-    Db {
-        url: format!("sqlite:{}", dir.path().join("nextneck.db").display()),
-        _dir: Some(dir),
-    }
-}
-
-pub fn postgres() -> Db {
-    let base = std::env::var("NEXTNECK_TEST_POSTGRES").expect(
-        "NEXTNECK_TEST_POSTGRES must hold a PostgreSQL URL (./.ci/run sets it, e.g. postgres://postgres@127.0.0.1:5432/test)",
-    );
-    // The PostgreSQL client must not run on the async runtime's thread.
-    let url = std::thread::spawn(move || nextneck_store::fresh_postgres_schema(&base))
-        .join()
-        .unwrap()
-        .unwrap();
-    Db { url, _dir: None }
-}
+pub use nextneck_testkit::{Db, fixture, fixtures, postgres, sqlite};
 
 pub fn secrets() -> Secrets {
     Secrets {

@@ -7,17 +7,11 @@
 
 #![allow(dead_code, clippy::unwrap_used, missing_docs)]
 
-use std::path::PathBuf;
-
 use serde_json::{Value, json};
 
 use super::{Replay, Response};
 
-pub fn fixtures() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
-    assert!(dir.is_dir(), "{} is missing", dir.display());
-    dir
-}
+pub use nextneck_testkit::fixtures;
 
 fn read(rel: &str, key: &str) -> Value {
     let v: Value =

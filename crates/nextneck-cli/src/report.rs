@@ -364,7 +364,7 @@ fn run_events(args: &ReportArgs, settings: &Settings, url: &str) -> anyhow::Resu
         None => None,
     };
     let stored = db::read_events(url, nextneck_metrics::delivery::KINDS)?;
-    let traced = db::traced(&stored);
+    let traced = nextneck_store::traced(&stored);
     let report = nextneck_metrics::delivery_report(&traced, history.as_ref(), &delivery).map_err(
         |e| match e {
             ReportError::EmptyWindow { .. } => anyhow::Error::new(UsageError(e.to_string())),

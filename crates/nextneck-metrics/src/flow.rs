@@ -24,11 +24,13 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::common;
-use crate::git::{DEFAULT_WINDOW_DAYS, WindowSpec};
-use crate::report::{Notice, SCHEMA_VERSION, Window};
+use crate::report::SCHEMA_VERSION;
 use crate::stats::percentiles_unsorted;
 use crate::tiers::minimum;
 use crate::time::{self, DAY, WEEK, serde_rfc3339};
+use crate::types::{EmptyWindow, Notice, Window, WindowSpec};
+use crate::window::{DefaultStart, resolve_window};
+use crate::words::{Holds, holds_sentence, human_or_na, plural, runner_up_words, trend_words};
 
 /// Stage names that mean "finished" by default (compared without case).
 pub const DEFAULT_DONE: &[&str] = &[
@@ -118,15 +120,8 @@ pub enum FlowError {
     #[error("the log has no events; check the file and its columns")]
     Empty,
     /// The window is empty or inverted.
-    #[error(
-        "the window is empty: since {since} is not before until {until}; pass an earlier --since or a later --until"
-    )]
-    EmptyWindow {
-        /// RFC 3339.
-        since: String,
-        /// RFC 3339.
-        until: String,
-    },
+    #[error(transparent)]
+    EmptyWindow(#[from] EmptyWindow),
     /// A configured stage name is not in the log.
     #[error("{what} \"{name}\" is not a stage of the log; the stages are {stages}")]
     UnknownStage {
@@ -672,7 +667,7 @@ fn group_in_place(log: &EventLog) -> Option<Grouped<'_>> {
         std::thread::scope(|scope| {
             let second = scope.spawn(|| in_order(&events[mid..], mid, prev, stages, 0));
             let a = first();
-            (a, second.join().ok().flatten())
+            (a, joined(second))
         })
     } else {
         (first(), Some(InOrder::empty(stages)))
@@ -1504,13 +1499,12 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
         }
     };
     let now = settings.now.unwrap_or(newest);
-    let (since, until, selection) = window(settings.window, oldest, newest);
-    if since >= until {
-        return Err(FlowError::EmptyWindow {
-            since: time::rfc3339(since),
-            until: time::rfc3339(until),
-        });
-    }
+    let (since, until, selection) = resolve_window(
+        settings.window,
+        oldest,
+        newest,
+        DefaultStart::NotBeforeFirstEvent,
+    )?;
     let mid = since + (until - since) / 2;
     let weeks = (until - since) as f64 / WEEK as f64;
 
@@ -1589,10 +1583,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
                 .collect();
             let mut parts = vec![scan.run(0..chunk.min(cases))];
             for h in handles {
-                parts.push(
-                    h.join()
-                        .unwrap_or_else(|_| Part::new(stage_count, cfd_days)),
-                );
+                parts.push(joined(h));
             }
             parts
         })
@@ -1864,7 +1855,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
             message: format!(
                 "{} is the largest stage, but {} too few to call it the bottleneck (at least {} needed)",
                 b.stage,
-                common::plural(b.evidence.count, "stay is", "stays are"),
+                plural(b.evidence.count, "stay is", "stays are"),
                 minimum::BOTTLENECK_ITEMS
             ),
         });
@@ -1999,15 +1990,11 @@ fn names(log: &EventLog, n: usize, case: impl Fn(usize) -> u32 + Sync) -> (Strin
     std::thread::scope(|scope| {
         let second = scope.spawn(|| part(mid..n, n - mid));
         let (mut text, mut ends) = part(0..mid, n);
-        match second.join() {
-            Ok((more, more_ends)) => {
-                let offset = text.len();
-                text.push_str(&more);
-                ends.extend(more_ends.iter().map(|e| e + offset));
-                (text, ends)
-            }
-            Err(_) => part(0..n, n),
-        }
+        let (more, more_ends) = joined(second);
+        let offset = text.len();
+        text.push_str(&more);
+        ends.extend(more_ends.iter().map(|e| e + offset));
+        (text, ends)
     })
 }
 
@@ -2043,6 +2030,14 @@ fn radix_sort_high(v: &mut Vec<(u64, i64)>) {
         }
         std::mem::swap(v, &mut other);
     }
+}
+
+/// A worker's result; a worker's panic is re-raised here, never turned
+/// into an empty part that would give silently wrong figures.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 fn resolution_regex() -> Regex {
@@ -2217,51 +2212,34 @@ fn summarize_all(jobs: Vec<(Seconds, bool)>) -> Vec<Summarized> {
         loop {
             let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let Some(&i) = order.get(k) else { return };
+            // A poisoned lock means a worker panicked: the scope re-raises
+            // that panic below.
             let job = slots[i]
                 .lock()
-                .ok()
-                .and_then(|mut s| s.take())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
                 .unwrap_or_default();
             let (values, interval) = job;
             let r = median_p85(values, interval);
-            if let Ok(mut slot) = results[i].lock() {
-                *slot = r;
-            }
+            *results[i]
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = r;
         }
     };
     std::thread::scope(|scope| {
-        for _ in 1..threads.min(order.len()) {
-            scope.spawn(work);
-        }
+        let handles: Vec<_> = (1..threads.min(order.len()))
+            .map(|_| scope.spawn(work))
+            .collect();
         work();
+        handles.into_iter().for_each(joined);
     });
     results
         .into_iter()
-        .map(|m| m.into_inner().unwrap_or_default())
+        .map(|m| {
+            m.into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        })
         .collect()
-}
-
-fn window(
-    spec: WindowSpec,
-    oldest: Timestamp,
-    newest: Timestamp,
-) -> (Timestamp, Timestamp, &'static str) {
-    let end_of_newest_day = time::day_floor(newest) + DAY;
-    match spec {
-        // Not before the log's first day: a rate over days before anything
-        // was recorded would be diluted.
-        WindowSpec::Default => (
-            (end_of_newest_day - DEFAULT_WINDOW_DAYS * DAY).max(time::day_floor(oldest)),
-            end_of_newest_day,
-            "default",
-        ),
-        WindowSpec::All => (time::day_floor(oldest), end_of_newest_day, "all"),
-        WindowSpec::Range { since, until } => {
-            let until = until.unwrap_or(end_of_newest_day);
-            let since = since.unwrap_or(until - DEFAULT_WINDOW_DAYS * DAY);
-            (since, until, "explicit")
-        }
-    }
 }
 
 fn bottleneck(
@@ -2285,9 +2263,7 @@ fn bottleneck(
     let &top = ranked.first()?;
     let st = &stages[top];
     let a = &acc[order[top]];
-    let half_share =
-        |h: usize| (half_totals[h] > 0).then(|| a.halves[h] as f64 / half_totals[h] as f64);
-    let (first, second) = (half_share(0), half_share(1));
+    let [first, second] = common::half_shares(a.halves, half_totals);
     let trend = common::trend([first, second], a.half_counts);
     let next = ranked.get(1).map(|&i| {
         let share = stages[i].share.unwrap_or(0.0);
@@ -2304,22 +2280,21 @@ fn bottleneck(
         Model::Activities => st.wait_median_seconds.flatten(),
         Model::Transitions => st.median_seconds,
     };
-    let mut summary = format!(
-        "{} holds {:.0}% of item time ({}median {}, p85 {}, {})",
-        st.name,
-        share * 100.0,
-        common::interval_words(st.share_ci),
-        opt_human(st.median_seconds),
-        opt_human(st.p85_seconds),
-        plural(st.count, "stay", "stays")
-    );
-    if too_few_to_call {
-        summary.push_str(&common::too_few_words(st.count, "stay is", "stays are"));
-    }
+    let mut summary = holds_sentence(&Holds {
+        stage: &st.name,
+        share,
+        share_ci: st.share_ci,
+        median: st.median_seconds,
+        p85: st.p85_seconds,
+        count: st.count,
+        of: "item time",
+        item: ["stay", "stays"],
+        too_few: too_few_to_call.then_some(st.count),
+    });
     if model == Model::Activities {
         summary.push_str(&format!(
             "; median wait before it {}",
-            opt_human(st.wait_median_seconds.flatten())
+            human_or_na(st.wait_median_seconds.flatten())
         ));
     }
     if st.net_flow_per_week > 0.0 {
@@ -2336,19 +2311,9 @@ fn bottleneck(
             st.aging, st.wip
         ));
     }
-    summary.push_str(&common::trend_words(
-        trend,
-        [first, second],
-        a.half_counts,
-        "stays",
-    ));
+    summary.push_str(&trend_words(trend, [first, second], a.half_counts, "stays"));
     match &next {
-        Some(n) => summary.push_str(&common::runner_up_words(
-            &st.name,
-            st.share_ci,
-            &n.stage,
-            n.share,
-        )),
+        Some(n) => summary.push_str(&runner_up_words(&st.name, st.share_ci, &n.stage, n.share)),
         None => summary.push_str("; no other stage holds time"),
     }
     Some(FlowBottleneck {
@@ -2373,18 +2338,6 @@ fn bottleneck(
         },
         next,
     })
-}
-
-fn opt_human(v: Option<f64>) -> String {
-    v.map_or_else(|| "n/a".to_owned(), time::human)
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
 }
 
 #[cfg(test)]

@@ -12,20 +12,18 @@ use std::collections::HashSet;
 use nextneck_model::{CommitIdx, History, REQUEST_COMMIT_LIMIT, RequestRef, TagTarget, Timestamp};
 use regex::Regex;
 
-use crate::common::{
-    bottleneck, build_stages, deploy_days_per_week, plural, resolve_window, sample_notices,
-};
+use crate::common::{bottleneck, build_stages, deploy_days_per_week, sample_notices};
 use crate::report::*;
 use crate::stats::Summary;
 use crate::time::DAY;
+pub use crate::types::{DEFAULT_WINDOW_DAYS, ReportError, WindowSpec};
+use crate::window::{DefaultStart, resolve_window};
+use crate::words::plural;
 
 /// The default `--deploy-tags`: `v1.2`, `1.2.3`, `v1.2.3`; no pre-releases.
 pub const DEFAULT_DEPLOY_TAGS: &str = r"^v?[0-9]+(\.[0-9]+){1,2}$";
 /// The default `--hotfix-pattern`, matched against commit subjects.
 pub const DEFAULT_HOTFIX_PATTERN: &str = r"(?i)\bhotfix\b";
-/// The default window length.
-pub const DEFAULT_WINDOW_DAYS: i64 = 90;
-
 /// Where deployments come from.
 #[derive(Clone, Debug)]
 pub enum DeploySource {
@@ -33,25 +31,6 @@ pub enum DeploySource {
     Tags(Regex),
     /// Every first-parent commit of this branch (as loaded into the history).
     Branch(String),
-}
-
-/// Which deployments the report looks at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WindowSpec {
-    /// The 90 whole UTC days ending with the day of the newest commit or
-    /// deployment.
-    Default,
-    /// From the day of the oldest commit or deployment to the end of the
-    /// newest one's day.
-    All,
-    /// Explicit bounds; a missing `since` is `until` − 90 days, a missing
-    /// `until` the end of the newest event's day.
-    Range {
-        /// Inclusive start.
-        since: Option<Timestamp>,
-        /// Exclusive end.
-        until: Option<Timestamp>,
-    },
 }
 
 /// Everything the git report needs besides the history.
@@ -69,24 +48,6 @@ pub struct GitSettings {
     pub explain: bool,
     /// Whether to fill [`Report::series`] (the data behind charts).
     pub series: bool,
-}
-
-/// Why a report could not be computed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ReportError {
-    /// The window is empty or inverted.
-    #[error(
-        "the window is empty: since {since} is not before until {until}; pass an earlier --since or a later --until"
-    )]
-    EmptyWindow {
-        /// RFC 3339.
-        since: String,
-        /// RFC 3339.
-        until: String,
-    },
-    /// The deployment branch was not loaded into the history.
-    #[error("branch `{0}` is not in the loaded history; check --deploy-branch")]
-    BranchNotLoaded(String),
 }
 
 const NONE: u32 = u32::MAX;
@@ -164,7 +125,8 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
         .chain(deployments.iter().map(|d| d.time))
         .min()
         .unwrap_or(0);
-    let (since, until, selection) = resolve_window(settings.window, oldest, newest)?;
+    let (since, until, selection) =
+        resolve_window(settings.window, oldest, newest, DefaultStart::Fixed)?;
     let in_window: Vec<usize> = (0..deployments.len())
         .filter(|&d| (since..until).contains(&deployments[d].time))
         .collect();

@@ -9,6 +9,7 @@ use crate::code::FailureCode;
 use crate::stats::wilson_interval;
 use crate::tiers::{Tier, minimum, rated};
 use crate::time::serde_rfc3339;
+pub use crate::types::{Notice, Window};
 
 /// The JSON schema version; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -139,22 +140,6 @@ pub struct Source {
     pub db: Option<String>,
     /// Normalized events read from the store; `None` for a git report.
     pub events: Option<usize>,
-}
-
-/// The report's time window.
-#[derive(Clone, Debug, Serialize)]
-pub struct Window {
-    /// Start, inclusive.
-    #[serde(with = "serde_rfc3339")]
-    pub since: Timestamp,
-    /// End, exclusive.
-    #[serde(with = "serde_rfc3339")]
-    pub until: Timestamp,
-    /// Length in days (may be fractional).
-    pub days: f64,
-    /// `default` (the 90 days ending with the newest event), `all` or
-    /// `explicit`.
-    pub selection: &'static str,
 }
 
 /// How deployments were recognised.
@@ -497,15 +482,6 @@ pub struct Undeployed {
     /// The oldest such change's author time.
     #[serde(with = "serde_rfc3339::option")]
     pub oldest_author_time: Option<Timestamp>,
-}
-
-/// Something the reader should know.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Notice {
-    /// Stable code, for example `shallow_clone` or `no_deployments`.
-    pub code: &'static str,
-    /// What it means and what to do, in words.
-    pub message: String,
 }
 
 /// The traceable detail behind every figure.

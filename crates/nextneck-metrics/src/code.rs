@@ -373,6 +373,10 @@ pub struct Knowledge {
     pub files: Vec<FileKnowledge>,
     /// Every directory holding such files (`.` is the root), by path.
     pub directories: Vec<DirectoryKnowledge>,
+    /// The paths of the top-level directories (and the root, first), most
+    /// lines added first, at most the hotspot limit and the root: the
+    /// directories a summary shows.
+    pub top_directories: Vec<String>,
     /// An island's main author wrote at least this share of its lines.
     pub island_min_share: f64,
     /// ... and made no commit in this many days before the window's end.
@@ -1125,6 +1129,7 @@ fn knowledge<'s>(
         authors: all_authors.len(),
         lines_added,
         files,
+        top_directories: top_directories(&directories, settings.top),
         directories,
         island_min_share: settings.islands.min_share,
         island_inactive_days: settings.islands.inactive_days,
@@ -1133,6 +1138,25 @@ fn knowledge<'s>(
         min_lines: MIN_KNOWLEDGE_LINES,
         unrated_files,
     }
+}
+
+/// Top-level directories (and the root), most lines added first: the
+/// root and at most `limit` others.
+fn top_directories(directories: &[DirectoryKnowledge], limit: usize) -> Vec<String> {
+    let mut top: Vec<&DirectoryKnowledge> = directories
+        .iter()
+        .filter(|d| d.path == "." || !d.path.contains('/'))
+        .collect();
+    top.sort_by(|a, b| {
+        (a.path != ".")
+            .cmp(&(b.path != "."))
+            .then(b.lines_added.cmp(&a.lines_added))
+            .then(a.path.cmp(&b.path))
+    });
+    top.iter()
+        .take(limit.saturating_add(1))
+        .map(|d| d.path.clone())
+        .collect()
 }
 
 /// The directories above a path, root (`.`) first.
@@ -1341,6 +1365,29 @@ pub fn failure_code(
         knowledge_islands,
         summary,
     })
+}
+
+/// The notice of a git report whose failed deployments' files are not
+/// named because reading them needs the file changes of `pending` commits,
+/// more than a report reads (`budget`).
+pub fn not_cached_notice(pending: usize, budget: usize) -> Notice {
+    Notice {
+        code: "code_not_cached",
+        message: format!(
+            "the failed deployments' files are not named: that needs the file changes of {pending} commits, more than a report reads ({budget}); run `nextneck code` once (it caches them) and later reports will name the hotspot and knowledge islands among those files"
+        ),
+    }
+}
+
+/// The notice of a git report whose failed deployments' file changes could
+/// not be read (`error` says why).
+pub fn unavailable_notice(error: &str) -> Notice {
+    Notice {
+        code: "code_unavailable",
+        message: format!(
+            "could not read the file changes of the failed deployments ({error}); the delivery figures are unaffected"
+        ),
+    }
 }
 
 #[cfg(test)]

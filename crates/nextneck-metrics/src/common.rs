@@ -6,7 +6,9 @@
 
 use nextneck_model::Timestamp;
 
-use crate::report::{Bottleneck, Dora, Evidence, Notice, RunnerUp, Stage};
+use crate::report::{
+    Bottleneck, Dora, Evidence, LeadTimeBin, Notice, RunnerUp, SeriesChange, Stage,
+};
 use crate::stats::{Summary, share_intervals};
 use crate::tiers::minimum;
 use crate::time::{DAY, WEEK};
@@ -36,6 +38,39 @@ pub(crate) fn deploy_days_per_week(
         .map(|w| w.iter().filter(|&&x| x).count() as f64)
         .collect();
     (Summary::of(&mut counts).median, weeks)
+}
+
+/// The lead-time histogram's bins, `[min, max)` in seconds (`None`: no
+/// upper bound): hours, days, weeks, quarters.
+const LEAD_TIME_BINS: [(i64, Option<i64>, &str); 9] = [
+    (0, Some(3600), "< 1h"),
+    (3600, Some(21_600), "1–6h"),
+    (21_600, Some(86_400), "6h–1d"),
+    (86_400, Some(259_200), "1–3d"),
+    (259_200, Some(604_800), "3–7d"),
+    (604_800, Some(1_209_600), "1–2w"),
+    (1_209_600, Some(2_419_200), "2–4w"),
+    (2_419_200, Some(7_862_400), "4–13w"),
+    (7_862_400, None, "≥ 13w"),
+];
+
+/// The changes counted by lead time in [`LEAD_TIME_BINS`] (a negative lead
+/// time, never measured, falls in none).
+pub(crate) fn lead_time_histogram(changes: &[SeriesChange]) -> Vec<LeadTimeBin> {
+    LEAD_TIME_BINS
+        .iter()
+        .map(|&(min, max, label)| LeadTimeBin {
+            label,
+            min_seconds: min,
+            max_seconds: max,
+            changes: changes
+                .iter()
+                .filter(|c| {
+                    c.lead_time_seconds >= min && max.is_none_or(|m| c.lead_time_seconds < m)
+                })
+                .count(),
+        })
+        .collect()
 }
 
 /// The stages' figures; each stage's share is of the sum over all stages,

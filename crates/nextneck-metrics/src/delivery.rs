@@ -21,7 +21,9 @@ use nextneck_model::events::{
 use nextneck_model::{CommitId, CommitIdx, History, Timestamp};
 use regex::Regex;
 
-use crate::common::{bottleneck, build_stages, deploy_days_per_week, sample_notices};
+use crate::common::{
+    bottleneck, build_stages, deploy_days_per_week, lead_time_histogram, sample_notices,
+};
 use crate::report::*;
 use crate::stats::Summary;
 use crate::time::{self, DAY};
@@ -1865,6 +1867,7 @@ pub fn delivery_report(
                     changes: shipped[d].iter().filter(|&&c| change_selected[c]).count(),
                 })
                 .collect(),
+            lead_time_histogram: lead_time_histogram(&points),
             changes: points.clone(),
             halves: [half(since, mid), half(mid, until)],
         }
@@ -2024,7 +2027,6 @@ pub fn delivery_report(
         // The code tie-in reads a git report's failed changes; an events
         // report does not feed it (yet).
         code: None,
-        failed_changes: Vec::new(),
     })
 }
 

@@ -13,7 +13,7 @@ use nextneck_metrics::code::{
 };
 use nextneck_metrics::report::Report;
 use nextneck_metrics::{ReportError, WindowSpec};
-use nextneck_model::Timestamp;
+use nextneck_model::{CommitId, Timestamp};
 use nextneck_render::Format;
 
 use crate::{UsageError, args};
@@ -268,8 +268,8 @@ pub fn run(args: CodeArgs) -> anyhow::Result<()> {
 /// cache later reports reuse.
 pub const TIE_IN_BUDGET: usize = 5_000;
 
-pub fn tie_in(path: &Path, report: &mut Report) {
-    if report.failed_changes.is_empty() {
+pub fn tie_in(path: &Path, report: &mut Report, failed_changes: &[CommitId]) {
+    if failed_changes.is_empty() {
         return;
     }
     // A hidden knob for tests, which cannot afford 5,000-commit fixtures.
@@ -285,12 +285,7 @@ pub fn tie_in(path: &Path, report: &mut Report) {
         cache: true,
         user_cache_dir: user_cache_dir(),
     };
-    let over_budget = |pending: usize| nextneck_metrics::report::Notice {
-        code: "code_not_cached",
-        message: format!(
-            "the failed deployments' files are not named: that needs the file changes of {pending} commits, more than a report reads ({budget}); run `nextneck code` once (it caches them) and later reports will name the hotspot and knowledge islands among those files"
-        ),
-    };
+    let over_budget = |pending: usize| nextneck_metrics::code::not_cached_notice(pending, budget);
     // Without a cache, even walking the history again would double the
     // report's cost on a large repository: decide from the commit count.
     if report.source.commits > budget && !CodeLoader::cache_exists(path, &options) {
@@ -314,7 +309,7 @@ pub fn tie_in(path: &Path, report: &mut Report) {
         let code = nextneck_metrics::code::failure_code(
             &history,
             snapshot.as_ref(),
-            &report.failed_changes,
+            failed_changes,
             since,
             until,
         )?;
@@ -323,12 +318,11 @@ pub fn tie_in(path: &Path, report: &mut Report) {
     match result {
         Ok(Ok(code)) => report.code = Some(code),
         Ok(Err(pending)) => report.notices.push(over_budget(pending)),
-        Err(e) => report.notices.push(nextneck_metrics::report::Notice {
-            code: "code_unavailable",
-            message: format!(
-                "could not read the file changes of the failed deployments ({e:#}); the delivery figures are unaffected"
-            ),
-        }),
+        Err(e) => report
+            .notices
+            .push(nextneck_metrics::code::unavailable_notice(&format!(
+                "{e:#}"
+            ))),
     }
 }
 

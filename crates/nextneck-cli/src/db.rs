@@ -61,19 +61,6 @@ pub fn read_events(url: &str, kinds: &[&str]) -> anyhow::Result<Vec<nextneck_sto
         .with_context(|| format!("could not read the events of {}", redact(url)))
 }
 
-/// The metrics' view of stored events: each event with its delivery and
-/// position.
-pub fn traced(stored: &[nextneck_store::StoredEvent]) -> Vec<nextneck_metrics::TracedEvent<'_>> {
-    stored
-        .iter()
-        .map(|e| nextneck_metrics::TracedEvent {
-            delivery_id: e.delivery_id,
-            seq: e.seq,
-            event: &e.event,
-        })
-        .collect()
-}
-
 /// "it has a, b" or "it has none", for error messages that list what
 /// exists.
 pub fn it_has(names: &[&str]) -> String {

@@ -273,7 +273,7 @@ fn delivery_reports(
         }
     };
     let stored = db::read_events(url, nextneck_metrics::delivery::KINDS)?;
-    let traced = db::traced(&stored);
+    let traced = nextneck_store::traced(&stored);
     let mut report = |(since, until): (Timestamp, Timestamp)| {
         d.window = range(since, until);
         nextneck_metrics::delivery_report(&traced, history.as_ref(), &d).map_err(report_error)
@@ -291,7 +291,7 @@ fn stream_reports(
     before: (Timestamp, Timestamp),
 ) -> anyhow::Result<Vec<(FlowReport, FlowReport)>> {
     let stored = db::read_events(url, nextneck_metrics::flow_events::KINDS)?;
-    let traced = db::traced(&stored);
+    let traced = nextneck_store::traced(&stored);
     let logs = nextneck_metrics::flow_events::stream_logs(&traced, &db::redact(url));
     let mut out = Vec::new();
     for (name, log) in &logs {

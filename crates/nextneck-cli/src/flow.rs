@@ -268,7 +268,7 @@ fn store_streams(
 ) -> anyhow::Result<Vec<Stream>> {
     crate::db::require_existing(url)?;
     let stored = crate::db::read_events(url, nextneck_metrics::flow_events::KINDS)?;
-    let traced = crate::db::traced(&stored);
+    let traced = nextneck_store::traced(&stored);
     let show = config
         .and_then(|c| c.server.show_db_location)
         .unwrap_or(false);

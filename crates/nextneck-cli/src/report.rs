@@ -316,12 +316,14 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         other => anyhow::Error::new(other),
     })?;
     progress.finish();
-    let mut report =
-        nextneck_metrics::git_report(&history, &settings.git).map_err(|e| match e {
-            ReportError::EmptyWindow { .. } => anyhow::Error::new(UsageError(e.to_string())),
-            other => anyhow::Error::new(other),
+    let (mut report, failed_changes) =
+        nextneck_metrics::git::report_and_failed_changes(&history, &settings.git).map_err(|e| {
+            match e {
+                ReportError::EmptyWindow { .. } => anyhow::Error::new(UsageError(e.to_string())),
+                other => anyhow::Error::new(other),
+            }
         })?;
-    crate::code::tie_in(&path, &mut report);
+    crate::code::tie_in(&path, &mut report, &failed_changes);
     crate::output::write_to(args.output.as_deref(), |out| {
         nextneck_render::render(&report, settings.format, settings.color, out)
     })
@@ -364,7 +366,7 @@ fn run_events(args: &ReportArgs, settings: &Settings, url: &str) -> anyhow::Resu
         None => None,
     };
     let stored = db::read_events(url, nextneck_metrics::delivery::KINDS)?;
-    let traced = db::traced(&stored);
+    let traced = nextneck_store::traced(&stored);
     let report = nextneck_metrics::delivery_report(&traced, history.as_ref(), &delivery).map_err(
         |e| match e {
             ReportError::EmptyWindow { .. } => anyhow::Error::new(UsageError(e.to_string())),

@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 mod cache;
 pub mod changes;
+mod header;
 mod objects;
 mod prefetch;
 
@@ -459,7 +460,7 @@ impl<'r> Loader<'r> {
                         },
                     )?;
                     if depth == 0 {
-                        tagger_time = tag.tagger.and_then(|raw| signature_time(raw).ok());
+                        tagger_time = tag.tagger.and_then(|raw| header::signature_time(raw).ok());
                     }
                     id = tag.target();
                 }
@@ -594,62 +595,20 @@ struct ParsedCommit<'a> {
     message: &'a [u8],
 }
 
-/// Parses a raw commit object: header lines up to the first empty line,
-/// then the message.
+/// Parses a raw commit object ([`header::parse_commit`]) and takes its
+/// subject, the message's first line.
 fn parse_commit(data: &[u8]) -> Result<ParsedCommit<'_>, String> {
-    let mut parents = Vec::new();
-    let mut author_time = None;
-    let mut committer_time = None;
-    let mut rest = data;
-    let message = loop {
-        let (line, after) = match rest.iter().position(|&b| b == b'\n') {
-            Some(end) => (&rest[..end], &rest[end + 1..]),
-            None => (rest, &rest[rest.len()..]),
-        };
-        if line.is_empty() {
-            break after;
-        }
-        if let Some(hex) = line.strip_prefix(b"parent ") {
-            let id = ObjectId::from_hex(hex)
-                .map_err(|_| format!("bad parent line `{}`", String::from_utf8_lossy(line)))?;
-            parents.push(id);
-        } else if let Some(sig) = line.strip_prefix(b"author ") {
-            author_time = Some(signature_time(sig).map_err(|e| format!("author line: {e}"))?);
-        } else if let Some(sig) = line.strip_prefix(b"committer ") {
-            committer_time = Some(signature_time(sig).map_err(|e| format!("committer line: {e}"))?);
-        }
-        if after.is_empty() {
-            break after;
-        }
-        rest = after;
-    };
-    let author_time = author_time.ok_or("no author line")?;
-    let committer_time = committer_time.ok_or("no committer line")?;
+    let header = header::parse_commit(data, false)?;
+    let message = header.message;
     let first_line = message.split(|&b| b == b'\n').next().unwrap_or_default();
     let first_line = first_line.strip_suffix(b"\r").unwrap_or(first_line);
     Ok(ParsedCommit {
-        parents,
-        author_time,
-        committer_time,
+        parents: header.parents,
+        author_time: header.author_time,
+        committer_time: header.committer_time,
         subject: String::from_utf8_lossy(first_line).into_owned(),
         message,
     })
-}
-
-/// The seconds of a signature `Name <email> 1700000000 +0100`.
-fn signature_time(sig: &[u8]) -> Result<Timestamp, String> {
-    let after_email = match sig.iter().rposition(|&b| b == b'>') {
-        Some(pos) => &sig[pos + 1..],
-        None => sig,
-    };
-    let text = String::from_utf8_lossy(after_email);
-    let seconds = text
-        .split_ascii_whitespace()
-        .next()
-        .ok_or_else(|| "no time".to_owned())?;
-    seconds
-        .parse::<i64>()
-        .map_err(|_| format!("unreadable time `{seconds}`"))
 }
 
 #[cfg(test)]

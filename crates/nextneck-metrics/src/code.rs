@@ -12,10 +12,11 @@ use nextneck_model::Timestamp;
 use nextneck_model::code::{AuthorIdx, ChangeKind, CodeHistory, PathIdx, Snapshot};
 use serde::Serialize;
 
-use crate::common::resolve_window;
-use crate::git::{ReportError, WindowSpec};
-use crate::report::{Notice, Window};
+use crate::glob;
 use crate::time::{DAY, serde_rfc3339};
+use crate::types::{Notice, ReportError, Window, WindowSpec};
+use crate::window::{DefaultStart, resolve_window};
+use crate::words::plural;
 
 /// The JSON schema version of [`CodeReport`]; bumped on any incompatible
 /// change.
@@ -94,51 +95,10 @@ impl PathPattern {
                 // The path, or any directory above it.
                 (1..=chars.len())
                     .filter(|&end| end == chars.len() || chars[end] == '/')
-                    .any(|end| glob_match(glob, &chars[..end]))
+                    .any(|end| glob::matches(glob::PATHSPEC, glob, &chars[..end]))
             }
         }
     }
-}
-
-fn glob_match(p: &[char], s: &[char]) -> bool {
-    match p.first() {
-        None => s.is_empty(),
-        Some('*') => (0..=s.len()).any(|i| glob_match(&p[1..], &s[i..])),
-        Some('?') => !s.is_empty() && glob_match(&p[1..], &s[1..]),
-        Some('[') => match class_match(&p[1..], s.first().copied()) {
-            Some((true, rest)) => glob_match(rest, &s[1..]),
-            Some((false, _)) => false,
-            // No closing bracket: a literal `[`.
-            None => s.first() == Some(&'[') && glob_match(&p[1..], &s[1..]),
-        },
-        Some(&c) => s.first() == Some(&c) && glob_match(&p[1..], &s[1..]),
-    }
-}
-
-/// Matches one character against a class whose `[` is already consumed;
-/// returns whether it matched and the pattern after the `]`, or `None`
-/// when the class is not closed.
-fn class_match(p: &[char], c: Option<char>) -> Option<(bool, &[char])> {
-    let (negated, body) = match p.first() {
-        Some('!' | '^') => (true, &p[1..]),
-        _ => (false, p),
-    };
-    let mut i = 0;
-    let mut hit = false;
-    while i < body.len() {
-        if body[i] == ']' && i > 0 {
-            let matched = c.is_some() && (hit != negated);
-            return Some((matched, &body[i + 1..]));
-        }
-        if i + 2 < body.len() && body[i + 1] == '-' && body[i + 2] != ']' {
-            hit |= c.is_some_and(|c| (body[i]..=body[i + 2]).contains(&c));
-            i += 3;
-        } else {
-            hit |= c == Some(body[i]);
-            i += 1;
-        }
-    }
-    None
 }
 
 /// Thresholds of change coupling.
@@ -413,6 +373,10 @@ pub struct Knowledge {
     pub files: Vec<FileKnowledge>,
     /// Every directory holding such files (`.` is the root), by path.
     pub directories: Vec<DirectoryKnowledge>,
+    /// The paths of the top-level directories (and the root, first), most
+    /// lines added first, at most the hotspot limit and the root: the
+    /// directories a summary shows.
+    pub top_directories: Vec<String>,
     /// An island's main author wrote at least this share of its lines.
     pub island_min_share: f64,
     /// ... and made no commit in this many days before the window's end.
@@ -541,7 +505,7 @@ pub fn window(
     let times = history.commits.iter().map(|c| c.committer_time);
     let newest = times.clone().max().unwrap_or(0);
     let oldest = times.min().unwrap_or(0);
-    resolve_window(spec, oldest, newest)
+    Ok(resolve_window(spec, oldest, newest, DefaultStart::Fixed)?)
 }
 
 /// The snapshot commit for a window ending at `until`: the newest commit on
@@ -1165,6 +1129,7 @@ fn knowledge<'s>(
         authors: all_authors.len(),
         lines_added,
         files,
+        top_directories: top_directories(&directories, settings.top),
         directories,
         island_min_share: settings.islands.min_share,
         island_inactive_days: settings.islands.inactive_days,
@@ -1173,6 +1138,25 @@ fn knowledge<'s>(
         min_lines: MIN_KNOWLEDGE_LINES,
         unrated_files,
     }
+}
+
+/// Top-level directories (and the root), most lines added first: the
+/// root and at most `limit` others.
+fn top_directories(directories: &[DirectoryKnowledge], limit: usize) -> Vec<String> {
+    let mut top: Vec<&DirectoryKnowledge> = directories
+        .iter()
+        .filter(|d| d.path == "." || !d.path.contains('/'))
+        .collect();
+    top.sort_by(|a, b| {
+        (a.path != ".")
+            .cmp(&(b.path != "."))
+            .then(b.lines_added.cmp(&a.lines_added))
+            .then(a.path.cmp(&b.path))
+    });
+    top.iter()
+        .take(limit.saturating_add(1))
+        .map(|d| d.path.clone())
+        .collect()
 }
 
 /// The directories above a path, root (`.`) first.
@@ -1383,12 +1367,26 @@ pub fn failure_code(
     })
 }
 
-/// `1 commit`, `2 commits`.
-fn plural(n: usize, singular: &str, plural: &str) -> String {
-    if n == 1 {
-        format!("1 {singular}")
-    } else {
-        format!("{n} {plural}")
+/// The notice of a git report whose failed deployments' files are not
+/// named because reading them needs the file changes of `pending` commits,
+/// more than a report reads (`budget`).
+pub fn not_cached_notice(pending: usize, budget: usize) -> Notice {
+    Notice {
+        code: "code_not_cached",
+        message: format!(
+            "the failed deployments' files are not named: that needs the file changes of {pending} commits, more than a report reads ({budget}); run `nextneck code` once (it caches them) and later reports will name the hotspot and knowledge islands among those files"
+        ),
+    }
+}
+
+/// The notice of a git report whose failed deployments' file changes could
+/// not be read (`error` says why).
+pub fn unavailable_notice(error: &str) -> Notice {
+    Notice {
+        code: "code_unavailable",
+        message: format!(
+            "could not read the file changes of the failed deployments ({error}); the delivery figures are unaffected"
+        ),
     }
 }
 
@@ -1651,7 +1649,7 @@ impl Attributes {
                 rest
             };
             let chars: Vec<char> = subject.chars().collect();
-            if attr_glob(&rule.pattern, &chars) {
+            if glob::matches(glob::ATTRIBUTES, &rule.pattern, &chars) {
                 generated = rule.generated.or(generated);
                 vendored = rule.vendored.or(vendored);
             }
@@ -1700,33 +1698,6 @@ fn parse_attribute_line(dir: &str, line: &str) -> Option<AttributeRule> {
     })
 }
 
-/// Glob as git matches attribute patterns: `**` crosses `/`, `*` and `?`
-/// do not; `[...]` classes as in `--path`.
-fn attr_glob(p: &[char], s: &[char]) -> bool {
-    match p.first() {
-        None => s.is_empty(),
-        Some('*') if p.get(1) == Some(&'*') => {
-            if p.get(2) == Some(&'/') {
-                (0..=s.len())
-                    .filter(|&i| i == 0 || s[i - 1] == '/')
-                    .any(|i| attr_glob(&p[3..], &s[i..]))
-            } else {
-                (0..=s.len()).any(|i| attr_glob(&p[2..], &s[i..]))
-            }
-        }
-        Some('*') => (0..=s.len())
-            .take_while(|&i| i == 0 || s[i - 1] != '/')
-            .any(|i| attr_glob(&p[1..], &s[i..])),
-        Some('?') => s.first().is_some_and(|&c| c != '/') && attr_glob(&p[1..], &s[1..]),
-        Some('[') => match class_match(&p[1..], s.first().copied()) {
-            Some((true, rest)) => attr_glob(rest, &s[1..]),
-            Some((false, _)) => false,
-            None => s.first() == Some(&'[') && attr_glob(&p[1..], &s[1..]),
-        },
-        Some(&c) => s.first() == Some(&c) && attr_glob(&p[1..], &s[1..]),
-    }
-}
-
 /// Why `path` is left out by default, if it is: the attributes first (an
 /// explicit `-linguist-generated` or `linguist-vendored=false` keeps a file
 /// the built-in lists would leave out), then lockfiles, the built-in
@@ -1744,7 +1715,7 @@ pub fn left_out_reason(path: &str, attributes: &Attributes) -> Option<LeftOutRea
     let matches_any = |patterns: &[&str]| {
         patterns.iter().any(|p| {
             let p: Vec<char> = p.chars().collect();
-            glob_match(&p, &name_chars)
+            glob::matches(glob::PATHSPEC, &p, &name_chars)
         })
     };
     if generated.is_none() {

@@ -1,55 +1,18 @@
 //! Pieces every report shares, so that the git report and the delivery
-//! events report apply one definition: the window, deployment frequency's
-//! days per week, the stages' figures and the bottleneck with its evidence
-//! (`docs/metrics.md`).
+//! events report apply one definition: deployment frequency's days per
+//! week, the stages' figures, the trend rule and the bottleneck with its
+//! evidence (`docs/metrics.md`). The window is in [`crate::window`], the
+//! words in [`crate::words`].
 
 use nextneck_model::Timestamp;
 
-use crate::git::{DEFAULT_WINDOW_DAYS, ReportError, WindowSpec};
-use crate::report::{Bottleneck, Dora, Evidence, Notice, RunnerUp, Stage};
+use crate::report::{
+    Bottleneck, Dora, Evidence, LeadTimeBin, Notice, RunnerUp, SeriesChange, Stage,
+};
 use crate::stats::{Summary, share_intervals};
 use crate::tiers::minimum;
-use crate::time::{self, DAY, WEEK};
-
-/// The window `[since, until)` and how it was selected, from the spec and
-/// the oldest and newest event times (see "The window" in
-/// `docs/metrics.md`).
-pub(crate) fn resolve_window(
-    spec: WindowSpec,
-    oldest: Timestamp,
-    newest: Timestamp,
-) -> Result<(Timestamp, Timestamp, &'static str), ReportError> {
-    let end_of_newest_day = time::day_floor(newest) + DAY;
-    let (since, until, selection) = match spec {
-        WindowSpec::Default => (
-            end_of_newest_day - DEFAULT_WINDOW_DAYS * DAY,
-            end_of_newest_day,
-            "default",
-        ),
-        WindowSpec::All => (time::day_floor(oldest), end_of_newest_day, "all"),
-        WindowSpec::Range { since, until } => {
-            let until = until.unwrap_or(end_of_newest_day);
-            let since = since.unwrap_or(until - DEFAULT_WINDOW_DAYS * DAY);
-            (since, until, "explicit")
-        }
-    };
-    if since >= until {
-        return Err(ReportError::EmptyWindow {
-            since: time::rfc3339(since),
-            until: time::rfc3339(until),
-        });
-    }
-    Ok((since, until, selection))
-}
-
-/// `1 change`, `2 changes`: the count and the word that agrees with it.
-pub(crate) fn plural(n: usize, singular: &str, plural: &str) -> String {
-    if n == 1 {
-        format!("1 {singular}")
-    } else {
-        format!("{n} {plural}")
-    }
-}
+use crate::time::{DAY, WEEK};
+use crate::words::{Holds, holds_sentence, plural, runner_up_words, trend_words};
 
 /// Median over whole 7-day blocks, counted back from `until`, of the number
 /// of 24-hour days (counted the same way) holding a deployment.
@@ -75,6 +38,39 @@ pub(crate) fn deploy_days_per_week(
         .map(|w| w.iter().filter(|&&x| x).count() as f64)
         .collect();
     (Summary::of(&mut counts).median, weeks)
+}
+
+/// The lead-time histogram's bins, `[min, max)` in seconds (`None`: no
+/// upper bound): hours, days, weeks, quarters.
+const LEAD_TIME_BINS: [(i64, Option<i64>, &str); 9] = [
+    (0, Some(3600), "< 1h"),
+    (3600, Some(21_600), "1–6h"),
+    (21_600, Some(86_400), "6h–1d"),
+    (86_400, Some(259_200), "1–3d"),
+    (259_200, Some(604_800), "3–7d"),
+    (604_800, Some(1_209_600), "1–2w"),
+    (1_209_600, Some(2_419_200), "2–4w"),
+    (2_419_200, Some(7_862_400), "4–13w"),
+    (7_862_400, None, "≥ 13w"),
+];
+
+/// The changes counted by lead time in [`LEAD_TIME_BINS`] (a negative lead
+/// time, never measured, falls in none).
+pub(crate) fn lead_time_histogram(changes: &[SeriesChange]) -> Vec<LeadTimeBin> {
+    LEAD_TIME_BINS
+        .iter()
+        .map(|&(min, max, label)| LeadTimeBin {
+            label,
+            min_seconds: min,
+            max_seconds: max,
+            changes: changes
+                .iter()
+                .filter(|c| {
+                    c.lead_time_seconds >= min && max.is_none_or(|m| c.lead_time_seconds < m)
+                })
+                .count(),
+        })
+        .collect()
 }
 
 /// The stages' figures; each stage's share is of the sum over all stages,
@@ -121,62 +117,15 @@ pub(crate) fn trend(shares: [Option<f64>; 2], items: [usize; 2]) -> Option<&'sta
     }
 }
 
-/// The words after a bottleneck's figures about its trend: the trend, or
-/// why there is none although both halves hold time.
-pub(crate) fn trend_words(
-    trend: Option<&str>,
-    shares: [Option<f64>; 2],
-    items: [usize; 2],
-    what: &str,
-) -> String {
-    match (trend, shares) {
-        (Some(t), [Some(a), Some(b)]) => format!(
-            "; {t} ({:.0}% in the window's first half, {:.0}% in the second)",
-            a * 100.0,
-            b * 100.0
-        ),
-        (None, [Some(_), Some(_)]) => format!(
-            "; no trend: {} and {} {what} in the window's halves, a trend needs {} in each",
-            items[0],
-            items[1],
-            minimum::TREND_ITEMS_PER_HALF
-        ),
-        _ => String::new(),
-    }
-}
-
-/// The words about the runner-up: its share, and whether the bottleneck's
-/// interval holds it.
-pub(crate) fn runner_up_words(
-    top: &str,
-    top_ci: Option<[f64; 2]>,
-    next: &str,
-    share: f64,
-) -> String {
-    let mut words = format!("; next: {next} at {:.0}%", share * 100.0);
-    if let Some([lo, hi]) = top_ci.filter(|[lo, _]| share >= *lo) {
-        words.push_str(&format!(
-            ", inside {top}'s 95% interval ({:.0}–{:.0}%): the data cannot tell the two apart",
-            lo * 100.0,
-            hi * 100.0
-        ));
-    }
-    words
+/// Each half's share of the time: `part[h]` of `whole[h]`, `None` for a
+/// half without time. With [`trend`], the trend rule of every report.
+pub(crate) fn half_shares(part: [i64; 2], whole: [i64; 2]) -> [Option<f64>; 2] {
+    [0, 1].map(|h| (whole[h] > 0).then(|| part[h] as f64 / whole[h] as f64))
 }
 
 /// Whether `share` is inside the interval `ci`.
 pub(crate) fn within(ci: Option<[f64; 2]>, share: f64) -> bool {
     ci.is_some_and(|[lo, _]| share >= lo)
-}
-
-/// The words that end a verdict resting on `n` items, fewer than a
-/// bottleneck needs: the stage is the largest, not a bottleneck.
-pub(crate) fn too_few_words(n: usize, one: &str, many: &str) -> String {
-    format!(
-        "; {} too few to call it the bottleneck (at least {} needed)",
-        plural(n, one, many),
-        minimum::BOTTLENECK_ITEMS
-    )
 }
 
 /// The stage with the largest share, with its evidence and the runner-up.
@@ -202,11 +151,10 @@ pub(crate) fn bottleneck(
     });
     let (index, top) = *ranked.first()?;
     let share = top.share?;
-    let half_share = |h: &Vec<i64>| {
-        let sum: i64 = h.iter().sum();
-        (sum > 0).then(|| h.get(index).copied().unwrap_or(0) as f64 / sum as f64)
-    };
-    let shares = [half_share(&halves[0]), half_share(&halves[1])];
+    let part = halves
+        .each_ref()
+        .map(|h| h.get(index).copied().unwrap_or(0));
+    let shares = half_shares(part, halves.each_ref().map(|h| h.iter().sum()));
     let trend = trend(shares, half_changes);
     let next = ranked.get(1).map(|(_, s)| {
         let share = s.share.unwrap_or(0.0);
@@ -221,18 +169,17 @@ pub(crate) fn bottleneck(
         .changes
         .max(ranked.iter().map(|(_, s)| s.changes).max().unwrap_or(0));
     let too_few_to_call = measured < minimum::BOTTLENECK_ITEMS;
-    let mut summary = format!(
-        "{} holds {:.0}% of change time ({}median {}, p85 {}, {})",
-        top.name,
-        share * 100.0,
-        interval_words(top.share_ci),
-        top.median_seconds.map_or("n/a".to_owned(), time::human),
-        top.p85_seconds.map_or("n/a".to_owned(), time::human),
-        plural(top.changes, "change", "changes")
-    );
-    if too_few_to_call {
-        summary.push_str(&too_few_words(measured, "change is", "changes are"));
-    }
+    let mut summary = holds_sentence(&Holds {
+        stage: top.name,
+        share,
+        share_ci: top.share_ci,
+        median: top.median_seconds,
+        p85: top.p85_seconds,
+        count: top.changes,
+        of: "change time",
+        item: ["change", "changes"],
+        too_few: too_few_to_call.then_some(measured),
+    });
     summary.push_str(&trend_words(trend, shares, half_changes, "changes"));
     if let Some(n) = &next {
         summary.push_str(&runner_up_words(top.name, top.share_ci, n.stage, n.share));
@@ -253,13 +200,6 @@ pub(crate) fn bottleneck(
             summary,
         },
         next,
-    })
-}
-
-/// `95% interval 40–60%; `, or nothing without an interval.
-pub(crate) fn interval_words(ci: Option<[f64; 2]>) -> String {
-    ci.map_or_else(String::new, |[lo, hi]| {
-        format!("95% interval {:.0}–{:.0}%; ", lo * 100.0, hi * 100.0)
     })
 }
 

@@ -16,18 +16,20 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use nextneck_model::events::{
-    Actor, CiConclusion, CiStatus, DeploymentStatus, Event, EventBody, IncidentStatus, TestOutcome,
+    Actor, CiConclusion, CiStatus, DeploymentStatus, EventBody, IncidentStatus, TestOutcome,
 };
 use nextneck_model::{CommitId, CommitIdx, History, Timestamp};
 use regex::Regex;
 
 use crate::common::{
-    bottleneck, build_stages, deploy_days_per_week, plural, resolve_window, sample_notices,
+    bottleneck, build_stages, deploy_days_per_week, lead_time_histogram, sample_notices,
 };
-use crate::git::{ReportError, WindowSpec};
 use crate::report::*;
 use crate::stats::Summary;
 use crate::time::{self, DAY};
+use crate::types::{ReportError, WindowSpec};
+use crate::window::{DefaultStart, resolve_window};
+use crate::words::plural;
 
 /// The default production pattern: `production`, `prod`, and names that
 /// start with either followed by a separator (`prod-eu`, `production/us`).
@@ -54,16 +56,7 @@ pub const STAGES: [&str; 5] = ["coding", "pickup", "review", "unreviewed", "depl
 /// How many slowest tests the report lists.
 const SLOWEST: usize = 10;
 
-/// One stored observation and the raw delivery it was derived from.
-#[derive(Clone, Copy, Debug)]
-pub struct TracedEvent<'a> {
-    /// The store's id of the raw delivery.
-    pub delivery_id: i64,
-    /// The event's position among that delivery's events.
-    pub seq: u32,
-    /// The observation.
-    pub event: &'a Event,
-}
+pub use nextneck_model::events::TracedEvent;
 
 /// How merged changes are linked to the deployment that shipped them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,30 +187,7 @@ impl DeliverySettings {
 // ---------------------------------------------------------------------------
 // Names: globs, services and teams.
 
-/// Case-insensitive glob: `*` is any run of characters (`/` included), `?`
-/// one character; everything else is literal.
-pub fn glob_match(pattern: &str, value: &str) -> bool {
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
-    let v: Vec<char> = value.to_lowercase().chars().collect();
-    let (mut pi, mut vi) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while vi < v.len() {
-        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && p[pi] == v[vi])) {
-            pi += 1;
-            vi += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, vi));
-            pi += 1;
-        } else if let Some((sp, sv)) = star {
-            pi = sp + 1;
-            vi = sv + 1;
-            star = Some((sp, sv + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
+pub use crate::glob::glob_match;
 
 /// The name of the rule whose pattern matches `value` most specifically:
 /// an exact name beats a glob, a glob with more literal characters beats
@@ -1474,6 +1444,7 @@ pub fn delivery_report(
         settings.window,
         oldest.or(settings.now).unwrap_or(0),
         newest.or(settings.now).unwrap_or(0),
+        DefaultStart::Fixed,
     )?;
     let in_window = |t: Option<Timestamp>| t.is_some_and(|t| (since..until).contains(&t));
     let mid = since + (until - since) / 2;
@@ -1896,6 +1867,7 @@ pub fn delivery_report(
                     changes: shipped[d].iter().filter(|&&c| change_selected[c]).count(),
                 })
                 .collect(),
+            lead_time_histogram: lead_time_histogram(&points),
             changes: points.clone(),
             halves: [half(since, mid), half(mid, until)],
         }
@@ -2055,7 +2027,6 @@ pub fn delivery_report(
         // The code tie-in reads a git report's failed changes; an events
         // report does not feed it (yet).
         code: None,
-        failed_changes: Vec::new(),
     })
 }
 
@@ -2674,8 +2645,8 @@ mod tests {
     use super::*;
     use nextneck_model::Commit;
     use nextneck_model::events::{
-        Change, ChangeCommit, ChangeState, CiRun, Deployment, Incident, Issue, Postmortem, Review,
-        ReviewState, TestCase,
+        Change, ChangeCommit, ChangeState, CiRun, Deployment, Event, Incident, Issue, Postmortem,
+        Review, ReviewState, TestCase,
     };
     use serde_json::{Value, json};
 

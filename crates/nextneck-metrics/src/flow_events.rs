@@ -26,10 +26,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use nextneck_model::Timestamp;
-use nextneck_model::events::EventBody;
+use nextneck_model::events::{EventBody, TracedEvent};
 use nextneck_model::flow::{self, EventLog, NO_TIME, SourceFile};
-
-use crate::delivery::TracedEvent;
 
 /// The kinds of stored events streams are built from.
 pub const KINDS: &[&str] = &["stage_transition", "issue", "issue_status_change"];

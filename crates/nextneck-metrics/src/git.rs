@@ -9,23 +9,25 @@ use std::ops::Range;
 
 use std::collections::HashSet;
 
-use nextneck_model::{CommitIdx, History, REQUEST_COMMIT_LIMIT, RequestRef, TagTarget, Timestamp};
+use nextneck_model::{
+    CommitId, CommitIdx, History, REQUEST_COMMIT_LIMIT, RequestRef, TagTarget, Timestamp,
+};
 use regex::Regex;
 
 use crate::common::{
-    bottleneck, build_stages, deploy_days_per_week, plural, resolve_window, sample_notices,
+    bottleneck, build_stages, deploy_days_per_week, lead_time_histogram, sample_notices,
 };
 use crate::report::*;
 use crate::stats::Summary;
 use crate::time::DAY;
+pub use crate::types::{DEFAULT_WINDOW_DAYS, ReportError, WindowSpec};
+use crate::window::{DefaultStart, resolve_window};
+use crate::words::plural;
 
 /// The default `--deploy-tags`: `v1.2`, `1.2.3`, `v1.2.3`; no pre-releases.
 pub const DEFAULT_DEPLOY_TAGS: &str = r"^v?[0-9]+(\.[0-9]+){1,2}$";
 /// The default `--hotfix-pattern`, matched against commit subjects.
 pub const DEFAULT_HOTFIX_PATTERN: &str = r"(?i)\bhotfix\b";
-/// The default window length.
-pub const DEFAULT_WINDOW_DAYS: i64 = 90;
-
 /// Where deployments come from.
 #[derive(Clone, Debug)]
 pub enum DeploySource {
@@ -33,25 +35,6 @@ pub enum DeploySource {
     Tags(Regex),
     /// Every first-parent commit of this branch (as loaded into the history).
     Branch(String),
-}
-
-/// Which deployments the report looks at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WindowSpec {
-    /// The 90 whole UTC days ending with the day of the newest commit or
-    /// deployment.
-    Default,
-    /// From the day of the oldest commit or deployment to the end of the
-    /// newest one's day.
-    All,
-    /// Explicit bounds; a missing `since` is `until` − 90 days, a missing
-    /// `until` the end of the newest event's day.
-    Range {
-        /// Inclusive start.
-        since: Option<Timestamp>,
-        /// Exclusive end.
-        until: Option<Timestamp>,
-    },
 }
 
 /// Everything the git report needs besides the history.
@@ -69,24 +52,6 @@ pub struct GitSettings {
     pub explain: bool,
     /// Whether to fill [`Report::series`] (the data behind charts).
     pub series: bool,
-}
-
-/// Why a report could not be computed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ReportError {
-    /// The window is empty or inverted.
-    #[error(
-        "the window is empty: since {since} is not before until {until}; pass an earlier --since or a later --until"
-    )]
-    EmptyWindow {
-        /// RFC 3339.
-        since: String,
-        /// RFC 3339.
-        until: String,
-    },
-    /// The deployment branch was not loaded into the history.
-    #[error("branch `{0}` is not in the loaded history; check --deploy-branch")]
-    BranchNotLoaded(String),
 }
 
 const NONE: u32 = u32::MAX;
@@ -115,12 +80,87 @@ struct Shipping {
 
 /// Computes the report.
 pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, ReportError> {
+    report_and_failed_changes(history, settings).map(|(report, _)| report)
+}
+
+/// The report, and the non-merge commits the window's failed deployments
+/// shipped: what `nextneck report` reads the files of for the code tie-in
+/// ([`crate::code::failure_code`]).
+pub fn report_and_failed_changes(
+    history: &History,
+    settings: &GitSettings,
+) -> Result<(Report, Vec<CommitId>), ReportError> {
     let mut notices = Vec::new();
     let generation = generations(history);
+    let (mut deployments, deployments_from) =
+        ordered_deployments(history, settings, &generation, &mut notices)?;
+    let shipping = ship(history, &mut deployments);
+    // A shipped commit reverted by a commit a later deployment ships.
+    let failures = failures(history, &shipping);
+    let requests = Requests::new(history);
+    let (since, until, selection) = window(history, &deployments, settings.window)?;
+    let in_window: Vec<usize> = (0..deployments.len())
+        .filter(|&d| (since..until).contains(&deployments[d].time))
+        .collect();
+    let facts = Facts {
+        history,
+        settings,
+        generation,
+        deployments,
+        shipping,
+        failures,
+        requests,
+        since,
+        until,
+        in_window,
+    };
+    let measured = facts.measure_changes();
+    let (dora, rework_of) = facts.dora(&measured);
+    let (stages, bottleneck) = facts.stages_and_bottleneck(&measured, &mut notices);
+    facts.notices(&dora, &measured, &mut notices);
+    notices.extend(sample_notices(&dora, bottleneck.as_ref()));
+    let report = Report {
+        schema_version: SCHEMA_VERSION,
+        source: Source {
+            kind: "git",
+            path: settings.path.clone(),
+            commits: history.commits.len(),
+            tags: history.tags.len(),
+            shallow: history.shallow,
+            db: None,
+            events: None,
+        },
+        window: Window {
+            since,
+            until,
+            days: (until - since) as f64 / DAY as f64,
+            selection,
+        },
+        deployments_from,
+        dora,
+        stages,
+        bottleneck,
+        undeployed: facts.undeployed(),
+        notices,
+        series: settings.series.then(|| facts.series(measured.points)),
+        explain: settings.explain.then(|| facts.explain(rework_of)),
+        incidents: None,
+        ci: None,
+        code: None,
+    };
+    Ok((report, facts.failed_changes()))
+}
 
-    // 1. Deployments, in order.
+/// The history's deployments from tags or a branch, in time order (then
+/// generation, then name), and how they were recognised.
+fn ordered_deployments(
+    history: &History,
+    settings: &GitSettings,
+    generation: &[u32],
+    notices: &mut Vec<Notice>,
+) -> Result<(Vec<Deployment>, DeploymentsFrom), ReportError> {
     let (mut deployments, deployments_from) = match &settings.deploy {
-        DeploySource::Tags(pattern) => tag_deployments(history, pattern, &mut notices),
+        DeploySource::Tags(pattern) => tag_deployments(history, pattern, notices),
         DeploySource::Branch(name) => {
             let branch = history
                 .branch(name)
@@ -141,330 +181,403 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
             &b.name,
         ))
     });
+    Ok((deployments, deployments_from))
+}
 
-    // 2. What each one shipped.
-    let shipping = ship(history, &mut deployments);
+/// The window, from the oldest and newest commit or deployment.
+fn window(
+    history: &History,
+    deployments: &[Deployment],
+    spec: WindowSpec,
+) -> Result<(Timestamp, Timestamp, &'static str), ReportError> {
+    let times = || {
+        history
+            .commits
+            .iter()
+            .map(|c| c.committer_time)
+            .chain(deployments.iter().map(|d| d.time))
+    };
+    let newest = times().max().unwrap_or(0);
+    let oldest = times().min().unwrap_or(0);
+    Ok(resolve_window(spec, oldest, newest, DefaultStart::Fixed)?)
+}
 
-    // 3. Failures: a shipped commit reverted by a commit a later deployment ships.
-    let failures = failures(history, &shipping);
-    let requests = Requests::new(history);
+/// What the report's steps read: the deployments, what each shipped, the
+/// failures, and the window's deployments (indices, oldest first).
+struct Facts<'a> {
+    history: &'a History,
+    settings: &'a GitSettings,
+    generation: Vec<u32>,
+    deployments: Vec<Deployment>,
+    shipping: Shipping,
+    failures: Failures,
+    requests: Requests,
+    since: Timestamp,
+    until: Timestamp,
+    in_window: Vec<usize>,
+}
 
-    // 4. The window.
-    let newest = history
-        .commits
-        .iter()
-        .map(|c| c.committer_time)
-        .chain(deployments.iter().map(|d| d.time))
-        .max()
-        .unwrap_or(0);
-    let oldest = history
-        .commits
-        .iter()
-        .map(|c| c.committer_time)
-        .chain(deployments.iter().map(|d| d.time))
-        .min()
-        .unwrap_or(0);
-    let (since, until, selection) = resolve_window(settings.window, oldest, newest)?;
-    let in_window: Vec<usize> = (0..deployments.len())
-        .filter(|&d| (since..until).contains(&deployments[d].time))
-        .collect();
+/// The window's changes with a lead time, and what was left out.
+#[derive(Default)]
+struct Measured {
+    lead: Vec<i64>,
+    coding: Vec<i64>,
+    deploy: Vec<i64>,
+    /// `halves[h]`: coding and deploy seconds in half `h` of the window.
+    halves: [Vec<i64>; 2],
+    half_changes: [usize; 2],
+    negative_dropped: usize,
+    baseline_changes: usize,
+    points: Vec<SeriesChange>,
+    /// Changes whose start is their request's first commit.
+    requests_used: usize,
+}
 
-    // 5. Lead times and stages of the window's changes.
-    let mid = since + (until - since) / 2;
-    let mut lead = Vec::new();
-    let mut coding = Vec::new();
-    let mut deploy = Vec::new();
-    let mut halves = [vec![0i64; 2], vec![0i64; 2]];
-    let mut half_changes = [0usize; 2];
-    let mut negative_dropped = 0;
-    let mut baseline_changes = 0;
-    let mut points: Vec<SeriesChange> = Vec::new();
-    let mut requests_used = 0;
-    for &d in &in_window {
-        let dep = &deployments[d];
-        for &c in &shipping.order[dep.shipped.clone()] {
-            let commit = history.commit(c);
-            if commit.is_merge() {
-                continue;
-            }
-            if d == 0 {
-                baseline_changes += 1;
-                continue;
-            }
-            let origin = requests.origin(history, &shipping, &generation, c, d);
-            requests_used += usize::from(origin.first_commit_time.is_some());
-            match stage_split(history, &shipping, c, origin.start, dep.time) {
-                Some((lt, cd, dp)) => {
-                    points.push(SeriesChange {
-                        deployed_at: dep.time,
-                        lead_time_seconds: lt,
-                        coding_seconds: cd,
-                        deploy_seconds: dp,
-                    });
-                    lead.push(lt);
-                    coding.push(cd);
-                    deploy.push(dp);
-                    let half = usize::from(dep.time >= mid);
-                    halves[half][0] += cd;
-                    halves[half][1] += dp;
-                    half_changes[half] += 1;
+impl Facts<'_> {
+    fn mid(&self) -> Timestamp {
+        self.since + (self.until - self.since) / 2
+    }
+
+    /// Whether a deployment failed (a later one reverts what it shipped).
+    fn failed(&self, d: usize) -> bool {
+        self.failures.first[d] != NONE
+    }
+
+    /// From a failed deployment to the one that reverts it, seconds.
+    fn recovery(&self, d: usize) -> i64 {
+        self.deployments[self.failures.first[d] as usize].time - self.deployments[d].time
+    }
+
+    /// Lead times and stages of the window's changes: every non-merge
+    /// commit a window deployment shipped, except the baseline's.
+    fn measure_changes(&self) -> Measured {
+        let history = self.history;
+        let mid = self.mid();
+        let mut m = Measured {
+            halves: [vec![0i64; 2], vec![0i64; 2]],
+            ..Measured::default()
+        };
+        for &d in &self.in_window {
+            let dep = &self.deployments[d];
+            for &c in &self.shipping.order[dep.shipped.clone()] {
+                if history.commit(c).is_merge() {
+                    continue;
                 }
-                None => negative_dropped += 1,
+                if d == 0 {
+                    m.baseline_changes += 1;
+                    continue;
+                }
+                let origin = self
+                    .requests
+                    .origin(history, &self.shipping, &self.generation, c, d);
+                m.requests_used += usize::from(origin.first_commit_time.is_some());
+                let Some((lt, cd, dp)) =
+                    stage_split(history, &self.shipping, c, origin.start, dep.time)
+                else {
+                    m.negative_dropped += 1;
+                    continue;
+                };
+                m.points.push(SeriesChange {
+                    deployed_at: dep.time,
+                    lead_time_seconds: lt,
+                    coding_seconds: cd,
+                    deploy_seconds: dp,
+                });
+                m.lead.push(lt);
+                m.coding.push(cd);
+                m.deploy.push(dp);
+                let half = usize::from(dep.time >= mid);
+                m.halves[half][0] += cd;
+                m.halves[half][1] += dp;
+                m.half_changes[half] += 1;
             }
+        }
+        m
+    }
+
+    /// The DORA figures and rework rate, with each window deployment's
+    /// rework reasons (for `--explain`).
+    fn dora(&self, m: &Measured) -> (Dora, Vec<Vec<ReworkReason>>) {
+        let (since, until) = (self.since, self.until);
+        let window_days = (until - since) as f64 / DAY as f64;
+        let count = self.in_window.len();
+        let per_week = (count as f64) / (window_days / 7.0);
+        let times: Vec<Timestamp> = self.deployments.iter().map(|d| d.time).collect();
+        let (median_days, weeks) = deploy_days_per_week(&times, since, until);
+        let lead_summary = Summary::of_seconds(&m.lead);
+        let failed: Vec<usize> = self
+            .in_window
+            .iter()
+            .copied()
+            .filter(|&d| self.failed(d))
+            .collect();
+        let recoveries: Vec<i64> = failed.iter().map(|&d| self.recovery(d)).collect();
+        let recovery_summary = Summary::of_seconds(&recoveries);
+        let rework_of: Vec<Vec<ReworkReason>> = self
+            .in_window
+            .iter()
+            .map(|&d| {
+                rework_reasons(
+                    self.history,
+                    &self.shipping,
+                    &self.deployments[d],
+                    &self.settings.hotfix,
+                )
+            })
+            .collect();
+        let reworked = rework_of.iter().filter(|r| !r.is_empty()).count();
+        let recognised = !self.deployments.is_empty();
+        let dora = Dora {
+            deployments: Deployments {
+                count,
+                in_history: self.deployments.len(),
+                baseline_in_window: self.in_window.first() == Some(&0),
+            },
+            // With no deployment in the whole history there is nothing to
+            // count (deployments are not recognised), not a frequency of
+            // zero.
+            deployment_frequency: DeploymentFrequency::new(
+                recognised,
+                per_week,
+                median_days,
+                weeks,
+            ),
+            lead_time: LeadTime::new(&lead_summary, m.negative_dropped, m.baseline_changes),
+            change_failure_rate: ChangeFailureRate::new(failed.len(), count),
+            recovery_time: RecoveryTime::new(&recovery_summary),
+            rework_rate: ReworkRate::new(reworked, count),
+        };
+        (dora, rework_of)
+    }
+
+    /// The non-merge commits the window's failed deployments shipped.
+    fn failed_changes(&self) -> Vec<CommitId> {
+        self.in_window
+            .iter()
+            .filter(|&&d| self.failed(d))
+            .flat_map(|&d| self.shipping.order[self.deployments[d].shipped.clone()].iter())
+            .map(|&c| self.history.commit(c))
+            .filter(|c| !c.is_merge())
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// The stages and the bottleneck; on squash merges without request refs
+    /// `coding` is not observable and no bottleneck is named (a notice says
+    /// why).
+    fn stages_and_bottleneck(
+        &self,
+        m: &Measured,
+        notices: &mut Vec<Notice>,
+    ) -> (Vec<Stage>, Option<Bottleneck>) {
+        let mut stages =
+            build_stages(&[("coding", m.coding.clone()), ("deploy", m.deploy.clone())]);
+        let mut bottleneck = bottleneck(&stages, &m.halves, m.half_changes);
+        let squashed = squash_merged(
+            self.history,
+            &self.shipping,
+            &self.deployments,
+            &self.in_window,
+            &self.requests,
+        );
+        if let Some((squashes, first_parent)) = squashed {
+            // The squash commit's author time is the merge: the time before
+            // it is not in the history, so neither `coding` nor a verdict is
+            // shown.
+            for stage in &mut stages {
+                stage.share = None;
+                stage.share_ci = None;
+                if stage.name == "coding" {
+                    *stage = not_observable(stage.name);
+                }
+            }
+            bottleneck = None;
+            notices.push(Notice {
+                code: "squash_merges_without_request_refs",
+                message: format!(
+                    "{squashes} of the window's {first_parent} first-parent commits look squash-merged (a `(#N)` or `See merge request !N` message) and the repository holds no pull or merge request refs: the time before the merge is not observable, so `coding` is not shown, no bottleneck is named and lead time counts from the merge; fetch the requests' own commits with `git fetch origin '+refs/pull/*/head:refs/pull/*/head'` (GitLab: `git fetch origin '+refs/merge-requests/*/head:refs/merge-requests/*/head'`) and run again"
+                ),
+            });
+        }
+        (stages, bottleneck)
+    }
+
+    /// What waits undeployed on the deployed line.
+    fn undeployed(&self) -> Undeployed {
+        let tip = match &self.settings.deploy {
+            DeploySource::Branch(name) => self.history.branch(name).map(|b| b.tip),
+            DeploySource::Tags(_) => self.history.head,
+        };
+        undeployed(self.history, &self.shipping, tip)
+    }
+
+    /// The notices about the history, the deployments and the changes left
+    /// out or measured differently.
+    fn notices(&self, dora: &Dora, m: &Measured, notices: &mut Vec<Notice>) {
+        let history = self.history;
+        if history.shallow {
+            notices.push(Notice {
+                code: "shallow_clone",
+                message: "the history is cut (a shallow clone or missing parents): lead times of the oldest changes are cut too; run `git fetch --unshallow` for exact figures".to_owned(),
+            });
+        }
+        notices.extend(self.deployment_notice());
+        if dora.deployments.baseline_in_window {
+            notices.push(Notice {
+                code: "baseline",
+                message: format!(
+                    "the oldest deployment in the history ({}) is the baseline: it counts as a deployment, but its {} no lead time",
+                    self.deployments[0].name,
+                    plural(m.baseline_changes, "change gets", "changes get")
+                ),
+            });
+        }
+        if m.requests_used > 0 {
+            notices.push(Notice {
+                code: "request_refs",
+                message: format!(
+                    "{} start at the first commit of the pull or merge request that the merge squashed (from `refs/pull/N/head` or `refs/merge-requests/N/head`); --explain names the request of each change",
+                    plural(m.requests_used, "change's lead time and coding", "changes' lead times and coding")
+                ),
+            });
+        }
+        let truncated = self.requests.truncated_in_use(
+            history,
+            &self.shipping,
+            &self.in_window,
+            &self.deployments,
+        );
+        if truncated > 0 {
+            notices.push(Notice {
+                code: "request_refs_truncated",
+                message: format!(
+                    "{} more than {REQUEST_COMMIT_LIMIT} own commits; {} the merge's author time",
+                    plural(truncated, "merged request has", "merged requests have"),
+                    if truncated == 1 {
+                        "its change keeps"
+                    } else {
+                        "their changes keep"
+                    }
+                ),
+            });
+        }
+        if m.negative_dropped > 0 {
+            notices.push(Notice {
+                code: "negative_lead_times",
+                message: format!(
+                    "{} authored after the deployment that shipped {} (clock skew or rewritten dates) and left out of lead time",
+                    plural(m.negative_dropped, "change was", "changes were"),
+                    if m.negative_dropped == 1 { "it" } else { "them" }
+                ),
+            });
         }
     }
 
-    // 6. DORA figures.
-    let window_days = (until - since) as f64 / DAY as f64;
-    let count = in_window.len();
-    let per_week = (count as f64) / (window_days / 7.0);
-    let times: Vec<Timestamp> = deployments.iter().map(|d| d.time).collect();
-    let (median_days, weeks) = deploy_days_per_week(&times, since, until);
-    let lead_summary = Summary::of_seconds(&lead);
-    let failed: Vec<usize> = in_window
-        .iter()
-        .copied()
-        .filter(|&d| failures.first[d] != NONE)
-        .collect();
-    let recoveries: Vec<i64> = failed
-        .iter()
-        .map(|&d| deployments[failures.first[d] as usize].time - deployments[d].time)
-        .collect();
-    let failed_changes = failed
-        .iter()
-        .flat_map(|&d| shipping.order[deployments[d].shipped.clone()].iter())
-        .map(|&c| history.commit(c))
-        .filter(|c| !c.is_merge())
-        .map(|c| c.id)
-        .collect();
-    let recovery_summary = Summary::of_seconds(&recoveries);
-    let rework_of: Vec<Vec<ReworkReason>> = in_window
-        .iter()
-        .map(|&d| rework_reasons(history, &shipping, &deployments[d], &settings.hotfix))
-        .collect();
-    let reworked = rework_of.iter().filter(|r| !r.is_empty()).count();
-    let recognised = !deployments.is_empty();
-
-    let dora = Dora {
-        deployments: Deployments {
-            count,
-            in_history: deployments.len(),
-            baseline_in_window: in_window.first() == Some(&0),
-        },
-        // With no deployment in the whole history there is nothing to count
-        // (deployments are not recognised), not a frequency of zero.
-        deployment_frequency: DeploymentFrequency::new(recognised, per_week, median_days, weeks),
-        lead_time: LeadTime::new(&lead_summary, negative_dropped, baseline_changes),
-        change_failure_rate: ChangeFailureRate::new(failed.len(), count),
-        recovery_time: RecoveryTime::new(&recovery_summary),
-        rework_rate: ReworkRate::new(reworked, count),
-    };
-
-    // 7. Stages and the bottleneck.
-    let mut stages = build_stages(&[("coding", coding), ("deploy", deploy)]);
-    let mut bottleneck = bottleneck(&stages, &halves, half_changes);
-    let squashed = squash_merged(history, &shipping, &deployments, &in_window, &requests);
-    if let Some((squashes, first_parent)) = squashed {
-        // The squash commit's author time is the merge: the time before it
-        // is not in the history, so neither `coding` nor a verdict is shown.
-        for stage in &mut stages {
-            stage.share = None;
-            stage.share_ci = None;
-            if stage.name == "coding" {
-                *stage = not_observable(stage.name);
-            }
+    /// No deployment at all, or none in the window.
+    fn deployment_notice(&self) -> Option<Notice> {
+        if self.deployments.is_empty() {
+            let how = match &self.settings.deploy {
+                DeploySource::Tags(p) => format!("no tag matches `--deploy-tags '{p}'`"),
+                DeploySource::Branch(b) => format!("branch `{b}` has no commits"),
+            };
+            Some(Notice {
+                code: "no_deployments",
+                message: format!(
+                    "no deployment found: {how}; if every commit on the main line is deployed, pass `--deploy-branch main`, or pass `--deploy-tags` with a pattern your release tags match"
+                ),
+            })
+        } else if self.in_window.is_empty() {
+            Some(Notice {
+                code: "no_deployments_in_window",
+                message: format!(
+                    "none of the history's {} is in the window; widen it with --since/--until or pass --all",
+                    plural(self.deployments.len(), "deployment", "deployments")
+                ),
+            })
+        } else {
+            None
         }
-        bottleneck = None;
-        notices.push(Notice {
-            code: "squash_merges_without_request_refs",
-            message: format!(
-                "{squashes} of the window's {first_parent} first-parent commits look squash-merged (a `(#N)` or `See merge request !N` message) and the repository holds no pull or merge request refs: the time before the merge is not observable, so `coding` is not shown, no bottleneck is named and lead time counts from the merge; fetch the requests' own commits with `git fetch origin '+refs/pull/*/head:refs/pull/*/head'` (GitLab: `git fetch origin '+refs/merge-requests/*/head:refs/merge-requests/*/head'`) and run again"
-            ),
-        });
     }
 
-    // 8. What waits undeployed.
-    let tip = match &settings.deploy {
-        DeploySource::Branch(name) => history.branch(name).map(|b| b.tip),
-        DeploySource::Tags(_) => history.head,
-    };
-    let undeployed = undeployed(history, &shipping, tip);
+    /// The DORA figures of the deployments in `[from, to)`.
+    fn half(&self, points: &[SeriesChange], from: Timestamp, to: Timestamp) -> HalfFigures {
+        let ds: Vec<usize> = self
+            .in_window
+            .iter()
+            .copied()
+            .filter(|&d| (from..to).contains(&self.deployments[d].time))
+            .collect();
+        let mut leads: Vec<i64> = points
+            .iter()
+            .filter(|p| (from..to).contains(&p.deployed_at))
+            .map(|p| p.lead_time_seconds)
+            .collect();
+        leads.sort_unstable();
+        let failed: Vec<usize> = ds.iter().copied().filter(|&d| self.failed(d)).collect();
+        let recoveries: Vec<i64> = failed.iter().map(|&d| self.recovery(d)).collect();
+        let days = (to - from) as f64 / DAY as f64;
+        let recognised = !self.deployments.is_empty();
+        HalfFigures {
+            since: from,
+            until: to,
+            deployments: ds.len(),
+            per_week: (recognised && days > 0.0).then(|| ds.len() as f64 / (days / 7.0)),
+            lead_time_median_seconds: Summary::of_seconds(&leads).median,
+            change_failure_rate: (!ds.is_empty()).then(|| failed.len() as f64 / ds.len() as f64),
+            recovery_median_seconds: Summary::of_seconds(&recoveries).median,
+        }
+    }
 
-    // 9. Notices.
-    if history.shallow {
-        notices.push(Notice {
-            code: "shallow_clone",
-            message: "the history is cut (a shallow clone or missing parents): lead times of the oldest changes are cut too; run `git fetch --unshallow` for exact figures".to_owned(),
-        });
-    }
-    if deployments.is_empty() {
-        let how = match &settings.deploy {
-            DeploySource::Tags(p) => format!("no tag matches `--deploy-tags '{p}'`"),
-            DeploySource::Branch(b) => format!("branch `{b}` has no commits"),
-        };
-        notices.push(Notice {
-            code: "no_deployments",
-            message: format!(
-                "no deployment found: {how}; if every commit on the main line is deployed, pass `--deploy-branch main`, or pass `--deploy-tags` with a pattern your release tags match"
-            ),
-        });
-    } else if count == 0 {
-        notices.push(Notice {
-            code: "no_deployments_in_window",
-            message: format!(
-                "none of the history's {} is in the window; widen it with --since/--until or pass --all",
-                plural(deployments.len(), "deployment", "deployments")
-            ),
-        });
-    }
-    if dora.deployments.baseline_in_window {
-        notices.push(Notice {
-            code: "baseline",
-            message: format!(
-                "the oldest deployment in the history ({}) is the baseline: it counts as a deployment, but its {} no lead time",
-                deployments[0].name,
-                plural(baseline_changes, "change gets", "changes get")
-            ),
-        });
-    }
-    if requests_used > 0 {
-        notices.push(Notice {
-            code: "request_refs",
-            message: format!(
-                "{} start at the first commit of the pull or merge request that the merge squashed (from `refs/pull/N/head` or `refs/merge-requests/N/head`); --explain names the request of each change",
-                plural(requests_used, "change's lead time and coding", "changes' lead times and coding")
-            ),
-        });
-    }
-    let truncated = requests.truncated_in_use(history, &shipping, &in_window, &deployments);
-    if truncated > 0 {
-        notices.push(Notice {
-            code: "request_refs_truncated",
-            message: format!(
-                "{} more than {REQUEST_COMMIT_LIMIT} own commits; {} the merge's author time",
-                plural(truncated, "merged request has", "merged requests have"),
-                if truncated == 1 {
-                    "its change keeps"
-                } else {
-                    "their changes keep"
-                }
-            ),
-        });
-    }
-    if negative_dropped > 0 {
-        notices.push(Notice {
-            code: "negative_lead_times",
-            message: format!(
-                "{} authored after the deployment that shipped {} (clock skew or rewritten dates) and left out of lead time",
-                plural(negative_dropped, "change was", "changes were"),
-                if negative_dropped == 1 { "it" } else { "them" }
-            ),
-        });
-    }
-    notices.extend(sample_notices(&dora, bottleneck.as_ref()));
-
-    let series = settings.series.then(|| {
-        let failed_at = |d: usize| failures.first[d] != NONE;
-        let half = |from: Timestamp, to: Timestamp| {
-            let ds: Vec<usize> = in_window
-                .iter()
-                .copied()
-                .filter(|&d| (from..to).contains(&deployments[d].time))
-                .collect();
-            let mut leads: Vec<i64> = points
-                .iter()
-                .filter(|p| (from..to).contains(&p.deployed_at))
-                .map(|p| p.lead_time_seconds)
-                .collect();
-            leads.sort_unstable();
-            let failed: Vec<usize> = ds.iter().copied().filter(|&d| failed_at(d)).collect();
-            let recoveries: Vec<i64> = failed
-                .iter()
-                .map(|&d| deployments[failures.first[d] as usize].time - deployments[d].time)
-                .collect();
-            let days = (to - from) as f64 / DAY as f64;
-            HalfFigures {
-                since: from,
-                until: to,
-                deployments: ds.len(),
-                per_week: (recognised && days > 0.0).then(|| ds.len() as f64 / (days / 7.0)),
-                lead_time_median_seconds: Summary::of_seconds(&leads).median,
-                change_failure_rate: (!ds.is_empty())
-                    .then(|| failed.len() as f64 / ds.len() as f64),
-                recovery_median_seconds: Summary::of_seconds(&recoveries).median,
-            }
-        };
+    /// The data behind the charts.
+    fn series(&self, points: Vec<SeriesChange>) -> Series {
+        let (since, mid, until) = (self.since, self.mid(), self.until);
         Series {
-            deployments: in_window
+            deployments: self
+                .in_window
                 .iter()
                 .map(|&d| {
-                    let dep = &deployments[d];
+                    let dep = &self.deployments[d];
                     SeriesDeployment {
                         time: dep.time,
                         name: dep.name.clone(),
-                        failed: failed_at(d),
+                        failed: self.failed(d),
                         baseline: d == 0,
-                        changes: shipping.order[dep.shipped.clone()]
+                        changes: self.shipping.order[dep.shipped.clone()]
                             .iter()
-                            .filter(|&&c| !history.commit(c).is_merge())
+                            .filter(|&&c| !self.history.commit(c).is_merge())
                             .count(),
                     }
                 })
                 .collect(),
-            changes: points.clone(),
-            halves: [half(since, mid), half(mid, until)],
+            lead_time_histogram: lead_time_histogram(&points),
+            halves: [
+                self.half(&points, since, mid),
+                self.half(&points, mid, until),
+            ],
+            changes: points,
         }
-    });
+    }
 
-    let explain = settings.explain.then(|| Explain {
-        deployments: in_window
-            .iter()
-            .zip(rework_of)
-            .map(|(&d, rework)| {
-                let context = ExplainContext {
-                    history,
-                    shipping: &shipping,
-                    deployments: &deployments,
-                    failures: &failures,
-                    requests: &requests,
-                    generation: &generation,
-                };
-                explain_deployment(&context, d, rework)
-            })
-            .collect(),
-        delivery: None,
-    });
-
-    Ok(Report {
-        schema_version: SCHEMA_VERSION,
-        source: Source {
-            kind: "git",
-            path: settings.path.clone(),
-            commits: history.commits.len(),
-            tags: history.tags.len(),
-            shallow: history.shallow,
-            db: None,
-            events: None,
-        },
-        window: Window {
-            since,
-            until,
-            days: window_days,
-            selection,
-        },
-        deployments_from,
-        dora,
-        stages,
-        bottleneck,
-        undeployed,
-        notices,
-        series,
-        explain,
-        incidents: None,
-        ci: None,
-        code: None,
-        failed_changes,
-    })
+    /// Every window deployment with what it shipped and how it failed.
+    fn explain(&self, rework_of: Vec<Vec<ReworkReason>>) -> Explain {
+        let context = ExplainContext {
+            history: self.history,
+            shipping: &self.shipping,
+            deployments: &self.deployments,
+            failures: &self.failures,
+            requests: &self.requests,
+            generation: &self.generation,
+        };
+        Explain {
+            deployments: self
+                .in_window
+                .iter()
+                .zip(rework_of)
+                .map(|(&d, rework)| explain_deployment(&context, d, rework))
+                .collect(),
+            delivery: None,
+        }
+    }
 }
 
 /// Lead time, coding and deploy seconds of change `c`, started at `start`

@@ -2,13 +2,14 @@
 //! prints. Its serde form is the documented JSON schema (`docs/metrics.md`);
 //! a figure that cannot be computed is `None` (JSON `null`), never `0`.
 
-use nextneck_model::{CommitId, Timestamp};
+use nextneck_model::Timestamp;
 use serde::Serialize;
 
 use crate::code::FailureCode;
 use crate::stats::wilson_interval;
 use crate::tiers::{Tier, minimum, rated};
 use crate::time::serde_rfc3339;
+pub use crate::types::{Notice, Window};
 
 /// The JSON schema version; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -53,10 +54,6 @@ pub struct Report {
     /// when the window has no failed deployment or the file changes could
     /// not be read. Filled by [`crate::code::failure_code`].
     pub code: Option<FailureCode>,
-    /// Not part of the JSON schema: the non-merge commits the window's
-    /// failed deployments shipped, the input of the code tie-in.
-    #[serde(skip)]
-    pub failed_changes: Vec<CommitId>,
 }
 
 /// The points behind the charts.
@@ -68,6 +65,9 @@ pub struct Series {
     pub changes: Vec<SeriesChange>,
     /// The DORA figures of the window's first and second half, for trends.
     pub halves: [HalfFigures; 2],
+    /// The changes' lead times counted in fixed bins from under an hour to
+    /// 13 weeks and more ([`crate::common::lead_time_histogram`]).
+    pub lead_time_histogram: Vec<LeadTimeBin>,
 }
 
 /// One deployment on the time axis.
@@ -98,6 +98,20 @@ pub struct SeriesChange {
     pub coding_seconds: i64,
     /// `deploy` stage, seconds.
     pub deploy_seconds: i64,
+}
+
+/// One bar of the lead-time histogram: the window's changes whose lead
+/// time is in `[min_seconds, max_seconds)`.
+#[derive(Clone, Debug, Serialize)]
+pub struct LeadTimeBin {
+    /// The range in words: `< 1h`, `1–6h`, ..., `≥ 13w`.
+    pub label: &'static str,
+    /// Inclusive lower bound, seconds.
+    pub min_seconds: i64,
+    /// Exclusive upper bound, seconds; `None` for the last bin.
+    pub max_seconds: Option<i64>,
+    /// Changes in the bin.
+    pub changes: usize,
 }
 
 /// DORA figures over half of the window.
@@ -139,22 +153,6 @@ pub struct Source {
     pub db: Option<String>,
     /// Normalized events read from the store; `None` for a git report.
     pub events: Option<usize>,
-}
-
-/// The report's time window.
-#[derive(Clone, Debug, Serialize)]
-pub struct Window {
-    /// Start, inclusive.
-    #[serde(with = "serde_rfc3339")]
-    pub since: Timestamp,
-    /// End, exclusive.
-    #[serde(with = "serde_rfc3339")]
-    pub until: Timestamp,
-    /// Length in days (may be fractional).
-    pub days: f64,
-    /// `default` (the 90 days ending with the newest event), `all` or
-    /// `explicit`.
-    pub selection: &'static str,
 }
 
 /// How deployments were recognised.
@@ -497,15 +495,6 @@ pub struct Undeployed {
     /// The oldest such change's author time.
     #[serde(with = "serde_rfc3339::option")]
     pub oldest_author_time: Option<Timestamp>,
-}
-
-/// Something the reader should know.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Notice {
-    /// Stable code, for example `shallow_clone` or `no_deployments`.
-    pub code: &'static str,
-    /// What it means and what to do, in words.
-    pub message: String,
 }
 
 /// The traceable detail behind every figure.

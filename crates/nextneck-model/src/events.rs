@@ -18,6 +18,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
 
+/// One stored observation and the raw delivery it was derived from: what
+/// the metrics read, so that every figure can name its deliveries.
+#[derive(Clone, Copy, Debug)]
+pub struct TracedEvent<'a> {
+    /// The store's id of the raw delivery.
+    pub delivery_id: i64,
+    /// The event's position among that delivery's events.
+    pub seq: u32,
+    /// The observation.
+    pub event: &'a Event,
+}
+
 /// One normalized observation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {

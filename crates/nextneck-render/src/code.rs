@@ -144,22 +144,13 @@ fn name_of(author: &str) -> &str {
     author.split(" <").next().unwrap_or(author).trim()
 }
 
-/// Top-level directories (and the root), most lines first.
-fn top_directories(r: &CodeReport, limit: usize) -> Vec<&DirectoryKnowledge> {
-    let mut dirs: Vec<&DirectoryKnowledge> = r
-        .knowledge
-        .directories
+/// The report's top directories, in its order.
+fn top_directories(r: &CodeReport) -> Vec<&DirectoryKnowledge> {
+    let k = &r.knowledge;
+    k.top_directories
         .iter()
-        .filter(|d| d.path == "." || !d.path.contains('/'))
-        .collect();
-    dirs.sort_by(|a, b| {
-        (a.path != ".")
-            .cmp(&(b.path != "."))
-            .then(b.lines_added.cmp(&a.lines_added))
-            .then(a.path.cmp(&b.path))
-    });
-    dirs.truncate(limit + 1);
-    dirs
+        .filter_map(|path| k.directories.iter().find(|d| &d.path == path))
+        .collect()
 }
 
 fn truck_line(r: &CodeReport) -> String {
@@ -258,7 +249,7 @@ fn table(r: &CodeReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
         count(k.lines_added as usize, "line", "lines"),
         count(k.authors, "author", "authors")
     )?;
-    let dirs = top_directories(r, r.hotspots.limit);
+    let dirs = top_directories(r);
     if !dirs.is_empty() {
         let mut t = Table::new(&[
             "directory",
@@ -414,7 +405,7 @@ fn markdown(r: &CodeReport, out: &mut dyn Write) -> io::Result<()> {
         count(k.authors, "author", "authors"),
         md::text(&truck_line(r))
     )?;
-    let dirs = top_directories(r, r.hotspots.limit);
+    let dirs = top_directories(r);
     if !dirs.is_empty() {
         writeln!(out)?;
         writeln!(

@@ -725,28 +725,9 @@ pub(crate) fn share_bar(id: &str, title: &str, axis: &str, parts: &[SharePart]) 
     chart.finish()
 }
 
-/// Histogram bins of lead time, in seconds: `[lo, hi)`.
-const BINS: [(f64, f64, &str); 9] = [
-    (0.0, 3600.0, "< 1h"),
-    (3600.0, 21_600.0, "1–6h"),
-    (21_600.0, 86_400.0, "6h–1d"),
-    (86_400.0, 259_200.0, "1–3d"),
-    (259_200.0, 604_800.0, "3–7d"),
-    (604_800.0, 1_209_600.0, "1–2w"),
-    (1_209_600.0, 2_419_200.0, "2–4w"),
-    (2_419_200.0, 7_862_400.0, "4–13w"),
-    (7_862_400.0, f64::INFINITY, "≥ 13w"),
-];
-
 fn lead_histogram(series: &Series) -> String {
-    let mut counts = [0usize; BINS.len()];
-    for c in &series.changes {
-        let v = c.lead_time_seconds as f64;
-        if let Some(i) = BINS.iter().position(|(lo, hi, _)| v >= *lo && v < *hi) {
-            counts[i] += 1;
-        }
-    }
-    let max = counts.iter().copied().max().unwrap_or(0) as f64;
+    let bins = &series.lead_time_histogram;
+    let max = bins.iter().map(|b| b.changes).max().unwrap_or(0) as f64;
     let mut chart = Chart::new(
         "lead-histogram",
         260.0,
@@ -758,9 +739,10 @@ fn lead_histogram(series: &Series) -> String {
     );
     let (l, _, r, b) = chart.plot_area();
     let y = chart.count_axis(max, "changes");
-    let slot = (r - l) / BINS.len() as f64;
+    let slot = (r - l) / bins.len() as f64;
     let mut x_ticks = Vec::new();
-    for (i, ((_, _, label), n)) in BINS.iter().zip(counts).enumerate() {
+    for (i, bin) in bins.iter().enumerate() {
+        let (label, n) = (bin.label, bin.changes);
         let x0 = l + i as f64 * slot + 4.0;
         chart.rect(
             x0,
@@ -770,13 +752,12 @@ fn lead_histogram(series: &Series) -> String {
             DONE,
             &format!("{label}: {n} changes"),
         );
-        x_ticks.push((x0 + (slot - 8.0) / 2.0, (*label).to_owned()));
+        x_ticks.push((x0 + (slot - 8.0) / 2.0, label.to_owned()));
     }
     chart.x_axis(&x_ticks, "lead time (commit to deployment)");
-    let rows: Vec<Vec<String>> = BINS
+    let rows: Vec<Vec<String>> = bins
         .iter()
-        .zip(counts)
-        .map(|((_, _, label), n)| vec![(*label).to_owned(), n.to_string()])
+        .map(|b| vec![b.label.to_owned(), b.changes.to_string()])
         .collect();
     format!(
         "<section><h2>Lead time for changes</h2>{}</section>",

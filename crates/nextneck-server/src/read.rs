@@ -25,12 +25,12 @@ use nextneck_metrics::flow::{FlowError, FlowReport, FlowSettings};
 use nextneck_metrics::forecast::{
     DEFAULT_SEED, DEFAULT_TRIALS, ForecastError, ForecastReport, ForecastSettings,
 };
-use nextneck_metrics::{DeliverySettings, Report, ReportError, TracedEvent, WindowSpec};
+use nextneck_metrics::{DeliverySettings, Report, ReportError, WindowSpec};
 use nextneck_model::Timestamp;
 use nextneck_model::flow::EventLog;
 use nextneck_render::Format;
 use nextneck_render::dashboard::{self, Query};
-use nextneck_store::{Store, StoreError, StoredEvent};
+use nextneck_store::{Store, StoreError};
 
 use crate::{ApiError, AppState, Shared, error_chain};
 
@@ -493,17 +493,6 @@ pub(crate) fn read_store<T>(
     })
 }
 
-fn traced(stored: &[StoredEvent]) -> Vec<TracedEvent<'_>> {
-    stored
-        .iter()
-        .map(|e| TracedEvent {
-            delivery_id: e.delivery_id,
-            seq: e.seq,
-            event: &e.event,
-        })
-        .collect()
-}
-
 /// The delivery report over the store, as `report --db` computes it.
 pub(crate) fn delivery_report(
     shared: &Shared,
@@ -518,15 +507,17 @@ pub(crate) fn delivery_report(
     settings.series = series;
     // Only an empty store's default window depends on it.
     settings.now = Some(crate::now_ms() / 1000);
-    nextneck_metrics::delivery_report(&traced(&stored), None, &settings).map_err(|e| match e {
-        ReportError::EmptyWindow { .. } => {
-            ApiError::new(StatusCode::BAD_REQUEST, "empty_window", e.to_string())
-        }
-        other => {
-            eprintln!("nextneck serve: the report failed: {other}");
-            internal()
-        }
-    })
+    nextneck_metrics::delivery_report(&nextneck_store::traced(&stored), None, &settings).map_err(
+        |e| match e {
+            ReportError::EmptyWindow { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "empty_window", e.to_string())
+            }
+            other => {
+                eprintln!("nextneck serve: the report failed: {other}");
+                internal()
+            }
+        },
+    )
 }
 
 /// Every stream of the store, as `flow --db` reads them.
@@ -535,7 +526,7 @@ fn stream_logs(shared: &Shared) -> Result<BTreeMap<String, EventLog>, ApiError> 
         s.events_of_kinds(nextneck_metrics::flow_events::KINDS)
     })?;
     Ok(nextneck_metrics::flow_events::stream_logs(
-        &traced(&stored),
+        &nextneck_store::traced(&stored),
         &shared.read.delivery.db,
     ))
 }

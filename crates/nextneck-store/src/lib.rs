@@ -26,7 +26,7 @@
 //!   after [`MAX_ATTEMPTS`] is set aside as failed (outcome `failed`, with
 //!   the reason), so the deliveries behind it are processed.
 
-use nextneck_model::events::Event;
+use nextneck_model::events::{Event, TracedEvent};
 
 mod postgres_store;
 mod sqlite_store;
@@ -134,6 +134,24 @@ pub struct StoredEvent {
     pub seq: u32,
     /// The event.
     pub event: Event,
+}
+
+impl StoredEvent {
+    /// The metrics' view of this event: the event with its delivery and
+    /// position.
+    pub fn traced(&self) -> TracedEvent<'_> {
+        TracedEvent {
+            delivery_id: self.delivery_id,
+            seq: self.seq,
+            event: &self.event,
+        }
+    }
+}
+
+/// The metrics' view of stored events ([`StoredEvent::traced`] of each), as
+/// `nextneck report --db` and the server read them.
+pub fn traced(stored: &[StoredEvent]) -> Vec<TracedEvent<'_>> {
+    stored.iter().map(StoredEvent::traced).collect()
 }
 
 /// Stored deliveries of one provider.

@@ -24,11 +24,21 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::common;
-use crate::git::{DEFAULT_WINDOW_DAYS, WindowSpec};
-use crate::report::{Notice, SCHEMA_VERSION, Window};
+use crate::report::SCHEMA_VERSION;
 use crate::stats::percentiles_unsorted;
 use crate::tiers::minimum;
 use crate::time::{self, DAY, WEEK, serde_rfc3339};
+use crate::types::{EmptyWindow, Notice, Window, WindowSpec};
+use crate::window::{DefaultStart, resolve_window};
+use crate::words::{Holds, holds_sentence, human_or_na, plural, runner_up_words, trend_words};
+
+mod scatter;
+mod summaries;
+
+use scatter::scatter_by_finish;
+use summaries::{Seconds, ShareSample, Summarized, summarize_all};
+#[cfg(test)]
+use {scatter::radix_sort_high, summaries::median_p85};
 
 /// Stage names that mean "finished" by default (compared without case).
 pub const DEFAULT_DONE: &[&str] = &[
@@ -118,15 +128,8 @@ pub enum FlowError {
     #[error("the log has no events; check the file and its columns")]
     Empty,
     /// The window is empty or inverted.
-    #[error(
-        "the window is empty: since {since} is not before until {until}; pass an earlier --since or a later --until"
-    )]
-    EmptyWindow {
-        /// RFC 3339.
-        since: String,
-        /// RFC 3339.
-        until: String,
-    },
+    #[error(transparent)]
+    EmptyWindow(#[from] EmptyWindow),
     /// A configured stage name is not in the log.
     #[error("{what} \"{name}\" is not a stage of the log; the stages are {stages}")]
     UnknownStage {
@@ -672,7 +675,7 @@ fn group_in_place(log: &EventLog) -> Option<Grouped<'_>> {
         std::thread::scope(|scope| {
             let second = scope.spawn(|| in_order(&events[mid..], mid, prev, stages, 0));
             let a = first();
-            (a, second.join().ok().flatten())
+            (a, joined(second))
         })
     } else {
         (first(), Some(InOrder::empty(stages)))
@@ -1466,6 +1469,8 @@ impl Scan<'_> {
 }
 
 /// Computes the flow report.
+// About 400 lines of setup, one parallel scan and the figures' assembly in
+// flow order; not yet cut into named steps (left for a later commit).
 pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport, FlowError> {
     let grouped = group(log);
     let (Some(newest), Some(oldest)) = (grouped.newest, grouped.oldest) else {
@@ -1504,13 +1509,12 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
         }
     };
     let now = settings.now.unwrap_or(newest);
-    let (since, until, selection) = window(settings.window, oldest, newest);
-    if since >= until {
-        return Err(FlowError::EmptyWindow {
-            since: time::rfc3339(since),
-            until: time::rfc3339(until),
-        });
-    }
+    let (since, until, selection) = resolve_window(
+        settings.window,
+        oldest,
+        newest,
+        DefaultStart::NotBeforeFirstEvent,
+    )?;
     let mid = since + (until - since) / 2;
     let weeks = (until - since) as f64 / WEEK as f64;
 
@@ -1589,10 +1593,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
                 .collect();
             let mut parts = vec![scan.run(0..chunk.min(cases))];
             for h in handles {
-                parts.push(
-                    h.join()
-                        .unwrap_or_else(|_| Part::new(stage_count, cfd_days)),
-                );
+                parts.push(joined(h));
             }
             parts
         })
@@ -1864,7 +1865,7 @@ pub fn flow_report(log: &EventLog, settings: &FlowSettings) -> Result<FlowReport
             message: format!(
                 "{} is the largest stage, but {} too few to call it the bottleneck (at least {} needed)",
                 b.stage,
-                common::plural(b.evidence.count, "stay is", "stays are"),
+                plural(b.evidence.count, "stay is", "stays are"),
                 minimum::BOTTLENECK_ITEMS
             ),
         });
@@ -1947,321 +1948,17 @@ pub fn completions(
     Ok((finishes, newest, oldest))
 }
 
-/// The scatterplot of the finished items (in case order), by finish time;
-/// equal times stay in case order.
-fn scatter_by_finish(log: &EventLog, finished: Finished, base: Option<Timestamp>) -> Scatter {
-    let Finished { mut keys, mut wide } = finished;
-    match base {
-        Some(_) => {
-            // Sorting (finish − base, case) sorts by finish then case.
-            radix_sort_high(&mut keys);
-            let (text, ends) = names(log, keys.len(), |i| keys[i].0 as u32);
-            Scatter {
-                text,
-                ends,
-                points: keys,
-                base,
-            }
-        }
-        None => {
-            wide.sort_by_key(|p| p.1);
-            let (text, ends) = names(log, wide.len(), |i| wide[i].0);
-            Scatter {
-                text,
-                ends,
-                points: wide.iter().map(|&(_, f, ft)| (f as u64, ft)).collect(),
-                base,
-            }
-        }
-    }
-}
-
-/// The names of `n` cases (`case(i)` for each), one after another, and
-/// where each ends. The names are read in finish order, a cache miss or two
-/// each: on large logs the two halves are read on two cores.
-fn names(log: &EventLog, n: usize, case: impl Fn(usize) -> u32 + Sync) -> (String, Vec<usize>) {
-    let per_name = log.cases.text_len().div_ceil(log.cases.len().max(1));
-    // Room for `room` names (the first half has room for the second).
-    let part = |range: std::ops::Range<usize>, room: usize| {
-        let mut text = String::with_capacity(room * per_name);
-        let mut ends = Vec::with_capacity(room);
-        for i in range {
-            text.push_str(log.cases.get(case(i)));
-            ends.push(text.len());
-        }
-        (text, ends)
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    if n < 100_000 || threads < 2 {
-        return part(0..n, n);
-    }
-    let mid = n / 2;
-    std::thread::scope(|scope| {
-        let second = scope.spawn(|| part(mid..n, n - mid));
-        let (mut text, mut ends) = part(0..mid, n);
-        match second.join() {
-            Ok((more, more_ends)) => {
-                let offset = text.len();
-                text.push_str(&more);
-                ends.extend(more_ends.iter().map(|e| e + offset));
-                (text, ends)
-            }
-            Err(_) => part(0..n, n),
-        }
-    })
-}
-
-/// Sorts by the high 32 bits of the key, stably (a radix sort: the low
-/// bits, already in order, stay in order among equal high bits).
-fn radix_sort_high(v: &mut Vec<(u64, i64)>) {
-    const BITS: u32 = 11;
-    const BUCKETS: usize = 1 << BITS;
-    let digit = |k: u64, pass: u32| ((k >> (32 + pass * BITS)) as usize) & (BUCKETS - 1);
-    // 3 passes of 11 bits cover the high 32.
-    let mut counts = vec![[0usize; BUCKETS]; 3];
-    for &(k, _) in v.iter() {
-        for (pass, c) in counts.iter_mut().enumerate() {
-            c[digit(k, pass as u32)] += 1;
-        }
-    }
-    let mut other = vec![(0u64, 0i64); v.len()];
-    for (pass, c) in counts.iter_mut().enumerate() {
-        // A digit shared by every key orders nothing.
-        if c.contains(&v.len()) {
-            continue;
-        }
-        let mut at = 0;
-        for n in c.iter_mut() {
-            let here = *n;
-            *n = at;
-            at += here;
-        }
-        for &e in v.iter() {
-            let d = digit(e.0, pass as u32);
-            other[c[d]] = e;
-            c[d] += 1;
-        }
-        std::mem::swap(v, &mut other);
-    }
+/// A worker's result; a worker's panic is re-raised here, never turned
+/// into an empty part that would give silently wrong figures.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 fn resolution_regex() -> Regex {
     Regex::new(r"(?i)\b(resolve[sd]?|resolution|solved?|fix(ed)?|done|complete[sd]?|finish(ed)?)\b")
         .expect("the resolution pattern compiles")
-}
-
-/// The median, the p85 and, with `interval`, the median's 95 % interval
-/// ([`crate::stats::median_interval`]) of whole seconds in any order.
-fn median_p85(v: Seconds, interval: bool) -> Summarized {
-    use crate::stats::percentiles_and_median_interval_unsorted as select;
-    let ([median, p85], median_ci) = match v {
-        Seconds::Narrow(mut v) => select(&mut v, [50, 85], interval),
-        Seconds::Wide(mut v) => select(&mut v, [50, 85], interval),
-    };
-    Summarized {
-        median,
-        p85,
-        median_ci,
-    }
-}
-
-/// What [`median_p85`] gives.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-struct Summarized {
-    median: Option<f64>,
-    p85: Option<f64>,
-    median_ci: Option<[f64; 2]>,
-}
-
-/// Durations in whole seconds, as `u32` while every one fits (0 to 136
-/// years: stays of real logs), else as `i64`: half the memory to fill and
-/// to select order statistics in.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Seconds {
-    Narrow(Vec<u32>),
-    Wide(Vec<i64>),
-}
-
-impl Default for Seconds {
-    fn default() -> Self {
-        Seconds::Narrow(Vec::new())
-    }
-}
-
-impl Seconds {
-    /// What the share bootstrap needs of these values: all of them when
-    /// there are few, else their count, mean and variance (one pass, no
-    /// copy).
-    fn share_sample(&self) -> ShareSample {
-        let n = self.len();
-        if n <= crate::stats::BOOTSTRAP_EXACT_MAX {
-            // Sorted, so that the interval does not depend on the order
-            // the stays were read in (a file and the store give the same).
-            let mut v = self.to_vec();
-            v.sort_unstable();
-            return ShareSample::Values(v);
-        }
-        // Exact integer sums: the same stays in any order give the same
-        // moments.
-        let (mut sum, mut squares) = (0i128, 0i128);
-        let mut add = |d: i64| {
-            sum += i128::from(d);
-            squares += i128::from(d) * i128::from(d);
-        };
-        match self {
-            Seconds::Narrow(v) => v.iter().for_each(|&d| add(i64::from(d))),
-            Seconds::Wide(v) => v.iter().for_each(|&d| add(d)),
-        }
-        let nf = n as f64;
-        let mean = sum as f64 / nf;
-        ShareSample::Moments {
-            n,
-            mean,
-            variance: (squares as f64 / nf - mean * mean).max(0.0),
-        }
-    }
-
-    fn reserve(&mut self, n: usize) {
-        match self {
-            Seconds::Narrow(v) => v.reserve(n),
-            Seconds::Wide(v) => v.reserve(n),
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            Seconds::Narrow(v) => v.len(),
-            Seconds::Wide(v) => v.len(),
-        }
-    }
-
-    #[inline]
-    fn push(&mut self, d: i64) {
-        match self {
-            Seconds::Narrow(v) => match u32::try_from(d) {
-                Ok(d) => v.push(d),
-                Err(_) => {
-                    self.widen();
-                    self.push(d);
-                }
-            },
-            Seconds::Wide(v) => v.push(d),
-        }
-    }
-
-    fn widen(&mut self) {
-        if let Seconds::Narrow(v) = self {
-            *self = Seconds::Wide(v.iter().map(|&d| i64::from(d)).collect());
-        }
-    }
-
-    /// Adds `other`'s after these.
-    fn append(&mut self, other: Seconds) {
-        match (&mut *self, other) {
-            (Seconds::Narrow(a), Seconds::Narrow(b)) => {
-                a.reserve_exact(b.len());
-                a.extend(b);
-            }
-            (_, other) => {
-                self.widen();
-                if let Seconds::Wide(a) = self {
-                    match other {
-                        Seconds::Narrow(b) => a.extend(b.iter().map(|&d| i64::from(d))),
-                        Seconds::Wide(b) => a.extend(b),
-                    }
-                }
-            }
-        }
-    }
-
-    fn to_vec(&self) -> Vec<i64> {
-        match self {
-            Seconds::Narrow(v) => v.iter().map(|&d| i64::from(d)).collect(),
-            Seconds::Wide(v) => v.clone(),
-        }
-    }
-}
-
-/// An owned [`crate::stats::SharePart`].
-enum ShareSample {
-    Values(Vec<i64>),
-    Moments { n: usize, mean: f64, variance: f64 },
-}
-
-impl ShareSample {
-    fn part(&self) -> crate::stats::SharePart<'_> {
-        match *self {
-            ShareSample::Values(ref v) => crate::stats::SharePart::Values(v),
-            ShareSample::Moments { n, mean, variance } => {
-                crate::stats::SharePart::Moments { n, mean, variance }
-            }
-        }
-    }
-}
-
-/// [`median_p85`] of each vector (with the median's interval where its
-/// flag says so), largest first, on all cores.
-fn summarize_all(jobs: Vec<(Seconds, bool)>) -> Vec<Summarized> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].0.len()));
-    let slots: Vec<std::sync::Mutex<Option<(Seconds, bool)>>> = jobs
-        .into_iter()
-        .map(|j| std::sync::Mutex::new(Some(j)))
-        .collect();
-    let results: Vec<std::sync::Mutex<Summarized>> = (0..slots.len())
-        .map(|_| std::sync::Mutex::new(Summarized::default()))
-        .collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
-        loop {
-            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(&i) = order.get(k) else { return };
-            let job = slots[i]
-                .lock()
-                .ok()
-                .and_then(|mut s| s.take())
-                .unwrap_or_default();
-            let (values, interval) = job;
-            let r = median_p85(values, interval);
-            if let Ok(mut slot) = results[i].lock() {
-                *slot = r;
-            }
-        }
-    };
-    std::thread::scope(|scope| {
-        for _ in 1..threads.min(order.len()) {
-            scope.spawn(work);
-        }
-        work();
-    });
-    results
-        .into_iter()
-        .map(|m| m.into_inner().unwrap_or_default())
-        .collect()
-}
-
-fn window(
-    spec: WindowSpec,
-    oldest: Timestamp,
-    newest: Timestamp,
-) -> (Timestamp, Timestamp, &'static str) {
-    let end_of_newest_day = time::day_floor(newest) + DAY;
-    match spec {
-        // Not before the log's first day: a rate over days before anything
-        // was recorded would be diluted.
-        WindowSpec::Default => (
-            (end_of_newest_day - DEFAULT_WINDOW_DAYS * DAY).max(time::day_floor(oldest)),
-            end_of_newest_day,
-            "default",
-        ),
-        WindowSpec::All => (time::day_floor(oldest), end_of_newest_day, "all"),
-        WindowSpec::Range { since, until } => {
-            let until = until.unwrap_or(end_of_newest_day);
-            let since = since.unwrap_or(until - DEFAULT_WINDOW_DAYS * DAY);
-            (since, until, "explicit")
-        }
-    }
 }
 
 fn bottleneck(
@@ -2285,9 +1982,7 @@ fn bottleneck(
     let &top = ranked.first()?;
     let st = &stages[top];
     let a = &acc[order[top]];
-    let half_share =
-        |h: usize| (half_totals[h] > 0).then(|| a.halves[h] as f64 / half_totals[h] as f64);
-    let (first, second) = (half_share(0), half_share(1));
+    let [first, second] = common::half_shares(a.halves, half_totals);
     let trend = common::trend([first, second], a.half_counts);
     let next = ranked.get(1).map(|&i| {
         let share = stages[i].share.unwrap_or(0.0);
@@ -2304,22 +1999,21 @@ fn bottleneck(
         Model::Activities => st.wait_median_seconds.flatten(),
         Model::Transitions => st.median_seconds,
     };
-    let mut summary = format!(
-        "{} holds {:.0}% of item time ({}median {}, p85 {}, {})",
-        st.name,
-        share * 100.0,
-        common::interval_words(st.share_ci),
-        opt_human(st.median_seconds),
-        opt_human(st.p85_seconds),
-        plural(st.count, "stay", "stays")
-    );
-    if too_few_to_call {
-        summary.push_str(&common::too_few_words(st.count, "stay is", "stays are"));
-    }
+    let mut summary = holds_sentence(&Holds {
+        stage: &st.name,
+        share,
+        share_ci: st.share_ci,
+        median: st.median_seconds,
+        p85: st.p85_seconds,
+        count: st.count,
+        of: "item time",
+        item: ["stay", "stays"],
+        too_few: too_few_to_call.then_some(st.count),
+    });
     if model == Model::Activities {
         summary.push_str(&format!(
             "; median wait before it {}",
-            opt_human(st.wait_median_seconds.flatten())
+            human_or_na(st.wait_median_seconds.flatten())
         ));
     }
     if st.net_flow_per_week > 0.0 {
@@ -2336,19 +2030,9 @@ fn bottleneck(
             st.aging, st.wip
         ));
     }
-    summary.push_str(&common::trend_words(
-        trend,
-        [first, second],
-        a.half_counts,
-        "stays",
-    ));
+    summary.push_str(&trend_words(trend, [first, second], a.half_counts, "stays"));
     match &next {
-        Some(n) => summary.push_str(&common::runner_up_words(
-            &st.name,
-            st.share_ci,
-            &n.stage,
-            n.share,
-        )),
+        Some(n) => summary.push_str(&runner_up_words(&st.name, st.share_ci, &n.stage, n.share)),
         None => summary.push_str("; no other stage holds time"),
     }
     Some(FlowBottleneck {
@@ -2373,18 +2057,6 @@ fn bottleneck(
         },
         next,
     })
-}
-
-fn opt_human(v: Option<f64>) -> String {
-    v.map_or_else(|| "n/a".to_owned(), time::human)
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
 }
 
 #[cfg(test)]

@@ -12,11 +12,8 @@ use std::collections::HashSet;
 use nextneck_model::{CommitIdx, History, REQUEST_COMMIT_LIMIT, RequestRef, TagTarget, Timestamp};
 use regex::Regex;
 
-use crate::common::{
-    bottleneck, build_stages, deploy_days_per_week, plural, resolve_window, sample_notices,
-};
+use crate::common::{bottleneck, build_stages, plural, resolve_window, sample_notices};
 use crate::report::*;
-use crate::stats::Summary;
 use crate::time::DAY;
 
 /// The default `--deploy-tags`: `v1.2`, `1.2.3`, `v1.2.3`; no pre-releases.
@@ -217,10 +214,7 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
     // 6. DORA figures.
     let window_days = (until - since) as f64 / DAY as f64;
     let count = in_window.len();
-    let per_week = (count as f64) / (window_days / 7.0);
     let times: Vec<Timestamp> = deployments.iter().map(|d| d.time).collect();
-    let (median_days, weeks) = deploy_days_per_week(&times, since, until);
-    let lead_summary = Summary::of_seconds(&lead);
     let failed: Vec<usize> = in_window
         .iter()
         .copied()
@@ -237,28 +231,30 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
         .filter(|c| !c.is_merge())
         .map(|c| c.id)
         .collect();
-    let recovery_summary = Summary::of_seconds(&recoveries);
     let rework_of: Vec<Vec<ReworkReason>> = in_window
         .iter()
         .map(|&d| rework_reasons(history, &shipping, &deployments[d], &settings.hotfix))
         .collect();
-    let reworked = rework_of.iter().filter(|r| !r.is_empty()).count();
+    // With no deployment in the whole history there is nothing to count
+    // (deployments are not recognised), not a frequency of zero.
     let recognised = !deployments.is_empty();
-
-    let dora = Dora {
-        deployments: Deployments {
-            count,
-            in_history: deployments.len(),
-            baseline_in_window: in_window.first() == Some(&0),
-        },
-        // With no deployment in the whole history there is nothing to count
-        // (deployments are not recognised), not a frequency of zero.
-        deployment_frequency: DeploymentFrequency::new(recognised, per_week, median_days, weeks),
-        lead_time: LeadTime::new(&lead_summary, negative_dropped, baseline_changes),
-        change_failure_rate: ChangeFailureRate::new(failed.len(), count),
-        recovery_time: RecoveryTime::new(&recovery_summary),
-        rework_rate: ReworkRate::new(reworked, count),
-    };
+    // Every deployment succeeds: the attempts are the deployments.
+    let dora = crate::dora::assemble(&crate::dora::Counts {
+        since,
+        until,
+        deployments: count,
+        attempts: count,
+        failed: failed.len(),
+        in_history: deployments.len(),
+        baseline_in_window: in_window.first() == Some(&0),
+        recognised,
+        deployment_times: &times,
+        lead_times: &lead,
+        negative_dropped,
+        baseline_changes,
+        recoveries: &recoveries,
+        reworked: rework_of.iter().filter(|r| !r.is_empty()).count(),
+    });
 
     // 7. Stages and the bottleneck.
     let mut stages = build_stages(&[("coding", coding), ("deploy", deploy)]);
@@ -318,14 +314,10 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
         });
     }
     if dora.deployments.baseline_in_window {
-        notices.push(Notice {
-            code: "baseline",
-            message: format!(
-                "the oldest deployment in the history ({}) is the baseline: it counts as a deployment, but its {} no lead time",
-                deployments[0].name,
-                plural(baseline_changes, "change gets", "changes get")
-            ),
-        });
+        notices.push(crate::dora::baseline_notice(
+            crate::dora::Baseline::OldestInHistory(&deployments[0].name),
+            baseline_changes,
+        ));
     }
     if requests_used > 0 {
         notices.push(Notice {
@@ -352,48 +344,25 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
         });
     }
     if negative_dropped > 0 {
-        notices.push(Notice {
-            code: "negative_lead_times",
-            message: format!(
-                "{} authored after the deployment that shipped {} (clock skew or rewritten dates) and left out of lead time",
-                plural(negative_dropped, "change was", "changes were"),
-                if negative_dropped == 1 { "it" } else { "them" }
-            ),
-        });
+        notices.push(crate::dora::negative_lead_times_notice(
+            crate::dora::NegativeLead::AuthoredAfterDeployment,
+            negative_dropped,
+        ));
     }
     notices.extend(sample_notices(&dora, bottleneck.as_ref()));
 
     let series = settings.series.then(|| {
         let failed_at = |d: usize| failures.first[d] != NONE;
-        let half = |from: Timestamp, to: Timestamp| {
-            let ds: Vec<usize> = in_window
-                .iter()
-                .copied()
-                .filter(|&d| (from..to).contains(&deployments[d].time))
-                .collect();
-            let mut leads: Vec<i64> = points
-                .iter()
-                .filter(|p| (from..to).contains(&p.deployed_at))
-                .map(|p| p.lead_time_seconds)
-                .collect();
-            leads.sort_unstable();
-            let failed: Vec<usize> = ds.iter().copied().filter(|&d| failed_at(d)).collect();
-            let recoveries: Vec<i64> = failed
-                .iter()
-                .map(|&d| deployments[failures.first[d] as usize].time - deployments[d].time)
-                .collect();
-            let days = (to - from) as f64 / DAY as f64;
-            HalfFigures {
-                since: from,
-                until: to,
-                deployments: ds.len(),
-                per_week: (recognised && days > 0.0).then(|| ds.len() as f64 / (days / 7.0)),
-                lead_time_median_seconds: Summary::of_seconds(&leads).median,
-                change_failure_rate: (!ds.is_empty())
-                    .then(|| failed.len() as f64 / ds.len() as f64),
-                recovery_median_seconds: Summary::of_seconds(&recoveries).median,
-            }
-        };
+        let window_deployments: Vec<crate::dora::HalfDeployment> = in_window
+            .iter()
+            .map(|&d| crate::dora::HalfDeployment {
+                time: deployments[d].time,
+                succeeded: true,
+                failed: failed_at(d),
+                recovery_seconds: failed_at(d)
+                    .then(|| deployments[failures.first[d] as usize].time - deployments[d].time),
+            })
+            .collect();
         Series {
             deployments: in_window
                 .iter()
@@ -412,7 +381,7 @@ pub fn git_report(history: &History, settings: &GitSettings) -> Result<Report, R
                 })
                 .collect(),
             changes: points.clone(),
-            halves: [half(since, mid), half(mid, until)],
+            halves: crate::dora::halves(&window_deployments, &points, recognised, since, until),
         }
     });
 

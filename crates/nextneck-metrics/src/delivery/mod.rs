@@ -215,15 +215,42 @@ impl DeliverySettings {
     }
 }
 
-/// The window `[since, until)` and its middle, which splits it in halves.
+/// The window `[since, until)`, its middle, which splits it in halves,
+/// and how it was selected.
 #[derive(Clone, Copy, Debug)]
 struct Span {
     since: Timestamp,
     until: Timestamp,
     mid: Timestamp,
+    selection: &'static str,
 }
 
 impl Span {
+    /// The window of the settings over the events' times; without any
+    /// event, the caller's clock stands in for them.
+    fn resolve(settings: &DeliverySettings, observed: &Observed<'_>) -> Result<Span, ReportError> {
+        let (since, until, selection) = resolve_window(
+            settings.window,
+            observed.oldest.or(settings.now).unwrap_or(0),
+            observed.newest.or(settings.now).unwrap_or(0),
+        )?;
+        Ok(Span {
+            since,
+            until,
+            mid: since + (until - since) / 2,
+            selection,
+        })
+    }
+
+    fn window(&self) -> Window {
+        Window {
+            since: self.since,
+            until: self.until,
+            days: (self.until - self.since) as f64 / DAY as f64,
+            selection: self.selection,
+        }
+    }
+
     fn contains(&self, t: Option<Timestamp>) -> bool {
         t.is_some_and(|t| (self.since..self.until).contains(&t))
     }
@@ -282,16 +309,7 @@ pub fn delivery_report(
     let mut things = Things::link(merged, &observed, &names, clone.as_mut());
     failures::assess(&mut things);
     // 6. The window.
-    let (since, until, selection) = resolve_window(
-        settings.window,
-        observed.oldest.or(settings.now).unwrap_or(0),
-        observed.newest.or(settings.now).unwrap_or(0),
-    )?;
-    let span = Span {
-        since,
-        until,
-        mid: since + (until - since) / 2,
-    };
+    let span = Span::resolve(settings, &observed)?;
     let window = InWindow::of(&things, &span);
     // 7. Stages of the window's deployed changes.
     let counted = stages::count(&mut things, &window.successes, span.mid);
@@ -306,7 +324,7 @@ pub fn delivery_report(
     let mut notices = Vec::new();
     let ci = ci::figures(&runs, &observed.tests, history, &names, &span, &mut notices);
     // 11. What waits undeployed.
-    let undeployed = stages::undeployed(&things, until);
+    let undeployed = stages::undeployed(&things, span.until);
     // 12. Notices.
     let unlinked = things.unlinked(&window_incidents, &span);
     notices.extend(notices::of(&notices::Facts {
@@ -329,18 +347,13 @@ pub fn delivery_report(
             &window_incidents,
             unlinked,
             &settings.hotfix,
-            since,
+            span.since,
         )
     });
     Ok(Report {
         schema_version: SCHEMA_VERSION,
         source: source(events, history, settings),
-        window: Window {
-            since,
-            until,
-            days: (until - since) as f64 / DAY as f64,
-            selection,
-        },
+        window: span.window(),
         deployments_from: DeploymentsFrom::Events {
             production_pattern: settings.production.as_str().to_owned(),
             production: things.production_seen,

@@ -330,6 +330,7 @@ fn changes_link_by_commit_range_with_a_clone() {
     );
 }
 
+// Over 100 lines: one scenario's events, then every figure they give.
 #[test]
 fn incidents_link_by_reference_else_by_service() {
     let history = line_history(&[at(0, 0), at(1, 0), at(2, 0)]);
@@ -541,6 +542,7 @@ fn issue(
     )
 }
 
+// Over 100 lines: one scenario's events, then every figure they give.
 #[test]
 fn postmortems_and_time_to_reflect() {
     let pm = |id: &str, incident: &str, t: Timestamp| {
@@ -794,6 +796,7 @@ fn coding_starts_at_the_first_commit_listed_or_pushed() {
     assert_eq!(first("acme/shop#2"), Some(json!("2024-01-01T05:00:00Z")));
 }
 
+// Over 100 lines: one scenario's events, then every figure they give.
 #[test]
 fn ci_workflows_and_tests() {
     let run = |id: &str,

@@ -170,6 +170,7 @@ pub(super) fn merge_actor(into: &mut Option<Actor>, new: &Option<Actor>) {
     }
 }
 
+/// A deployment's outcome by its latest status.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Outcome {
     /// Succeeded at its first success time.
@@ -180,6 +181,7 @@ pub(super) enum Outcome {
     Other,
 }
 
+/// A deployment, merged from its observations (`M`: merged).
 #[derive(Clone, Debug)]
 pub(super) struct MDeployment {
     pub(super) source: String,
@@ -321,6 +323,7 @@ pub(super) fn merge_deployment(
     })
 }
 
+/// A change (pull or merge request), merged from its observations.
 #[derive(Clone, Debug)]
 pub(super) struct MChange {
     pub(super) source: String,
@@ -400,6 +403,7 @@ fn merge_change(obs: &[&TracedEvent<'_>], names: &Names<'_>) -> Option<MChange> 
     })
 }
 
+/// A push, merged from its observations.
 #[derive(Clone, Debug)]
 pub(super) struct MPush {
     pub(super) repository: String,
@@ -408,6 +412,7 @@ pub(super) struct MPush {
     pub(super) commits: Vec<(String, Option<Timestamp>)>,
 }
 
+/// A CI run (its latest attempt), merged from its observations.
 #[derive(Clone, Debug)]
 pub(super) struct MRun {
     pub(super) id: String,
@@ -451,6 +456,7 @@ fn merge_run(obs: &[&TracedEvent<'_>]) -> Option<MRun> {
     })
 }
 
+/// An incident (from an incident tool, or an incident issue).
 #[derive(Clone, Debug)]
 pub(super) struct MIncident {
     pub(super) source: String,
@@ -545,6 +551,7 @@ fn merge_incident(obs: &[&TracedEvent<'_>], names: &Names<'_>) -> Option<MIncide
     })
 }
 
+/// An issue, merged from its observations; its role decides what it is.
 struct MIssue {
     pub(super) source: String,
     pub(super) id: String,
@@ -600,6 +607,7 @@ fn merge_issue(obs: &[&TracedEvent<'_>]) -> Option<MIssue> {
     })
 }
 
+/// A postmortem (generic, or a postmortem issue).
 #[derive(Clone, Debug)]
 pub(super) struct MPostmortem {
     pub(super) source: String,
@@ -626,9 +634,7 @@ impl MPostmortem {
     }
 }
 
-/// A test execution: the test, its commit, its run, and (without a run)
-/// the observation itself.
-
+/// A generic postmortem: published at its earliest publication time.
 fn merge_postmortem(obs: &[&TracedEvent<'_>]) -> Option<MPostmortem> {
     let ps: Vec<&nextneck_model::events::Postmortem> = obs
         .iter()

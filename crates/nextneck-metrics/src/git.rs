@@ -14,11 +14,8 @@ use nextneck_model::{
 };
 use regex::Regex;
 
-use crate::common::{
-    bottleneck, build_stages, deploy_days_per_week, lead_time_histogram, sample_notices,
-};
+use crate::common::{bottleneck, build_stages, lead_time_histogram, sample_notices};
 use crate::report::*;
-use crate::stats::Summary;
 use crate::time::DAY;
 pub use crate::types::{DEFAULT_WINDOW_DAYS, ReportError, WindowSpec};
 use crate::window::{DefaultStart, resolve_window};
@@ -298,13 +295,8 @@ impl Facts<'_> {
     /// The DORA figures and rework rate, with each window deployment's
     /// rework reasons (for `--explain`).
     fn dora(&self, m: &Measured) -> (Dora, Vec<Vec<ReworkReason>>) {
-        let (since, until) = (self.since, self.until);
-        let window_days = (until - since) as f64 / DAY as f64;
         let count = self.in_window.len();
-        let per_week = (count as f64) / (window_days / 7.0);
         let times: Vec<Timestamp> = self.deployments.iter().map(|d| d.time).collect();
-        let (median_days, weeks) = deploy_days_per_week(&times, since, until);
-        let lead_summary = Summary::of_seconds(&m.lead);
         let failed: Vec<usize> = self
             .in_window
             .iter()
@@ -312,7 +304,6 @@ impl Facts<'_> {
             .filter(|&d| self.failed(d))
             .collect();
         let recoveries: Vec<i64> = failed.iter().map(|&d| self.recovery(d)).collect();
-        let recovery_summary = Summary::of_seconds(&recoveries);
         let rework_of: Vec<Vec<ReworkReason>> = self
             .in_window
             .iter()
@@ -325,28 +316,25 @@ impl Facts<'_> {
                 )
             })
             .collect();
-        let reworked = rework_of.iter().filter(|r| !r.is_empty()).count();
-        let recognised = !self.deployments.is_empty();
-        let dora = Dora {
-            deployments: Deployments {
-                count,
-                in_history: self.deployments.len(),
-                baseline_in_window: self.in_window.first() == Some(&0),
-            },
-            // With no deployment in the whole history there is nothing to
-            // count (deployments are not recognised), not a frequency of
-            // zero.
-            deployment_frequency: DeploymentFrequency::new(
-                recognised,
-                per_week,
-                median_days,
-                weeks,
-            ),
-            lead_time: LeadTime::new(&lead_summary, m.negative_dropped, m.baseline_changes),
-            change_failure_rate: ChangeFailureRate::new(failed.len(), count),
-            recovery_time: RecoveryTime::new(&recovery_summary),
-            rework_rate: ReworkRate::new(reworked, count),
-        };
+        // Every deployment succeeds: the attempts are the deployments. With
+        // no deployment in the whole history there is nothing to count
+        // (deployments are not recognised), not a frequency of zero.
+        let dora = crate::dora::assemble(&crate::dora::Counts {
+            since: self.since,
+            until: self.until,
+            deployments: count,
+            attempts: count,
+            failed: failed.len(),
+            in_history: self.deployments.len(),
+            baseline_in_window: self.in_window.first() == Some(&0),
+            recognised: !self.deployments.is_empty(),
+            deployment_times: &times,
+            lead_times: &m.lead,
+            negative_dropped: m.negative_dropped,
+            baseline_changes: m.baseline_changes,
+            recoveries: &recoveries,
+            reworked: rework_of.iter().filter(|r| !r.is_empty()).count(),
+        });
         (dora, rework_of)
     }
 
@@ -423,14 +411,10 @@ impl Facts<'_> {
         }
         notices.extend(self.deployment_notice());
         if dora.deployments.baseline_in_window {
-            notices.push(Notice {
-                code: "baseline",
-                message: format!(
-                    "the oldest deployment in the history ({}) is the baseline: it counts as a deployment, but its {} no lead time",
-                    self.deployments[0].name,
-                    plural(m.baseline_changes, "change gets", "changes get")
-                ),
-            });
+            notices.push(crate::dora::baseline_notice(
+                crate::dora::Baseline::OldestInHistory(&self.deployments[0].name),
+                m.baseline_changes,
+            ));
         }
         if m.requests_used > 0 {
             notices.push(Notice {
@@ -462,14 +446,10 @@ impl Facts<'_> {
             });
         }
         if m.negative_dropped > 0 {
-            notices.push(Notice {
-                code: "negative_lead_times",
-                message: format!(
-                    "{} authored after the deployment that shipped {} (clock skew or rewritten dates) and left out of lead time",
-                    plural(m.negative_dropped, "change was", "changes were"),
-                    if m.negative_dropped == 1 { "it" } else { "them" }
-                ),
-            });
+            notices.push(crate::dora::negative_lead_times_notice(
+                crate::dora::NegativeLead::AuthoredAfterDeployment,
+                m.negative_dropped,
+            ));
         }
     }
 
@@ -499,38 +479,29 @@ impl Facts<'_> {
         }
     }
 
-    /// The DORA figures of the deployments in `[from, to)`.
-    fn half(&self, points: &[SeriesChange], from: Timestamp, to: Timestamp) -> HalfFigures {
-        let ds: Vec<usize> = self
-            .in_window
+    /// The window's deployments as the per-half figures count them.
+    fn half_deployments(&self) -> Vec<crate::dora::HalfDeployment> {
+        self.in_window
             .iter()
-            .copied()
-            .filter(|&d| (from..to).contains(&self.deployments[d].time))
-            .collect();
-        let mut leads: Vec<i64> = points
-            .iter()
-            .filter(|p| (from..to).contains(&p.deployed_at))
-            .map(|p| p.lead_time_seconds)
-            .collect();
-        leads.sort_unstable();
-        let failed: Vec<usize> = ds.iter().copied().filter(|&d| self.failed(d)).collect();
-        let recoveries: Vec<i64> = failed.iter().map(|&d| self.recovery(d)).collect();
-        let days = (to - from) as f64 / DAY as f64;
-        let recognised = !self.deployments.is_empty();
-        HalfFigures {
-            since: from,
-            until: to,
-            deployments: ds.len(),
-            per_week: (recognised && days > 0.0).then(|| ds.len() as f64 / (days / 7.0)),
-            lead_time_median_seconds: Summary::of_seconds(&leads).median,
-            change_failure_rate: (!ds.is_empty()).then(|| failed.len() as f64 / ds.len() as f64),
-            recovery_median_seconds: Summary::of_seconds(&recoveries).median,
-        }
+            .map(|&d| crate::dora::HalfDeployment {
+                time: self.deployments[d].time,
+                succeeded: true,
+                failed: self.failed(d),
+                recovery_seconds: self.failed(d).then(|| self.recovery(d)),
+            })
+            .collect()
     }
 
     /// The data behind the charts.
     fn series(&self, points: Vec<SeriesChange>) -> Series {
-        let (since, mid, until) = (self.since, self.mid(), self.until);
+        let recognised = !self.deployments.is_empty();
+        let halves = crate::dora::halves(
+            &self.half_deployments(),
+            &points,
+            recognised,
+            self.since,
+            self.until,
+        );
         Series {
             deployments: self
                 .in_window
@@ -550,10 +521,7 @@ impl Facts<'_> {
                 })
                 .collect(),
             lead_time_histogram: lead_time_histogram(&points),
-            halves: [
-                self.half(&points, since, mid),
-                self.half(&points, mid, until),
-            ],
+            halves,
             changes: points,
         }
     }

@@ -9,6 +9,7 @@ pub mod code;
 mod common;
 pub mod delivery;
 pub mod digest;
+mod dora;
 pub mod flow;
 pub mod flow_events;
 pub mod forecast;

@@ -859,6 +859,8 @@ pub struct EventIncident {
     /// First acknowledged, when the source reports it.
     #[serde(with = "serde_rfc3339::option")]
     pub acknowledged_at: Option<Timestamp>,
+    /// Acknowledged − opened, when both are known.
+    pub time_to_acknowledge_seconds: Option<i64>,
     /// Resolved.
     #[serde(with = "serde_rfc3339::option")]
     pub resolved_at: Option<Timestamp>,
@@ -870,6 +872,9 @@ pub struct EventIncident {
     pub deployment: Option<String>,
     /// Why.
     pub deployment_link: Option<Link>,
+    /// The linked deployment's position in this explain's `deployments`,
+    /// when it is listed there (a selected deployment in the window).
+    pub deployment_index: Option<usize>,
     /// Its postmortem (`source:id`).
     pub postmortem: Option<String>,
     /// When the postmortem was published.

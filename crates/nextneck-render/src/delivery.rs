@@ -6,8 +6,8 @@
 use std::io::{self, Write};
 
 use nextneck_metrics::report::{
-    Ci, DeliveryExplain, EventDeployment, EventIncident, IncidentRef, Incidents, Report,
-    UnlinkedThing,
+    Ci, DeliveryExplain, EventChange, EventDeployment, EventIncident, IncidentRef, Incidents,
+    Report, UnlinkedThing,
 };
 use nextneck_metrics::time::{human, rfc3339};
 
@@ -222,110 +222,13 @@ pub(crate) fn explain_text(
         bold("production deployments in the window, oldest first")
     )?;
     for d in &e.deployments {
-        writeln!(out, "{}", bold(&deployment_head(d)))?;
-        writeln!(
-            out,
-            "  production: {}; {}",
-            d.production,
-            deliveries(&d.thing.deliveries)
-        )?;
-        for c in &d.changes {
-            writeln!(
-                out,
-                "  change {}:{}  {}",
-                c.thing.source,
-                c.thing.id,
-                c.title.as_deref().unwrap_or("")
-            )?;
-            writeln!(out, "    linked by {}: {}", c.link.rule, c.link.reason)?;
-            let stages = if c.counted {
-                match c.unreviewed_seconds {
-                    Some(u) => format!(
-                        "lead {} = coding {} + unreviewed {} + deploy {}",
-                        opt_secs(c.lead_time_seconds),
-                        opt_secs(c.coding_seconds),
-                        opt_secs(Some(u)),
-                        opt_secs(c.deploy_seconds)
-                    ),
-                    None => format!(
-                        "lead {} = coding {} + pickup {} + review {} + deploy {}",
-                        opt_secs(c.lead_time_seconds),
-                        opt_secs(c.coding_seconds),
-                        opt_secs(c.pickup_seconds),
-                        opt_secs(c.review_seconds),
-                        opt_secs(c.deploy_seconds)
-                    ),
-                }
-            } else if d.baseline {
-                "baseline: not counted".to_owned()
-            } else {
-                "deployed before its first commit: not counted".to_owned()
-            };
-            writeln!(
-                out,
-                "    first commit {}, opened {}, ready {}, first review {}{}, merged {}; {}",
-                opt_time(c.first_commit_at),
-                opt_time(c.opened_at),
-                opt_time(c.ready_at),
-                opt_time(c.first_review_at),
-                c.first_reviewer
-                    .as_ref()
-                    .map_or(String::new(), |r| format!(" by {r}")),
-                opt_time(c.merged_at),
-                stages
-            )?;
-        }
-        for why in &d.failed {
-            writeln!(out, "  {} {why}", Style::Red.paint("failed:", color))?;
-        }
-        if let (Some(r), Some(by)) = (d.recovery_seconds, &d.recovered_by) {
-            writeln!(out, "  recovery time {} (by {by})", human(r as f64))?;
-        }
-        for r in &d.rework {
-            writeln!(out, "  rework: {r}")?;
-        }
+        deployment_text(d, color, out)?;
     }
     if !e.incidents.is_empty() {
         writeln!(out)?;
         writeln!(out, "{}", bold("incidents in the window, oldest first"))?;
         for i in &e.incidents {
-            writeln!(
-                out,
-                "{}",
-                bold(&format!(
-                    "{}:{}  opened {}  resolved {}{}",
-                    i.thing.source,
-                    i.thing.id,
-                    opt_time(i.opened_at),
-                    opt_time(i.resolved_at),
-                    i.service
-                        .as_ref()
-                        .map_or(String::new(), |s| format!("  service {s}"))
-                ))
-            )?;
-            writeln!(
-                out,
-                "  {}; time to restore {}",
-                deliveries(&i.thing.deliveries),
-                opt_secs(i.time_to_restore_seconds)
-            )?;
-            match (&i.deployment, &i.deployment_link) {
-                (Some(d), Some(l)) => {
-                    writeln!(out, "  deployment {d}, linked by {}: {}", l.rule, l.reason)?
-                }
-                _ => writeln!(out, "  no deployment")?,
-            }
-            match (&i.postmortem, &i.postmortem_link) {
-                (Some(p), Some(l)) => writeln!(
-                    out,
-                    "  postmortem {p} published {}, linked by {}: {}; time to reflect {}",
-                    opt_time(i.postmortem_published_at),
-                    l.rule,
-                    l.reason,
-                    opt_secs(i.time_to_reflect_seconds)
-                )?,
-                _ => writeln!(out, "  no postmortem")?,
-            }
+            incident_text(i, color, out)?;
         }
     }
     let unlinked: [(&str, &[UnlinkedThing]); 3] = [
@@ -349,6 +252,124 @@ pub(crate) fn explain_text(
                 deliveries(&u.thing.deliveries)
             )?;
         }
+    }
+    Ok(())
+}
+
+/// One deployment of `--explain`, as text: its head, its changes with
+/// their links and stages, why it failed, its recovery and rework.
+fn deployment_text(d: &EventDeployment, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let bold = |s: &str| Style::Bold.paint(s, color);
+    writeln!(out, "{}", bold(&deployment_head(d)))?;
+    writeln!(
+        out,
+        "  production: {}; {}",
+        d.production,
+        deliveries(&d.thing.deliveries)
+    )?;
+    for c in &d.changes {
+        writeln!(
+            out,
+            "  change {}:{}  {}",
+            c.thing.source,
+            c.thing.id,
+            c.title.as_deref().unwrap_or("")
+        )?;
+        writeln!(out, "    linked by {}: {}", c.link.rule, c.link.reason)?;
+        let stages = stages_text(c, d.baseline);
+        writeln!(
+            out,
+            "    first commit {}, opened {}, ready {}, first review {}{}, merged {}; {}",
+            opt_time(c.first_commit_at),
+            opt_time(c.opened_at),
+            opt_time(c.ready_at),
+            opt_time(c.first_review_at),
+            c.first_reviewer
+                .as_ref()
+                .map_or(String::new(), |r| format!(" by {r}")),
+            opt_time(c.merged_at),
+            stages
+        )?;
+    }
+    for why in &d.failed {
+        writeln!(out, "  {} {why}", Style::Red.paint("failed:", color))?;
+    }
+    if let (Some(r), Some(by)) = (d.recovery_seconds, &d.recovered_by) {
+        writeln!(out, "  recovery time {} (by {by})", human(r as f64))?;
+    }
+    for r in &d.rework {
+        writeln!(out, "  rework: {r}")?;
+    }
+    Ok(())
+}
+
+/// A change's stages as a sum, or why they are not counted.
+fn stages_text(c: &EventChange, baseline: bool) -> String {
+    if c.counted {
+        match c.unreviewed_seconds {
+            Some(u) => format!(
+                "lead {} = coding {} + unreviewed {} + deploy {}",
+                opt_secs(c.lead_time_seconds),
+                opt_secs(c.coding_seconds),
+                opt_secs(Some(u)),
+                opt_secs(c.deploy_seconds)
+            ),
+            None => format!(
+                "lead {} = coding {} + pickup {} + review {} + deploy {}",
+                opt_secs(c.lead_time_seconds),
+                opt_secs(c.coding_seconds),
+                opt_secs(c.pickup_seconds),
+                opt_secs(c.review_seconds),
+                opt_secs(c.deploy_seconds)
+            ),
+        }
+    } else if baseline {
+        "baseline: not counted".to_owned()
+    } else {
+        "deployed before its first commit: not counted".to_owned()
+    }
+}
+
+/// One incident of `--explain`, as text: its times, deployment and
+/// postmortem.
+fn incident_text(i: &EventIncident, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let bold = |s: &str| Style::Bold.paint(s, color);
+    writeln!(
+        out,
+        "{}",
+        bold(&format!(
+            "{}:{}  opened {}  resolved {}{}",
+            i.thing.source,
+            i.thing.id,
+            opt_time(i.opened_at),
+            opt_time(i.resolved_at),
+            i.service
+                .as_ref()
+                .map_or(String::new(), |s| format!("  service {s}"))
+        ))
+    )?;
+    writeln!(
+        out,
+        "  {}; time to restore {}",
+        deliveries(&i.thing.deliveries),
+        opt_secs(i.time_to_restore_seconds)
+    )?;
+    match (&i.deployment, &i.deployment_link) {
+        (Some(d), Some(l)) => {
+            writeln!(out, "  deployment {d}, linked by {}: {}", l.rule, l.reason)?
+        }
+        _ => writeln!(out, "  no deployment")?,
+    }
+    match (&i.postmortem, &i.postmortem_link) {
+        (Some(p), Some(l)) => writeln!(
+            out,
+            "  postmortem {p} published {}, linked by {}: {}; time to reflect {}",
+            opt_time(i.postmortem_published_at),
+            l.rule,
+            l.reason,
+            opt_secs(i.time_to_reflect_seconds)
+        )?,
+        _ => writeln!(out, "  no postmortem")?,
     }
     Ok(())
 }
@@ -427,57 +448,7 @@ pub(crate) fn explain_markdown(e: &DeliveryExplain, out: &mut dyn Write) -> io::
     writeln!(out)?;
     writeln!(out, "### Production deployments in the window")?;
     for d in &e.deployments {
-        writeln!(out)?;
-        writeln!(out, "#### {}", md::text(&deployment_head(d)))?;
-        writeln!(out)?;
-        writeln!(
-            out,
-            "Production: {}; {}.",
-            md::text(&d.production),
-            deliveries(&d.thing.deliveries)
-        )?;
-        if !d.changes.is_empty() {
-            writeln!(out)?;
-            writeln!(
-                out,
-                "| change | link | lead | coding | pickup | review | unreviewed | deploy |"
-            )?;
-            writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|")?;
-            for c in &d.changes {
-                writeln!(
-                    out,
-                    "| {}:{} {} | {}: {} | {} | {} | {} | {} | {} | {} |",
-                    md_escape(&c.thing.source),
-                    md_escape(&c.thing.id),
-                    md_escape(c.title.as_deref().unwrap_or("")),
-                    c.link.rule,
-                    md_escape(&c.link.reason),
-                    if c.counted {
-                        opt_secs(c.lead_time_seconds)
-                    } else {
-                        "not counted".to_owned()
-                    },
-                    opt_secs(c.coding_seconds),
-                    opt_secs(c.pickup_seconds),
-                    opt_secs(c.review_seconds),
-                    opt_secs(c.unreviewed_seconds),
-                    opt_secs(c.deploy_seconds)
-                )?;
-            }
-        }
-        for why in &d.failed {
-            writeln!(out)?;
-            writeln!(out, "Failed: {}.", md::text(why))?;
-        }
-        if let (Some(r), Some(by)) = (d.recovery_seconds, &d.recovered_by) {
-            writeln!(out)?;
-            writeln!(
-                out,
-                "Recovery time: {} (by {}).",
-                human(r as f64),
-                md::text(by)
-            )?;
-        }
+        deployment_markdown(d, out)?;
     }
     if !e.incidents.is_empty() {
         writeln!(out)?;
@@ -528,6 +499,63 @@ pub(crate) fn explain_markdown(e: &DeliveryExplain, out: &mut dyn Write) -> io::
                 md::text(&u.reason)
             )?;
         }
+    }
+    Ok(())
+}
+
+/// One deployment of `--explain`, as Markdown: its head, a table of its
+/// changes, why it failed and its recovery.
+fn deployment_markdown(d: &EventDeployment, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(out, "#### {}", md::text(&deployment_head(d)))?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Production: {}; {}.",
+        md::text(&d.production),
+        deliveries(&d.thing.deliveries)
+    )?;
+    if !d.changes.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "| change | link | lead | coding | pickup | review | unreviewed | deploy |"
+        )?;
+        writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|")?;
+        for c in &d.changes {
+            writeln!(
+                out,
+                "| {}:{} {} | {}: {} | {} | {} | {} | {} | {} | {} |",
+                md_escape(&c.thing.source),
+                md_escape(&c.thing.id),
+                md_escape(c.title.as_deref().unwrap_or("")),
+                c.link.rule,
+                md_escape(&c.link.reason),
+                if c.counted {
+                    opt_secs(c.lead_time_seconds)
+                } else {
+                    "not counted".to_owned()
+                },
+                opt_secs(c.coding_seconds),
+                opt_secs(c.pickup_seconds),
+                opt_secs(c.review_seconds),
+                opt_secs(c.unreviewed_seconds),
+                opt_secs(c.deploy_seconds)
+            )?;
+        }
+    }
+    for why in &d.failed {
+        writeln!(out)?;
+        writeln!(out, "Failed: {}.", md::text(why))?;
+    }
+    if let (Some(r), Some(by)) = (d.recovery_seconds, &d.recovered_by) {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Recovery time: {} (by {}).",
+            human(r as f64),
+            md::text(by)
+        )?;
     }
     Ok(())
 }
@@ -647,11 +675,7 @@ pub fn postmortem_markdown(
         let title = i.title.clone().unwrap_or_else(|| name.clone());
         writeln!(out, "## Incident: {}", md_escape(&title))?;
         writeln!(out)?;
-        let deployment = i.deployment.as_ref().and_then(|d| {
-            deployments
-                .iter()
-                .find(|e| format!("{}:{}", e.thing.source, e.thing.id) == *d)
-        });
+        let deployment = i.deployment_index.and_then(|n| deployments.get(n));
         writeln!(out, "| | |")?;
         writeln!(out, "|---|---|")?;
         let link = i
@@ -697,81 +721,14 @@ pub fn postmortem_markdown(
         writeln!(out)?;
         writeln!(out, "### Timeline (UTC)")?;
         writeln!(out)?;
-        let mut timeline: Vec<(i64, String)> = Vec::new();
-        if let Some(d) = deployment {
-            let what = match (&d.service, &d.sha) {
-                (Some(svc), Some(sha)) => format!(
-                    "deployment `{}` of {} (`{}`) reached {}",
-                    md_escape(&format!("{}:{}", d.thing.source, d.thing.id)),
-                    md_escape(svc),
-                    sha.get(..12).unwrap_or(sha),
-                    d.status
-                ),
-                (None, Some(sha)) => format!(
-                    "deployment `{}` (`{}`) reached {}",
-                    md_escape(&format!("{}:{}", d.thing.source, d.thing.id)),
-                    sha.get(..12).unwrap_or(sha),
-                    d.status
-                ),
-                _ => format!(
-                    "deployment `{}` reached {}",
-                    md_escape(&format!("{}:{}", d.thing.source, d.thing.id)),
-                    d.status
-                ),
-            };
-            timeline.push((d.time, what));
-        }
-        if let Some(t) = i.opened_at {
-            timeline.push((t, "incident opened".to_owned()));
-        }
-        if let Some(t) = i.acknowledged_at {
-            let after = i.opened_at.map_or_else(String::new, |o| {
-                format!(" ({} after opening)", human((t - o) as f64))
-            });
-            timeline.push((t, format!("acknowledged{after}")));
-        }
-        if let Some(t) = i.resolved_at {
-            timeline.push((
-                t,
-                format!(
-                    "resolved (time to restore {})",
-                    opt_secs(i.time_to_restore_seconds)
-                ),
-            ));
-        }
-        if let (Some(t), Some(p)) = (i.postmortem_published_at, &i.postmortem) {
-            timeline.push((
-                t,
-                format!(
-                    "postmortem `{}` published (time to reflect {})",
-                    md_escape(p),
-                    opt_secs(i.time_to_reflect_seconds)
-                ),
-            ));
-        }
-        timeline.sort_by_key(|e| e.0);
+        let timeline = timeline(i, deployment);
         writeln!(out, "| time | what happened |")?;
         writeln!(out, "|---|---|")?;
         for (t, what) in &timeline {
             writeln!(out, "| {} | {what} |", rfc3339(*t))?;
         }
-        if let Some(d) = deployment
-            && !d.changes.is_empty()
-        {
-            writeln!(out)?;
-            writeln!(out, "### What the deployment shipped")?;
-            writeln!(out)?;
-            for c in &d.changes {
-                writeln!(
-                    out,
-                    "- `{}:{}` {}{}",
-                    c.thing.source,
-                    md_escape(&c.thing.id),
-                    md_escape(c.title.as_deref().unwrap_or("")),
-                    c.merged_at
-                        .map_or_else(String::new, |m| format!(" (merged {})", rfc3339(m)))
-                )?;
-            }
+        if let Some(d) = deployment {
+            shipped_markdown(d, out)?;
         }
         writeln!(out)?;
         writeln!(
@@ -783,6 +740,92 @@ pub fn postmortem_markdown(
                 .map(i64::to_string)
                 .collect::<Vec<_>>()
                 .join(", ")
+        )?;
+    }
+    Ok(())
+}
+
+/// What happened when, for a postmortem: the linked deployment (when it is
+/// in the window), opening, acknowledgement, resolution and the
+/// postmortem's publication, in time order.
+fn timeline(i: &EventIncident, deployment: Option<&EventDeployment>) -> Vec<(i64, String)> {
+    let mut timeline: Vec<(i64, String)> = Vec::new();
+    if let Some(d) = deployment {
+        timeline.push((d.time, deployment_reached(d)));
+    }
+    if let Some(t) = i.opened_at {
+        timeline.push((t, "incident opened".to_owned()));
+    }
+    if let Some(t) = i.acknowledged_at {
+        let after = i.time_to_acknowledge_seconds.map_or_else(String::new, |s| {
+            format!(" ({} after opening)", human(s as f64))
+        });
+        timeline.push((t, format!("acknowledged{after}")));
+    }
+    if let Some(t) = i.resolved_at {
+        timeline.push((
+            t,
+            format!(
+                "resolved (time to restore {})",
+                opt_secs(i.time_to_restore_seconds)
+            ),
+        ));
+    }
+    if let (Some(t), Some(p)) = (i.postmortem_published_at, &i.postmortem) {
+        timeline.push((
+            t,
+            format!(
+                "postmortem `{}` published (time to reflect {})",
+                md_escape(p),
+                opt_secs(i.time_to_reflect_seconds)
+            ),
+        ));
+    }
+    timeline.sort_by_key(|e| e.0);
+    timeline
+}
+
+/// The timeline's line for the linked deployment.
+fn deployment_reached(d: &EventDeployment) -> String {
+    match (&d.service, &d.sha) {
+        (Some(svc), Some(sha)) => format!(
+            "deployment `{}` of {} (`{}`) reached {}",
+            md_escape(&format!("{}:{}", d.thing.source, d.thing.id)),
+            md_escape(svc),
+            sha.get(..12).unwrap_or(sha),
+            d.status
+        ),
+        (None, Some(sha)) => format!(
+            "deployment `{}` (`{}`) reached {}",
+            md_escape(&format!("{}:{}", d.thing.source, d.thing.id)),
+            sha.get(..12).unwrap_or(sha),
+            d.status
+        ),
+        _ => format!(
+            "deployment `{}` reached {}",
+            md_escape(&format!("{}:{}", d.thing.source, d.thing.id)),
+            d.status
+        ),
+    }
+}
+
+/// What the linked deployment shipped, when it shipped anything.
+fn shipped_markdown(d: &EventDeployment, out: &mut dyn Write) -> io::Result<()> {
+    if d.changes.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "### What the deployment shipped")?;
+    writeln!(out)?;
+    for c in &d.changes {
+        writeln!(
+            out,
+            "- `{}:{}` {}{}",
+            c.thing.source,
+            md_escape(&c.thing.id),
+            md_escape(c.title.as_deref().unwrap_or("")),
+            c.merged_at
+                .map_or_else(String::new, |m| format!(" (merged {})", rfc3339(m)))
         )?;
     }
     Ok(())

@@ -134,7 +134,7 @@ fn delivery_figures(t: &mut Text, r: &Report) {
     );
     t.gauge(
         "nextneck_deployments",
-        "Successful and failed production deployments in the window.",
+        "Successful production deployments in the window (what deployment frequency counts; failed attempts are not counted).",
         Some(d.deployments.count as f64),
     );
     t.gauge(

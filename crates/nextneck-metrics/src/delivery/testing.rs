@@ -177,18 +177,6 @@ pub(super) fn report_with(
     serde_json::to_value(&r).expect("serializes")
 }
 
-/// Asserts each JSON pointer's value.
-pub(super) fn check(report: &Value, expected: &[(&str, Value)]) {
-    let mut failures = Vec::new();
-    for (pointer, want) in expected {
-        let got = report.pointer(pointer).unwrap_or(&Value::Null);
-        let same = match (got.as_f64(), want.as_f64()) {
-            (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * b.abs().max(1.0),
-            _ => got == want,
-        };
-        if !same {
-            failures.push(format!("{pointer}: got {got}, want {want}"));
-        }
-    }
-    assert!(failures.is_empty(), "mismatches:\n{}", failures.join("\n"));
-}
+/// Asserts each JSON pointer's value; a missing path fails (the testkit's
+/// one `check`).
+pub(super) use nextneck_testkit::{check, check_absent};

@@ -9,12 +9,13 @@
 mod common;
 mod live;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Stdio;
 use std::time::Duration;
 
 use live::*;
+use nextneck_testkit::{Lines, PATIENCE};
 
 const PASSWORD: &str = "Pl4ntedS3cret";
 
@@ -100,16 +101,15 @@ fn a_planted_password_is_in_no_output() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut banner = String::new();
-    stdout.read_line(&mut banner).unwrap();
+    let mut stdout = Lines::spawn(child.stdout.take().unwrap());
+    let mut banner = stdout.next_line("serve's first banner line", PATIENCE);
     let addr: SocketAddr = banner
         .trim()
         .strip_prefix("listening on http://")
         .unwrap()
         .parse()
         .unwrap();
-    stdout.read_line(&mut banner).unwrap();
+    banner.push_str(&stdout.next_line("serve's second banner line", PATIENCE));
     assert!(
         banner.contains("store postgres://postgres:***@"),
         "{banner}"
@@ -140,8 +140,7 @@ fn a_planted_password_is_in_no_output() {
     );
     child.kill().unwrap();
     child.wait().unwrap();
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).unwrap();
+    let rest = stdout.rest("serve's stdout after it was killed", PATIENCE);
     let mut log = String::new();
     child
         .stderr

@@ -9,12 +9,13 @@
 mod common;
 mod live;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use live::*;
+use nextneck_testkit::{Lines, PATIENCE};
 use serde_json::{Value, json};
 
 both_backends!(the_api_answers_the_bytes_the_cli_prints);
@@ -127,27 +128,24 @@ impl Serve {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
+        let mut stdout = Lines::spawn(child.stdout.take().unwrap());
+        let first = stdout.next_line("serve's first banner line", PATIENCE);
         let addr = first
             .trim()
             .strip_prefix("listening on http://")
             .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
             .parse()
             .unwrap();
-        let mut second = String::new();
-        stdout.read_line(&mut second).unwrap();
+        let second = stdout.next_line("serve's second banner line", PATIENCE);
         // Whatever serve said on stderr before listening (one line at most).
-        let mut stderr = child.stderr.take().unwrap();
-        let mut stderr_first = String::new();
+        let mut stderr = Lines::spawn(child.stderr.take().unwrap());
         let serves_hooks = env.iter().any(|(k, _)| *k != "NEXTNECK_READ_TOKEN");
-        if !serves_hooks {
-            let mut byte = [0u8; 1];
-            while stderr.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
-                stderr_first.push(byte[0] as char);
-            }
-        }
+        let stderr_first = if serves_hooks {
+            String::new()
+        } else {
+            let line = stderr.next_line("serve's warning on stderr", PATIENCE);
+            line.trim_end_matches('\n').to_owned()
+        };
         Serve {
             child,
             addr,

@@ -128,6 +128,29 @@ impl Lines {
         }
     }
 
+    /// Every line left until the output ends (the child exited), waiting at
+    /// most `within` in all.
+    #[track_caller]
+    pub fn rest(&mut self, what: &str, within: Duration) -> String {
+        let deadline = Deadline::new(what, within);
+        let mut rest = String::new();
+        loop {
+            match self.lines.recv_timeout(deadline.left(self.shown())) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    rest.push_str(&line);
+                }
+                Err(RecvTimeoutError::Disconnected) => return rest,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "timed out waiting for the end of {what}; read: {}",
+                        self.shown()
+                    )
+                }
+            }
+        }
+    }
+
     /// The lines read so far, for a failure message.
     fn shown(&self) -> String {
         format!("{:?}", self.seen)

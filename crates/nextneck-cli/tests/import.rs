@@ -312,6 +312,92 @@ fn imports_are_all_or_nothing(db: Db) {
     assert_eq!(code, 2, "{err}");
 }
 
+/// A generic change with its reviews (a bot's, the author's under another
+/// case, then a reviewer's), deployments whose statuses are in other cases
+/// (the oldest the baseline, a failed one), and a direct push.
+const REVIEWED_AND_PUSHED: &str = r#"{"type": "deployment", "id": "dep-0", "environment": "production", "repository": "acme/shop", "sha": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "finished_at": "2024-02-29T12:00:00Z", "status": "SUCCESS"}
+{"type": "change", "id": "acme/shop#1", "repository": "acme/shop", "author": "ada", "opened_at": "2024-03-01T09:00:00Z", "merged_at": "2024-03-01T15:00:00Z", "merge_sha": "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "commits": [{"sha": "1111111111111111111111111111111111111111", "authored_at": "2024-03-01T08:00:00Z"}]}
+{"type": "review", "id": "r1", "change_id": "acme/shop#1", "reviewer": "renovate", "bot": true, "state": "commented", "submitted_at": "2024-03-01T09:05:00Z"}
+{"type": "review", "id": "r2", "change_id": "acme/shop#1", "reviewer": "ADA", "state": "APPROVED", "submitted_at": "2024-03-01T09:10:00Z"}
+{"type": "review", "id": "r3", "change_id": "acme/shop#1", "reviewer": "grace", "state": "Changes_Requested", "submitted_at": "2024-03-01T11:00:00Z"}
+{"type": "deployment", "id": "dep-1", "environment": "production", "repository": "acme/shop", "sha": "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "finished_at": "2024-03-01T16:00:00Z", "status": "Success"}
+{"type": "deployment", "id": "dep-2", "environment": "production", "repository": "acme/shop", "sha": "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "finished_at": "2024-03-01T17:00:00Z", "status": "FAILURE"}
+{"type": "change", "id": "acme/shop@push-1", "repository": "acme/shop", "author": "ada", "merged_at": "2024-03-02T10:00:00Z", "merge_sha": "cccccccccccccccccccccccccccccccccccccccc", "commits": [{"sha": "cccccccccccccccccccccccccccccccccccccccc", "authored_at": "2024-03-02T09:30:00Z"}]}
+{"type": "deployment", "id": "dep-3", "environment": "production", "repository": "acme/shop", "sha": "cccccccccccccccccccccccccccccccccccccccc", "finished_at": "2024-03-02T11:00:00Z", "status": "success"}
+"#;
+
+/// Issue 15: generic reviews get the author and bot rules, status words
+/// count in any case, a direct push has a lead time, and an empty file is
+/// imported without error.
+fn generic_reviews_status_words_and_direct_pushes(db: Db) {
+    let dir = db.dir.path();
+    let import = |name: &str, body: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, body).unwrap();
+        run(
+            dir,
+            &["import", "events", "--db", &db.url, path.to_str().unwrap()],
+        )
+    };
+    let (code, out, err) = import("empty.ndjson", "\n \n");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.ends_with("1 new, 0 already stored; 0 events\n"),
+        "{out}"
+    );
+    let (code, out, err) = import("events.ndjson", REVIEWED_AND_PUSHED);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.ends_with("1 new, 0 already stored; 9 events\n"),
+        "{out}"
+    );
+
+    let (code, out, err) = run(
+        dir,
+        &[
+            "report",
+            "--db",
+            &db.url,
+            "--since",
+            "2024-02-01",
+            "--until",
+            "2024-04-01",
+            "--format",
+            "json",
+            "--explain",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let check = |pointer: &str, want: Value| {
+        assert_eq!(report.pointer(pointer), Some(&want), "{pointer}: {report}");
+    };
+    // SUCCESS, Success and success are successes, FAILURE a failure.
+    check("/dora/deployments/count", json!(3));
+    check("/dora/change_failure_rate/failed", json!(1));
+    check("/dora/change_failure_rate/deployments", json!(4));
+    // The bot's comment and the author's approval are not the first review.
+    let reviewed = "/explain/delivery/deployments/1/changes/0";
+    check(&format!("{reviewed}/id"), json!("acme/shop#1"));
+    check(&format!("{reviewed}/first_reviewer"), json!("grace"));
+    check(
+        &format!("{reviewed}/first_review_at"),
+        json!("2024-03-01T11:00:00Z"),
+    );
+    check("/stages/1/name", json!("pickup"));
+    check("/stages/1/median_seconds", json!(7200.0));
+    check("/stages/2/name", json!("review"));
+    check("/stages/2/median_seconds", json!(14400.0));
+    // The direct push: first commit to deployment, no pull request stages.
+    let pushed = "/explain/delivery/deployments/3/changes/0";
+    check(&format!("{pushed}/id"), json!("acme/shop@push-1"));
+    check(&format!("{pushed}/opened_at"), Value::Null);
+    check(&format!("{pushed}/lead_time_seconds"), json!(5400));
+    check(&format!("{pushed}/deploy_seconds"), json!(3600));
+    check(&format!("{pushed}/pickup_seconds"), Value::Null);
+    check("/dora/lead_time/changes", json!(2));
+}
+
 #[test]
 fn the_default_store_is_a_visible_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -335,5 +421,6 @@ fn the_default_store_is_a_visible_file() {
 both_backends!(
     api_exports_and_payload_files,
     junit_and_generic_events,
-    imports_are_all_or_nothing
+    imports_are_all_or_nothing,
+    generic_reviews_status_words_and_direct_pushes,
 );

@@ -410,6 +410,99 @@ fn a_gitlab_sync_gives_the_report_of_an_import_and_resumes_after_kill(db: Db) {
     assert_eq!(report(dir, &db.url), expected);
 }
 
+/// The recorded GitLab approval hook (../shared/fixtures) set to approve
+/// merge request `mr` of `project` as its approval `note` says: by the
+/// note's author, at the note's time (the hook's only time is the merge
+/// request's `updated_at`).
+fn approval_hook(project: &str, mr: &Value, commits: &[Value], note: &Value) -> Value {
+    let mut hook = read_fixture("gitlab/merge_request_hook__merge_request_approved.json");
+    hook["project"]["path_with_namespace"] = json!(project);
+    hook["user"] = json!({"id": note["author"]["id"], "name": note["author"]["name"],
+        "username": note["author"]["username"]});
+    let attrs = &mut hook["object_attributes"];
+    for k in [
+        "id",
+        "iid",
+        "title",
+        "created_at",
+        "source_branch",
+        "target_branch",
+    ] {
+        attrs[k] = mr[k].clone();
+    }
+    attrs["author_id"] = mr["author"]["id"].clone();
+    attrs["updated_at"] = note["created_at"].clone();
+    attrs["last_commit"]["id"] = commits[0]["id"].clone();
+    attrs["last_commit"]["timestamp"] = commits[0]["authored_date"].clone();
+    hook
+}
+
+fn read_fixture(rel: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(fixtures().join(rel)).unwrap()).unwrap()
+}
+
+/// The distinct ids of the stored reviews.
+fn review_ids(url: &str) -> std::collections::BTreeSet<String> {
+    let mut store = nextneck_store::open(url).unwrap();
+    store
+        .events()
+        .unwrap()
+        .iter()
+        .filter(|e| e.event.kind() == "review")
+        .map(|e| e.event.entity_id())
+        .collect()
+}
+
+/// Issue 15: the approval GitLab's hook reports and the system note a sync
+/// reads are one review, so a store fed by both has the reviews and the
+/// report of the sync alone.
+#[test]
+fn a_gitlab_approval_seen_by_webhook_and_by_sync_counts_once() {
+    let mut project = gl::sample(REPO);
+    // Approvals only, so that each is its merge request's first review.
+    for (_, _, notes) in &mut project.merge_requests {
+        notes.retain(|n| n["body"] == json!("approved this merge request"));
+    }
+    let replay = Replay::start();
+    gl::serve(&replay, &project, 2);
+    let api = format!("{}/api/v4", replay.base);
+    let args = ["gitlab", "--project", REPO, "--api-url", &api];
+    let synced_only = sqlite();
+    let (code, _, err) = sync_with(synced_only.dir.path(), &args, &synced_only.url);
+    assert_eq!(code, 0, "{err}");
+    let expected = report(synced_only.dir.path(), &synced_only.url);
+    assert_eq!(expected["stages"][1]["name"], json!("pickup"), "{expected}");
+    assert_eq!(expected["stages"][1]["changes"], json!(2), "{expected}");
+    assert_eq!(review_ids(&synced_only.url).len(), 4);
+
+    let both = sqlite();
+    let dir = both.dir.path();
+    let mut import = vec![
+        "import".to_owned(),
+        "gitlab".to_owned(),
+        "--db".to_owned(),
+        both.url.clone(),
+    ];
+    for (mr, commits, notes) in &project.merge_requests {
+        let path = dir.join(format!("approved-{}.json", mr["iid"]));
+        let hook = approval_hook(REPO, mr, commits, &notes[0]);
+        std::fs::write(&path, serde_json::to_vec(&hook).unwrap()).unwrap();
+        import.push(path.display().to_string());
+    }
+    let import: Vec<&str> = import.iter().map(String::as_str).collect();
+    let (code, out, err) = run(dir, &import);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("4 new, 0 already stored; 8 events"), "{out}");
+    let (code, _, err) = sync_with(dir, &args, &both.url);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(review_ids(&both.url), review_ids(&synced_only.url));
+    // The same report; only the count of observations read differs.
+    let mut got = report(dir, &both.url);
+    assert_eq!(got["source"]["events"], json!(14 + 8));
+    got["source"]["events"] = expected["source"]["events"].clone();
+    assert_eq!(got, expected);
+}
+
 fn a_pagerduty_sync_gives_the_report_of_an_import_and_resumes_after_kill(db: Db) {
     let service = pd::sample("PIJ90N7");
     let incidents: Vec<Value> = service

@@ -4,8 +4,9 @@
 
 use nextneck_model::Timestamp;
 use nextneck_model::events::{
-    Change, ChangeCommit, ChangeState, CiConclusion, CiRun, CiStatus, Deployment, DeploymentStatus,
-    Event, EventBody, Incident, IncidentStatus, Postmortem, StageTransition,
+    Actor, Change, ChangeCommit, ChangeState, CiConclusion, CiRun, CiStatus, Deployment,
+    DeploymentStatus, Event, EventBody, Incident, IncidentStatus, Postmortem, Review, ReviewState,
+    StageTransition,
 };
 
 use crate::json::{self, J};
@@ -33,8 +34,9 @@ pub const TYPES: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "change",
-        &["id", "opened_at"],
+        &["id"],
         &[
+            "opened_at",
             "repository",
             "number",
             "title",
@@ -46,6 +48,11 @@ pub const TYPES: &[(&str, &[&str], &[&str])] = &[
             "merge_sha",
             "commits",
         ],
+    ),
+    (
+        "review",
+        &["id", "change_id", "reviewer", "state", "submitted_at"],
+        &["bot", "commit"],
     ),
     (
         "incident",
@@ -86,6 +93,45 @@ pub const TYPES: &[(&str, &[&str], &[&str])] = &[
     ),
 ];
 
+/// A deployment's `status` words (matched without case).
+const DEPLOYMENT_STATUSES: &[(&str, DeploymentStatus)] = &[
+    ("queued", DeploymentStatus::Pending),
+    ("pending", DeploymentStatus::Pending),
+    ("in_progress", DeploymentStatus::InProgress),
+    ("success", DeploymentStatus::Success),
+    ("failure", DeploymentStatus::Failure),
+    ("error", DeploymentStatus::Error),
+    ("canceled", DeploymentStatus::Canceled),
+];
+
+/// A review's `state` words (matched without case).
+const REVIEW_STATES: &[(&str, ReviewState)] = &[
+    ("approved", ReviewState::Approved),
+    ("changes_requested", ReviewState::ChangesRequested),
+    ("commented", ReviewState::Commented),
+    ("dismissed", ReviewState::Dismissed),
+];
+
+/// A CI run's `conclusion` words nextneck knows (matched without case);
+/// any other word is kept as it is.
+const CI_CONCLUSIONS: &[(&str, CiConclusion)] = &[
+    ("success", CiConclusion::Success),
+    ("failure", CiConclusion::Failure),
+    ("canceled", CiConclusion::Canceled),
+    ("skipped", CiConclusion::Skipped),
+    ("timed_out", CiConclusion::TimedOut),
+];
+
+/// The fields that take one of a closed list of words, matched without
+/// case: `(type, field, words)`. The JSON Schema allows the same words in
+/// any case; a test checks that they agree.
+pub fn closed_words() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
+    vec![
+        ("deployment", "status", words(DEPLOYMENT_STATUSES)),
+        ("review", "state", words(REVIEW_STATES)),
+    ]
+}
+
 pub(crate) fn convert(body: &[u8]) -> Result<Converted, IngestError> {
     let (events, unknown) = parse_lines(body)?;
     let event_type = match (events.is_empty(), unknown.first()) {
@@ -103,7 +149,8 @@ pub(crate) fn convert(body: &[u8]) -> Result<Converted, IngestError> {
 }
 
 /// Parses an NDJSON body of generic events. Lines of a type this version
-/// does not know are skipped and returned by name; blank lines are skipped.
+/// does not know are skipped and returned by name; blank lines are skipped,
+/// so an empty body (or one of blank lines) is no events.
 pub fn parse_events(body: &[u8]) -> Result<(Vec<Event>, Vec<String>), IngestError> {
     parse_lines(body)
 }
@@ -113,12 +160,10 @@ fn parse_lines(body: &[u8]) -> Result<(Vec<Event>, Vec<String>), IngestError> {
         .map_err(|e| IngestError::Unrecognized(format!("not UTF-8 text: {e}")))?;
     let mut events = Vec::new();
     let mut unknown = Vec::new();
-    let mut lines = 0;
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        lines += 1;
         let at_line = |e: IngestError| IngestError::Line {
             line: n + 1,
             source: Box::new(e),
@@ -131,11 +176,6 @@ fn parse_lines(body: &[u8]) -> Result<(Vec<Event>, Vec<String>), IngestError> {
             Err(t) => unknown.push(t),
         }
     }
-    if lines == 0 {
-        return Err(IngestError::Unrecognized(
-            "no events: write one JSON object per line".to_owned(),
-        ));
-    }
     Ok((events, unknown))
 }
 
@@ -146,215 +186,471 @@ fn event(j: &J<'_>) -> Result<Result<Event, String>, IngestError> {
     let Some((_, required, optional)) = TYPES.iter().find(|(t, _, _)| *t == kind) else {
         return Ok(Err(kind));
     };
-    if let serde_json::Value::Object(map) = j.v {
-        for key in map.keys() {
-            if key != "type"
-                && !required.contains(&key.as_str())
-                && !optional.contains(&key.as_str())
-            {
-                let mut all: Vec<&str> = required.iter().chain(optional.iter()).copied().collect();
-                all.sort_unstable();
-                return Err(j.get(key).err(format!(
-                    "unknown field of a {kind} event; its fields are type, {}",
-                    all.join(", ")
-                )));
-            }
-        }
-    }
+    refuse_unknown_fields(&j, &kind, required, optional)?;
     for key in *required {
         j.req(key)?;
     }
-    let ev = |at: Option<Timestamp>, body| Event {
+    let id = j.req_str("id")?;
+    let (at, body) = match kind.as_str() {
+        "deployment" => deployment(&j, id)?,
+        "change" => change(&j, id)?,
+        "review" => review(&j, id)?,
+        "incident" => incident(&j, id)?,
+        "postmortem.published" => postmortem(&j, id)?,
+        "ci.run" => ci_run(&j, id)?,
+        "stage.transition" => stage_transition(&j, id)?,
+        _ => return Ok(Err(kind)),
+    };
+    Ok(Ok(Event {
         source: SOURCE.to_owned(),
         at,
         body,
-    };
-    let id = j.req_str("id")?;
-    Ok(Ok(match kind.as_str() {
-        "deployment" => {
-            let status_text = j.req_str("status")?;
-            let status = match status_text.as_str() {
-                "queued" | "pending" => DeploymentStatus::Pending,
-                "in_progress" => DeploymentStatus::InProgress,
-                "success" => DeploymentStatus::Success,
-                "failure" => DeploymentStatus::Failure,
-                "error" => DeploymentStatus::Error,
-                "canceled" => DeploymentStatus::Canceled,
-                _ => {
-                    return Err(j.get("status").err(format!(
-                        "{status_text:?} is not a deployment status; use queued, in_progress, success, failure, error or canceled"
-                    )));
-                }
-            };
-            let started_at = j.opt_time_text("started_at")?;
-            let finished_at = j.opt_time_text("finished_at")?;
-            if started_at.is_none() && finished_at.is_none() {
-                return Err(j
-                    .get("finished_at")
-                    .err("missing; a deployment needs started_at, finished_at or both"));
-            }
-            ev(
-                finished_at.or(started_at),
-                EventBody::Deployment(Deployment {
-                    id,
-                    repository: j.opt_str("repository")?,
-                    service: j.opt_str("service")?,
-                    environment: j.opt_str("environment")?,
-                    production: j.opt_bool("production")?,
-                    sha: j.opt_str("sha")?,
-                    git_ref: j.opt_str("ref")?,
-                    status: Some(status),
-                    created_at: started_at,
-                    started_at,
-                    finished_at,
-                    status_id: None,
-                }),
-            )
-        }
-        "change" => {
-            let mut commits = Vec::new();
-            for c in j.arr("commits")? {
-                let c = c.object()?;
-                commits.push(ChangeCommit {
-                    sha: c.req_str("sha")?,
-                    authored_at: c.opt_time_text("authored_at")?,
-                    committed_at: c.opt_time_text("committed_at")?,
-                    author: c.opt_str("author")?,
-                });
-            }
-            let opened_at = Some(j.req_time_text("opened_at")?);
-            let ready_at = j.opt_time_text("ready_at")?;
-            let first_review_at = j.opt_time_text("first_review_at")?;
-            let merged_at = j.opt_time_text("merged_at")?;
-            let closed_at = j.opt_time_text("closed_at")?.or(merged_at);
-            let state = if merged_at.is_some() {
-                ChangeState::Merged
-            } else if closed_at.is_some() {
-                ChangeState::Closed
-            } else {
-                ChangeState::Open
-            };
-            let at = [opened_at, ready_at, first_review_at, merged_at, closed_at]
-                .into_iter()
-                .flatten()
-                .max();
-            ev(
-                at,
-                EventBody::Change(Change {
-                    id,
-                    repository: j.opt_str("repository")?,
-                    number: j.opt_u64("number")?,
-                    title: j.opt_str("title")?,
-                    author: j
-                        .opt_str("author")?
-                        .map(|login| nextneck_model::events::Actor {
-                            login: Some(login),
-                            id: None,
-                            bot: false,
-                        }),
-                    state,
-                    draft: None,
-                    opened_at,
-                    ready_at,
-                    first_review_at,
-                    merged_at,
-                    closed_at,
-                    merge_sha: j.opt_str("merge_sha")?,
-                    head_sha: None,
-                    base_ref: None,
-                    head_ref: None,
-                    commits,
-                    reviewers: Vec::new(),
-                    labels: Vec::new(),
-                }),
-            )
-        }
-        "incident" => {
-            let opened_at = j.req_time_text("opened_at")?;
-            let acknowledged_at = j.opt_time_text("acknowledged_at")?;
-            let resolved_at = j.opt_time_text("resolved_at")?;
-            let status = if resolved_at.is_some() {
-                IncidentStatus::Resolved
-            } else if acknowledged_at.is_some() {
-                IncidentStatus::Acknowledged
-            } else {
-                IncidentStatus::Triggered
-            };
-            ev(
-                Some(resolved_at.or(acknowledged_at).unwrap_or(opened_at)),
-                EventBody::Incident(Incident {
-                    id,
-                    title: j.opt_str("title")?,
-                    service: j.opt_str("service")?,
-                    status,
-                    opened_at: Some(opened_at),
-                    acknowledged_at,
-                    resolved_at,
-                    deployment_id: j.opt_str("deployment_id")?,
-                    sha: j.opt_str("sha")?,
-                    action: None,
-                    priority: j.opt_str("priority")?,
-                    url: j.opt_str("url")?,
-                }),
-            )
-        }
-        "postmortem.published" => {
-            let published_at = j.req_time_text("published_at")?;
-            ev(
-                Some(published_at),
-                EventBody::Postmortem(Postmortem {
-                    id,
-                    incident_id: j.req_str("incident_id")?,
-                    published_at,
-                    url: j.opt_str("url")?,
-                }),
-            )
-        }
-        "ci.run" => {
-            let queued_at = j.opt_time_text("queued_at")?;
-            let started_at = j.opt_time_text("started_at")?;
-            let finished_at = j.opt_time_text("finished_at")?;
-            let conclusion = j.opt_str("conclusion")?.map(|c| match c.as_str() {
-                "success" => CiConclusion::Success,
-                "failure" => CiConclusion::Failure,
-                "canceled" => CiConclusion::Canceled,
-                "skipped" => CiConclusion::Skipped,
-                "timed_out" => CiConclusion::TimedOut,
-                _ => CiConclusion::Other(c),
-            });
-            let status = if finished_at.is_some() || conclusion.is_some() {
-                CiStatus::Completed
-            } else if started_at.is_some() {
-                CiStatus::InProgress
-            } else {
-                CiStatus::Queued
-            };
-            ev(
-                finished_at.or(started_at).or(queued_at),
-                EventBody::CiRun(CiRun {
-                    id,
-                    repository: j.opt_str("repository")?,
-                    workflow: Some(j.req_str("workflow")?),
-                    sha: j.opt_str("sha")?,
-                    branch: j.opt_str("branch")?,
-                    status,
-                    conclusion,
-                    attempt: None,
-                    queued_at,
-                    started_at,
-                    finished_at,
-                }),
-            )
-        }
-        "stage.transition" => ev(
-            Some(j.req_time_text("at")?),
-            EventBody::StageTransition(StageTransition {
-                id,
-                stream: j.req_str("stream")?,
-                item: j.req_str("item")?,
-                stage: j.req_str("stage")?,
-            }),
-        ),
-        _ => return Ok(Err(kind)),
     }))
+}
+
+/// What a line says: the event's time and body.
+type Observed = (Option<Timestamp>, EventBody);
+
+fn refuse_unknown_fields(
+    j: &J<'_>,
+    kind: &str,
+    required: &[&str],
+    optional: &[&str],
+) -> Result<(), IngestError> {
+    let serde_json::Value::Object(map) = j.v else {
+        return Ok(());
+    };
+    let known = |key: &str| key == "type" || required.contains(&key) || optional.contains(&key);
+    match map.keys().find(|key| !known(key)) {
+        None => Ok(()),
+        Some(key) => {
+            let mut all: Vec<&str> = required.iter().chain(optional).copied().collect();
+            all.sort_unstable();
+            Err(j.get(key).err(format!(
+                "unknown field of a {kind} event; its fields are type, {}",
+                all.join(", ")
+            )))
+        }
+    }
+}
+
+/// The value `key` names in `table`, its word matched without case.
+fn closed_word<T: Clone>(
+    j: &J<'_>,
+    key: &str,
+    what: &str,
+    table: &[(&'static str, T)],
+) -> Result<T, IngestError> {
+    let text = j.req_str(key)?;
+    lookup(&text, table).ok_or_else(|| {
+        j.get(key).err(format!(
+            "{text:?} is not a {what}; use {} (in any case)",
+            one_of(&words(table))
+        ))
+    })
+}
+
+fn lookup<T: Clone>(text: &str, table: &[(&str, T)]) -> Option<T> {
+    table
+        .iter()
+        .find(|(word, _)| word.eq_ignore_ascii_case(text))
+        .map(|(_, value)| value.clone())
+}
+
+/// The words of a table.
+fn words<T>(table: &[(&'static str, T)]) -> Vec<&'static str> {
+    table.iter().map(|(w, _)| *w).collect()
+}
+
+/// `a, b or c`.
+fn one_of(words: &[&str]) -> String {
+    match words.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+fn deployment(j: &J<'_>, id: String) -> Result<Observed, IngestError> {
+    let status = closed_word(j, "status", "deployment status", DEPLOYMENT_STATUSES)?;
+    let started_at = j.opt_time_text("started_at")?;
+    let finished_at = j.opt_time_text("finished_at")?;
+    if started_at.is_none() && finished_at.is_none() {
+        return Err(j
+            .get("finished_at")
+            .err("missing; a deployment needs started_at, finished_at or both"));
+    }
+    Ok((
+        finished_at.or(started_at),
+        EventBody::Deployment(Deployment {
+            id,
+            repository: j.opt_str("repository")?,
+            service: j.opt_str("service")?,
+            environment: j.opt_str("environment")?,
+            production: j.opt_bool("production")?,
+            sha: j.opt_str("sha")?,
+            git_ref: j.opt_str("ref")?,
+            status: Some(status),
+            created_at: started_at,
+            started_at,
+            finished_at,
+            status_id: None,
+        }),
+    ))
+}
+
+fn commits(j: &J<'_>) -> Result<Vec<ChangeCommit>, IngestError> {
+    let mut commits = Vec::new();
+    for c in j.arr("commits")? {
+        let c = c.object()?;
+        commits.push(ChangeCommit {
+            sha: c.req_str("sha")?,
+            authored_at: c.opt_time_text("authored_at")?,
+            committed_at: c.opt_time_text("committed_at")?,
+            author: c.opt_str("author")?,
+        });
+    }
+    Ok(commits)
+}
+
+/// The times of a pull request, or of a direct push: a change without
+/// `opened_at` had no pull request; it landed at `merged_at` and has no
+/// ready or first review time.
+fn change_times(j: &J<'_>) -> Result<[Option<Timestamp>; 5], IngestError> {
+    let opened_at = j.opt_time_text("opened_at")?;
+    let merged_at = j.opt_time_text("merged_at")?;
+    if opened_at.is_none() {
+        if merged_at.is_none() {
+            return Err(j.get("opened_at").err(
+                "missing; a change needs opened_at (a pull request) or merged_at (a direct push)",
+            ));
+        }
+        for key in ["ready_at", "first_review_at"] {
+            if j.opt(key).is_some() {
+                return Err(j.get(key).err(
+                    "a change without opened_at is a direct push, which is not reviewed; add opened_at or remove this field",
+                ));
+            }
+        }
+    }
+    let ready_at = j.opt_time_text("ready_at")?;
+    let first_review_at = j.opt_time_text("first_review_at")?;
+    let closed_at = j.opt_time_text("closed_at")?.or(merged_at);
+    Ok([opened_at, ready_at, first_review_at, merged_at, closed_at])
+}
+
+fn change(j: &J<'_>, id: String) -> Result<Observed, IngestError> {
+    let times = change_times(j)?;
+    let [opened_at, ready_at, first_review_at, merged_at, closed_at] = times;
+    let state = if merged_at.is_some() {
+        ChangeState::Merged
+    } else if closed_at.is_some() {
+        ChangeState::Closed
+    } else {
+        ChangeState::Open
+    };
+    Ok((
+        times.into_iter().flatten().max(),
+        EventBody::Change(Change {
+            id,
+            repository: j.opt_str("repository")?,
+            number: j.opt_u64("number")?,
+            title: j.opt_str("title")?,
+            author: j.opt_str("author")?.map(|login| person(login, false)),
+            state,
+            draft: None,
+            opened_at,
+            ready_at,
+            first_review_at,
+            merged_at,
+            closed_at,
+            merge_sha: j.opt_str("merge_sha")?,
+            head_sha: None,
+            base_ref: None,
+            head_ref: None,
+            commits: commits(j)?,
+            reviewers: Vec::new(),
+            labels: Vec::new(),
+        }),
+    ))
+}
+
+/// A person named by login.
+fn person(login: String, bot: bool) -> Actor {
+    Actor {
+        login: Some(login),
+        id: None,
+        bot,
+    }
+}
+
+/// A review of a generic `change` (its `change_id` is the change's `id`),
+/// as the GitHub and GitLab readers give one: the reviewer by login, with
+/// the bot flag, so that the metrics' author and bot rules apply.
+fn review(j: &J<'_>, id: String) -> Result<Observed, IngestError> {
+    let submitted_at = j.req_time_text("submitted_at")?;
+    let bot = j.opt_bool("bot")?.unwrap_or(false);
+    Ok((
+        Some(submitted_at),
+        EventBody::Review(Review {
+            id,
+            change_id: j.req_str("change_id")?,
+            change_author: None,
+            reviewer: Some(person(j.req_str("reviewer")?, bot)),
+            state: closed_word(j, "state", "review state", REVIEW_STATES)?,
+            submitted_at: Some(submitted_at),
+            commit: j.opt_str("commit")?,
+        }),
+    ))
+}
+
+fn incident(j: &J<'_>, id: String) -> Result<Observed, IngestError> {
+    let opened_at = j.req_time_text("opened_at")?;
+    let acknowledged_at = j.opt_time_text("acknowledged_at")?;
+    let resolved_at = j.opt_time_text("resolved_at")?;
+    let status = if resolved_at.is_some() {
+        IncidentStatus::Resolved
+    } else if acknowledged_at.is_some() {
+        IncidentStatus::Acknowledged
+    } else {
+        IncidentStatus::Triggered
+    };
+    Ok((
+        Some(resolved_at.or(acknowledged_at).unwrap_or(opened_at)),
+        EventBody::Incident(Incident {
+            id,
+            title: j.opt_str("title")?,
+            service: j.opt_str("service")?,
+            status,
+            opened_at: Some(opened_at),
+            acknowledged_at,
+            resolved_at,
+            deployment_id: j.opt_str("deployment_id")?,
+            sha: j.opt_str("sha")?,
+            action: None,
+            priority: j.opt_str("priority")?,
+            url: j.opt_str("url")?,
+        }),
+    ))
+}
+
+fn postmortem(j: &J<'_>, id: String) -> Result<Observed, IngestError> {
+    let published_at = j.req_time_text("published_at")?;
+    Ok((
+        Some(published_at),
+        EventBody::Postmortem(Postmortem {
+            id,
+            incident_id: j.req_str("incident_id")?,
+            published_at,
+            url: j.opt_str("url")?,
+        }),
+    ))
+}
+
+fn ci_run(j: &J<'_>, id: String) -> Result<Observed, IngestError> {
+    let queued_at = j.opt_time_text("queued_at")?;
+    let started_at = j.opt_time_text("started_at")?;
+    let finished_at = j.opt_time_text("finished_at")?;
+    let conclusion = j
+        .opt_str("conclusion")?
+        .map(|c| lookup(&c, CI_CONCLUSIONS).unwrap_or(CiConclusion::Other(c)));
+    let status = if finished_at.is_some() || conclusion.is_some() {
+        CiStatus::Completed
+    } else if started_at.is_some() {
+        CiStatus::InProgress
+    } else {
+        CiStatus::Queued
+    };
+    Ok((
+        finished_at.or(started_at).or(queued_at),
+        EventBody::CiRun(CiRun {
+            id,
+            repository: j.opt_str("repository")?,
+            workflow: Some(j.req_str("workflow")?),
+            sha: j.opt_str("sha")?,
+            branch: j.opt_str("branch")?,
+            status,
+            conclusion,
+            attempt: None,
+            queued_at,
+            started_at,
+            finished_at,
+        }),
+    ))
+}
+
+fn stage_transition(j: &J<'_>, id: String) -> Result<Observed, IngestError> {
+    Ok((
+        Some(j.req_time_text("at")?),
+        EventBody::StageTransition(StageTransition {
+            id,
+            stream: j.req_str("stream")?,
+            item: j.req_str("item")?,
+            stage: j.req_str("stage")?,
+        }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The events of `body` in short, or its error.
+    fn check(body: &str, expected: &[&str]) {
+        let got: Vec<String> = match parse_events(body.as_bytes()) {
+            Ok((events, unknown)) => events
+                .iter()
+                .map(|e| short(&e.body))
+                .chain(unknown.iter().map(|t| format!("skipped {t}")))
+                .collect(),
+            Err(e) => vec![e.to_string()],
+        };
+        assert_eq!(got, expected, "{body}");
+    }
+
+    fn short(body: &EventBody) -> String {
+        let time = |t: Option<Timestamp>| t.map_or("-".to_owned(), |t| t.to_string());
+        match body {
+            EventBody::Deployment(d) => format!("deployment {} {:?}", d.id, d.status),
+            EventBody::Change(c) => format!(
+                "change {} {:?} opened={} merged={} closed={} sha={}",
+                c.id,
+                c.state,
+                time(c.opened_at),
+                time(c.merged_at),
+                time(c.closed_at),
+                c.merge_sha.as_deref().unwrap_or("-")
+            ),
+            EventBody::Review(r) => format!(
+                "review {} of {} by {:?} {:?} at={}",
+                r.id,
+                r.change_id,
+                r.reviewer,
+                r.state,
+                time(r.submitted_at)
+            ),
+            EventBody::CiRun(r) => format!("ci.run {} {:?} {:?}", r.id, r.status, r.conclusion),
+            other => other.kind().to_owned(),
+        }
+    }
+
+    /// 2024-03-01T00:00:00Z.
+    const T0: &str = "2024-03-01T00:00:00Z";
+
+    fn deployment_with(status: &str) -> String {
+        format!(
+            r#"{{"type": "deployment", "id": "d", "status": "{status}", "finished_at": "{T0}"}}"#
+        )
+    }
+
+    #[test]
+    fn status_words_are_matched_without_case() {
+        check(&deployment_with("success"), &["deployment d Some(Success)"]);
+        check(&deployment_with("SUCCESS"), &["deployment d Some(Success)"]);
+        check(&deployment_with("Failure"), &["deployment d Some(Failure)"]);
+        check(
+            &deployment_with("In_Progress"),
+            &["deployment d Some(InProgress)"],
+        );
+        check(&deployment_with("PENDING"), &["deployment d Some(Pending)"]);
+        check(
+            &deployment_with("done"),
+            &[
+                "line 1: field status: \"done\" is not a deployment status; use queued, pending, in_progress, success, failure, error or canceled (in any case)",
+            ],
+        );
+        let run = |c: &str| {
+            format!(r#"{{"type": "ci.run", "id": "r", "workflow": "w", "conclusion": "{c}"}}"#)
+        };
+        check(&run("SUCCESS"), &["ci.run r Completed Some(Success)"]);
+        check(&run("Timed_Out"), &["ci.run r Completed Some(TimedOut)"]);
+        check(
+            &run("Neutral"),
+            &["ci.run r Completed Some(Other(\"Neutral\"))"],
+        );
+    }
+
+    #[test]
+    fn an_empty_body_is_no_events() {
+        check("", &[]);
+        check("\n\n", &[]);
+        check(" \r\n\t\n", &[]);
+        check(
+            &format!("\n{}\n\n", deployment_with("success")),
+            &["deployment d Some(Success)"],
+        );
+    }
+
+    #[test]
+    fn a_change_without_a_pull_request_is_a_direct_push() {
+        let merged = "2024-03-01T00:00:00Z";
+        check(
+            &format!(
+                r#"{{"type": "change", "id": "push-1", "merged_at": "{merged}", "merge_sha": "abc"}}"#
+            ),
+            &["change push-1 Merged opened=- merged=1709251200 closed=1709251200 sha=abc"],
+        );
+        check(
+            &format!(r#"{{"type": "change", "id": "pr-1", "opened_at": "{merged}"}}"#),
+            &["change pr-1 Open opened=1709251200 merged=- closed=- sha=-"],
+        );
+        check(
+            r#"{"type": "change", "id": "c", "merge_sha": "abc"}"#,
+            &[
+                "line 1: field opened_at: missing; a change needs opened_at (a pull request) or merged_at (a direct push)",
+            ],
+        );
+        check(
+            &format!(
+                r#"{{"type": "change", "id": "c", "merged_at": "{merged}", "first_review_at": "{merged}"}}"#
+            ),
+            &[
+                "line 1: field first_review_at: a change without opened_at is a direct push, which is not reviewed; add opened_at or remove this field",
+            ],
+        );
+    }
+
+    fn review_with(fields: &str) -> String {
+        format!(
+            r#"{{"type": "review", "id": "r1", "change_id": "acme/shop#1", "submitted_at": "{T0}"{fields}}}"#
+        )
+    }
+
+    #[test]
+    fn a_review_is_the_readers_normalized_review() {
+        check(
+            &review_with(r#", "reviewer": "ada", "state": "approved""#),
+            &[
+                "review r1 of acme/shop#1 by Some(Actor { login: Some(\"ada\"), id: None, bot: false }) Approved at=1709251200",
+            ],
+        );
+        check(
+            &review_with(
+                r#", "reviewer": "renovate", "bot": true, "state": "COMMENTED", "commit": "abc""#,
+            ),
+            &[
+                "review r1 of acme/shop#1 by Some(Actor { login: Some(\"renovate\"), id: None, bot: true }) Commented at=1709251200",
+            ],
+        );
+        check(
+            &review_with(r#", "reviewer": "ada", "state": "Changes_Requested""#),
+            &[
+                "review r1 of acme/shop#1 by Some(Actor { login: Some(\"ada\"), id: None, bot: false }) ChangesRequested at=1709251200",
+            ],
+        );
+        check(
+            &review_with(r#", "reviewer": "ada", "state": "lgtm""#),
+            &[
+                "line 1: field state: \"lgtm\" is not a review state; use approved, changes_requested, commented or dismissed (in any case)",
+            ],
+        );
+        check(
+            &review_with(r#", "state": "approved""#),
+            &["line 1: field reviewer: missing; it is required"],
+        );
+        check(
+            &review_with(r#", "reviewer": "ada", "state": "approved", "bot": "no""#),
+            &["line 1: field bot: expected true or false, found a string"],
+        );
+    }
 }

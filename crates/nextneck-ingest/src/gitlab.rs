@@ -107,17 +107,14 @@ fn webhook(kind: &str, root: &J<'_>) -> Result<Option<Vec<Event>>, IngestError> 
             }
             let mut out = Vec::new();
             if matches!(action.as_deref(), Some("approved" | "approval")) {
+                let reviewer = root.opt("user").map(|u| user(&u)).transpose()?;
                 out.push(event(
                     at,
                     EventBody::Review(Review {
-                        id: format!(
-                            "approval:{}:{}",
-                            root.get("user").opt_str("username")?.unwrap_or_default(),
-                            at.unwrap_or(0)
-                        ),
+                        id: approval_id(reviewer.as_ref(), "unknown"),
                         change_id: change.id.clone(),
                         change_author: change.author.clone(),
-                        reviewer: root.opt("user").map(|u| user(&u)).transpose()?,
+                        reviewer,
                         state: ReviewState::Approved,
                         submitted_at: at,
                         commit: change.head_sha.clone(),
@@ -542,13 +539,18 @@ fn notes_as_reviews(mr: &J<'_>, change: &Change) -> Result<Vec<Event>, IngestErr
             (true, false) => continue,
         };
         let at = n.opt_time("created_at")?;
+        let note_id = n.req_id("id")?;
+        let reviewer = n.opt("author").map(|u| user(&u)).transpose()?;
         out.push(event(
             at,
             EventBody::Review(Review {
-                id: n.req_id("id")?,
+                id: match state {
+                    ReviewState::Approved => approval_id(reviewer.as_ref(), &note_id),
+                    _ => note_id,
+                },
                 change_id: change.id.clone(),
                 change_author: change.author.clone(),
-                reviewer: n.opt("author").map(|u| user(&u)).transpose()?,
+                reviewer,
                 state,
                 submitted_at: at,
                 commit: n.opt_str("commit_id")?,
@@ -556,6 +558,22 @@ fn notes_as_reviews(mr: &J<'_>, change: &Change) -> Result<Vec<Event>, IngestErr
         ));
     }
     Ok(out)
+}
+
+/// An approval's review id, the same whether a webhook (`action:
+/// approved`) or a synced system note ("approved this merge request")
+/// reports it: `approval:USERNAME` (lower case), one approval per user and
+/// merge request. The time cannot be part of it: the hook carries no
+/// approval time, only the merge request's `updated_at`. Without a
+/// username, the user id; without a user, `fallback` (the note id).
+fn approval_id(reviewer: Option<&Actor>, fallback: &str) -> String {
+    match reviewer {
+        Some(Actor {
+            login: Some(login), ..
+        }) => format!("approval:{}", login.to_lowercase()),
+        Some(Actor { id: Some(id), .. }) => format!("approval:id:{id}"),
+        _ => format!("approval:{fallback}"),
+    }
 }
 
 /// A pipeline's `jobs` (the pipeline jobs endpoint's list) as CI jobs.
@@ -641,6 +659,72 @@ mod tests {
             EventBody::CiJob(j) => format!("ci.job {}", j.name),
             _ => "other".to_owned(),
         }
+    }
+
+    /// The id of the one review an approval gives.
+    fn approval_review_id(events: &[Event]) -> String {
+        let ids: Vec<String> = events
+            .iter()
+            .filter(|e| matches!(&e.body, EventBody::Review(r) if r.state == ReviewState::Approved))
+            .map(Event::entity_id)
+            .collect();
+        assert_eq!(ids.len(), 1, "{events:?}");
+        ids[0].clone()
+    }
+
+    /// An approval as a webhook reports it, by `username` at `time`.
+    fn approval_hook(username: &str, time: &str) -> Vec<Event> {
+        let hook = json!({"object_kind": "merge_request",
+            "user": {"id": 2, "name": "R", "username": username},
+            "project": {"path_with_namespace": "g/p"},
+            "object_attributes": {"id": 101, "iid": 1, "action": "approved", "state": "opened",
+                "source_branch": "a", "target_branch": "main", "author_id": 1,
+                "created_at": "2025-03-01 00:00:00 UTC", "updated_at": time}});
+        webhook("merge_request", &J::root(&hook)).unwrap().unwrap()
+    }
+
+    /// An approval as a sync stores it: a system note of the merge request.
+    fn approval_note(note_id: u64, username: &str, time: &str) -> Vec<Event> {
+        let mr = json!([{"id": 101, "iid": 1, "state": "opened", "source_branch": "a",
+            "target_branch": "main", "created_at": "2025-03-01T00:00:00Z",
+            "web_url": "https://gitlab.example.com/g/p/-/merge_requests/1",
+            "notes": [{"id": note_id, "body": "approved this merge request", "system": true,
+                "created_at": time, "author": {"id": 2, "username": username}}]}]);
+        export(&[mr]).unwrap()
+    }
+
+    #[test]
+    fn an_approval_has_one_id_whoever_reports_it() {
+        let check = |hook: Vec<Event>, note: Vec<Event>, same: bool| {
+            let (h, n) = (approval_review_id(&hook), approval_review_id(&note));
+            assert_eq!(h == n, same, "{h} and {n}");
+        };
+        let (hook_time, note_time) = ("2025-03-01 10:00:00 UTC", "2025-03-01T10:00:00.123Z");
+        check(
+            approval_hook("rev", hook_time),
+            approval_note(12, "rev", note_time),
+            true,
+        );
+        // The hook's time is the merge request's update: it may differ.
+        check(
+            approval_hook("rev", "2025-03-01 10:00:05 UTC"),
+            approval_note(12, "rev", note_time),
+            true,
+        );
+        check(
+            approval_hook("Rev", hook_time),
+            approval_note(13, "rev", note_time),
+            true,
+        );
+        check(
+            approval_hook("other", hook_time),
+            approval_note(12, "rev", note_time),
+            false,
+        );
+        assert_eq!(
+            approval_review_id(&approval_hook("rev", hook_time)),
+            "g/p!1/review/approval:rev"
+        );
     }
 
     #[test]

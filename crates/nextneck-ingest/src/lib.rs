@@ -22,7 +22,7 @@ mod opsgenie;
 mod pagerduty;
 pub mod signature;
 
-pub use generic::{TYPES as EVENT_TYPES, parse_events};
+pub use generic::{TYPES as EVENT_TYPES, closed_words as event_closed_words, parse_events};
 pub use json::{escape_control, parse_time};
 pub use junit::MAX_DEPTH as MAX_XML_DEPTH;
 

@@ -1,14 +1,15 @@
 //! docs/events.md and docs/events.schema.json describe the parser: every
-//! example parses, every type has an example, and the schema lists exactly
-//! the parser's fields.
+//! example parses, every type has an example, the schema lists exactly the
+//! parser's fields, the parser refuses a value of another type than the
+//! schema's, and both take the same closed words in any case.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use nextneck_ingest::{EVENT_TYPES, parse_events};
-use serde_json::Value;
+use nextneck_ingest::{EVENT_TYPES, event_closed_words, parse_events};
+use serde_json::{Value, json};
 
 fn doc(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -123,9 +124,127 @@ fn errors_name_the_line_and_field() {
         "not json",
         "line 1: not valid JSON: expected ident at line 1 column 2",
     );
-    check("\n\n", "no events: write one JSON object per line");
     check(
         "{\"type\": \"postmortem.published\", \"id\": \"p\", \"incident_id\": \"i\"}",
         "line 1: field published_at: missing; it is required",
     );
+}
+
+/// The first example line of each type in docs/events.md.
+fn examples() -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for block in ndjson_blocks(&doc("events.md")) {
+        for line in block.lines().filter(|l| !l.trim().is_empty()) {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let kind = v["type"].as_str().unwrap().to_owned();
+            out.entry(kind).or_insert(v);
+        }
+    }
+    out
+}
+
+/// The schema's definition of each type, by type.
+fn schema_defs() -> BTreeMap<String, Value> {
+    let schema: Value = serde_json::from_str(&doc("events.schema.json")).unwrap();
+    let defs = schema["$defs"].as_object().unwrap().clone();
+    defs.into_values()
+        .filter_map(|def| {
+            let kind = def["properties"]["type"]["const"].as_str()?.to_owned();
+            Some((kind, def))
+        })
+        .collect()
+}
+
+/// A value of another JSON type than the schema's `property` allows.
+fn wrong_value(property: &Value) -> Value {
+    if property.get("$ref").is_some() {
+        // A time is an RFC 3339 string, never an epoch number.
+        return json!(1_709_251_200);
+    }
+    match property["type"].as_str() {
+        Some("string") => json!(1),
+        Some("integer") => json!("1"),
+        Some("boolean") => json!("true"),
+        Some("array") => json!({}),
+        other => panic!("no wrong value for the schema type {other:?}"),
+    }
+}
+
+fn parses(line: &Value) -> bool {
+    parse_events(line.to_string().as_bytes()).is_ok()
+}
+
+#[test]
+fn a_value_of_another_type_than_the_schemas_is_refused() {
+    let examples = examples();
+    for (kind, def) in schema_defs() {
+        let example = &examples[&kind];
+        assert!(parses(example), "{example}");
+        for (name, property) in def["properties"].as_object().unwrap() {
+            if name == "type" {
+                continue;
+            }
+            let mut line = example.clone();
+            line[name] = wrong_value(property);
+            assert!(!parses(&line), "{kind}.{name} accepted {}", line[name]);
+        }
+    }
+}
+
+/// A JSON Schema (ECMA-262) pattern matching exactly `words` in any case.
+fn any_case_pattern(words: &[&str]) -> String {
+    let any_case = |w: &str| -> String {
+        w.chars()
+            .map(|c| {
+                if c.is_ascii_alphabetic() {
+                    format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase())
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    };
+    let alternatives: Vec<String> = words.iter().map(|w| any_case(w)).collect();
+    format!("^(?:{})$", alternatives.join("|"))
+}
+
+#[test]
+fn closed_words_are_the_schemas_in_any_case() {
+    let examples = examples();
+    let defs = schema_defs();
+    let closed = event_closed_words();
+    assert!(closed.len() >= 2);
+    for (kind, field, words) in closed {
+        let property = &defs[kind]["properties"][field];
+        assert_eq!(
+            property["pattern"].as_str(),
+            Some(any_case_pattern(&words).as_str()),
+            "{kind}.{field}"
+        );
+        for word in &words {
+            for text in [word.to_string(), word.to_uppercase(), capitalized(word)] {
+                let mut line = examples[kind].clone();
+                line[field] = json!(text);
+                assert!(parses(&line), "{kind}.{field} refused {text}");
+            }
+        }
+        let mut line = examples[kind].clone();
+        line[field] = json!("not_a_word");
+        assert!(!parses(&line), "{kind}.{field} accepted not_a_word");
+    }
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn an_empty_body_is_no_events() {
+    for body in ["", "\n", "\n \n\t\r\n"] {
+        assert_eq!(parse_events(body.as_bytes()), Ok((Vec::new(), Vec::new())));
+    }
 }

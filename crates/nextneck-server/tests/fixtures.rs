@@ -240,7 +240,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
         "gitlab/merge_request_hook__merge_request_approved.json",
         &[
             "gitlab@2017-12-18T00:39:44Z change eeshangarg/my-awesome-project!1 Open author=-/1129123 draft=false opened=2017-05-31T03:27:26Z merged=- closed=- merge_sha=- commits=[b1b2824f@2017-05-31T03:25:38Z] reviewers=[]",
-            "gitlab@2017-12-18T00:39:44Z review approval:eeshangargtest:1513557584 of eeshangarg/my-awesome-project!1 by eeshangargtest Approved at=2017-12-18T00:39:44Z",
+            "gitlab@2017-12-18T00:39:44Z review approval:eeshangargtest of eeshangarg/my-awesome-project!1 by eeshangargtest Approved at=2017-12-18T00:39:44Z",
         ],
     ),
     (

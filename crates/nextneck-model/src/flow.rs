@@ -326,6 +326,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn names_that_share_a_prefix_or_a_length_stay_apart() {
+        let long = "x".repeat(300);
+        let names = [
+            "",
+            "a",
+            "a\0",
+            "abcdefghijk",
+            "abcdefghijk1",
+            "abcdefghijk2",
+            "abcdefghijkl",
+            &long[..255],
+            &long[..256],
+            &long,
+        ];
+        let mut n = Names::default();
+        let ids: Vec<u32> = names.iter().map(|s| n.intern(s)).collect();
+        assert_eq!(ids, (0..names.len() as u32).collect::<Vec<_>>());
+        for (name, id) in names.iter().zip(&ids) {
+            assert_eq!(n.find(name), Some(*id), "{name:?}");
+            assert_eq!(n.intern_bytes(name.as_bytes()), Some(*id), "{name:?}");
+            assert_eq!(n.get(*id), *name);
+        }
+        assert_eq!(n.find("abcdefghijk3"), None);
+        assert_eq!(n.find(&long[..257]), None);
+    }
+
+    #[test]
     fn same_bytes_is_equality_at_every_length() {
         let base: Vec<u8> = (0u8..40).map(|b| b.wrapping_mul(37)).collect();
         for n in 0..40 {

@@ -563,6 +563,7 @@ impl CodeLoader {
         i
     }
 
+    // Long: the walk over every commit while the prefetch threads run; its stack, buffers, remaps and identity index would otherwise be passed around.
     fn walk(
         &mut self,
         repo: &gix::Repository,

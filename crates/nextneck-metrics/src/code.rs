@@ -546,26 +546,85 @@ struct Resolved {
     lines: Option<(u64, u64)>,
 }
 
-/// Computes the code report.
+/// Computes the code report: one call per step.
 pub fn code_report(
     history: &CodeHistory,
     snapshot: Option<&Snapshot>,
     settings: &CodeSettings,
 ) -> Result<CodeReport, ReportError> {
     let (since, until, selection) = window(history, settings.window)?;
-    let mut notices = Vec::new();
-
-    // Lockfiles, generated, vendored and translation files are left out
-    // unless asked for; the snapshot's are counted by reason.
+    // 1. Lockfiles, generated, vendored and translation files are left out
+    //    unless asked for; the snapshot's are counted by reason.
     let attributes = Attributes::from_snapshot(snapshot);
-    let kept =
-        |path: &str| left_out_reason(path, &attributes).is_none_or(|reason| settings.keeps(reason));
+    let left_out = left_out(snapshot, &attributes, settings);
+    // 2. The files in scope: the snapshot's, by path, and the history's.
+    let scope = InScope::of(history, snapshot, &attributes, settings);
+    // 3. The analysed commits, oldest first.
+    let commits = Commits::of(history, until);
+    // 4. Every change, filed under its file's final name.
+    let resolved = resolve_files(history, &commits.analysed);
+    let resolved: Vec<Resolved> = resolved
+        .into_iter()
+        .filter(|r| scope.in_scope[r.file as usize])
+        .collect();
+    // 5. The figures.
+    let hotspots = hotspots(history, &resolved, &scope.present, since, settings);
+    let coupling = coupling(history, &resolved, &scope.present, since, settings);
+    let knowledge = knowledge(history, &resolved, &scope.snapshot_files, until, settings);
+    let split_identities = split_identities(history);
+    // 6. Notices.
+    let notices = code_notices(
+        history,
+        snapshot,
+        commits.undiffed,
+        &left_out,
+        &knowledge,
+        &split_identities,
+    );
+    Ok(CodeReport {
+        schema_version: CODE_SCHEMA_VERSION,
+        source: code_source(history, snapshot, settings, &commits),
+        window: Window {
+            since,
+            until,
+            days: (until - since) as f64 / DAY as f64,
+            selection,
+        },
+        scope: Scope {
+            include: settings
+                .include
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect(),
+            exclude: settings
+                .exclude
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect(),
+            files: scope.snapshot_files.len(),
+            left_out,
+        },
+        hotspots,
+        coupling,
+        knowledge,
+        split_identities,
+        notices,
+    })
+}
+
+/// The snapshot's files in scope that are left out (not asked for), by
+/// reason, with a few examples each.
+fn left_out(
+    snapshot: Option<&Snapshot>,
+    attributes: &Attributes,
+    settings: &CodeSettings,
+) -> Vec<LeftOut> {
     let mut left_out: Vec<LeftOut> = Vec::new();
     for f in snapshot.map_or(&[][..], |s| &s.files[..]) {
         if !settings.in_scope(&f.path) {
             continue;
         }
-        let Some(reason) = left_out_reason(&f.path, &attributes) else {
+        let Some(reason) = left_out_reason(&f.path, attributes) else {
             continue;
         };
         if settings.keeps(reason) {
@@ -586,63 +645,134 @@ pub fn code_report(
         }
     }
     left_out.sort_by_key(|l| l.reason);
+    left_out
+}
 
-    // The snapshot's files in scope, by path.
-    let snapshot_files: HashMap<&str, Option<u32>> = snapshot
-        .map(|s| {
-            s.files
+/// The files in scope (and not left out).
+struct InScope<'s> {
+    /// The snapshot's, by path, with their line counts.
+    snapshot_files: HashMap<&'s str, Option<u32>>,
+    /// Per path of the history: whether it is in scope.
+    in_scope: Vec<bool>,
+    /// Per path of the history: its line count when the snapshot has it.
+    present: Vec<Option<Option<u32>>>,
+}
+
+impl<'s> InScope<'s> {
+    fn of(
+        history: &CodeHistory,
+        snapshot: Option<&'s Snapshot>,
+        attributes: &Attributes,
+        settings: &CodeSettings,
+    ) -> InScope<'s> {
+        let kept = |path: &str| {
+            left_out_reason(path, attributes).is_none_or(|reason| settings.keeps(reason))
+        };
+        let snapshot_files: HashMap<&str, Option<u32>> = snapshot
+            .map(|s| {
+                s.files
+                    .iter()
+                    .filter(|f| settings.in_scope(&f.path) && kept(&f.path))
+                    .map(|f| (&*f.path, f.lines))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let in_scope: Vec<bool> = history
+            .paths
+            .iter()
+            .map(|p| settings.in_scope(p) && kept(p))
+            .collect();
+        let present: Vec<Option<Option<u32>>> = history
+            .paths
+            .iter()
+            .map(|p| snapshot_files.get(&**p).copied())
+            .collect();
+        InScope {
+            snapshot_files,
+            in_scope,
+            present,
+        }
+    }
+}
+
+/// The commits before the window's end.
+struct Commits {
+    /// The analysed ones (diffed, not merges), oldest first.
+    analysed: Vec<u32>,
+    /// Merges.
+    merges: usize,
+    /// Commits that could not be diffed (a shallow clone's boundary).
+    undiffed: usize,
+}
+
+impl Commits {
+    fn of(history: &CodeHistory, until: Timestamp) -> Commits {
+        let mut analysed: Vec<u32> = (0..history.commits.len() as u32)
+            .filter(|&c| {
+                let commit = &history.commits[c as usize];
+                commit.diffed && !commit.is_merge() && commit.committer_time < until
+            })
+            .collect();
+        analysed.sort_by_key(|&c| {
+            (
+                history.commits[c as usize].committer_time,
+                std::cmp::Reverse(c),
+            )
+        });
+        let merges = history
+            .commits
+            .iter()
+            .filter(|c| c.is_merge() && c.committer_time < until)
+            .count();
+        let undiffed = history
+            .commits
+            .iter()
+            .filter(|c| !c.diffed && !c.is_merge() && c.committer_time < until)
+            .count();
+        Commits {
+            analysed,
+            merges,
+            undiffed,
+        }
+    }
+}
+
+/// What the code report read.
+fn code_source(
+    history: &CodeHistory,
+    snapshot: Option<&Snapshot>,
+    settings: &CodeSettings,
+    commits: &Commits,
+) -> CodeSource {
+    CodeSource {
+        kind: "git",
+        path: settings.path.clone(),
+        commits: history.commits.len(),
+        analysed_commits: commits.analysed.len(),
+        merges: commits.merges,
+        shallow: history.shallow,
+        renames: history.renames,
+        snapshot: snapshot.map(|s| SnapshotRef {
+            commit: s.commit.to_hex(),
+            time: history
+                .commits
                 .iter()
-                .filter(|f| settings.in_scope(&f.path) && kept(&f.path))
-                .map(|f| (&*f.path, f.lines))
-                .collect()
-        })
-        .unwrap_or_default();
-    let in_scope: Vec<bool> = history
-        .paths
-        .iter()
-        .map(|p| settings.in_scope(p) && kept(p))
-        .collect();
-    let present: Vec<Option<Option<u32>>> = history
-        .paths
-        .iter()
-        .map(|p| snapshot_files.get(&**p).copied())
-        .collect();
+                .find(|c| c.id == s.commit)
+                .map_or(0, |c| c.committer_time),
+        }),
+    }
+}
 
-    // The analysed commits, oldest first.
-    let mut analysed: Vec<u32> = (0..history.commits.len() as u32)
-        .filter(|&c| {
-            let commit = &history.commits[c as usize];
-            commit.diffed && !commit.is_merge() && commit.committer_time < until
-        })
-        .collect();
-    analysed.sort_by_key(|&c| {
-        (
-            history.commits[c as usize].committer_time,
-            std::cmp::Reverse(c),
-        )
-    });
-    let merges = history
-        .commits
-        .iter()
-        .filter(|c| c.is_merge() && c.committer_time < until)
-        .count();
-    let undiffed = history
-        .commits
-        .iter()
-        .filter(|c| !c.diffed && !c.is_merge() && c.committer_time < until)
-        .count();
-
-    // Every change, filed under its file's final name.
-    let resolved = resolve_files(history, &analysed);
-    let resolved: Vec<Resolved> = resolved
-        .into_iter()
-        .filter(|r| in_scope[r.file as usize])
-        .collect();
-
-    let hotspots = hotspots(history, &resolved, &present, since, settings);
-    let coupling = coupling(history, &resolved, &present, since, settings);
-    let knowledge = knowledge(history, &resolved, &snapshot_files, until, settings);
-
+/// The code report's notices, in its order.
+fn code_notices(
+    history: &CodeHistory,
+    snapshot: Option<&Snapshot>,
+    undiffed: usize,
+    left_out: &[LeftOut],
+    knowledge: &Knowledge,
+    split_identities: &[SplitIdentity],
+) -> Vec<Notice> {
+    let mut notices = Vec::new();
     if history.shallow {
         notices.push(Notice {
             code: "shallow_clone",
@@ -686,7 +816,6 @@ pub fn code_report(
             ),
         });
     }
-    let split_identities = split_identities(history);
     if !split_identities.is_empty() {
         let first = &split_identities[0];
         notices.push(Notice {
@@ -712,52 +841,7 @@ pub fn code_report(
             message: "HEAD has no commit before the window's end, so there are no current files to rank; pass a later --until".to_owned(),
         });
     }
-
-    Ok(CodeReport {
-        schema_version: CODE_SCHEMA_VERSION,
-        source: CodeSource {
-            kind: "git",
-            path: settings.path.clone(),
-            commits: history.commits.len(),
-            analysed_commits: analysed.len(),
-            merges,
-            shallow: history.shallow,
-            renames: history.renames,
-            snapshot: snapshot.map(|s| SnapshotRef {
-                commit: s.commit.to_hex(),
-                time: history
-                    .commits
-                    .iter()
-                    .find(|c| c.id == s.commit)
-                    .map_or(0, |c| c.committer_time),
-            }),
-        },
-        window: Window {
-            since,
-            until,
-            days: (until - since) as f64 / DAY as f64,
-            selection,
-        },
-        scope: Scope {
-            include: settings
-                .include
-                .iter()
-                .map(|p| p.as_str().to_owned())
-                .collect(),
-            exclude: settings
-                .exclude
-                .iter()
-                .map(|p| p.as_str().to_owned())
-                .collect(),
-            files: snapshot_files.len(),
-            left_out,
-        },
-        hotspots,
-        coupling,
-        knowledge,
-        split_identities,
-        notices,
-    })
+    notices
 }
 
 /// Files every analysed change belongs to. Without rename tracking a file
@@ -1007,37 +1091,17 @@ fn ranked_authors(
         .collect()
 }
 
-fn knowledge<'s>(
+/// Who knows which file and directory: lines added per author, knowledge
+/// islands and the truck factor.
+fn knowledge(
     history: &CodeHistory,
     resolved: &[Resolved],
-    snapshot_files: &HashMap<&'s str, Option<u32>>,
+    snapshot_files: &HashMap<&str, Option<u32>>,
     until: Timestamp,
     settings: &CodeSettings,
 ) -> Knowledge {
-    // Lines added per file at the snapshot (every one, even a file no
-    // analysed commit added, such as one a merge brought in) and author.
-    let mut per_file: HashMap<&'s str, HashMap<AuthorIdx, u64>> = snapshot_files
-        .keys()
-        .map(|p| (*p, HashMap::new()))
-        .collect();
-    for r in resolved {
-        let Some(files) = per_file.get_mut(history.path(r.file)) else {
-            continue;
-        };
-        if let Some((added, _)) = r.lines {
-            let author = history.commits[r.commit as usize].author;
-            *files.entry(author).or_default() += added;
-        }
-    }
-    // Each author's last commit before the window's end.
-    let mut last_commit: HashMap<AuthorIdx, Timestamp> = HashMap::new();
-    for c in &history.commits {
-        if c.committer_time < until {
-            let t = last_commit.entry(c.author).or_insert(c.author_time);
-            *t = (*t).max(c.author_time);
-        }
-    }
-
+    let per_file = lines_per_file(history, resolved, snapshot_files);
+    let last_commit = last_commits(history, until);
     let mut paths: Vec<&str> = per_file.keys().copied().collect();
     paths.sort_unstable();
     let mut files = Vec::with_capacity(paths.len());
@@ -1104,6 +1168,64 @@ fn knowledge<'s>(
             .then(b.lines_added.cmp(&a.lines_added))
             .then(a.path.cmp(&b.path))
     });
+    let directories = directory_knowledge(history, directories);
+    let truck_factor = truck_factor(history, &rated_paths, &per_file);
+    Knowledge {
+        authors: all_authors.len(),
+        lines_added,
+        files,
+        top_directories: top_directories(&directories, settings.top),
+        directories,
+        island_min_share: settings.islands.min_share,
+        island_inactive_days: settings.islands.inactive_days,
+        islands,
+        truck_factor,
+        min_lines: MIN_KNOWLEDGE_LINES,
+        unrated_files,
+    }
+}
+
+/// Lines added per file at the snapshot (every one, even a file no
+/// analysed commit added, such as one a merge brought in) and author.
+fn lines_per_file<'s>(
+    history: &CodeHistory,
+    resolved: &[Resolved],
+    snapshot_files: &HashMap<&'s str, Option<u32>>,
+) -> HashMap<&'s str, HashMap<AuthorIdx, u64>> {
+    let mut per_file: HashMap<&'s str, HashMap<AuthorIdx, u64>> = snapshot_files
+        .keys()
+        .map(|p| (*p, HashMap::new()))
+        .collect();
+    for r in resolved {
+        let Some(files) = per_file.get_mut(history.path(r.file)) else {
+            continue;
+        };
+        if let Some((added, _)) = r.lines {
+            let author = history.commits[r.commit as usize].author;
+            *files.entry(author).or_default() += added;
+        }
+    }
+    per_file
+}
+
+/// Each author's last commit (author time) before the window's end.
+fn last_commits(history: &CodeHistory, until: Timestamp) -> HashMap<AuthorIdx, Timestamp> {
+    let mut last_commit: HashMap<AuthorIdx, Timestamp> = HashMap::new();
+    for c in &history.commits {
+        if c.committer_time < until {
+            let t = last_commit.entry(c.author).or_insert(c.author_time);
+            *t = (*t).max(c.author_time);
+        }
+    }
+    last_commit
+}
+
+/// Each directory's knowledge, from its file count and lines added per
+/// author; by path.
+fn directory_knowledge(
+    history: &CodeHistory,
+    directories: HashMap<String, (usize, HashMap<AuthorIdx, u64>)>,
+) -> Vec<DirectoryKnowledge> {
     let mut directories: Vec<DirectoryKnowledge> = directories
         .into_iter()
         .map(|(path, (count, lines))| {
@@ -1124,20 +1246,7 @@ fn knowledge<'s>(
         })
         .collect();
     directories.sort_by(|a, b| a.path.cmp(&b.path));
-    let truck_factor = truck_factor(history, &rated_paths, &per_file);
-    Knowledge {
-        authors: all_authors.len(),
-        lines_added,
-        files,
-        top_directories: top_directories(&directories, settings.top),
-        directories,
-        island_min_share: settings.islands.min_share,
-        island_inactive_days: settings.islands.inactive_days,
-        islands,
-        truck_factor,
-        min_lines: MIN_KNOWLEDGE_LINES,
-        unrated_files,
-    }
+    directories
 }
 
 /// Top-level directories (and the root), most lines added first: the
@@ -1307,13 +1416,39 @@ pub fn failure_code(
         .cloned()
         .collect();
     let ranked_files = report.hotspots.files.len();
+    let summary = failure_summary(
+        changes,
+        files,
+        ranked_files,
+        top_hotspot.as_ref(),
+        &knowledge_islands,
+    );
+    Ok(FailureCode {
+        changes,
+        files,
+        ranked_files,
+        top_hotspot,
+        knowledge_islands,
+        summary,
+    })
+}
+
+/// [`FailureCode::summary`]: the failed deployments' changes, the files
+/// they touched, the top hotspot and the knowledge islands among them.
+fn failure_summary(
+    changes: usize,
+    files: usize,
+    ranked_files: usize,
+    top_hotspot: Option<&Hotspot>,
+    knowledge_islands: &[Island],
+) -> String {
     let mut summary = format!(
         "the failed deployments' {} touched {} that still {}",
         plural(changes, "change", "changes"),
         plural(files, "file", "files"),
         if files == 1 { "exists" } else { "exist" }
     );
-    if let Some(h) = &top_hotspot {
+    if let Some(h) = top_hotspot {
         summary.push_str(&format!(
             "; the top hotspot among them is {}, #{} of {} changed in the window ({}, {})",
             h.path,
@@ -1357,14 +1492,7 @@ pub fn failure_code(
             ));
         }
     }
-    Ok(FailureCode {
-        changes,
-        files,
-        ranked_files,
-        top_hotspot,
-        knowledge_islands,
-        summary,
-    })
+    summary
 }
 
 /// The notice of a git report whose failed deployments' files are not

@@ -54,115 +54,158 @@ struct Row<'a> {
 /// Every stream the events hold, by name, each as a transitions log whose
 /// single source is named `source` (for example the store's URL).
 pub fn stream_logs(events: &[TracedEvent<'_>], source: &str) -> BTreeMap<String, EventLog> {
-    // (stream, id) -> the latest observation.
-    let mut transitions: HashMap<(&str, &str), Row<'_>> = HashMap::new();
-    // (issue, at, to) -> first observation; per issue the earliest change's from.
-    let mut changes: HashMap<(&str, Timestamp, &str), (i64, u32)> = HashMap::new();
-    let mut first_from: HashMap<&str, (Timestamp, Option<&str>)> = HashMap::new();
-    // issue -> (created, the status of its latest observation, that observation).
-    let mut created: HashMap<&str, Created<'_>> = HashMap::new();
-    for t in events {
-        let order = (t.delivery_id, t.seq);
-        match &t.event.body {
-            EventBody::StageTransition(s) => {
-                let Some(at) = t.event.at else { continue };
-                let row = Row {
-                    at,
-                    order,
-                    item: &s.item,
-                    stage: &s.stage,
-                };
-                match transitions.entry((s.stream.as_str(), s.id.as_str())) {
-                    std::collections::hash_map::Entry::Occupied(mut o) => {
-                        if o.get().order < order {
-                            o.insert(row);
+    let observed = Observed::of(events);
+    observed
+        .rows_by_stream()
+        .into_iter()
+        .map(|(name, rows)| (name, transitions_log(rows, source)))
+        .collect()
+}
+
+/// What the events say about stages, merged per thing.
+#[derive(Default)]
+struct Observed<'a> {
+    /// (stream, id) -> the latest observation.
+    transitions: HashMap<(&'a str, &'a str), Row<'a>>,
+    /// (issue, at, to) -> first observation.
+    changes: HashMap<(&'a str, Timestamp, &'a str), (i64, u32)>,
+    /// Per issue the earliest change's from.
+    first_from: HashMap<&'a str, (Timestamp, Option<&'a str>)>,
+    /// issue -> (created, the status of its latest observation, that
+    /// observation).
+    created: HashMap<&'a str, Created<'a>>,
+}
+
+impl<'a> Observed<'a> {
+    /// Stage transitions, and Jira's status changes and issues, merged.
+    fn of(events: &'a [TracedEvent<'_>]) -> Observed<'a> {
+        let Observed {
+            mut transitions,
+            mut changes,
+            mut first_from,
+            mut created,
+        } = Observed::default();
+        for t in events {
+            let order = (t.delivery_id, t.seq);
+            match &t.event.body {
+                EventBody::StageTransition(s) => {
+                    let Some(at) = t.event.at else { continue };
+                    let row = Row {
+                        at,
+                        order,
+                        item: &s.item,
+                        stage: &s.stage,
+                    };
+                    match transitions.entry((s.stream.as_str(), s.id.as_str())) {
+                        std::collections::hash_map::Entry::Occupied(mut o) => {
+                            if o.get().order < order {
+                                o.insert(row);
+                            }
+                        }
+                        std::collections::hash_map::Entry::Vacant(v) => {
+                            v.insert(row);
                         }
                     }
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        v.insert(row);
+                }
+                EventBody::IssueStatusChange(c) if t.event.source == "jira" => {
+                    let Some(at) = t.event.at else { continue };
+                    let e = changes
+                        .entry((c.issue_id.as_str(), at, c.to.as_str()))
+                        .or_insert(order);
+                    *e = (*e).min(order);
+                    let from = c.from.as_deref();
+                    let f = first_from.entry(c.issue_id.as_str()).or_insert((at, from));
+                    if at < f.0 {
+                        *f = (at, from);
                     }
                 }
-            }
-            EventBody::IssueStatusChange(c) if t.event.source == "jira" => {
-                let Some(at) = t.event.at else { continue };
-                let e = changes
-                    .entry((c.issue_id.as_str(), at, c.to.as_str()))
-                    .or_insert(order);
-                *e = (*e).min(order);
-                let from = c.from.as_deref();
-                let f = first_from.entry(c.issue_id.as_str()).or_insert((at, from));
-                if at < f.0 {
-                    *f = (at, from);
-                }
-            }
-            EventBody::Issue(i) if t.event.source == "jira" => {
-                if let Some(at) = i.created_at {
-                    let e =
-                        created
-                            .entry(i.id.as_str())
-                            .or_insert((at, i.status.as_deref(), order));
-                    if order >= e.2 {
-                        *e = (at, i.status.as_deref().or(e.1), order);
+                EventBody::Issue(i) if t.event.source == "jira" => {
+                    if let Some(at) = i.created_at {
+                        let e = created.entry(i.id.as_str()).or_insert((
+                            at,
+                            i.status.as_deref(),
+                            order,
+                        ));
+                        if order >= e.2 {
+                            *e = (at, i.status.as_deref().or(e.1), order);
+                        }
                     }
                 }
+                _ => {}
             }
-            _ => {}
+        }
+        Observed {
+            transitions,
+            changes,
+            first_from,
+            created,
         }
     }
 
-    let mut streams: BTreeMap<String, Vec<Row<'_>>> = BTreeMap::new();
-    for ((stream, _), row) in transitions {
-        streams.entry(stream.to_owned()).or_default().push(row);
-    }
-    for ((issue, at, to), order) in &changes {
-        streams.entry(jira_stream(issue)).or_default().push(Row {
-            at: *at,
-            order: *order,
-            item: issue,
-            stage: to,
-        });
-    }
-    for (issue, (at, status, _)) in &created {
-        // Its first status: the `from` of its earliest change, else (no
-        // change seen) the status observed.
-        let first = match first_from.get(issue) {
-            Some((_, from)) => *from,
-            None => *status,
-        };
-        if let Some(stage) = first {
-            // The creation sorts before a change at the same second.
+    /// Each stream's rows, unsorted: the transitions' latest observations,
+    /// Jira's status changes, and each Jira issue's first status at its
+    /// creation.
+    fn rows_by_stream(self) -> BTreeMap<String, Vec<Row<'a>>> {
+        let Observed {
+            transitions,
+            changes,
+            first_from,
+            created,
+        } = self;
+        let mut streams: BTreeMap<String, Vec<Row<'a>>> = BTreeMap::new();
+        for ((stream, _), row) in transitions {
+            streams.entry(stream.to_owned()).or_default().push(row);
+        }
+        for ((issue, at, to), order) in &changes {
             streams.entry(jira_stream(issue)).or_default().push(Row {
                 at: *at,
-                order: (i64::MIN, 0),
+                order: *order,
                 item: issue,
-                stage,
+                stage: to,
             });
         }
-    }
-
-    streams
-        .into_iter()
-        .map(|(name, mut rows)| {
-            rows.sort_by_key(|r| (r.at, r.order));
-            let mut log = EventLog::default();
-            for r in &rows {
-                let case = log.cases.intern(r.item);
-                let stage = log.stages.intern(r.stage);
-                log.events.push(flow::Event {
-                    start: NO_TIME,
-                    time: r.at,
-                    case,
+        for (issue, (at, status, _)) in &created {
+            // Its first status: the `from` of its earliest change, else (no
+            // change seen) the status observed.
+            let first = match first_from.get(issue) {
+                Some((_, from)) => *from,
+                None => *status,
+            };
+            if let Some(stage) = first {
+                // The creation sorts before a change at the same second.
+                streams.entry(jira_stream(issue)).or_default().push(Row {
+                    at: *at,
+                    order: (i64::MIN, 0),
+                    item: issue,
                     stage,
                 });
             }
-            log.sources.push(SourceFile {
-                path: source.to_owned(),
-                events: log.events.len(),
-                skipped_lifecycle: 0,
-            });
-            (name, log)
-        })
-        .collect()
+        }
+        streams
+    }
+}
+
+/// A stream's rows as a transitions log, in time order (then observation
+/// order), whose single source is named `source`.
+fn transitions_log(mut rows: Vec<Row<'_>>, source: &str) -> EventLog {
+    rows.sort_by_key(|r| (r.at, r.order));
+    let mut log = EventLog::default();
+    for r in &rows {
+        let case = log.cases.intern(r.item);
+        let stage = log.stages.intern(r.stage);
+        log.events.push(flow::Event {
+            start: NO_TIME,
+            time: r.at,
+            case,
+            stage,
+        });
+    }
+    log.sources.push(SourceFile {
+        path: source.to_owned(),
+        events: log.events.len(),
+        skipped_lifecycle: 0,
+    });
+    log
 }
 
 #[cfg(test)]

@@ -336,70 +336,12 @@ pub fn forecast(
     let mut rng = SplitMix64::new(settings.seed);
 
     let when = match settings.items {
-        Some(items) => {
-            let mut results = Vec::with_capacity(trials as usize);
-            for _ in 0..trials {
-                let mut done = 0u64;
-                let mut days = 0u64;
-                while done < items {
-                    days += 1;
-                    if days > MAX_DAYS {
-                        return Err(ForecastError::TooFar {
-                            items,
-                            unit: settings.unit,
-                        });
-                    }
-                    done += daily[rng.below(n) as usize];
-                }
-                results.push(days as f64);
-            }
-            results.sort_by(f64::total_cmp);
-            let at = |q: u32| {
-                let days = percentile_sorted(&results, q).unwrap_or(0.0).ceil() as u64;
-                WhenAt {
-                    days,
-                    date: time::date(until + (days.max(1) as i64 - 1) * DAY),
-                }
-            };
-            Some(When {
-                items,
-                p50: at(50),
-                p70: at(70),
-                p85: at(85),
-                p95: at(95),
-                distribution: distribution(&results),
-            })
-        }
+        Some(items) => Some(when(items, &daily, trials, until, &mut rng, settings.unit)?),
         None => None,
     };
-
-    let how_many = match settings.days {
-        Some(days) => {
-            let mut results = Vec::with_capacity(trials as usize);
-            for _ in 0..trials {
-                let mut sum = 0u64;
-                for _ in 0..days {
-                    sum += daily[rng.below(n) as usize];
-                }
-                results.push(sum as f64);
-            }
-            results.sort_by(f64::total_cmp);
-            // "At least this many with q% odds": the (100 − q)th percentile,
-            // rounded down.
-            let at = |q: u32| HowManyAt {
-                items: percentile_sorted(&results, 100 - q).unwrap_or(0.0).floor() as u64,
-            };
-            Some(HowMany {
-                days,
-                p50: at(50),
-                p70: at(70),
-                p85: at(85),
-                p95: at(95),
-                distribution: distribution(&results),
-            })
-        }
-        None => None,
-    };
+    let how_many = settings
+        .days
+        .map(|days| how_many(days, &daily, trials, &mut rng));
 
     let zero_days = daily.iter().filter(|&&d| d == 0).count() as u64;
     Ok(ForecastReport {
@@ -421,4 +363,74 @@ pub fn forecast(
         seed: settings.seed,
         forecast: Forecast { when, how_many },
     })
+}
+
+/// When `items` will be done: `trials` runs of days drawn from `daily`
+/// (with `rng`) until they add up to `items`, from `until` on.
+fn when(
+    items: u64,
+    daily: &[u64],
+    trials: u32,
+    until: Timestamp,
+    rng: &mut SplitMix64,
+    unit: &'static str,
+) -> Result<When, ForecastError> {
+    let n = daily.len() as u64;
+    let mut results = Vec::with_capacity(trials as usize);
+    for _ in 0..trials {
+        let mut done = 0u64;
+        let mut days = 0u64;
+        while done < items {
+            days += 1;
+            if days > MAX_DAYS {
+                return Err(ForecastError::TooFar { items, unit });
+            }
+            done += daily[rng.below(n) as usize];
+        }
+        results.push(days as f64);
+    }
+    results.sort_by(f64::total_cmp);
+    let at = |q: u32| {
+        let days = percentile_sorted(&results, q).unwrap_or(0.0).ceil() as u64;
+        WhenAt {
+            days,
+            date: time::date(until + (days.max(1) as i64 - 1) * DAY),
+        }
+    };
+    Ok(When {
+        items,
+        p50: at(50),
+        p70: at(70),
+        p85: at(85),
+        p95: at(95),
+        distribution: distribution(&results),
+    })
+}
+
+/// How many items will be done in `days`: `trials` sums of `days` days
+/// drawn from `daily` (with `rng`).
+fn how_many(days: u64, daily: &[u64], trials: u32, rng: &mut SplitMix64) -> HowMany {
+    let n = daily.len() as u64;
+    let mut results = Vec::with_capacity(trials as usize);
+    for _ in 0..trials {
+        let mut sum = 0u64;
+        for _ in 0..days {
+            sum += daily[rng.below(n) as usize];
+        }
+        results.push(sum as f64);
+    }
+    results.sort_by(f64::total_cmp);
+    // "At least this many with q% odds": the (100 − q)th percentile,
+    // rounded down.
+    let at = |q: u32| HowManyAt {
+        items: percentile_sorted(&results, 100 - q).unwrap_or(0.0).floor() as u64,
+    };
+    HowMany {
+        days,
+        p50: at(50),
+        p70: at(70),
+        p85: at(85),
+        p95: at(95),
+        distribution: distribution(&results),
+    }
 }

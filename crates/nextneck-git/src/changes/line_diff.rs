@@ -200,6 +200,7 @@ fn fingerprint(line: &[u8]) -> usize {
 }
 
 impl LineDiff {
+    // Long: the line diff of every changed file, the hot loop of `nextneck code`; its positions and filter would otherwise be passed around.
     pub(super) fn count(&mut self, old: &[u8], new: &[u8]) -> LineCounts {
         // Common whole lines at the start: up to the last line break before
         // the first difference.

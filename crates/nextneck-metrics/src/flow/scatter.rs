@@ -4,7 +4,8 @@
 use nextneck_model::Timestamp;
 use nextneck_model::flow::EventLog;
 
-use super::{Finished, Scatter, joined};
+use super::scan::Finished;
+use super::{Scatter, joined};
 
 /// The scatterplot of the finished items (in case order), by finish time;
 /// equal times stay in case order.

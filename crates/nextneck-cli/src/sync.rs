@@ -55,7 +55,8 @@ enum SyncProvider {
     /// repositories.
     Github(GithubArgs),
     /// Merge requests with their commits and notes (comments, approvals),
-    /// deployments, pipelines with their jobs and releases of GitLab projects.
+    /// deployments, pipelines with their jobs, releases and issues
+    /// (incidents among them) of GitLab projects.
     Gitlab(GitlabArgs),
     /// Incidents of PagerDuty services with their log entries.
     Pagerduty(PagerdutyArgs),
@@ -454,8 +455,8 @@ fn api_url(args: &CommonArgs, spec: &Spec, section: &ProviderSection) -> anyhow:
 fn describe(provider: Provider, c: &Counts) -> String {
     match provider {
         Provider::Gitlab => format!(
-            "{} merge requests ({} notes), {} deployments, {} pipelines ({} jobs), {} releases",
-            c.pulls, c.reviews, c.deployments, c.runs, c.jobs, c.releases
+            "{} merge requests ({} notes), {} deployments, {} pipelines ({} jobs), {} releases, {} issues",
+            c.pulls, c.reviews, c.deployments, c.runs, c.jobs, c.releases, c.issues
         ),
         Provider::Pagerduty => format!("{} incidents ({} log entries)", c.incidents, c.log_entries),
         Provider::Jira => format!("{} issues", c.issues),

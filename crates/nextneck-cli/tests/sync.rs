@@ -17,6 +17,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use live::*;
+use nextneck_testkit::{check, fixture};
 use replay::github::{self as gh, Repo, sample, serve};
 use replay::gitlab as gl;
 use replay::jira as jr;
@@ -32,6 +33,8 @@ both_backends!(
     a_gitlab_sync_gives_the_report_of_an_import_and_resumes_after_kill,
     a_pagerduty_sync_gives_the_report_of_an_import_and_resumes_after_kill,
     a_jira_sync_gives_the_flow_of_an_import_and_resumes_after_kill,
+    a_gitlab_incident_seen_by_sync_and_by_webhook_counts_once,
+    a_github_incident_closed_reopened_and_closed_is_resolved_at_its_last_close,
 );
 
 /// The tokens of every provider (fakes) and none of the real ones.
@@ -114,18 +117,15 @@ fn report_of_import(provider: &str, files: &[(&str, Value)]) -> Value {
 }
 
 fn report(dir: &Path, url: &str) -> Value {
+    report_between(dir, url, "2025-03-01", "2025-04-01")
+}
+
+/// `report --format json` of the window `since` to `until`.
+fn report_between(dir: &Path, url: &str, since: &str, until: &str) -> Value {
     let (code, out, err) = run(
         dir,
         &[
-            "report",
-            "--db",
-            url,
-            "--since",
-            "2025-03-01",
-            "--until",
-            "2025-04-01",
-            "--format",
-            "json",
+            "report", "--db", url, "--since", since, "--until", until, "--format", "json",
         ],
     );
     assert_eq!(code, 0, "{err}");
@@ -360,6 +360,7 @@ fn gitlab_imported_report(project: &gl::Project) -> Value {
             ("deployments.json", json!(project.deployments)),
             ("pipelines.json", json!(pipelines)),
             ("releases.json", json!(project.releases)),
+            ("issues.json", json!(project.issues)),
         ],
     )
 }
@@ -381,6 +382,9 @@ fn a_gitlab_sync_gives_the_report_of_an_import_and_resumes_after_kill(db: Db) {
     check("/stages/2/name", json!("review"));
     check("/stages/2/changes", json!(2));
     check("/ci/workflows/0/runs", json!(3));
+    // The incident issue, resolved in 2.5 hours; the other issue is none.
+    check("/incidents/count", json!(1));
+    check("/incidents/time_to_restore/median_seconds", json!(9_000.0));
 
     // The second page of merge requests hangs: killed while waiting for it.
     let replay = Replay::start();
@@ -403,7 +407,7 @@ fn a_gitlab_sync_gives_the_report_of_an_import_and_resumes_after_kill(db: Db) {
     let (code, out, err) = sync_with(dir, &args, &db.url);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.starts_with(&format!("synced 1 project into {}: 4 merge requests (12 notes), 3 deployments, 3 pipelines (6 jobs), 2 releases; 12 items stored, 10 new, 2 already stored; ", db.url)),
+        out.starts_with(&format!("synced 1 project into {}: 4 merge requests (12 notes), 3 deployments, 3 pipelines (6 jobs), 2 releases, 2 issues; 14 items stored, 12 new, 2 already stored; ", db.url)),
         "{out}"
     );
     assert!(!out.contains("glpat-test-token") && !err.contains("glpat-test-token"));
@@ -498,9 +502,122 @@ fn a_gitlab_approval_seen_by_webhook_and_by_sync_counts_once() {
     assert_eq!(review_ids(&both.url), review_ids(&synced_only.url));
     // The same report; only the count of observations read differs.
     let mut got = report(dir, &both.url);
-    assert_eq!(got["source"]["events"], json!(14 + 8));
+    assert_eq!(got["source"]["events"], json!(16 + 8));
     got["source"]["events"] = expected["source"]["events"].clone();
     assert_eq!(got, expected);
+}
+
+/// Issue 15: a closed GitLab incident as `sync gitlab` lists it (built from
+/// the recorded issue webhook's project, iid and times), then that webhook
+/// itself (../shared/fixtures, as recorded) delivered to `serve`: one
+/// incident, resolved, with its time to restore, and the same report as the
+/// sync alone.
+fn a_gitlab_incident_seen_by_sync_and_by_webhook_counts_once(db: Db) {
+    let rel = "gitlab/issue_hook__incident_closed.json";
+    let hook = read_fixture(rel);
+    let attrs = &hook["object_attributes"];
+    let path = hook["project"]["path_with_namespace"].as_str().unwrap();
+    let mut listed = gl::issue(
+        path,
+        attrs["iid"].as_u64().unwrap(),
+        "incident",
+        attrs["created_at"].as_str().unwrap(),
+        attrs["closed_at"].as_str(),
+    );
+    for k in ["title", "description", "updated_at"] {
+        listed[k] = attrs[k].clone();
+    }
+    let replay = Replay::start();
+    gl::serve(&replay, &gl::only_issues(path, vec![listed]), 2);
+    let api = format!("{}/api/v4", replay.base);
+    let dir = db.dir.path();
+    let args = ["gitlab", "--project", path, "--api-url", &api];
+    let (code, out, err) = sync_with(dir, &args, &db.url);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(", 1 issues; 1 items stored, 1 new"), "{out}");
+    let window = |url: &str| report_between(dir, url, "2026-05-01", "2026-06-01");
+    let synced = window(&db.url);
+    // Opened 06:09:06.964, closed 06:11:46.057: 160 s, times being kept
+    // to the second.
+    check(
+        &synced,
+        &[
+            ("/incidents/count", json!(1)),
+            ("/incidents/resolved", json!(1)),
+            ("/incidents/time_to_restore/incidents", json!(1)),
+            ("/incidents/time_to_restore/median_seconds", json!(160.0)),
+            ("/incidents/without_postmortem/0/source", json!("gitlab")),
+            ("/incidents/without_postmortem/0/title", json!("Testing")),
+            (
+                "/incidents/without_postmortem/0/id",
+                json!("sathwikshetty33-group/mVc#6"),
+            ),
+        ],
+    );
+
+    let server = Server::start(&db);
+    let (status, body) = post(
+        server.addr,
+        "/hooks/gitlab",
+        &[
+            ("x-gitlab-token", GITLAB_TOKEN.to_owned()),
+            ("x-gitlab-event", "Issue Hook".to_owned()),
+            ("content-type", "application/json".to_owned()),
+        ],
+        &fixture(rel),
+    )
+    .unwrap();
+    assert!(status < 300, "{status} {body}");
+    wait_processed(&db.url);
+    server.kill();
+    assert_eq!(deliveries(&db.url), 2, "the sync's and the webhook's");
+    let mut both = window(&db.url);
+    assert_eq!(both["source"]["events"], json!(2));
+    both["source"]["events"] = synced["source"]["events"].clone();
+    assert_eq!(both, synced);
+}
+
+/// Issue 15: GitHub's issue list gives an issue's latest state, so an
+/// incident (labelled `incident`) needs no timeline: closed, then reopened,
+/// then closed again, each sync's report has one incident, resolved at its
+/// last close (time to restore from its creation).
+fn a_github_incident_closed_reopened_and_closed_is_resolved_at_its_last_close(db: Db) {
+    let replay = Replay::start();
+    let created = "2025-03-10T08:00:00Z";
+    let first = "2025-03-10T10:00:00Z";
+    let incident = gh::incident(REPO, 50, created, Some(first), first);
+    serve(&replay, &gh::only_issues(REPO, vec![incident]), 2);
+    let dir = db.dir.path();
+    let check_synced = |resolved: u64, restore: Value| {
+        let (code, out, err) = sync(dir, &replay, &db.url, &[]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains(", 1 issues; 1 items stored, 1 new"), "{out}");
+        let r = report(dir, &db.url);
+        check(
+            &r,
+            &[
+                ("/incidents/count", json!(1)),
+                ("/incidents/resolved", json!(resolved)),
+                ("/incidents/time_to_restore/median_seconds", restore),
+            ],
+        );
+    };
+    check_synced(1, json!(7_200));
+    // Reopened: the list has it open, without `closed_at`.
+    let reopened = "2025-03-11T09:00:00Z";
+    let since = |floor: &str| format!("{}&since={floor}", gh::issues_url(REPO));
+    let open = gh::incident(REPO, 50, created, None, reopened);
+    for (target, r) in gh::pages(&since(first), &[open], 2, false) {
+        replay.set(&target, vec![r]);
+    }
+    check_synced(0, Value::Null);
+    // Closed again: its last close counts.
+    let last = "2025-03-11T12:00:00Z";
+    let closed = gh::incident(REPO, 50, created, Some(last), last);
+    for (target, r) in gh::pages(&since(reopened), &[closed], 2, false) {
+        replay.set(&target, vec![r]);
+    }
+    check_synced(1, json!(28 * 3_600));
 }
 
 fn a_pagerduty_sync_gives_the_report_of_an_import_and_resumes_after_kill(db: Db) {
@@ -678,7 +795,7 @@ fn serve_runs_the_configured_syncs_at_its_start() {
     let _ = child.wait();
     assert!(
         line.starts_with("nextneck serve: synced 1 project into ")
-            && line.contains("12 items stored, 12 new"),
+            && line.contains("14 items stored, 14 new"),
         "{line}"
     );
     assert!(!line.contains("glpat-test-token"));

@@ -727,6 +727,46 @@ mod tests {
         );
     }
 
+    /// The one issue event of `events`: its id, type in lower case, state
+    /// and times.
+    fn issue_of(events: &[Event]) -> (String, Option<String>, Option<String>, String) {
+        assert_eq!(events.len(), 1, "{events:?}");
+        match &events[0].body {
+            EventBody::Issue(i) => (
+                i.id.clone(),
+                i.issue_type.as_deref().map(str::to_lowercase),
+                i.status_category.clone(),
+                format!("{:?} {:?}", i.created_at, i.closed_at),
+            ),
+            other => panic!("not an issue: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_incident_has_one_id_whoever_reports_it() {
+        let (created, closed) = ("2026-05-28T06:09:06.964Z", "2026-05-28T06:11:46.057Z");
+        let hook = json!({"object_kind": "issue", "project": {"path_with_namespace": "g/sub/p"},
+            "object_attributes": {"id": 191205280, "iid": 6, "type": "Incident", "state": "closed",
+                "created_at": created, "closed_at": closed, "updated_at": closed, "labels": [],
+                "action": "close"},
+            "labels": []});
+        let hook = webhook("issue", &J::root(&hook)).unwrap().unwrap();
+        // As `GET /projects/:id/issues` lists it (what `sync gitlab` stores).
+        let listed = json!({"id": 191205280, "iid": 6, "issue_type": "incident", "type": "INCIDENT",
+            "state": "closed", "created_at": created, "closed_at": closed, "updated_at": closed,
+            "labels": ["sev1"], "references": {"short": "#6", "relative": "#6", "full": "g/sub/p#6"},
+            "web_url": "https://gitlab.example.com/g/sub/p/-/issues/6"});
+        let synced = export(&[json!([listed.clone()])]).unwrap();
+        assert_eq!(issue_of(&hook), issue_of(&synced));
+        assert_eq!(issue_of(&synced).0, "g/sub/p#6");
+        assert_eq!(issue_of(&synced).1.as_deref(), Some("incident"));
+        // Without `references` (GitLab before 12.6), the project of `web_url`.
+        let mut old = listed;
+        old.as_object_mut().unwrap().remove("references");
+        old.as_object_mut().unwrap().remove("type");
+        assert_eq!(issue_of(&export(&[json!([old])]).unwrap()), issue_of(&hook));
+    }
+
     #[test]
     fn what_a_sync_attaches_is_read() {
         let mr = json!({"id": 1, "iid": 1, "state": "merged", "source_branch": "a", "target_branch": "main",

@@ -1,13 +1,15 @@
 //! GitLab's REST API v4: a project's merge requests (each with its
 //! `commits` and `notes`: comments, and the system notes that record
 //! approvals), deployments, pipelines (each as the single-pipeline endpoint
-//! has it, with its `jobs`) and releases, newest first down to a floor:
-//! `--since` on the first run, then the cursor the last complete run left.
+//! has it, with its `jobs`), releases and issues (incidents are issues of
+//! type `incident`), newest first down to a floor: `--since` on the first
+//! run, then the cursor the last complete run left.
 //!
-//! Merge requests, deployments and pipelines are listed by `updated_at`
-//! (`order_by=updated_at&sort=desc`, and `updated_after=FLOOR` once there
-//! is a floor), so a pipeline or deployment that finishes later is listed
-//! again and stored again; the floor is the newest `updated_at` seen.
+//! Merge requests, deployments, pipelines and issues are listed by
+//! `updated_at` (`order_by=updated_at&sort=desc`, and `updated_after=FLOOR`
+//! once there is a floor), so a pipeline or deployment that finishes later,
+//! or an incident closed later, is listed again and stored again; the floor
+//! is the newest `updated_at` seen.
 //! Releases are listed by creation. Cursors: `gitlab:GROUP/NAME:KIND`.
 //!
 //! Pages are followed by their `Link` header, which GitLab sends for its
@@ -22,8 +24,8 @@ use crate::walk::{Counts, Paging, Walk, attach, bad, fetch_all, fetch_one, time_
 
 const LINK: Paging = Paging::Link(None);
 
-/// Syncs one project's merge requests, deployments, pipelines and releases
-/// into `target`; `progress` hears the counts after every page.
+/// Syncs one project's merge requests, deployments, pipelines, releases
+/// and issues into `target`; `progress` hears the counts after every page.
 pub fn sync_project(
     client: &mut Client,
     target: &mut dyn Target,
@@ -45,6 +47,7 @@ pub fn sync_project(
     deployments(&mut walk, &base)?;
     pipelines(&mut walk, &base)?;
     releases(&mut walk, &base)?;
+    issues(&mut walk, &base)?;
     Ok(())
 }
 
@@ -185,6 +188,19 @@ fn releases(walk: &mut Walk<'_>, base: &str) -> Result<(), SyncError> {
         Some(f) => walk.save("releases", f, None),
         None => Ok(()),
     }
+}
+
+/// Issues of every type (an incident is one of type `incident`: its
+/// `issue_type`, and `type` on newer GitLab), open and closed, stored as
+/// listed: the same conversion as the issue webhook's gives them the same
+/// id (`GROUP/NAME#IID`), so an issue seen by both counts once.
+fn issues(walk: &mut Walk<'_>, base: &str) -> Result<(), SyncError> {
+    let floor = walk.floor_of("issues")?;
+    let first = by_update(base, "issues", "state=all&", floor);
+    walk_by_update(walk, "issues", &first, floor, "issues", |walk, i| {
+        walk.counts.issues += 1;
+        Ok(i)
+    })
 }
 
 #[cfg(test)]

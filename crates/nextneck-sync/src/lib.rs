@@ -1,9 +1,10 @@
 //! Talking to providers' REST APIs: `nextneck sync` fetches the history that
 //! webhooks never saw (GitHub pull requests with their reviews and commits,
-//! deployments with their statuses, releases and workflow runs; GitLab
-//! merge requests with their commits and notes, deployments, pipelines with
-//! their jobs and releases; PagerDuty incidents with their log entries;
-//! Jira issues with their changelog) and hands it over page by page, in the
+//! deployments with their statuses, releases, workflow runs and issues;
+//! GitLab merge requests with their commits and notes, deployments,
+//! pipelines with their jobs, releases and issues (incidents among them);
+//! PagerDuty incidents with their log entries; Jira issues with their
+//! changelog) and hands it over page by page, in the
 //! shapes `nextneck import` reads. [`walk`] is what every provider does the
 //! same way; [`github`], [`gitlab`], [`pagerduty`] and [`jira`] only what
 //! they list and attach.

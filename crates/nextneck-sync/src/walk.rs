@@ -41,7 +41,8 @@ pub struct Counts {
     pub jobs: u64,
     /// Releases stored.
     pub releases: u64,
-    /// Issues stored (Jira's with their changelog).
+    /// Issues stored (GitHub's and GitLab's as listed, Jira's with their
+    /// changelog).
     pub issues: u64,
     /// Incidents stored (PagerDuty's with their log entries).
     pub incidents: u64,

@@ -55,12 +55,13 @@ fn a_project_in_pages_with_what_belongs_to_each_item_and_a_second_run() {
             runs: 3,
             jobs: 6,
             releases: 2,
+            issues: 2,
             ..Counts::default()
         }
     );
     // One batch per page: merge requests over two pages, deployments over
-    // two, pipelines over two, releases in one.
-    assert_eq!(memory.batches.len(), 2 + 2 + 2 + 1);
+    // two, pipelines over two, releases in one, issues in one.
+    assert_eq!(memory.batches.len(), 2 + 2 + 2 + 1 + 1);
     let items = memory.items();
     let iids: Vec<u64> = items[..4]
         .iter()
@@ -77,6 +78,10 @@ fn a_project_in_pages_with_what_belongs_to_each_item_and_a_second_run() {
     assert_eq!(items[7]["started_at"], json!("2025-03-09T15:05:00Z"));
     assert_eq!(items[7]["jobs"][1]["name"], json!("deploy"));
     assert_eq!(items[10]["tag_name"], json!("v2"));
+    // Issues as listed, incidents among them, with their type.
+    assert_eq!(items[13]["references"]["full"], json!("acme/shop#11"));
+    assert_eq!(items[13]["issue_type"], json!("incident"));
+    assert_eq!(items[13]["closed_at"], json!("2025-03-10T10:30:00Z"));
     assert!(
         replay
             .log()
@@ -91,6 +96,10 @@ fn a_project_in_pages_with_what_belongs_to_each_item_and_a_second_run() {
         memory.cursors[&format!("gitlab:{PROJECT}:pipelines")],
         r#"{"floor":"2025-03-09T15:50:00Z"}"#
     );
+    assert_eq!(
+        memory.cursors[&format!("gitlab:{PROJECT}:issues")],
+        r#"{"floor":"2025-03-12T09:00:00Z"}"#
+    );
 
     // The second run asks from each cursor (`updated_after`) and gets the
     // newest item of each list again.
@@ -102,9 +111,10 @@ fn a_project_in_pages_with_what_belongs_to_each_item_and_a_second_run() {
             counts.pulls,
             counts.deployments,
             counts.runs,
-            counts.releases
+            counts.releases,
+            counts.issues
         ),
-        (1, 1, 1, 1)
+        (1, 1, 1, 1, 1)
     );
     assert_eq!(
         replay.count(&format!(

@@ -177,6 +177,35 @@ pub fn issue(repo: &str, number: u64, created: &str, updated: &str) -> Value {
     i
 }
 
+/// An issue labelled `incident`, as the list has it: its latest state
+/// (`closed_at` the last close, or open with none), updated at `updated`.
+pub fn incident(
+    repo: &str,
+    number: u64,
+    created: &str,
+    closed: Option<&str>,
+    updated: &str,
+) -> Value {
+    let mut i = issue(repo, number, created, updated);
+    i["labels"] = json!([{"id": 900, "name": "incident", "color": "d73a4a", "default": false}]);
+    i["state"] = json!(if closed.is_some() { "closed" } else { "open" });
+    i["closed_at"] = json!(closed);
+    i
+}
+
+/// A repository that has only `issues` (newest updated first).
+pub fn only_issues(repo: &str, issues: Vec<Value>) -> Repo {
+    Repo {
+        name: repo.to_owned(),
+        pulls: Vec::new(),
+        deployments: Vec::new(),
+        runs: Vec::new(),
+        jobs: Vec::new(),
+        releases: Vec::new(),
+        issues,
+    }
+}
+
 /// A small repository's history.
 pub struct Repo {
     pub name: String,

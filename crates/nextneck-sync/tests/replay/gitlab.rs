@@ -136,6 +136,34 @@ pub fn release(tag: &str, created: &str) -> Value {
     r
 }
 
+/// An issue as `GET /projects/:id/issues` lists it, of `issue_type`
+/// (`incident`, `issue`; and `type` in capitals, as GitLab 15 and later
+/// add), closed at `closed` or open.
+pub fn issue(
+    project: &str,
+    iid: u64,
+    issue_type: &str,
+    created: &str,
+    closed: Option<&str>,
+) -> Value {
+    let mut i = read("issue.json");
+    i["id"] = json!(500 + iid);
+    i["iid"] = json!(iid);
+    i["issue_type"] = json!(issue_type);
+    i["type"] = json!(issue_type.to_uppercase());
+    i["title"] = json!(format!("{issue_type} {iid}"));
+    i["state"] = json!(if closed.is_some() { "closed" } else { "opened" });
+    i["created_at"] = json!(created);
+    i["updated_at"] = json!(closed.unwrap_or(created));
+    i["closed_at"] = json!(closed);
+    if closed.is_none() {
+        i["closed_by"] = Value::Null;
+    }
+    i["web_url"] = json!(format!("{WEB}/{project}/-/issues/{iid}"));
+    i["references"] = json!({"short": format!("#{iid}"), "relative": format!("#{iid}"), "full": format!("{project}#{iid}")});
+    i
+}
+
 /// A small project's history.
 pub struct Project {
     pub path: String,
@@ -147,11 +175,26 @@ pub struct Project {
     pub pipelines: Vec<(Value, Value, Vec<Value>)>,
     /// Newest first.
     pub releases: Vec<Value>,
+    /// Newest updated first.
+    pub issues: Vec<Value>,
+}
+
+/// A project that has only `issues` (newest updated first).
+pub fn only_issues(path: &str, issues: Vec<Value>) -> Project {
+    Project {
+        path: path.to_owned(),
+        merge_requests: Vec::new(),
+        deployments: Vec::new(),
+        pipelines: Vec::new(),
+        releases: Vec::new(),
+        issues,
+    }
 }
 
 /// Four merged merge requests (commented, approved, with a commit), three
-/// deployments and pipelines (two jobs each) of what they merged, and two
-/// releases, in March 2025.
+/// deployments and pipelines (two jobs each) of what they merged, two
+/// releases, an incident resolved in 2.5 hours and an open issue, in March
+/// 2025.
 pub fn sample(path: &str) -> Project {
     let mut merge_requests = Vec::new();
     for iid in (1..=4u64).rev() {
@@ -225,12 +268,23 @@ pub fn sample(path: &str) -> Project {
         release("v2", "2025-03-18T00:00:00Z"),
         release("v1", "2025-03-04T00:00:00Z"),
     ];
+    let issues = vec![
+        issue(path, 12, "issue", "2025-03-12T09:00:00Z", None),
+        issue(
+            path,
+            11,
+            "incident",
+            "2025-03-10T08:00:00Z",
+            Some("2025-03-10T10:30:00Z"),
+        ),
+    ];
     Project {
         path: path.to_owned(),
         merge_requests,
         deployments,
         pipelines,
         releases,
+        issues,
     }
 }
 
@@ -254,6 +308,12 @@ pub fn deployments_url(path: &str) -> String {
 pub fn pipelines_url(path: &str) -> String {
     format!(
         "/api/v4/projects/{}/pipelines?order_by=updated_at&sort=desc&per_page=100",
+        encoded(path)
+    )
+}
+pub fn issues_url(path: &str) -> String {
+    format!(
+        "/api/v4/projects/{}/issues?state=all&order_by=updated_at&sort=desc&per_page=100",
         encoded(path)
     )
 }
@@ -362,6 +422,7 @@ pub fn serve(replay: &Replay, project: &Project, per_page: usize) {
         on(&format!("{base}/pipelines/{id}/jobs?per_page=100"), jobs);
     }
     on(&releases_url(path), &project.releases);
+    on(&issues_url(path), &project.issues);
 }
 
 /// What a second sync of `sample` asks for beyond the first's URLs: each
@@ -372,6 +433,7 @@ pub fn serve_second_run(replay: &Replay, project: &Project) {
         (merge_requests_url(path), &project.merge_requests[0].0),
         (deployments_url(path), &project.deployments[0]),
         (pipelines_url(path), &project.pipelines[0].0),
+        (issues_url(path), &project.issues[0]),
     ];
     for (url, newest) in lists {
         let at = newest["updated_at"]

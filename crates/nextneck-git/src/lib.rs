@@ -143,70 +143,112 @@ pub fn load(
         source,
     })?;
     let display_path = repo.git_dir().to_owned();
-    let read_err = |what: &str| {
-        let path = display_path.clone();
-        let what = what.to_owned();
-        move |source: gix::Error| Error::Read { path, what, source }
-    };
-
-    let shallow = repo.is_shallow().map_err(read_err("the shallow file"))?;
+    let shallow = repo
+        .is_shallow()
+        .map_err(read_err(&display_path, "the shallow file"))?;
     let mut loader = Loader::new(&repo);
+    let platform = repo
+        .references()
+        .map_err(read_err(&display_path, "references"))?;
+    let tags = read_tags(&platform, &mut loader, &display_path)?;
+    let branches = read_branches(&platform, &mut loader, options, &display_path)?;
+    let head = match repo.head_id().ok().map(|id| id.detach()) {
+        Some(id) if loader.is_commit(id)? => Some(id),
+        _ => None,
+    };
+    let mut tips: Vec<ObjectId> = Vec::new();
+    tips.extend(head);
+    tips.extend(branches.iter().map(|(_, id)| *id));
+    tips.extend(tags.iter().filter_map(|(_, t, _)| *t));
+    walk_from(&repo, &mut loader, tips, progress)?;
+    if loader.commits.is_empty() {
+        return Err(Error::Empty { path: display_path });
+    }
+    let raw_requests = request_refs(&repo, &display_path)?;
+    let history = assemble(loader, tags, branches, head, shallow, raw_requests)?;
+    debug_assert_eq!(history.validate(), Ok(()));
+    Ok(history)
+}
 
-    // Tags, peeled to what they finally point at.
-    let mut raw_tags = Vec::new();
-    let platform = repo.references().map_err(read_err("references"))?;
-    for reference in platform.tags().map_err(read_err("tags"))? {
-        let mut reference = reference.map_err(read_err("a tag reference"))?;
+/// A tag: its name, the commit it finally points at, its tagger time.
+type RawTag = (String, Option<ObjectId>, Option<Timestamp>);
+
+/// What a failed read of `what` in the repository at `path` is.
+fn read_err(path: &Path, what: &str) -> impl FnOnce(gix::Error) -> Error {
+    let (path, what) = (path.to_owned(), what.to_owned());
+    move |source| Error::Read { path, what, source }
+}
+
+/// The tags, peeled to what they finally point at.
+fn read_tags(
+    platform: &gix::reference::iter::Platform<'_>,
+    loader: &mut Loader<'_>,
+    path: &Path,
+) -> Result<Vec<RawTag>, Error> {
+    let mut tags = Vec::new();
+    for reference in platform.tags().map_err(read_err(path, "tags"))? {
+        let mut reference = reference.map_err(read_err(path, "a tag reference"))?;
         let name = String::from_utf8_lossy(reference.name().shorten()).into_owned();
         let Ok(id) = reference.follow_to_object() else {
-            raw_tags.push((name, None, None));
+            tags.push((name, None, None));
             continue;
         };
         let (target, tagger_time) = loader.peel_tag(id.detach())?;
-        raw_tags.push((name, target, tagger_time));
+        tags.push((name, target, tagger_time));
     }
+    Ok(tags)
+}
 
-    // Local branches.
-    let mut raw_branches = Vec::new();
-    for reference in platform.local_branches().map_err(read_err("branches"))? {
-        let mut reference = reference.map_err(read_err("a branch reference"))?;
+/// The local branches that point at commits, and the branches `options`
+/// asks for (found among the remote ones when not local).
+fn read_branches(
+    platform: &gix::reference::iter::Platform<'_>,
+    loader: &mut Loader<'_>,
+    options: &LoadOptions,
+    path: &Path,
+) -> Result<Vec<(String, ObjectId)>, Error> {
+    let mut branches = Vec::new();
+    for reference in platform
+        .local_branches()
+        .map_err(read_err(path, "branches"))?
+    {
+        let mut reference = reference.map_err(read_err(path, "a branch reference"))?;
         let name = String::from_utf8_lossy(reference.name().shorten()).into_owned();
         if let Ok(id) = reference.peel_to_id()
             && loader.is_commit(id.detach())?
         {
-            raw_branches.push((name, id.detach()));
+            branches.push((name, id.detach()));
         }
     }
     for wanted in &options.branches {
-        if raw_branches.iter().any(|(name, _)| name == wanted) {
+        if branches.iter().any(|(name, _)| name == wanted) {
             continue;
         }
-        let id = resolve_branch(&repo, wanted).ok_or_else(|| Error::BranchNotFound {
+        let id = resolve_branch(loader.repo, wanted).ok_or_else(|| Error::BranchNotFound {
             name: wanted.clone(),
-            path: display_path.clone(),
-            available: list_or_none(raw_branches.iter().map(|(n, _)| n.as_str())),
+            path: path.to_owned(),
+            available: list_or_none(branches.iter().map(|(n, _)| n.as_str())),
         })?;
         if !loader.is_commit(id)? {
             return Err(Error::BranchNotACommit {
                 name: wanted.clone(),
-                path: display_path.clone(),
+                path: path.to_owned(),
             });
         }
-        raw_branches.push((wanted.clone(), id));
+        branches.push((wanted.clone(), id));
     }
+    Ok(branches)
+}
 
-    let head = repo.head_id().ok().map(|id| id.detach());
-    let head = match head {
-        Some(id) if loader.is_commit(id)? => Some(id),
-        _ => None,
-    };
-
-    // Walk everything reachable from the tips.
-    let mut tips: Vec<ObjectId> = Vec::new();
-    tips.extend(head);
-    tips.extend(raw_branches.iter().map(|(_, id)| *id));
-    tips.extend(raw_tags.iter().filter_map(|(_, t, _)| *t));
-    let prefetch = prefetch::Prefetch::new(&repo, |data| OwnedCommit::parse(data).ok());
+/// Walks everything reachable from `tips`, with helper threads reading
+/// and parsing the commits ahead of the walk.
+fn walk_from(
+    repo: &gix::Repository,
+    loader: &mut Loader<'_>,
+    tips: Vec<ObjectId>,
+    progress: &mut dyn Progress,
+) -> Result<(), Error> {
+    let prefetch = prefetch::Prefetch::new(repo, |data| OwnedCommit::parse(data).ok());
     let helpers = if prefetch.is_empty() {
         0
     } else {
@@ -222,14 +264,22 @@ pub fn load(
         let walked = loader.walk(tips, &prefetch, progress);
         prefetch.finish();
         walked
-    })?;
-    if loader.commits.is_empty() {
-        return Err(Error::Empty { path: display_path });
-    }
+    })
+}
 
+/// The history: the walked commits, with tags, branches, head and the
+/// requests' refs translated to commit indices.
+fn assemble(
+    mut loader: Loader<'_>,
+    tags: Vec<RawTag>,
+    branches: Vec<(String, ObjectId)>,
+    head: Option<ObjectId>,
+    shallow: bool,
+    raw_requests: Vec<RawRequest>,
+) -> Result<History, Error> {
     let index = &loader.index;
     let idx = |id: &ObjectId| index.get(id).copied();
-    let tags = raw_tags
+    let tags = tags
         .into_iter()
         .map(|(name, target, tagger_time)| Tag {
             name,
@@ -239,19 +289,18 @@ pub fn load(
             tagger_time,
         })
         .collect();
-    let branches = raw_branches
+    let branches = branches
         .into_iter()
         .filter_map(|(name, id)| idx(&id).map(|tip| Branch { name, tip }))
         .collect();
     let head = head.and_then(|id| idx(&id));
-    let raw_requests = request_refs(&repo, &display_path)?;
     let request_refs = raw_requests
         .iter()
         .filter(|(_, head, _)| head.is_some())
         .count();
     let requests = loader.requests(raw_requests)?;
     let missing_parents = loader.link_parents();
-    let history = History {
+    Ok(History {
         commits: loader.commits,
         tags,
         branches,
@@ -260,9 +309,7 @@ pub fn load(
         mentions: loader.mentions,
         request_refs,
         requests,
-    };
-    debug_assert_eq!(history.validate(), Ok(()));
-    Ok(history)
+    })
 }
 
 /// A request's refs: which request, its head and its merge commit.

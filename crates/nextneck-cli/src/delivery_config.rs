@@ -12,6 +12,8 @@
 //! hotfix = "(?i)\\bhotfix\\b"
 //! link_changes = "auto"                # or "commit_range", "after_merge"
 //! link_incidents = "explicit_or_service" # or "explicit"
+//! deployments_from = "auto"            # or ["deployments"], ["releases"], ["deployments", "releases"]
+//! prereleases = false                  # whether pre-releases count when releases do
 //!
 //! [services.checkout]
 //! repositories = ["acme/shop", "acme/checkout-*"]
@@ -25,7 +27,9 @@
 
 use std::path::Path;
 
-use nextneck_metrics::delivery::{ChangeLinking, IncidentLinking, ServiceRule, TeamRule};
+use nextneck_metrics::delivery::{
+    ChangeLinking, DeploymentSources, IncidentLinking, ServiceRule, TeamRule,
+};
 use regex::Regex;
 use serde::Deserialize;
 
@@ -41,6 +45,16 @@ pub struct DeliverySection {
     hotfix: Option<String>,
     link_changes: Option<String>,
     link_incidents: Option<String>,
+    deployments_from: Option<OneOrMany>,
+    prereleases: Option<bool>,
+}
+
+/// A word or a list of words.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// A `[services.NAME]` section.
@@ -78,6 +92,10 @@ pub struct DeliveryConfig {
     pub link_changes: Option<ChangeLinking>,
     /// `[delivery] link_incidents`.
     pub link_incidents: Option<IncidentLinking>,
+    /// `[delivery] deployments_from`.
+    pub deployments_from: Option<DeploymentSources>,
+    /// `[delivery] prereleases`.
+    pub prereleases: Option<bool>,
     /// `[services.NAME]`, by name.
     pub services: Vec<ServiceRule>,
     /// `[teams.NAME]`, by name.
@@ -137,6 +155,17 @@ pub fn from_file(file: crate::config::Config) -> Result<DeliveryConfig, String> 
                 })
             })
             .transpose()?,
+        deployments_from: d
+            .deployments_from
+            .map(|v| {
+                let words = match v {
+                    OneOrMany::One(w) => vec![w],
+                    OneOrMany::Many(ws) => ws,
+                };
+                deployment_sources(&words).map_err(|e| format!("[delivery] deployments_from: {e}"))
+            })
+            .transpose()?,
+        prereleases: d.prereleases,
         services: file
             .services
             .into_iter()
@@ -166,6 +195,32 @@ pub fn change_linking(v: &str) -> Option<ChangeLinking> {
         "commit_range" => Some(ChangeLinking::CommitRange),
         "after_merge" => Some(ChangeLinking::AfterMerge),
         _ => None,
+    }
+}
+
+/// `auto`, or a list of `deployments` and `releases`.
+pub fn deployment_sources<S: AsRef<str>>(words: &[S]) -> Result<DeploymentSources, String> {
+    let mut deployments = false;
+    let mut releases = false;
+    for w in words {
+        match w.as_ref().trim() {
+            "auto" if words.len() == 1 => return Ok(DeploymentSources::Auto),
+            "deployments" => deployments = true,
+            "releases" => releases = true,
+            other => {
+                return Err(format!(
+                    "`{other}` is not a source; use auto, or deployments and/or releases"
+                ));
+            }
+        }
+    }
+    match (deployments, releases) {
+        (true, true) => Ok(DeploymentSources::Both),
+        (true, false) => Ok(DeploymentSources::Deployments),
+        (false, true) => Ok(DeploymentSources::Releases),
+        (false, false) => {
+            Err("no source given; use auto, or deployments and/or releases".to_owned())
+        }
     }
 }
 
@@ -270,8 +325,36 @@ mod tests {
             "[delivery]\nlink_incidents = \"time\"\n",
             "use explicit_or_service or explicit",
         );
+        check(
+            "[delivery]\ndeployments_from = [\"tags\"]\n",
+            "[delivery] deployments_from: `tags` is not a source; use auto, or deployments and/or releases",
+        );
+        check(
+            "[delivery]\ndeployments_from = []\n",
+            "[delivery] deployments_from: no source given",
+        );
+        check(
+            "[delivery]\ndeployments_from = [\"auto\", \"releases\"]\n",
+            "`auto` is not a source",
+        );
         check("[services.a]\nrepos = []\n", "unknown field");
         check("[teams.a]\nmembers = []\n", "unknown field");
+    }
+
+    #[test]
+    fn deployments_from_words() {
+        let check = |text: &str, wanted: DeploymentSources| {
+            let c = parse(&format!("[delivery]\ndeployments_from = {text}\n")).expect(text);
+            assert_eq!(c.deployments_from, Some(wanted), "{text}");
+        };
+        check("\"auto\"", DeploymentSources::Auto);
+        check("[\"auto\"]", DeploymentSources::Auto);
+        check("\"releases\"", DeploymentSources::Releases);
+        check("[\"deployments\"]", DeploymentSources::Deployments);
+        check("[\"releases\", \"deployments\"]", DeploymentSources::Both);
+        let c = parse("[delivery]\nprereleases = true\n").expect("parses");
+        assert_eq!(c.prereleases, Some(true));
+        assert_eq!(parse("").expect("parses").deployments_from, None);
     }
 
     #[test]

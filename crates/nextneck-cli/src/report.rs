@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use nextneck_metrics::delivery::{ChangeLinking, DeliverySettings, Filter, IncidentLinking};
+use nextneck_metrics::delivery::{
+    ChangeLinking, DeliverySettings, DeploymentSources, Filter, IncidentLinking,
+};
 use nextneck_metrics::git::{DEFAULT_DEPLOY_TAGS, DEFAULT_HOTFIX_PATTERN};
 use nextneck_metrics::{DeploySource, GitSettings, ReportError, WindowSpec};
 use nextneck_model::Timestamp;
@@ -50,6 +52,12 @@ pub struct ReportArgs {
     /// With --db: how changes are linked to deployments: auto, commit-range or after-merge.
     #[arg(long, value_name = "RULE", value_parser = link_changes)]
     link_changes: Option<ChangeLinking>,
+
+    /// With --db: which events are deployments: auto (deployment events, and
+    /// the releases of repositories without any), deployments, releases, or
+    /// deployments,releases.
+    #[arg(long, value_name = "SOURCES", value_parser = deployments_from)]
+    deployments_from: Option<DeploymentSources>,
 
     /// With --db: how incidents are linked to deployments: explicit-or-service or explicit.
     #[arg(long, value_name = "RULE", value_parser = link_incidents)]
@@ -126,6 +134,11 @@ pub(crate) enum ColorArg {
 fn link_changes(v: &str) -> Result<ChangeLinking, String> {
     delivery_config::change_linking(v)
         .ok_or_else(|| format!("`{v}` is not a rule; use auto, commit-range or after-merge"))
+}
+
+fn deployments_from(v: &str) -> Result<DeploymentSources, String> {
+    let words: Vec<&str> = v.split(',').collect();
+    delivery_config::deployment_sources(&words)
 }
 
 fn link_incidents(v: &str) -> Result<IncidentLinking, String> {
@@ -224,6 +237,8 @@ pub fn delivery_defaults(
     d.bots = file.bots;
     d.link_changes = file.link_changes.unwrap_or(d.link_changes);
     d.link_incidents = file.link_incidents.unwrap_or(d.link_incidents);
+    d.deployments_from = file.deployments_from.unwrap_or(d.deployments_from);
+    d.prereleases = file.prereleases.unwrap_or(d.prereleases);
     d.services = file.services;
     d.teams = file.teams;
     Ok(d)
@@ -249,6 +264,7 @@ fn resolve_delivery(
     }
     d.link_changes = args.link_changes.unwrap_or(d.link_changes);
     d.link_incidents = args.link_incidents.unwrap_or(d.link_incidents);
+    d.deployments_from = args.deployments_from.unwrap_or(d.deployments_from);
     for team in &args.teams {
         if !d.teams.iter().any(|t| t.name.eq_ignore_ascii_case(team)) {
             let known: Vec<&str> = d.teams.iter().map(|t| t.name.as_str()).collect();
@@ -291,6 +307,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
             (args.production.is_some(), "--production"),
             (args.link_changes.is_some(), "--link-changes"),
             (args.link_incidents.is_some(), "--link-incidents"),
+            (args.deployments_from.is_some(), "--deployments-from"),
         ];
         if let Some((_, flag)) = only_events.iter().find(|(given, _)| *given) {
             return Err(UsageError(format!(

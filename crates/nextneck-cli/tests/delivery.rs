@@ -1013,6 +1013,7 @@ both_backends!(
     scripted_history_gives_hand_computed_figures,
     scripted_history_html_page_shows_stages_incidents_and_ci,
     scripted_history_postmortem_of_an_incident,
+    an_imported_github_release_is_a_deployment_with_its_changes,
 );
 
 fn scripted_history_gives_hand_computed_figures(db: Db) {
@@ -2283,4 +2284,118 @@ fn an_empty_store_reports_the_90_days_ending_today() {
     assert_eq!(r["window"]["days"], 90.0);
     let notes = r["notices"].to_string();
     assert!(notes.contains("holds no delivery events yet"), "{notes}");
+}
+
+/// The recorded `release` webhook (baxterthehacker/public-repo `0.0.1`,
+/// published 2015-05-05T23:40:38Z, targeting the branch `master`) and two
+/// pull requests of that repository, imported as files: by default
+/// (`deployments_from = "auto"`, the repository has no deployment events)
+/// the release is a successful production deployment that shipped the pull
+/// request merged before it, linked by time; the later one waits.
+fn an_imported_github_release_is_a_deployment_with_its_changes(db: Db) {
+    let dir = db.dir.path();
+    let pull = |number: u64, merged: &str| {
+        edit(
+            fixture("github/pull_request__merged_private_repository.json"),
+            &[
+                ("/pull_request/number", json!(number)),
+                ("/pull_request/merged_at", json!(merged)),
+                ("/pull_request/closed_at", json!(merged)),
+                ("/pull_request/updated_at", json!(merged)),
+            ],
+        )
+    };
+    let files = [
+        (
+            "release.json",
+            fixture_text("github/release__with_name.json"),
+        ),
+        ("pull-1.json", pull(1, "2015-05-05T23:40:30Z").to_string()),
+        ("pull-2.json", pull(2, "2015-05-06T08:00:00Z").to_string()),
+    ];
+    for (name, text) in &files {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let (code, _, err) = run(
+            dir,
+            &["import", "github", "--db", &db.url, path.to_str().unwrap()],
+        );
+        assert_eq!(code, 0, "{name}: {err}");
+    }
+    let (code, out, err) = run(
+        dir,
+        &[
+            "report",
+            "--db",
+            &db.url,
+            "--all",
+            "--explain",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let d = "/explain/delivery/deployments/0";
+    check(
+        &r,
+        &[
+            ("/deployments_from/releases/deployments_from", json!("auto")),
+            ("/deployments_from/releases/counted", json!(1)),
+            ("/dora/deployments/count", json!(1)),
+            (&format!("{d}/source"), json!("github")),
+            (&format!("{d}/id"), json!("1261438")),
+            (
+                &format!("{d}/repository"),
+                json!("baxterthehacker/public-repo"),
+            ),
+            (&format!("{d}/time"), json!("2015-05-05T23:40:38Z")),
+            (&format!("{d}/status"), json!("success")),
+            (
+                &format!("{d}/production"),
+                json!(
+                    "release `0.0.1` of `baxterthehacker/public-repo` (deployments_from auto: `baxterthehacker/public-repo` has no production deployment events)"
+                ),
+            ),
+            (
+                &format!("{d}/changes/0/id"),
+                json!("baxterthehacker/public-repo#1"),
+            ),
+            (
+                &format!("{d}/changes/0/link/rule"),
+                json!("first_deployment_after_merge"),
+            ),
+            (
+                &format!("{d}/changes/0/link/reason"),
+                json!(
+                    "the first successful production deployment of `baxterthehacker/public-repo` at or after the merge at 2015-05-05T23:40:30Z (release `0.0.1` targets branch `master`, not a commit: linked by time)"
+                ),
+            ),
+        ],
+    );
+    check_absent(&r, &[&format!("{d}/changes/1")]);
+    // With `--deployments-from deployments` the release does not count.
+    let (code, out, err) = run(
+        dir,
+        &[
+            "report",
+            "--db",
+            &db.url,
+            "--all",
+            "--format",
+            "json",
+            "--deployments-from",
+            "deployments",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    check(
+        &r,
+        &[
+            ("/deployments_from/releases/counted", json!(0)),
+            ("/deployments_from/releases/not_counted", json!(1)),
+            ("/dora/deployments/count", json!(0)),
+        ],
+    );
 }

@@ -3,13 +3,13 @@
 //! (`gh api --paginate`): pulls (optionally with `commits` and `reviews`
 //! arrays added), reviews, deployments (optionally with `statuses`),
 //! workflow runs (optionally with `jobs`),
-//! deployment statuses, workflow runs, releases (stored, no event yet) and
-//! issues.
+//! deployment statuses, workflow runs, releases (webhook `release` and
+//! the releases API) and issues.
 
 use nextneck_model::Timestamp;
 use nextneck_model::events::{
     Actor, Change, ChangeCommit, ChangeState, CiConclusion, CiJob, CiRun, CiStatus, Deployment,
-    DeploymentStatus, Event, EventBody, Issue, Push, Review, ReviewState,
+    DeploymentStatus, Event, EventBody, Issue, Push, Release, Review, ReviewState,
 };
 use serde_json::Value;
 
@@ -149,6 +149,14 @@ fn webhook(event_type: &str, root: &J<'_>) -> Result<Option<Vec<Event>>, IngestE
             let j = check_run(&root.req("check_run")?.object()?, repo)?;
             let at = j.finished_at.or(j.started_at).or(j.queued_at);
             vec![event(at, EventBody::CiJob(j))]
+        }
+        "release" => {
+            let mut r = release(&root.req("release")?.object()?, repo)?;
+            r.action = root.opt_str("action")?;
+            vec![event(
+                r.published_at.or(r.created_at),
+                EventBody::Release(r),
+            )]
         }
         "issues" => {
             let i = root.req("issue")?.object()?;
@@ -400,6 +408,27 @@ fn ci_conclusion(s: &str) -> CiConclusion {
     }
 }
 
+/// A release as the webhook and the releases API give it; the repository
+/// from the payload, else from the release's API URL.
+fn release(r: &J<'_>, repo: Option<String>) -> Result<Release, IngestError> {
+    let repository = match repo {
+        Some(repo) => Some(repo),
+        None => r.opt_str("url")?.as_deref().and_then(repo_from_url),
+    };
+    Ok(Release {
+        id: r.req_id("id")?,
+        repository,
+        tag: r.req_str("tag_name")?,
+        name: r.opt_text("name")?,
+        target: r.opt_str("target_commitish")?,
+        draft: r.opt_bool("draft")?.unwrap_or(false),
+        prerelease: r.opt_bool("prerelease")?.unwrap_or(false),
+        published_at: r.opt_time("published_at")?,
+        created_at: r.opt_time("created_at")?,
+        action: None,
+    })
+}
+
 fn workflow_run(
     run: &J<'_>,
     repo: Option<String>,
@@ -624,9 +653,11 @@ fn export(values: &[Value]) -> Result<Vec<Event>, IngestError> {
             out.push(event(e.opt_time("updated_at")?, EventBody::CiRun(r)));
             out.extend(jobs);
         } else if e.has("tag_name") && e.has("assets") {
-            // A release: kept in the store, no event yet (the `release`
-            // webhook is not one either).
-            continue;
+            let r = release(&e, None)?;
+            out.push(event(
+                r.published_at.or(r.created_at),
+                EventBody::Release(r),
+            ));
         } else if e.has("number") && e.has("labels") && e.has("state") {
             if e.has("pull_request") {
                 // The issues API lists pull requests too; pulls come from

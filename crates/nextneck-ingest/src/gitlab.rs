@@ -4,12 +4,12 @@
 //! `nextneck sync gitlab` stores is such an export with more attached: a
 //! merge request's `commits` and `notes` (comments are reviews that
 //! comment, the system note "approved this merge request" an approval), a
-//! pipeline's `jobs`; and releases, read and kept without an event yet.
+//! pipeline's `jobs`; and releases (release hook and the releases API).
 
 use nextneck_model::Timestamp;
 use nextneck_model::events::{
     Actor, Change, ChangeCommit, ChangeState, CiConclusion, CiJob, CiRun, CiStatus, Deployment,
-    DeploymentStatus, Event, EventBody, Issue, Push, Review, ReviewState,
+    DeploymentStatus, Event, EventBody, Issue, Push, Release, Review, ReviewState,
 };
 use serde_json::Value;
 
@@ -237,6 +237,14 @@ fn webhook(kind: &str, root: &J<'_>) -> Result<Option<Vec<Event>>, IngestError> 
                 }),
             )]
         }
+        "release" => {
+            let mut r = release(root, "tag", project)?;
+            r.action = root.opt_str("action")?;
+            vec![event(
+                r.published_at.or(r.created_at),
+                EventBody::Release(r),
+            )]
+        }
         "issue" | "work_item" => {
             let attrs = root.req("object_attributes")?.object()?;
             let mut i = issue(&attrs, project)?;
@@ -458,7 +466,11 @@ fn export(values: &[Value]) -> Result<Vec<Event>, IngestError> {
             out.push(event(e.opt_time("updated_at")?, EventBody::Change(change)));
             out.extend(reviews);
         } else if e.has("tag_name") && e.has("released_at") {
-            // A release: kept, no event yet.
+            let r = release(&e, "tag_name", links_project(&e)?)?;
+            out.push(event(
+                r.published_at.or(r.created_at),
+                EventBody::Release(r),
+            ));
         } else if e.has("iid") && (e.has("issue_type") || e.has("type")) {
             let i = issue(&e, project.or(web_project(&e)?))?;
             out.push(event(e.opt_time("updated_at")?, EventBody::Issue(i)));
@@ -623,12 +635,54 @@ fn deployment_project(e: &J<'_>) -> Result<Option<String>, IngestError> {
 
 /// The project path from an API object's `web_url`
 /// (`https://gitlab.com/group/project/-/...`).
+/// A release as the release hook (`tag`, the project beside it) and the
+/// releases API (`tag_name`) give it. GitLab names a release by its tag, so
+/// its id is `project@tag` (the tag alone without a project).
+fn release(r: &J<'_>, tag_key: &str, project: Option<String>) -> Result<Release, IngestError> {
+    let tag = r.req_str(tag_key)?;
+    let target = match r.opt("commit") {
+        Some(c) => c.opt_str("id")?,
+        None => None,
+    };
+    Ok(Release {
+        id: project
+            .as_ref()
+            .map_or_else(|| tag.clone(), |p| format!("{p}@{tag}")),
+        repository: project,
+        tag,
+        name: r.opt_text("name")?,
+        target,
+        draft: false,
+        prerelease: r.opt_bool("upcoming_release")?.unwrap_or(false),
+        published_at: r.opt_time("released_at")?,
+        created_at: r.opt_time("created_at")?,
+        action: None,
+    })
+}
+
+/// The project of a releases API element, from its `_links.self`
+/// (`https://host/group/name/-/releases/v1`).
+fn links_project(e: &J<'_>) -> Result<Option<String>, IngestError> {
+    match e.opt("_links") {
+        Some(links) => Ok(links
+            .opt_str("self")?
+            .as_deref()
+            .and_then(project_of_web_url)),
+        None => Ok(None),
+    }
+}
+
+/// `group/name` of a web URL `https://host/group/name/-/...`.
+fn project_of_web_url(url: &str) -> Option<String> {
+    let (before, _) = url.split_once("/-/")?;
+    let path = before.splitn(4, '/').nth(3)?;
+    Some(path.to_owned())
+}
+
 fn web_project(e: &J<'_>) -> Result<Option<String>, IngestError> {
-    Ok(e.opt_str("web_url")?.and_then(|url| {
-        let (before, _) = url.split_once("/-/")?;
-        let path = before.splitn(4, '/').nth(3)?;
-        Some(path.to_owned())
-    }))
+    Ok(e.opt_str("web_url")?
+        .as_deref()
+        .and_then(project_of_web_url))
 }
 
 #[cfg(test)]
@@ -657,8 +711,39 @@ mod tests {
         match body {
             EventBody::CiRun(_) => "ci.run".to_owned(),
             EventBody::CiJob(j) => format!("ci.job {}", j.name),
+            EventBody::Release(r) => format!("release {} of {}", r.id, o(&r.repository)),
             _ => "other".to_owned(),
         }
+    }
+
+    fn o(v: &Option<String>) -> &str {
+        v.as_deref().unwrap_or("-")
+    }
+
+    #[test]
+    fn a_release_hook_is_a_release_of_its_project() {
+        let hook = json!({
+            "object_kind": "release", "id": 1, "action": "create", "tag": "v1.0",
+            "name": "v1.0", "created_at": "2025-03-01 10:00:00 UTC",
+            "released_at": "2025-03-01 10:00:00 UTC",
+            "project": {"path_with_namespace": "g/app"},
+            "commit": {"id": "ee0f1a3c4e6f5c2f1d3b1e5a0c8b7a6f5e4d3c2b"}
+        });
+        let converted = convert(&[hook]).unwrap();
+        assert_eq!(converted.event_type, "gitlab:release");
+        let events = converted.events.unwrap();
+        let EventBody::Release(r) = &events[0].body else {
+            panic!("not a release: {events:?}");
+        };
+        assert_eq!(r.id, "g/app@v1.0");
+        assert_eq!(r.repository.as_deref(), Some("g/app"));
+        assert_eq!(
+            r.target.as_deref(),
+            Some("ee0f1a3c4e6f5c2f1d3b1e5a0c8b7a6f5e4d3c2b")
+        );
+        assert_eq!(r.action.as_deref(), Some("create"));
+        assert_eq!(events[0].at, r.published_at);
+        assert!(r.published_at.is_some());
     }
 
     /// The id of the one review an approval gives.
@@ -807,7 +892,11 @@ mod tests {
         assert_eq!(project_of("nonsense"), None);
         check(
             json!({"tag_name": "v1", "released_at": "2025-03-01T00:00:00Z", "created_at": "2025-03-01T00:00:00Z"}),
-            &[],
+            &["release v1 of -"],
+        );
+        check(
+            json!({"tag_name": "v1", "released_at": "2025-03-01T00:00:00Z", "_links": {"self": "https://gitlab.example.com/g/app/-/releases/v1"}}),
+            &["release g/app@v1 of g/app"],
         );
         assert!(
             export(&[json!([{"id": 1, "iid": 1, "source_branch": "a", "notes": [{"body": "x"}]}])])

@@ -1,10 +1,11 @@
 //! Releases in a GitHub API export (`gh api repos/O/R/releases`, or what
-//! `nextneck sync github` stores) are read and kept, without an event yet;
-//! the other elements of the same export still count.
+//! `nextneck sync github` stores) are release events, beside the other
+//! elements of the same export.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use nextneck_ingest::{Provider, convert};
+use nextneck_model::events::EventBody;
 use serde_json::{Value, json};
 
 fn fixture(name: &str, key: &str) -> Value {
@@ -27,14 +28,32 @@ fn check(export: Value, expected_kinds: &[&str]) {
 }
 
 #[test]
-fn releases_are_kept_without_events() {
+fn releases_are_release_events() {
     let release = fixture("release__with_name.json", "release");
     let run = fixture(
         "octokit__workflow_run__completed.payload.json",
         "workflow_run",
     );
-    check(json!([release]), &[]);
-    check(json!([release, run]), &["ci_run"]);
+    check(json!([release]), &["release"]);
+    check(json!([release, run]), &["release", "ci_run"]);
+    let converted = convert(
+        Provider::Github,
+        &[],
+        &serde_json::to_vec(&json!([release])).unwrap(),
+    )
+    .unwrap();
+    let e = &converted.events.unwrap()[0];
+    let EventBody::Release(r) = &e.body else {
+        panic!("not a release: {e:?}");
+    };
+    // The repository from the release's API URL; its time is its publication.
+    assert_eq!(r.repository.as_deref(), Some("baxterthehacker/public-repo"));
+    assert_eq!(
+        (r.tag.as_str(), r.target.as_deref()),
+        ("0.0.1", Some("master"))
+    );
+    assert_eq!(e.at, r.published_at);
+    assert_eq!(r.action, None);
 }
 
 #[test]

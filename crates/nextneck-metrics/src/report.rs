@@ -182,7 +182,25 @@ pub enum DeploymentsFrom {
         production: usize,
         /// Other deployments seen (staging, preview, ...), not counted.
         not_production: usize,
+        /// Releases, and how many of them count as deployments.
+        releases: ReleasesSeen,
     },
+}
+
+/// Releases seen in the events and the rule deciding which count as
+/// deployments (`[delivery] deployments_from`).
+#[derive(Clone, Debug, Serialize)]
+pub struct ReleasesSeen {
+    /// `auto`, `deployments`, `releases` or `deployments+releases`.
+    pub deployments_from: &'static str,
+    /// Whether pre-releases count when releases do.
+    pub prereleases: bool,
+    /// Releases counted as production deployments (any outcome), in the
+    /// whole history; they are among `production`.
+    pub counted: usize,
+    /// Releases not counted: drafts, deleted, pre-releases (unless
+    /// counted), and those the rule leaves out.
+    pub not_counted: usize,
 }
 
 /// The DORA figures.

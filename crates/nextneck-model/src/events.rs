@@ -56,6 +56,7 @@ impl Event {
     pub fn entity_id(&self) -> String {
         match &self.body {
             EventBody::Deployment(d) => d.id.clone(),
+            EventBody::Release(r) => r.id.clone(),
             EventBody::Change(c) => c.id.clone(),
             EventBody::Review(r) => format!("{}/review/{}", r.change_id, r.id),
             EventBody::Push(p) => format!("{}@{}", p.repository, p.after),
@@ -77,6 +78,9 @@ impl Event {
 pub enum EventBody {
     /// A deployment, or a change of its status.
     Deployment(Deployment),
+    /// A release (GitHub release, GitLab release) as it stood; whether it
+    /// counts as a deployment is decided by the metrics.
+    Release(Release),
     /// A pull request or merge request as it stood.
     Change(Change),
     /// One review of a change.
@@ -106,6 +110,7 @@ impl EventBody {
     pub fn kind(&self) -> &'static str {
         match self {
             EventBody::Deployment(_) => "deployment",
+            EventBody::Release(_) => "release",
             EventBody::Change(_) => "change",
             EventBody::Review(_) => "review",
             EventBody::Push(_) => "push",
@@ -172,6 +177,37 @@ pub struct Deployment {
     pub finished_at: Option<Timestamp>,
     /// The status record's own id (GitHub deployment status id), when any.
     pub status_id: Option<String>,
+}
+
+/// A release observation: a GitHub release (webhook `release` or the
+/// releases API) or a GitLab release (release hook or the releases API).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Release {
+    /// The release's id in its source (GitHub release id; GitLab
+    /// `project@tag`, as GitLab names releases by their tag).
+    pub id: String,
+    /// `owner/name` or the GitLab project path, when known.
+    pub repository: Option<String>,
+    /// The tag's name.
+    pub tag: String,
+    /// The release's title, when any.
+    pub name: Option<String>,
+    /// What the tag points at as the source states it: GitHub
+    /// `target_commitish` (a commit or a branch name), GitLab `commit.id`.
+    pub target: Option<String>,
+    /// True while a draft (GitHub `draft`).
+    pub draft: bool,
+    /// True for a pre-release (GitHub `prerelease`), or a GitLab
+    /// `upcoming_release` (released in the future).
+    pub prerelease: bool,
+    /// When it was published (GitHub `published_at`, GitLab `released_at`);
+    /// `None` for a draft.
+    pub published_at: Option<Timestamp>,
+    /// When it was created.
+    pub created_at: Option<Timestamp>,
+    /// The webhook's action (`published`, `deleted`, `unpublished`, GitLab
+    /// `create`, `update`, `delete`), when the observation is a webhook.
+    pub action: Option<String>,
 }
 
 /// A person or account.

@@ -161,10 +161,22 @@ fn deployments_line_with(report: &Report, q: &dyn Fn(&str) -> String) -> String 
             production_pattern,
             production,
             not_production,
-        } => format!(
-            "successful production deployment events (environment matching {} or flagged production; {production} production, {not_production} other deployments seen)",
-            q(production_pattern)
-        ),
+            releases,
+        } => {
+            let counted = if releases.counted > 0 {
+                format!(
+                    "; {} counted as deployments (deployments_from {})",
+                    count(releases.counted, "release", "releases"),
+                    releases.deployments_from
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "successful production deployment events (environment matching {} or flagged production; {production} production, {not_production} other deployments seen{counted})",
+                q(production_pattern)
+            )
+        }
     }
 }
 

@@ -107,7 +107,6 @@ const CORRUPT: &str = "junit/corrupt-junit__TEST-test.CorruptTest.xml";
 
 /// Event types stored but not converted (ignored by metrics).
 const UNKNOWN: &[&str] = &[
-    "github:release",
     "pagerduty:incident.unsupported",
     "pagerduty:service.created",
     "pagerduty:service.deleted",
@@ -207,7 +206,12 @@ const EXPECTED: &[(&str, &[&str])] = &[
             "github@2015-05-05T23:40:17Z push baxterthehacker/private-repo refs/heads/changes 9049f126..0d1a26e6 by=baxterthehacker commits=[0d1a26e6@2015-05-05T23:40:15Z]",
         ],
     ),
-    ("github/release__with_name.json", &[]),
+    (
+        "github/release__with_name.json",
+        &[
+            "github@2015-05-05T23:40:38Z release 1261438 repo=baxterthehacker/public-repo tag=0.0.1 target=master draft=false prerelease=false published=2015-05-05T23:40:38Z action=published",
+        ],
+    ),
     (
         "gitlab/deployment_hook__failed.json",
         &[

@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use nextneck_model::events::EventBody;
-use nextneck_model::{CommitId, CommitIdx, History};
+use nextneck_model::{CommitId, CommitIdx, History, TagTarget};
 
 use super::TracedEvent;
 
@@ -27,6 +27,15 @@ impl<'h> CloneGraph<'h> {
 
     pub(super) fn find(&self, sha: &str) -> Option<CommitIdx> {
         CommitId::from_hex(sha.as_bytes()).and_then(|id| self.index.get(&id).copied())
+    }
+
+    /// The commit (40 hex digits) a tag of the clone points at, when the
+    /// clone has the tag and it peels to a commit.
+    pub(super) fn tag_commit(&self, name: &str) -> Option<String> {
+        self.history.tags.iter().find_map(|t| match t.target {
+            TagTarget::Commit(x) if t.name == name => Some(self.history.commit(x).id.to_hex()),
+            _ => None,
+        })
     }
 
     /// Whether `descendant` reaches `ancestor` (or is it).

@@ -205,8 +205,12 @@ fn after_merge(
             link: Link {
                 rule: "first_deployment_after_merge",
                 reason: format!(
-                    "the first successful production deployment of `{target}` at or after the merge at {}",
-                    time::rfc3339(merged)
+                    "the first successful production deployment of `{target}` at or after the merge at {}{}",
+                    time::rfc3339(merged),
+                    prod[d.0]
+                        .link_note
+                        .as_deref()
+                        .map_or_else(String::new, |n| format!(" ({n})"))
                 ),
             },
         })

@@ -17,6 +17,7 @@ use super::TracedEvent;
 use super::ci::{TestKey, TestRun};
 use super::link::{deployment_ids_in, shas_in};
 use super::names::{IssueRole, Names, issue_role, production_reason};
+use super::releases::{MRelease, merge_release};
 use crate::report::{EventRef, IncidentRef};
 
 /// Observations grouped by what they observe.
@@ -87,6 +88,8 @@ impl<'e> Observed<'e> {
 /// by publication.
 pub(super) struct Merged {
     pub(super) deployments: Vec<MDeployment>,
+    /// Releases, each as the deployment it would be.
+    pub(super) releases: Vec<MRelease>,
     pub(super) changes: Vec<MChange>,
     pub(super) runs: Vec<MRun>,
     pub(super) incidents: Vec<MIncident>,
@@ -102,6 +105,7 @@ pub(super) fn merge(
 ) -> Merged {
     let mut m = Merged {
         deployments: Vec::new(),
+        releases: Vec::new(),
         changes: Vec::new(),
         runs: Vec::new(),
         incidents: Vec::new(),
@@ -114,6 +118,7 @@ pub(super) fn merge(
             "deployment" => m
                 .deployments
                 .extend(merge_deployment(&obs, names, production)),
+            "release" => m.releases.extend(merge_release(&obs, names)),
             "change" => m.changes.extend(merge_change(&obs, names)),
             "ci_run" => m.runs.extend(merge_run(&obs)),
             "incident" => m.incidents.extend(merge_incident(&obs, names)),
@@ -140,13 +145,13 @@ pub(super) fn ordered<'e, 'a>(mut obs: Vec<&'e TracedEvent<'a>>) -> Vec<&'e Trac
     obs
 }
 
-fn deliveries(obs: &[&TracedEvent<'_>]) -> Vec<i64> {
+pub(super) fn deliveries(obs: &[&TracedEvent<'_>]) -> Vec<i64> {
     let set: BTreeSet<i64> = obs.iter().map(|o| o.delivery_id).collect();
     set.into_iter().collect()
 }
 
 /// The latest non-null value.
-fn latest<T: Clone>(values: impl Iterator<Item = Option<T>>) -> Option<T> {
+pub(super) fn latest<T: Clone>(values: impl Iterator<Item = Option<T>>) -> Option<T> {
     values.flatten().last()
 }
 
@@ -198,6 +203,9 @@ pub(super) struct MDeployment {
     /// Its service, else its repository: deployments and changes of one
     /// target are compared.
     pub(super) target: Option<String>,
+    /// What linking by merge time says besides its rule (a release whose
+    /// tag targets a branch, not a commit).
+    pub(super) link_note: Option<String>,
 }
 
 impl MDeployment {
@@ -320,6 +328,7 @@ pub(super) fn merge_deployment(
         production,
         outcome,
         target,
+        link_note: None,
     })
 }
 

@@ -31,10 +31,13 @@ mod link;
 mod merge;
 mod names;
 mod notices;
+mod releases;
 mod series;
 mod stages;
 mod things;
 
+#[cfg(test)]
+mod release_tests;
 #[cfg(test)]
 mod testing;
 #[cfg(test)]
@@ -63,6 +66,7 @@ pub const DEFAULT_PRODUCTION: &str = r"(?i)^(prod|production)([-_./: ].*)?$";
 /// The kinds a delivery report reads from the store.
 pub const KINDS: &[&str] = &[
     "deployment",
+    "release",
     "change",
     "review",
     "push",
@@ -90,6 +94,33 @@ pub enum ChangeLinking {
     CommitRange,
     /// The first successful production deployment at or after the merge.
     AfterMerge,
+}
+
+/// Which events are deployments (`[delivery] deployments_from`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeploymentSources {
+    /// Deployment events; and the releases of a repository (or service)
+    /// that has no production deployment event at all.
+    Auto,
+    /// Deployment events only; releases never count.
+    Deployments,
+    /// Releases only; deployment events are ignored.
+    Releases,
+    /// Deployment events and releases, both.
+    Both,
+}
+
+impl DeploymentSources {
+    /// The setting's words: `auto`, `deployments`, `releases`,
+    /// `deployments+releases`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeploymentSources::Auto => "auto",
+            DeploymentSources::Deployments => "deployments",
+            DeploymentSources::Releases => "releases",
+            DeploymentSources::Both => "deployments+releases",
+        }
+    }
 }
 
 /// How incidents are linked to deployments.
@@ -162,6 +193,11 @@ pub struct DeliverySettings {
     pub bots: Vec<String>,
     /// Change titles and source branches that are hotfixes.
     pub hotfix: Regex,
+    /// Which events are deployments: deployment events, releases, or
+    /// releases only where a repository has no deployment events.
+    pub deployments_from: DeploymentSources,
+    /// Whether pre-releases count when releases do.
+    pub prereleases: bool,
     /// How changes are linked to deployments.
     pub link_changes: ChangeLinking,
     /// How incidents are linked to deployments.
@@ -195,6 +231,8 @@ impl DeliverySettings {
             bots: Vec::new(),
             hotfix: Regex::new(crate::git::DEFAULT_HOTFIX_PATTERN)
                 .expect("a literal pattern compiles"),
+            deployments_from: DeploymentSources::Auto,
+            prereleases: false,
             link_changes: ChangeLinking::Auto,
             link_incidents: IncidentLinking::ExplicitOrService,
             services: Vec::new(),
@@ -297,6 +335,8 @@ pub fn delivery_report(
     // 2. Merge observations into things.
     let mut merged = merge::merge(&observed.groups, &names, &settings.production);
     let runs = std::mem::take(&mut merged.runs);
+    // 2b. Releases that count as deployments, by `deployments_from`.
+    let releases = releases::admit(&mut merged, settings, clone.as_ref());
     // 3.–4. Link changes, incidents and postmortems; 5. failures and recovery.
     let mut things = Things::link(merged, &observed, &names, clone.as_mut());
     failures::assess(&mut things);
@@ -350,6 +390,7 @@ pub fn delivery_report(
             production_pattern: settings.production.as_str().to_owned(),
             production: things.production_seen,
             not_production: things.not_production,
+            releases,
         },
         dora,
         stages,

@@ -150,6 +150,17 @@ pub fn summary(e: &Event) -> String {
             r.state,
             t(r.submitted_at)
         ),
+        EventBody::Release(r) => format!(
+            "release {} repo={} tag={} target={} draft={} prerelease={} published={} action={}",
+            r.id,
+            o(&r.repository),
+            r.tag,
+            o(&r.target),
+            r.draft,
+            r.prerelease,
+            t(r.published_at),
+            o(&r.action)
+        ),
         EventBody::Push(p) => format!(
             "push {} {} {}..{} by={} commits=[{}]",
             p.repository,

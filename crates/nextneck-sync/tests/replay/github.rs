@@ -140,10 +140,12 @@ pub fn run(repo: &str, id: u64, created: &str, updated: &str, completed: bool) -
     r
 }
 
-/// A release as `GET /repos/{repo}/releases` lists it.
-pub fn release(id: u64, created: &str) -> Value {
+/// A release as `GET /repos/{repo}/releases` lists it (its `url` names
+/// the repository).
+pub fn release(repo: &str, id: u64, created: &str) -> Value {
     let mut r = read("release__with_name.json", "release");
     r["id"] = json!(id);
+    r["url"] = json!(format!("{API}/repos/{repo}/releases/{id}"));
     r["created_at"] = json!(created);
     r["published_at"] = json!(created);
     r["tag_name"] = json!(format!("v{id}"));
@@ -294,8 +296,8 @@ pub fn sample(repo: &str) -> Repo {
         })
         .collect();
     let releases = vec![
-        release(71, "2025-03-18T00:00:00Z"),
-        release(70, "2025-03-04T00:00:00Z"),
+        release(repo, 71, "2025-03-18T00:00:00Z"),
+        release(repo, 70, "2025-03-04T00:00:00Z"),
     ];
     let issues = vec![
         issue(repo, 41, "2025-03-05T09:00:00Z", "2025-03-15T09:00:00Z"),

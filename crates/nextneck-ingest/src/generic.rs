@@ -30,6 +30,8 @@ pub const TYPES: &[(&str, &[&str], &[&str])] = &[
             "ref",
             "started_at",
             "finished_at",
+            "commits",
+            "changes",
         ],
     ),
     (
@@ -295,8 +297,31 @@ fn deployment(j: &J<'_>, id: String) -> Result<Observed, IngestError> {
             started_at,
             finished_at,
             status_id: None,
+            commits: shas(j, "commits")?,
+            changes: strings(j, "changes")?,
         }),
     ))
+}
+
+/// The strings of an array member (a deployment's `commits` and
+/// `changes`); empty when absent or null. Anything but a string is refused.
+fn strings(j: &J<'_>, key: &str) -> Result<Vec<String>, IngestError> {
+    j.arr(key)?.iter().map(J::string).collect()
+}
+
+/// The commit SHAs of an array member: 7 to 40 hex digits each.
+fn shas(j: &J<'_>, key: &str) -> Result<Vec<String>, IngestError> {
+    let mut shas = Vec::new();
+    for item in j.arr(key)? {
+        let sha = item.string()?;
+        if !(7..=40).contains(&sha.len()) || !sha.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return Err(item.err(format!(
+                "{sha:?} is not a commit SHA; use its 7 to 40 hex digits"
+            )));
+        }
+        shas.push(sha);
+    }
+    Ok(shas)
 }
 
 fn commits(j: &J<'_>) -> Result<Vec<ChangeCommit>, IngestError> {
@@ -607,6 +632,48 @@ mod tests {
             &[
                 "line 1: field first_review_at: a change without opened_at is a direct push, which is not reviewed; add opened_at or remove this field",
             ],
+        );
+    }
+
+    #[test]
+    fn a_deployment_may_list_the_commits_and_changes_it_shipped() {
+        let with = |fields: &str| {
+            let line = format!(
+                r#"{{"type": "deployment", "id": "d-41", "status": "success", "finished_at": "{T0}"{fields}}}"#
+            );
+            match parse_events(line.as_bytes()) {
+                Ok((events, _)) => match events.as_slice() {
+                    [
+                        Event {
+                            body: EventBody::Deployment(d),
+                            ..
+                        },
+                    ] => format!("commits={:?} changes={:?}", d.commits, d.changes),
+                    other => format!("{other:?}"),
+                },
+                Err(e) => e.to_string(),
+            }
+        };
+        assert_eq!(with(""), "commits=[] changes=[]");
+        assert_eq!(
+            with(r#", "commits": ["ABCDEF1", "0123456789abcdef0123456789abcdef01234567"]"#),
+            r#"commits=["ABCDEF1", "0123456789abcdef0123456789abcdef01234567"] changes=[]"#
+        );
+        assert_eq!(
+            with(r#", "changes": ["acme/shop#7", "push-1"], "commits": null"#),
+            r#"commits=[] changes=["acme/shop#7", "push-1"]"#
+        );
+        assert_eq!(
+            with(r#", "commits": ["abc"]"#),
+            "line 1: field commits[0]: \"abc\" is not a commit SHA; use its 7 to 40 hex digits"
+        );
+        assert_eq!(
+            with(r#", "changes": [7]"#),
+            "line 1: field changes[0]: expected a string, found a number"
+        );
+        assert_eq!(
+            with(r#", "changes": "acme/shop#7""#),
+            "line 1: field changes: expected an array, found a string"
         );
     }
 

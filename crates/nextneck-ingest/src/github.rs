@@ -369,6 +369,8 @@ fn deployment(
         started_at: None,
         finished_at: None,
         status_id: None,
+        commits: Vec::new(),
+        changes: Vec::new(),
     };
     if let Some(s) = status {
         let state = deployment_status(&s.req_str("state")?);
@@ -640,6 +642,8 @@ fn export(values: &[Value]) -> Result<Vec<Event>, IngestError> {
                     started_at: None,
                     finished_at: if terminal { at } else { None },
                     status_id: e.opt_id("id")?,
+                    commits: Vec::new(),
+                    changes: Vec::new(),
                 }),
             ));
         } else if e.has("workflow_id") && e.has("head_sha") {

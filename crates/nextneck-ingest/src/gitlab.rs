@@ -234,6 +234,8 @@ fn webhook(kind: &str, root: &J<'_>) -> Result<Option<Vec<Event>>, IngestError> 
                     status: Some(status),
                     created_at: None,
                     status_id: None,
+                    commits: Vec::new(),
+                    changes: Vec::new(),
                 }),
             )]
         }
@@ -510,6 +512,8 @@ fn export(values: &[Value]) -> Result<Vec<Event>, IngestError> {
                     started_at,
                     finished_at: finished_at.or(if terminal { at } else { None }),
                     status_id: None,
+                    commits: Vec::new(),
+                    changes: Vec::new(),
                 }),
             ));
         } else if e.has("sha") && e.has("status") && e.has("ref") {

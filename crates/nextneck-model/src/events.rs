@@ -177,6 +177,14 @@ pub struct Deployment {
     pub finished_at: Option<Timestamp>,
     /// The status record's own id (GitHub deployment status id), when any.
     pub status_id: Option<String>,
+    /// The commits it shipped, as the source lists them (the generic
+    /// format's `commits`); empty when it lists none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commits: Vec<String>,
+    /// The changes it shipped, by change id, as the source lists them (the
+    /// generic format's `changes`); empty when it lists none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
 }
 
 /// A release observation: a GitHub release (webhook `release` or the

@@ -33,6 +33,8 @@ fn deployment(id: &str, status: DeploymentStatus, hour: i64) -> Event {
             started_at: None,
             finished_at: Some(t),
             status_id: None,
+            commits: Vec::new(),
+            changes: Vec::new(),
         }),
     }
 }

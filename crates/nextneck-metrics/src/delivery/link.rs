@@ -96,17 +96,22 @@ pub(super) struct ChangeLink {
 }
 
 /// The deployment that shipped a merged change, and why; or why none.
-/// `by_target` holds the successful production deployments of each target
-/// (lower case), in time order.
+/// `listing` holds the successful production deployments that list what
+/// they shipped, `by_target` those of each target (lower case), both in
+/// time order.
 pub(super) fn link_change(
     c: &MChange,
     prod: &[MDeployment],
+    listing: &[DeploymentIx],
     by_target: &BTreeMap<String, Vec<DeploymentIx>>,
     clone: Option<&mut CloneGraph<'_>>,
     rule: ChangeLinking,
 ) -> Result<ChangeLink, String> {
     if !c.is_merged {
         return Err("not merged".to_owned());
+    }
+    if let Some(link) = listed_by_deployment(c, prod, listing) {
+        return Ok(link);
     }
     let Some(target) = &c.target else {
         return Err(
@@ -127,6 +132,51 @@ pub(super) fn link_change(
         return decided;
     }
     after_merge(c, target, prod, candidates)
+}
+
+/// The successful production deployments that list what they shipped
+/// (commits or changes), in time order.
+pub(super) fn listing(prod: &[MDeployment]) -> Vec<DeploymentIx> {
+    (0..prod.len())
+        .filter(|&d| prod[d].success().is_some() && !prod[d].listed.is_empty())
+        .map(DeploymentIx)
+        .collect()
+}
+
+/// Listed by a deployment: the first (in time order) successful
+/// production deployment that lists the change's id, its merge commit or
+/// one of its commits, whatever its target.
+fn listed_by_deployment(
+    c: &MChange,
+    prod: &[MDeployment],
+    listing: &[DeploymentIx],
+) -> Option<ChangeLink> {
+    listing.iter().find_map(|&d| {
+        let what = what_it_lists(c, &prod[d.0])?;
+        Some(ChangeLink {
+            deployment: d,
+            link: Link {
+                rule: "listed_by_deployment",
+                reason: format!("deployment {} lists {what}", prod[d.0].id),
+            },
+        })
+    })
+}
+
+/// What of the change a deployment lists, in words: `it` (its id), `its
+/// merge commit abc`, `its commit abc`; `None` when it lists nothing of it.
+fn what_it_lists(c: &MChange, d: &MDeployment) -> Option<String> {
+    if d.listed.changes.contains(&c.id) {
+        return Some("it".to_owned());
+    }
+    let listed = |sha: &str| d.listed.commits.iter().any(|l| same_commit(l, sha));
+    if let Some(merge) = c.merge_sha.as_deref().filter(|m| listed(m)) {
+        return Some(format!("its merge commit {}", short(merge)));
+    }
+    c.commits
+        .keys()
+        .find(|sha| listed(sha))
+        .map(|sha| format!("its commit {}", short(sha)))
 }
 
 /// By commit range: the first deployment (in time order) whose commit

@@ -206,6 +206,36 @@ pub(super) struct MDeployment {
     /// What linking by merge time says besides its rule (a release whose
     /// tag targets a branch, not a commit).
     pub(super) link_note: Option<String>,
+    /// What it says it shipped: commit SHAs (lower case) and change ids,
+    /// each sorted, over all its observations.
+    pub(super) listed: Listed,
+}
+
+/// The commits and changes a deployment lists as shipped.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Listed {
+    /// Commit SHAs, lower case.
+    pub(super) commits: BTreeSet<String>,
+    /// Change ids, as given.
+    pub(super) changes: BTreeSet<String>,
+}
+
+impl Listed {
+    /// The union of what the observations list.
+    fn of<'d>(ds: impl Iterator<Item = &'d nextneck_model::events::Deployment>) -> Listed {
+        let mut listed = Listed::default();
+        for d in ds {
+            listed
+                .commits
+                .extend(d.commits.iter().map(|c| c.to_lowercase()));
+            listed.changes.extend(d.changes.iter().cloned());
+        }
+        listed
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.commits.is_empty() && self.changes.is_empty()
+    }
 }
 
 impl MDeployment {
@@ -329,6 +359,7 @@ pub(super) fn merge_deployment(
         outcome,
         target,
         link_note: None,
+        listed: Listed::of(ds.iter().map(|(_, d)| *d)),
     })
 }
 

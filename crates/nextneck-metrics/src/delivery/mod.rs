@@ -37,6 +37,8 @@ mod stages;
 mod things;
 
 #[cfg(test)]
+mod listed_tests;
+#[cfg(test)]
 mod release_tests;
 #[cfg(test)]
 mod testing;

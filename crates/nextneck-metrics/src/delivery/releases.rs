@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use nextneck_model::events::{EventBody, Release};
 
 use super::clone::CloneGraph;
-use super::merge::{MDeployment, Merged, Outcome, deliveries, earliest, latest};
+use super::merge::{Listed, MDeployment, Merged, Outcome, deliveries, earliest, latest};
 use super::names::Names;
 use super::{DeliverySettings, DeploymentSources, TracedEvent};
 use crate::report::ReleasesSeen;
@@ -78,6 +78,7 @@ pub(super) fn merge_release(obs: &[&TracedEvent<'_>], names: &Names<'_>) -> Opti
         production: None,
         outcome: published.map_or(Outcome::Other, Outcome::Success),
         link_note,
+        listed: Listed::default(),
     };
     Some(MRelease {
         deployment,

@@ -47,6 +47,8 @@ pub(super) fn deployment(id: &str, status: Option<DeploymentStatus>, t: Timestam
         started_at: None,
         finished_at: terminal.then_some(t),
         status_id: None,
+        commits: Vec::new(),
+        changes: Vec::new(),
     }
 }
 

@@ -11,7 +11,8 @@ use super::Span;
 use super::clone::CloneGraph;
 use super::incidents;
 use super::link::{
-    ChangeLink, IncidentLink, link_change, link_incident, link_postmortems, successes_by_service,
+    ChangeLink, IncidentLink, link_change, link_incident, link_postmortems, listing,
+    successes_by_service,
 };
 use super::merge::{MChange, MDeployment, MIncident, MPostmortem, Merged, Observed, Outcome};
 use super::names::{Names, rework_reason};
@@ -153,6 +154,7 @@ impl Things {
         let settings = names.settings;
         let (prod, production_seen, not_production) = production(merged.deployments);
         let by_target = successes_by_target(&prod);
+        let listing = listing(&prod);
         let change_links: Vec<Result<ChangeLink, String>> = merged
             .changes
             .iter()
@@ -160,6 +162,7 @@ impl Things {
                 link_change(
                     c,
                     &prod,
+                    &listing,
                     &by_target,
                     clone.as_deref_mut(),
                     settings.link_changes,

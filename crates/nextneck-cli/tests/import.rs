@@ -418,9 +418,76 @@ fn the_default_store_is_a_visible_file() {
     );
 }
 
+/// Issue 15: CI runs naming an environment, a merged change, and a run
+/// without one.
+const DEPLOYED_BY_CI: &str = r#"{"type": "change", "id": "acme/shop#9", "repository": "acme/shop", "opened_at": "2024-03-01T08:00:00Z", "merged_at": "2024-03-01T10:00:00Z"}
+{"type": "ci.run", "id": "build-1", "workflow": "build", "repository": "acme/shop", "started_at": "2024-03-01T10:01:00Z", "finished_at": "2024-03-01T10:09:00Z", "conclusion": "success"}
+{"type": "ci.run", "id": "deploy-1", "workflow": "deploy", "repository": "acme/shop", "sha": "dddddddddddddddddddddddddddddddddddddddd", "environment": "production", "started_at": "2024-03-01T10:10:00Z", "finished_at": "2024-03-01T10:20:00Z", "conclusion": "success"}
+{"type": "ci.run", "id": "deploy-2", "workflow": "deploy", "repository": "acme/shop", "environment": "Production", "started_at": "2024-03-02T10:10:00Z", "finished_at": "2024-03-02T10:20:00Z", "conclusion": "TIMED_OUT"}
+{"type": "ci.run", "id": "deploy-3", "workflow": "deploy", "repository": "acme/shop", "environment": "production", "started_at": "2024-03-03T10:10:00Z", "finished_at": "2024-03-03T10:12:00Z", "conclusion": "cancelled"}
+{"type": "ci.run", "id": "stage-1", "workflow": "deploy", "repository": "acme/shop", "environment": "staging", "started_at": "2024-03-01T09:10:00Z", "finished_at": "2024-03-01T09:20:00Z", "conclusion": "success"}
+"#;
+
+/// Issue 15: a generic `ci.run` naming an environment is also a deployment
+/// attempt (`ci:<run id>`), production by the environment's name.
+fn generic_ci_runs_deploying_to_an_environment(db: Db) {
+    let dir = db.dir.path();
+    let path = dir.join("ci.ndjson");
+    std::fs::write(&path, DEPLOYED_BY_CI).unwrap();
+    let (code, out, err) = run(
+        dir,
+        &["import", "events", "--db", &db.url, path.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.ends_with("1 new, 0 already stored; 10 events\n"),
+        "{out}"
+    );
+    let (code, out, err) = run(
+        dir,
+        &[
+            "report",
+            "--db",
+            &db.url,
+            "--since",
+            "2024-02-01",
+            "--until",
+            "2024-04-01",
+            "--format",
+            "json",
+            "--explain",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let check = |pointer: &str, want: Value| {
+        assert_eq!(report.pointer(pointer), Some(&want), "{pointer}: {report}");
+    };
+    check("/dora/deployments/count", json!(1));
+    check("/dora/change_failure_rate/failed", json!(1));
+    check("/dora/change_failure_rate/deployments", json!(2));
+    check("/deployments_from/production", json!(3));
+    check("/deployments_from/not_production", json!(1));
+    let first = "/explain/delivery/deployments/0";
+    check(&format!("{first}/id"), json!("ci:deploy-1"));
+    check(&format!("{first}/time"), json!("2024-03-01T10:20:00Z"));
+    check(
+        &format!("{first}/sha"),
+        json!("dddddddddddddddddddddddddddddddddddddddd"),
+    );
+    check(&format!("{first}/changes/0/id"), json!("acme/shop#9"));
+    check("/explain/delivery/deployments/1/id", json!("ci:deploy-2"));
+    check("/explain/delivery/deployments/1/status", json!("failure"));
+    // The runs are still CI runs: one build, four deploy runs.
+    check("/ci/workflows/0/runs", json!(1));
+    check("/ci/workflows/1/workflow", json!("deploy"));
+    check("/ci/workflows/1/runs", json!(4));
+}
+
 both_backends!(
     api_exports_and_payload_files,
     junit_and_generic_events,
     imports_are_all_or_nothing,
     generic_reviews_status_words_and_direct_pushes,
+    generic_ci_runs_deploying_to_an_environment,
 );

@@ -86,6 +86,7 @@ pub const TYPES: &[(&str, &[&str], &[&str])] = &[
             "started_at",
             "finished_at",
             "conclusion",
+            "environment",
         ],
     ),
     (
@@ -174,15 +175,17 @@ fn parse_lines(body: &[u8]) -> Result<(Vec<Event>, Vec<String>), IngestError> {
             serde_json::from_str(line).map_err(|e| at_line(json::json_error(&e)))?;
         json::refuse_nul(&value).map_err(at_line)?;
         match event(&J::root(&value)).map_err(at_line)? {
-            Ok(e) => events.push(e),
+            Ok(e) => events.extend(e),
             Err(t) => unknown.push(t),
         }
     }
     Ok((events, unknown))
 }
 
-/// One line: `Ok(Ok(event))`, or `Ok(Err(type))` for an unknown type.
-fn event(j: &J<'_>) -> Result<Result<Event, String>, IngestError> {
+/// One line: `Ok(Ok(events))` (one, or for a `ci.run` naming an
+/// environment two: the run and its deployment), or `Ok(Err(type))` for an
+/// unknown type.
+fn event(j: &J<'_>) -> Result<Result<Vec<Event>, String>, IngestError> {
     let j = j.clone().object()?;
     let kind = j.req_str("type")?;
     let Some((_, required, optional)) = TYPES.iter().find(|(t, _, _)| *t == kind) else {
@@ -193,21 +196,24 @@ fn event(j: &J<'_>) -> Result<Result<Event, String>, IngestError> {
         j.req(key)?;
     }
     let id = j.req_str("id")?;
-    let (at, body) = match kind.as_str() {
-        "deployment" => deployment(&j, id)?,
-        "change" => change(&j, id)?,
-        "review" => review(&j, id)?,
-        "incident" => incident(&j, id)?,
-        "postmortem.published" => postmortem(&j, id)?,
-        "ci.run" => ci_run(&j, id)?,
-        "stage.transition" => stage_transition(&j, id)?,
+    let observed = match kind.as_str() {
+        "deployment" => vec![deployment(&j, id)?],
+        "change" => vec![change(&j, id)?],
+        "review" => vec![review(&j, id)?],
+        "incident" => vec![incident(&j, id)?],
+        "postmortem.published" => vec![postmortem(&j, id)?],
+        "ci.run" => ci_run_and_deployment(&j, id)?,
+        "stage.transition" => vec![stage_transition(&j, id)?],
         _ => return Ok(Err(kind)),
     };
-    Ok(Ok(Event {
-        source: SOURCE.to_owned(),
-        at,
-        body,
-    }))
+    Ok(Ok(observed
+        .into_iter()
+        .map(|(at, body)| Event {
+            source: SOURCE.to_owned(),
+            at,
+            body,
+        })
+        .collect()))
 }
 
 /// What a line says: the event's time and body.
@@ -504,6 +510,53 @@ fn ci_run(j: &J<'_>, id: String) -> Result<Observed, IngestError> {
     ))
 }
 
+/// A CI run; one naming an `environment` is also a deployment attempt of
+/// its repository (as Apache DevLake's deployment tasks are), with the id
+/// `ci:<run id>`.
+fn ci_run_and_deployment(j: &J<'_>, id: String) -> Result<Vec<Observed>, IngestError> {
+    let run = ci_run(j, id)?;
+    let deployment = match (&run.1, j.opt_str("environment")?) {
+        (EventBody::CiRun(r), Some(environment)) => {
+            Some((run.0, EventBody::Deployment(run_deployment(r, environment))))
+        }
+        _ => None,
+    };
+    Ok(std::iter::once(run).chain(deployment).collect())
+}
+
+/// The deployment a CI run to `environment` is: its commit, branch and
+/// times; its status from its conclusion.
+fn run_deployment(r: &CiRun, environment: String) -> Deployment {
+    let status = match &r.conclusion {
+        Some(CiConclusion::Success) => DeploymentStatus::Success,
+        Some(CiConclusion::Failure | CiConclusion::TimedOut) => DeploymentStatus::Failure,
+        Some(CiConclusion::Canceled) => DeploymentStatus::Canceled,
+        Some(CiConclusion::Other(word)) if word.eq_ignore_ascii_case("cancelled") => {
+            DeploymentStatus::Canceled
+        }
+        Some(CiConclusion::Skipped) => DeploymentStatus::Other("skipped".to_owned()),
+        Some(CiConclusion::Other(word)) => DeploymentStatus::Other(word.clone()),
+        None if r.status == CiStatus::InProgress => DeploymentStatus::InProgress,
+        None => DeploymentStatus::Pending,
+    };
+    Deployment {
+        id: format!("ci:{}", r.id),
+        repository: r.repository.clone(),
+        service: None,
+        environment: Some(environment),
+        production: None,
+        sha: r.sha.clone(),
+        git_ref: r.branch.clone(),
+        status: Some(status),
+        created_at: r.queued_at,
+        started_at: r.started_at,
+        finished_at: r.finished_at,
+        status_id: None,
+        commits: Vec::new(),
+        changes: Vec::new(),
+    }
+}
+
 fn stage_transition(j: &J<'_>, id: String) -> Result<Observed, IngestError> {
     Ok((
         Some(j.req_time_text("at")?),
@@ -674,6 +727,59 @@ mod tests {
         assert_eq!(
             with(r#", "changes": "acme/shop#7""#),
             "line 1: field changes: expected an array, found a string"
+        );
+    }
+
+    #[test]
+    fn a_ci_run_naming_an_environment_is_also_a_deployment() {
+        let run = |fields: &str| {
+            format!(
+                r#"{{"type": "ci.run", "id": "r7", "workflow": "deploy", "repository": "acme/shop", "sha": "abc1234", "branch": "main", "started_at": "{T0}"{fields}}}"#
+            )
+        };
+        let done = |c: &str| format!(r#", "finished_at": "{T0}", "conclusion": "{c}""#);
+        let env = r#", "environment": "production""#;
+        check(
+            &run(&done("success")),
+            &["ci.run r7 Completed Some(Success)"],
+        );
+        for (conclusion, status) in [
+            ("success", "Success"),
+            ("FAILURE", "Failure"),
+            ("timed_out", "Failure"),
+            ("canceled", "Canceled"),
+            ("cancelled", "Canceled"),
+            ("skipped", "Other(\"skipped\")"),
+            ("neutral", "Other(\"neutral\")"),
+        ] {
+            let line = run(&format!("{}{env}", done(conclusion)));
+            let (events, _) = parse_events(line.as_bytes()).expect("parses");
+            assert_eq!(events.len(), 2, "{line}");
+            assert_eq!(events[0].kind(), "ci_run");
+            assert_eq!(events[1].source, "events");
+            assert_eq!(events[1].at, events[0].at);
+            let EventBody::Deployment(d) = &events[1].body else {
+                panic!("not a deployment: {:?}", events[1]);
+            };
+            assert_eq!(format!("{:?}", d.status), format!("Some({status})"));
+            assert_eq!(d.id, "ci:r7");
+            assert_eq!(d.environment.as_deref(), Some("production"));
+            assert_eq!(d.repository.as_deref(), Some("acme/shop"));
+            assert_eq!(d.sha.as_deref(), Some("abc1234"));
+            assert_eq!(d.git_ref.as_deref(), Some("main"));
+            assert_eq!(d.finished_at, Some(1_709_251_200));
+            assert_eq!(d.production, None);
+        }
+        check(
+            &run(env),
+            &[
+                "ci.run r7 InProgress None",
+                "deployment ci:r7 Some(InProgress)",
+            ],
+        );
+        check(
+            &run(r#", "environment": 3"#),
+            &["line 1: field environment: expected a string, found a number"],
         );
     }
 

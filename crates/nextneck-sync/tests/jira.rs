@@ -217,6 +217,29 @@ fn a_changelog_cut_short_is_fetched_whole() {
 }
 
 #[test]
+fn a_cloud_changelog_cut_short_is_fetched_whole_from_api_v3() {
+    let replay = Replay::start();
+    let mut issue = jr::cloud_issue(KEY, 1, 2, &["To Do", "In Progress", "In Review", "Done"]);
+    let whole = issue["changelog"]["histories"].clone();
+    issue["changelog"] =
+        json!({"startAt": 0, "maxResults": 1, "total": 3, "histories": [whole[0]]});
+    jr::serve_cloud(&replay, KEY, &[issue], 2);
+    let changelog = "/rest/api/3/issue/SHOP-1/changelog?startAt=0&maxResults=100";
+    replay.on(
+        changelog,
+        vec![Response::json(
+            200,
+            &json!({"startAt": 0, "maxResults": 100, "total": 3, "isLast": true, "values": whole}),
+        )],
+    );
+    let (mut client, _) = client_of(Dialect::Jira, &replay.base, CREDENTIALS, 5000);
+    let mut memory = Memory::default();
+    sync_by(sync_cloud, &mut client, &mut memory).unwrap();
+    assert_eq!(memory.items()[0]["changelog"]["histories"], whole);
+    assert_eq!(replay.count(changelog), 1);
+}
+
+#[test]
 fn refused_credentials_name_what_is_needed() {
     let check = |status: u16, expected: &str| {
         let replay = Replay::start();

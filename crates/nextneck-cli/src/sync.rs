@@ -20,6 +20,7 @@
 //! token = "..."                     # or PAGERDUTY_TOKEN
 //! [sync.jira]
 //! api_url = "https://example.atlassian.net"    # required
+//! api = "cloud"                     # or "server", or --jira-api; default by the URL
 //! email = "me@example.com"          # or JIRA_EMAIL (Cloud; none for a Server PAT)
 //! token = "..."                     # or JIRA_API_TOKEN
 //! ```
@@ -110,6 +111,13 @@ pub struct JiraArgs {
     #[arg(long, value_name = "KEY", required = true)]
     project: Vec<String>,
 
+    /// Which search API: cloud (API v3's enhanced search, paged by
+    /// nextPageToken) or server (API v2's search, Server and Data Center).
+    /// Default: api in [sync.jira], else cloud for a *.atlassian.net URL and
+    /// server for any other.
+    #[arg(long, value_name = "API", value_parser = ["cloud", "server"])]
+    jira_api: Option<String>,
+
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -179,6 +187,8 @@ pub struct ProviderSection {
     pub api_url: Option<String>,
     /// Jira Cloud: the account's email, sent with the token.
     pub email: Option<String>,
+    /// Jira: which search API, `cloud` or `server` (default by the URL).
+    pub api: Option<String>,
     /// What `nextneck serve` syncs on its schedule: GitHub repositories.
     #[serde(default)]
     pub repos: Vec<String>,
@@ -259,13 +269,18 @@ fn run_github(args: GithubArgs) -> anyhow::Result<()> {
         ),
     };
     let (repo, org) = (args.repo, args.org);
-    run_sync(&args.common, &spec, github::sync_repo, |client| {
-        let mut repos = repo.clone();
-        for o in &org {
-            repos.extend(github::org_repos(client, o)?);
-        }
-        Ok(repos)
-    })
+    run_sync(
+        &args.common,
+        &spec,
+        |_, _| Ok(github::sync_repo),
+        |client| {
+            let mut repos = repo.clone();
+            for o in &org {
+                repos.extend(github::org_repos(client, o)?);
+            }
+            Ok(repos)
+        },
+    )
 }
 
 fn run_gitlab(args: GitlabArgs) -> anyhow::Result<()> {
@@ -299,13 +314,18 @@ fn run_gitlab(args: GitlabArgs) -> anyhow::Result<()> {
         ),
     };
     let (project, group) = (args.project, args.group);
-    run_sync(&args.common, &spec, gitlab::sync_project, |client| {
-        let mut projects = project.clone();
-        for g in &group {
-            projects.extend(gitlab::group_projects(client, g)?);
-        }
-        Ok(projects)
-    })
+    run_sync(
+        &args.common,
+        &spec,
+        |_, _| Ok(gitlab::sync_project),
+        |client| {
+            let mut projects = project.clone();
+            for g in &group {
+                projects.extend(gitlab::group_projects(client, g)?);
+            }
+            Ok(projects)
+        },
+    )
 }
 
 fn run_pagerduty(args: PagerdutyArgs) -> anyhow::Result<()> {
@@ -328,9 +348,12 @@ fn run_pagerduty(args: PagerdutyArgs) -> anyhow::Result<()> {
         ),
     };
     let services = args.service;
-    run_sync(&args.common, &spec, pagerduty::sync_service, |_| {
-        Ok(services.clone())
-    })
+    run_sync(
+        &args.common,
+        &spec,
+        |_, _| Ok(pagerduty::sync_service),
+        |_| Ok(services.clone()),
+    )
 }
 
 fn run_jira(args: JiraArgs) -> anyhow::Result<()> {
@@ -353,12 +376,39 @@ fn run_jira(args: JiraArgs) -> anyhow::Result<()> {
         ),
     };
     let keys = args.project;
+    let flag = args.jira_api;
     run_sync(
         &args.common,
         &spec,
-        jira::sync_project,
+        |section, api_url| jira_sync(flag.as_deref(), section, api_url),
         |_| Ok(keys.clone()),
     )
+}
+
+/// Jira's sync of the search API chosen: `--jira-api`, else `api` in
+/// `[sync.jira]`, else by the URL (Cloud for `*.atlassian.net`).
+fn jira_sync(
+    flag: Option<&str>,
+    section: &ProviderSection,
+    api_url: &str,
+) -> Result<SyncOne, UsageError> {
+    let api = match (flag, section.api.as_deref()) {
+        (Some(f), _) => jira_api("--jira-api", f)?,
+        (None, Some(s)) => jira_api("api in [sync.jira]", s)?,
+        (None, None) => jira::Api::of_url(api_url),
+    };
+    Ok(match api {
+        jira::Api::Cloud => jira::sync_cloud,
+        jira::Api::Server => jira::sync_server,
+    })
+}
+
+fn jira_api(what: &str, value: &str) -> Result<jira::Api, UsageError> {
+    jira::Api::parse(value).ok_or_else(|| {
+        UsageError(format!(
+            "{what}: `{value}` is neither cloud nor server; use cloud for a Jira Cloud site (API v3), server for Jira Server or Data Center (API v2)"
+        ))
+    })
 }
 
 /// The command for any provider: settings, client, store; each scope
@@ -366,7 +416,7 @@ fn run_jira(args: JiraArgs) -> anyhow::Result<()> {
 fn run_sync(
     args: &CommonArgs,
     spec: &Spec,
-    sync_one: SyncOne,
+    sync_one: impl FnOnce(&ProviderSection, &str) -> Result<SyncOne, UsageError>,
     scopes: impl FnOnce(&mut Client) -> Result<Vec<String>, SyncError>,
 ) -> anyhow::Result<()> {
     let file = config::load(args.config.as_deref())?;
@@ -377,6 +427,7 @@ fn run_sync(
     let url = args.db.resolve(server_db.as_deref())?;
     let since = args.since.as_deref().map(parse_since).transpose()?;
     let api_url = api_url(args, spec, &section)?;
+    let sync_one = sync_one(&section, &api_url)?;
     let token = (spec.token)(&|k| std::env::var(k).ok(), &section);
     let progress = Progress::new();
     match (&token, spec.no_token) {
@@ -750,5 +801,43 @@ mod tests {
             ..ProviderSection::default()
         };
         check(&[], file, Some("f@b.c:ft"));
+    }
+
+    #[test]
+    fn jira_api_by_flag_file_or_url() {
+        let cloud = jira::sync_cloud as SyncOne;
+        let server = jira::sync_server as SyncOne;
+        let file = |api: Option<&str>| ProviderSection {
+            api: api.map(str::to_owned),
+            ..ProviderSection::default()
+        };
+        let check = |flag: Option<&str>, api: Option<&str>, url: &str, expected: SyncOne| {
+            let got = jira_sync(flag, &file(api), url)
+                .map_err(|e| e.0)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                std::ptr::fn_addr_eq(got, expected),
+                "{flag:?} {api:?} {url}"
+            );
+        };
+        check(None, None, "https://acme.atlassian.net", cloud);
+        check(None, None, "https://jira.acme.com", server);
+        check(Some("server"), None, "https://acme.atlassian.net", server);
+        check(None, Some("cloud"), "http://127.0.0.1:8080", cloud);
+        check(
+            Some("server"),
+            Some("cloud"),
+            "http://127.0.0.1:8080",
+            server,
+        );
+        let err = jira_sync(None, &file(Some("dc")), "https://jira.acme.com")
+            .err()
+            .map(|e| e.0);
+        assert_eq!(
+            err.as_deref(),
+            Some(
+                "api in [sync.jira]: `dc` is neither cloud nor server; use cloud for a Jira Cloud site (API v3), server for Jira Server or Data Center (API v2)"
+            )
+        );
     }
 }

@@ -33,6 +33,7 @@ both_backends!(
     a_gitlab_sync_gives_the_report_of_an_import_and_resumes_after_kill,
     a_pagerduty_sync_gives_the_report_of_an_import_and_resumes_after_kill,
     a_jira_sync_gives_the_flow_of_an_import_and_resumes_after_kill,
+    a_jira_cloud_sync_by_next_page_token_gives_the_same_flow_and_resumes_after_kill,
     a_gitlab_incident_seen_by_sync_and_by_webhook_counts_once,
     a_github_incident_closed_reopened_and_closed_is_resolved_at_its_last_close,
 );
@@ -327,6 +328,25 @@ fn usage_errors_of_the_other_providers() {
         ],
         &["JIRA_API_TOKEN"],
         "no token: set JIRA_EMAIL and JIRA_API_TOKEN",
+    );
+    let jira = [
+        "jira",
+        "--project",
+        "SHOP",
+        "--api-url",
+        "http://127.0.0.1:1",
+    ];
+    check(
+        &[&jira[..], &["--jira-api", "dc"]].concat(),
+        &[],
+        "invalid value 'dc' for '--jira-api <API>'",
+    );
+    let config = dir.join("jira.toml");
+    std::fs::write(&config, "[sync.jira]\napi = \"dc\"\n").unwrap();
+    check(
+        &[&jira[..], &["--config", config.to_str().unwrap()]].concat(),
+        &[],
+        "api in [sync.jira]: `dc` is neither cloud nor server; use cloud for a Jira Cloud site (API v3), server for Jira Server or Data Center (API v2)",
     );
 }
 
@@ -697,7 +717,8 @@ fn jira_flow(dir: &Path, url: &str) -> Value {
     flow
 }
 
-fn a_jira_sync_gives_the_flow_of_an_import_and_resumes_after_kill(db: Db) {
+/// The flow of the Jira sample imported as a search export file (API v2).
+fn jira_imported_flow() -> Value {
     let issues = jr::sample("SHOP");
     let imported = sqlite();
     let search = json!({"startAt": 0, "maxResults": 50, "total": issues.len(), "issues": issues});
@@ -717,6 +738,12 @@ fn a_jira_sync_gives_the_flow_of_an_import_and_resumes_after_kill(db: Db) {
     let expected = jira_flow(imported.dir.path(), &imported.url);
     assert_eq!(expected["flow"]["completed"], json!(4), "{expected}");
     assert_eq!(expected["flow"]["wip"], json!(1), "{expected}");
+    expected
+}
+
+fn a_jira_sync_gives_the_flow_of_an_import_and_resumes_after_kill(db: Db) {
+    let issues = jr::sample("SHOP");
+    let expected = jira_imported_flow();
 
     // The third page of the search hangs: killed while waiting for it.
     let replay = Replay::start();
@@ -748,6 +775,69 @@ fn a_jira_sync_gives_the_flow_of_an_import_and_resumes_after_kill(db: Db) {
         "{out}"
     );
     assert_eq!(jira_flow(dir, &db.url), expected);
+    // Not *.atlassian.net and not told otherwise: a Server, API v2.
+    assert!(
+        replay
+            .log()
+            .iter()
+            .all(|r| r.target.starts_with("/rest/api/2/search?")),
+        "{:?}",
+        replay.log()
+    );
+}
+
+/// Jira Cloud (`--jira-api cloud`, as a `*.atlassian.net` URL would choose):
+/// the enhanced search of API v3 over two pages by `nextPageToken`, the
+/// issues as v3 gives them, the same flow as the v2 export's.
+fn a_jira_cloud_sync_by_next_page_token_gives_the_same_flow_and_resumes_after_kill(db: Db) {
+    let expected = jira_imported_flow();
+    let issues = jr::cloud_sample("SHOP");
+    // The second page hangs: killed while waiting for it.
+    let replay = Replay::start();
+    let page2 = jr::cloud_page_url("SHOP", 1);
+    replay.on(
+        &page2,
+        vec![
+            Response::json(200, &json!({"issues": [], "isLast": true}))
+                .delayed(Duration::from_secs(20)),
+        ],
+    );
+    jr::serve_cloud(&replay, "SHOP", &issues, 3);
+    let args = [
+        "jira",
+        "--project",
+        "SHOP",
+        "--api-url",
+        &replay.base,
+        "--jira-api",
+        "cloud",
+    ];
+    let dir = db.dir.path();
+    sync_killed_at(dir, &args, &db.url, &replay, &page2);
+    assert_eq!(deliveries(&db.url), 3, "the first page was committed");
+
+    let (code, out, err) = sync_with(dir, &args, &db.url);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(&format!(
+            "synced 1 project into {}: 5 issues; 5 items stored, 2 new, 3 already stored; ",
+            db.url
+        )),
+        "{out}"
+    );
+    assert_eq!(jira_flow(dir, &db.url), expected);
+    let targets: Vec<String> = replay.log().iter().map(|r| r.target.clone()).collect();
+    assert!(
+        targets
+            .iter()
+            .all(|t| t.starts_with("/rest/api/3/search/jql?")),
+        "{targets:?}"
+    );
+    assert_eq!(
+        targets.iter().filter(|t| **t == page2).count(),
+        2,
+        "{targets:?}"
+    );
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Jira: webhooks (`webhookEvent`: `jira:issue_created`,
 //! `jira:issue_updated`) and issue searches exported with their changelog
-//! (`/rest/api/2/search?expand=changelog`: `{"issues": [...]}`).
+//! (`/rest/api/2/search?expand=changelog`, or Cloud's enhanced search
+//! `/rest/api/3/search/jql?expand=changelog`: `{"issues": [...]}`; v3's
+//! rich-text fields are documents, kept as JSON).
 
 use nextneck_model::Timestamp;
 use nextneck_model::events::{Event, EventBody, Issue, IssueStatusChange};

@@ -1,7 +1,7 @@
 //! What every provider's sync does the same way: walking a list page by
 //! page down to a floor ([`Walk::walk_list`]), however the provider pages
-//! ([`Paging`]: `Link` headers, `offset`/`limit`/`more`, or
-//! `startAt`/`maxResults`/`total`); committing each page's items as one
+//! ([`Paging`]: `Link` headers, `offset`/`limit`/`more`,
+//! `startAt`/`maxResults`/`total`, or a `nextPageToken`); committing each page's items as one
 //! batch of one body each ([`Walk::commit`]); the cursors in the store
 //! ([`Walk::load`], [`Walk::floor`], [`Walk::save`]); the next floor of a
 //! list whose items may still change ([`Horizon`]); and the counts the
@@ -65,6 +65,10 @@ pub enum Paging {
     /// Jira's: the items under the key, the next page at `startAt` +
     /// `maxResults` while that is below `total`.
     StartAt(&'static str),
+    /// Jira Cloud's enhanced search: the items under the key, the next page
+    /// at the body's `nextPageToken` (absent, `null` or empty on the last
+    /// page, where `isLast` may also say so; there is no `total`).
+    Token(&'static str),
 }
 
 impl Paging {
@@ -96,8 +100,27 @@ impl Paging {
                     (!items.is_empty() && after < total).then(|| with_query(url, "startAt", after));
                 Ok((items, next))
             }
+            Paging::Token(key) => {
+                let token = next_token(&value);
+                let items = items(url, value, Some(key))?;
+                let next = token
+                    .filter(|_| !items.is_empty())
+                    .map(|t| with_query_text(url, "nextPageToken", &t));
+                Ok((items, next))
+            }
         }
     }
+}
+
+/// A page's `nextPageToken`, unless it is the last page.
+fn next_token(v: &Value) -> Option<String> {
+    if v.get("isLast").and_then(Value::as_bool) == Some(true) {
+        return None;
+    }
+    v.get("nextPageToken")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
 }
 
 fn number(v: &Value, key: &str) -> u64 {
@@ -121,14 +144,33 @@ fn items(url: &str, value: Value, key: Option<&str>) -> Result<Vec<Value>, SyncE
 
 /// `url` with query parameter `name` set to `value` (replaced or added).
 pub fn with_query(url: &str, name: &str, value: u64) -> String {
+    with_query_text(url, name, &value.to_string())
+}
+
+/// `url` with query parameter `name` set to `value`, percent-encoded
+/// (replaced or added).
+pub fn with_query_text(url: &str, name: &str, value: &str) -> String {
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
     let mut parts: Vec<String> = query
         .split('&')
         .filter(|p| !p.is_empty() && p.split('=').next() != Some(name))
         .map(str::to_owned)
         .collect();
-    parts.push(format!("{name}={value}"));
+    parts.push(format!("{name}={}", percent_encoded(value)));
     format!("{path}?{}", parts.join("&"))
+}
+
+/// `s` with every byte but RFC 3986's unreserved characters as `%XX`.
+pub fn percent_encoded(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// A sync's walk through one scope (a repository, a project, a service):
@@ -494,6 +536,45 @@ mod tests {
             "http://h/search?startAt=4",
             r#"{"issues":[],"startAt":4,"maxResults":2,"total":50}"#,
             (0, None),
+        );
+        check(
+            Paging::Token("issues"),
+            "http://h/search/jql?jql=x&maxResults=2",
+            r#"{"issues":[1,2],"nextPageToken":"Ch0j+/=","isLast":false}"#,
+            (
+                2,
+                Some("http://h/search/jql?jql=x&maxResults=2&nextPageToken=Ch0j%2B%2F%3D"),
+            ),
+        );
+        check(
+            Paging::Token("issues"),
+            "http://h/search/jql?jql=x&nextPageToken=a&maxResults=2",
+            r#"{"issues":[3],"nextPageToken":"b"}"#,
+            (
+                1,
+                Some("http://h/search/jql?jql=x&maxResults=2&nextPageToken=b"),
+            ),
+        );
+        // The last page: no token (or `null`, or `isLast`), whatever else.
+        for last in [
+            r#"{"issues":[5]}"#,
+            r#"{"issues":[5],"nextPageToken":null}"#,
+            r#"{"issues":[5],"nextPageToken":"","isLast":false}"#,
+            r#"{"issues":[5],"nextPageToken":"c","isLast":true}"#,
+            r#"{"issues":[],"nextPageToken":"c"}"#,
+        ] {
+            let items = usize::from(!last.contains("[]"));
+            check(
+                Paging::Token("issues"),
+                "http://h/s?x=1",
+                last,
+                (items, None),
+            );
+        }
+        assert!(
+            Paging::Token("issues")
+                .split("http://h/s", br#"{"issueIds":[1]}"#, None)
+                .is_err()
         );
         assert!(
             Paging::Offset("incidents")

@@ -1,14 +1,17 @@
 //! The Jira sync against the replay server (Jira's documented search
-//! example served in `startAt` pages): issues with their changelog, Jira's
-//! time format for the cursor, a changelog the search cut short fetched
-//! whole (Cloud's changelog endpoint, else the issue itself), basic
-//! authentication, and refused credentials.
+//! examples served in `startAt` pages by API v2, Server and Data Center,
+//! and in `nextPageToken` pages by Cloud's enhanced search, API v3): issues
+//! with their changelog, Jira's time format for the cursor, a changelog the
+//! search cut short fetched whole (the changelog endpoint, else the issue
+//! itself), the API chosen by the site's URL, an issue of either API
+//! converted alike, basic authentication, and refused credentials.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod replay;
 
-use nextneck_sync::jira::sync_project;
+use nextneck_ingest::{Provider, convert};
+use nextneck_sync::jira::{Api, sync_cloud, sync_project, sync_server};
 use nextneck_sync::{Client, Counts, Dialect, SyncError};
 use replay::jira::{self as jr, sample, serve};
 use replay::memory::{Memory, client_of};
@@ -22,6 +25,21 @@ const CREDENTIALS: &str = "me@example.com:jira-secret";
 fn sync(client: &mut Client, target: &mut Memory) -> Result<Counts, SyncError> {
     let mut counts = Counts::default();
     sync_project(client, target, KEY, None, &mut counts, &mut |_, _| {})?;
+    Ok(counts)
+}
+
+type SyncOne = fn(
+    &mut Client,
+    &mut dyn nextneck_sync::Target,
+    &str,
+    Option<jiff::Timestamp>,
+    &mut Counts,
+    &mut dyn FnMut(&str, &Counts),
+) -> Result<(), SyncError>;
+
+fn sync_by(how: SyncOne, client: &mut Client, target: &mut Memory) -> Result<Counts, SyncError> {
+    let mut counts = Counts::default();
+    how(client, target, KEY, None, &mut counts, &mut |_, _| {})?;
     Ok(counts)
 }
 
@@ -66,6 +84,98 @@ fn issues_with_their_changelog_in_pages_then_from_the_cursor() {
 }
 
 #[test]
+fn a_cloud_project_in_pages_by_next_page_token_then_from_the_cursor() {
+    let replay = Replay::start();
+    let issues = jr::cloud_sample(KEY);
+    jr::serve_cloud(&replay, KEY, &issues, 3);
+    let (mut client, _) = client_of(Dialect::Jira, &replay.base, CREDENTIALS, 5000);
+    let mut memory = Memory::default();
+    let counts = sync_by(sync_cloud, &mut client, &mut memory).unwrap();
+    assert_eq!(counts.issues, 5);
+    assert_eq!(memory.batches.len(), 2, "two pages");
+    assert_eq!(
+        keys(&memory),
+        ["SHOP-5", "SHOP-4", "SHOP-3", "SHOP-2", "SHOP-1"]
+    );
+    // The second page was asked for by its token, percent-encoded.
+    let second = jr::cloud_page_url(KEY, 1);
+    assert!(second.ends_with("&nextPageToken=Ch0jc29ydF9maWVsZHMjdXBkYXRlZA%2F0%3D%3D"));
+    let targets: Vec<String> = replay.log().iter().map(|r| r.target.clone()).collect();
+    assert_eq!(targets, [jr::cloud_page_url(KEY, 0), second]);
+    assert!(
+        targets
+            .iter()
+            .all(|t| t.starts_with("/rest/api/3/search/jql?"))
+    );
+    assert_eq!(
+        memory.cursors[&format!("jira:{KEY}:issues")],
+        r#"{"floor":"2025-03-13T10:00:00Z"}"#
+    );
+    let mut again = Memory::resuming(&memory);
+    let counts = sync_by(sync_cloud, &mut client, &mut again).unwrap();
+    assert_eq!(counts.issues, 1, "only the newest again");
+}
+
+#[test]
+fn the_api_follows_the_site_unless_told() {
+    // The replay server's URL is not *.atlassian.net: a Server, API v2.
+    let replay = Replay::start();
+    serve(&replay, KEY, &sample(KEY), 2);
+    jr::serve_cloud(&replay, KEY, &jr::cloud_sample(KEY), 2);
+    let (mut client, _) = client_of(Dialect::Jira, &replay.base, CREDENTIALS, 5000);
+    let v2 = |replay: &Replay| {
+        let log = replay.log();
+        let v2 = log
+            .iter()
+            .filter(|r| r.target.starts_with("/rest/api/2/search?"))
+            .count();
+        (v2, log.len() - v2)
+    };
+    sync_by(sync_project, &mut client, &mut Memory::default()).unwrap();
+    assert_eq!(v2(&replay), (3, 0));
+    sync_by(sync_server, &mut client, &mut Memory::default()).unwrap();
+    assert_eq!(v2(&replay), (6, 0));
+    sync_by(sync_cloud, &mut client, &mut Memory::default()).unwrap();
+    assert_eq!(v2(&replay), (6, 3));
+    assert_eq!(Api::of_url("https://acme.atlassian.net"), Api::Cloud);
+    assert_eq!(Api::of_url(&replay.base), Api::Server);
+}
+
+/// The events `nextneck import jira` makes of one stored issue, as JSON,
+/// without the description (a string in v2, a document in v3).
+fn converted(issue: &Value) -> Value {
+    let body = serde_json::to_vec(&[issue]).unwrap();
+    let events = convert(Provider::Jira, &[], &body).unwrap().events.unwrap();
+    let mut events = serde_json::to_value(events).unwrap();
+    for e in events.as_array_mut().unwrap() {
+        if let Some(o) = e.pointer_mut("/description") {
+            *o = Value::Null;
+        }
+    }
+    events
+}
+
+#[test]
+fn an_issue_of_either_api_converts_alike() {
+    for (v2, v3) in sample(KEY).iter().zip(jr::cloud_sample(KEY).iter()) {
+        assert!(v3["fields"]["description"].is_object(), "ADF in v3");
+        let (a, b) = (converted(v2), converted(v3));
+        let count = b.as_array().unwrap().len();
+        assert!(count >= 3, "an issue and its status changes: {b}");
+        assert_eq!(a, b);
+    }
+    // Resolved: the resolution time is read alike from either.
+    let resolved = |mut issue: Value| {
+        issue["fields"]["resolutiondate"] = json!("2025-03-04T10:00:00.000+0000");
+        converted(&issue)
+    };
+    let statuses = ["To Do", "Done"];
+    let v3 = resolved(jr::cloud_issue(KEY, 9, 3, &statuses));
+    assert_eq!(v3[0]["closed_at"], json!(1_741_082_400), "{v3}");
+    assert_eq!(resolved(jr::issue(KEY, 9, 3, &statuses)), v3);
+}
+
+#[test]
 fn a_changelog_cut_short_is_fetched_whole() {
     let check = |cloud: bool| {
         let replay = Replay::start();
@@ -104,6 +214,29 @@ fn a_changelog_cut_short_is_fetched_whole() {
     };
     check(true);
     check(false);
+}
+
+#[test]
+fn a_cloud_changelog_cut_short_is_fetched_whole_from_api_v3() {
+    let replay = Replay::start();
+    let mut issue = jr::cloud_issue(KEY, 1, 2, &["To Do", "In Progress", "In Review", "Done"]);
+    let whole = issue["changelog"]["histories"].clone();
+    issue["changelog"] =
+        json!({"startAt": 0, "maxResults": 1, "total": 3, "histories": [whole[0]]});
+    jr::serve_cloud(&replay, KEY, &[issue], 2);
+    let changelog = "/rest/api/3/issue/SHOP-1/changelog?startAt=0&maxResults=100";
+    replay.on(
+        changelog,
+        vec![Response::json(
+            200,
+            &json!({"startAt": 0, "maxResults": 100, "total": 3, "isLast": true, "values": whole}),
+        )],
+    );
+    let (mut client, _) = client_of(Dialect::Jira, &replay.base, CREDENTIALS, 5000);
+    let mut memory = Memory::default();
+    sync_by(sync_cloud, &mut client, &mut memory).unwrap();
+    assert_eq!(memory.items()[0]["changelog"]["histories"], whole);
+    assert_eq!(replay.count(changelog), 1);
 }
 
 #[test]

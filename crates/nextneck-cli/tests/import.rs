@@ -9,6 +9,7 @@ mod live;
 use std::path::Path;
 
 use live::*;
+use nextneck_testkit::check;
 use serde_json::{Value, json};
 
 fn read_json(rel: &str) -> Value {
@@ -330,30 +331,66 @@ const REVIEWED_AND_PUSHED: &str = r#"{"type": "deployment", "id": "dep-0", "envi
 /// count in any case, a direct push has a lead time, and an empty file is
 /// imported without error.
 fn generic_reviews_status_words_and_direct_pushes(db: Db) {
-    let dir = db.dir.path();
-    let import = |name: &str, body: &str| {
-        let path = dir.join(name);
-        std::fs::write(&path, body).unwrap();
-        run(
-            dir,
-            &["import", "events", "--db", &db.url, path.to_str().unwrap()],
-        )
-    };
-    let (code, out, err) = import("empty.ndjson", "\n \n");
-    assert_eq!(code, 0, "{err}");
+    let out = import_generic(&db, "empty.ndjson", "\n \n");
     assert!(
         out.ends_with("1 new, 0 already stored; 0 events\n"),
         "{out}"
     );
-    let (code, out, err) = import("events.ndjson", REVIEWED_AND_PUSHED);
-    assert_eq!(code, 0, "{err}");
+    let out = import_generic(&db, "events.ndjson", REVIEWED_AND_PUSHED);
     assert!(
         out.ends_with("1 new, 0 already stored; 9 events\n"),
         "{out}"
     );
+    let report = report_of_february_and_march(&db);
+    // SUCCESS, Success and success are successes, FAILURE a failure. The
+    // bot's comment and the author's approval are not the first review.
+    // The direct push: first commit to deployment, no pull request stages.
+    let reviewed = "/explain/delivery/deployments/1/changes/0";
+    let pushed = "/explain/delivery/deployments/3/changes/0";
+    check(
+        &report,
+        &[
+            ("/dora/deployments/count", json!(3)),
+            ("/dora/change_failure_rate/failed", json!(1)),
+            ("/dora/change_failure_rate/deployments", json!(4)),
+            (&format!("{reviewed}/id"), json!("acme/shop#1")),
+            (&format!("{reviewed}/first_reviewer"), json!("grace")),
+            (
+                &format!("{reviewed}/first_review_at"),
+                json!("2024-03-01T11:00:00Z"),
+            ),
+            ("/stages/1/name", json!("pickup")),
+            ("/stages/1/median_seconds", json!(7200.0)),
+            ("/stages/2/name", json!("review")),
+            ("/stages/2/median_seconds", json!(14400.0)),
+            (&format!("{pushed}/id"), json!("acme/shop@push-1")),
+            (&format!("{pushed}/opened_at"), Value::Null),
+            (&format!("{pushed}/lead_time_seconds"), json!(5400)),
+            (&format!("{pushed}/deploy_seconds"), json!(3600)),
+            (&format!("{pushed}/pickup_seconds"), Value::Null),
+            ("/dora/lead_time/changes", json!(2)),
+        ],
+    );
+}
 
+/// Writes `body` to `name` in the test's folder and imports it as generic
+/// events; what the import printed.
+fn import_generic(db: &Db, name: &str, body: &str) -> String {
+    let dir = db.dir.path();
+    let path = dir.join(name);
+    std::fs::write(&path, body).unwrap();
     let (code, out, err) = run(
         dir,
+        &["import", "events", "--db", &db.url, path.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
+/// `report --db --explain` of February and March 2024, as JSON.
+fn report_of_february_and_march(db: &Db) -> Value {
+    let (code, out, err) = run(
+        db.dir.path(),
         &[
             "report",
             "--db",
@@ -368,34 +405,7 @@ fn generic_reviews_status_words_and_direct_pushes(db: Db) {
         ],
     );
     assert_eq!(code, 0, "{err}");
-    let report: Value = serde_json::from_str(&out).unwrap();
-    let check = |pointer: &str, want: Value| {
-        assert_eq!(report.pointer(pointer), Some(&want), "{pointer}: {report}");
-    };
-    // SUCCESS, Success and success are successes, FAILURE a failure.
-    check("/dora/deployments/count", json!(3));
-    check("/dora/change_failure_rate/failed", json!(1));
-    check("/dora/change_failure_rate/deployments", json!(4));
-    // The bot's comment and the author's approval are not the first review.
-    let reviewed = "/explain/delivery/deployments/1/changes/0";
-    check(&format!("{reviewed}/id"), json!("acme/shop#1"));
-    check(&format!("{reviewed}/first_reviewer"), json!("grace"));
-    check(
-        &format!("{reviewed}/first_review_at"),
-        json!("2024-03-01T11:00:00Z"),
-    );
-    check("/stages/1/name", json!("pickup"));
-    check("/stages/1/median_seconds", json!(7200.0));
-    check("/stages/2/name", json!("review"));
-    check("/stages/2/median_seconds", json!(14400.0));
-    // The direct push: first commit to deployment, no pull request stages.
-    let pushed = "/explain/delivery/deployments/3/changes/0";
-    check(&format!("{pushed}/id"), json!("acme/shop@push-1"));
-    check(&format!("{pushed}/opened_at"), Value::Null);
-    check(&format!("{pushed}/lead_time_seconds"), json!(5400));
-    check(&format!("{pushed}/deploy_seconds"), json!(3600));
-    check(&format!("{pushed}/pickup_seconds"), Value::Null);
-    check("/dora/lead_time/changes", json!(2));
+    serde_json::from_str(&out).unwrap()
 }
 
 #[test]
@@ -431,57 +441,36 @@ const DEPLOYED_BY_CI: &str = r#"{"type": "change", "id": "acme/shop#9", "reposit
 /// Issue 15: a generic `ci.run` naming an environment is also a deployment
 /// attempt (`ci:<run id>`), production by the environment's name.
 fn generic_ci_runs_deploying_to_an_environment(db: Db) {
-    let dir = db.dir.path();
-    let path = dir.join("ci.ndjson");
-    std::fs::write(&path, DEPLOYED_BY_CI).unwrap();
-    let (code, out, err) = run(
-        dir,
-        &["import", "events", "--db", &db.url, path.to_str().unwrap()],
-    );
-    assert_eq!(code, 0, "{err}");
+    let out = import_generic(&db, "ci.ndjson", DEPLOYED_BY_CI);
     assert!(
         out.ends_with("1 new, 0 already stored; 10 events\n"),
         "{out}"
     );
-    let (code, out, err) = run(
-        dir,
+    let report = report_of_february_and_march(&db);
+    // The runs are still CI runs: one build, four deploy runs.
+    let first = "/explain/delivery/deployments/0";
+    check(
+        &report,
         &[
-            "report",
-            "--db",
-            &db.url,
-            "--since",
-            "2024-02-01",
-            "--until",
-            "2024-04-01",
-            "--format",
-            "json",
-            "--explain",
+            ("/dora/deployments/count", json!(1)),
+            ("/dora/change_failure_rate/failed", json!(1)),
+            ("/dora/change_failure_rate/deployments", json!(2)),
+            ("/deployments_from/production", json!(3)),
+            ("/deployments_from/not_production", json!(1)),
+            (&format!("{first}/id"), json!("ci:deploy-1")),
+            (&format!("{first}/time"), json!("2024-03-01T10:20:00Z")),
+            (
+                &format!("{first}/sha"),
+                json!("dddddddddddddddddddddddddddddddddddddddd"),
+            ),
+            (&format!("{first}/changes/0/id"), json!("acme/shop#9")),
+            ("/explain/delivery/deployments/1/id", json!("ci:deploy-2")),
+            ("/explain/delivery/deployments/1/status", json!("failure")),
+            ("/ci/workflows/0/runs", json!(1)),
+            ("/ci/workflows/1/workflow", json!("deploy")),
+            ("/ci/workflows/1/runs", json!(4)),
         ],
     );
-    assert_eq!(code, 0, "{err}");
-    let report: Value = serde_json::from_str(&out).unwrap();
-    let check = |pointer: &str, want: Value| {
-        assert_eq!(report.pointer(pointer), Some(&want), "{pointer}: {report}");
-    };
-    check("/dora/deployments/count", json!(1));
-    check("/dora/change_failure_rate/failed", json!(1));
-    check("/dora/change_failure_rate/deployments", json!(2));
-    check("/deployments_from/production", json!(3));
-    check("/deployments_from/not_production", json!(1));
-    let first = "/explain/delivery/deployments/0";
-    check(&format!("{first}/id"), json!("ci:deploy-1"));
-    check(&format!("{first}/time"), json!("2024-03-01T10:20:00Z"));
-    check(
-        &format!("{first}/sha"),
-        json!("dddddddddddddddddddddddddddddddddddddddd"),
-    );
-    check(&format!("{first}/changes/0/id"), json!("acme/shop#9"));
-    check("/explain/delivery/deployments/1/id", json!("ci:deploy-2"));
-    check("/explain/delivery/deployments/1/status", json!("failure"));
-    // The runs are still CI runs: one build, four deploy runs.
-    check("/ci/workflows/0/runs", json!(1));
-    check("/ci/workflows/1/workflow", json!("deploy"));
-    check("/ci/workflows/1/runs", json!(4));
 }
 
 both_backends!(

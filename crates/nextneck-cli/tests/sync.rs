@@ -36,6 +36,8 @@ both_backends!(
     a_jira_cloud_sync_by_next_page_token_gives_the_same_flow_and_resumes_after_kill,
     a_gitlab_incident_seen_by_sync_and_by_webhook_counts_once,
     a_github_incident_closed_reopened_and_closed_is_resolved_at_its_last_close,
+    an_organisation_syncs_as_the_repositories_it_lists,
+    a_group_syncs_as_the_projects_it_lists,
 );
 
 /// The tokens of every provider (fakes) and none of the real ones.
@@ -887,4 +889,44 @@ fn serve_runs_the_configured_syncs_at_its_start() {
     );
     assert!(!line.contains("glpat-test-token"));
     assert_eq!(report(dir, &db.url), gitlab_imported_report(&project));
+}
+
+/// `sync github --org`: the organisation's listing names the repositories,
+/// each synced as `--repo` would; the report is that of importing the same
+/// data.
+fn an_organisation_syncs_as_the_repositories_it_lists(db: Db) {
+    let replay = Replay::start();
+    let repo = sample(REPO);
+    serve(&replay, &repo, 2);
+    replay.on(
+        "/orgs/acme/repos?type=all&per_page=100",
+        vec![Response::json(200, &json!([{"full_name": REPO}]))],
+    );
+    let args = ["github", "--org", "acme", "--api-url", &replay.base];
+    let (code, out, err) = sync_with(db.dir.path(), &args, &db.url);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("synced 1 repository into "), "{out}");
+    assert_eq!(report(db.dir.path(), &db.url), imported_report(&repo));
+}
+
+/// `sync gitlab --group`: the group's listing (subgroups included) names
+/// the projects, each synced as `--project` would; the report is that of
+/// importing the same data.
+fn a_group_syncs_as_the_projects_it_lists(db: Db) {
+    let replay = Replay::start();
+    let project = gl::sample(REPO);
+    gl::serve(&replay, &project, 2);
+    replay.on(
+        "/api/v4/groups/acme/projects?include_subgroups=true&order_by=id&sort=asc&per_page=100",
+        vec![Response::json(200, &json!([{"path_with_namespace": REPO}]))],
+    );
+    let api = format!("{}/api/v4", replay.base);
+    let args = ["gitlab", "--group", "acme", "--api-url", &api];
+    let (code, out, err) = sync_with(db.dir.path(), &args, &db.url);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        report(db.dir.path(), &db.url),
+        gitlab_imported_report(&project),
+        "{out}"
+    );
 }

@@ -7,7 +7,7 @@ an organisation's, scaled by --events (the total is close to it):
 - R repositories (--repos, default 50), each its own service, deploying to
   `production`;
 - per change: one `change` line (opened, ready, first review, merged, with
-  a merge SHA; 3 % are closed unmerged) and four `ci_run` lines
+  a merge SHA; 3 % are closed unmerged) and four `ci.run` lines
   (queued/started/finished, 7 % failing);
 - every fifth merged change of a repository, a `deployment` of its merge SHA
   (8 % failing with `failure`);
@@ -63,7 +63,7 @@ def change_lines(rng, repo, n, opened):
         queued = opened + minutes(rng, 0, 600) * (k + 1)
         started = queued + minutes(rng, 0, 10)
         finished = started + minutes(rng, 2, 40)
-        lines.append({"type": "ci_run", "id": f"{repo}/run/{n}/{k}", "workflow": "ci",
+        lines.append({"type": "ci.run", "id": f"{repo}/run/{n}/{k}", "workflow": "ci",
                       "repository": repo, "sha": sha(repo, n, k), "branch": f"change-{n}",
                       "queued_at": iso(queued), "started_at": iso(started),
                       "finished_at": iso(finished),

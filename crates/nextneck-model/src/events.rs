@@ -51,6 +51,33 @@ impl Event {
         self.body.kind()
     }
 
+    /// The thing this observation belongs to, as the store indexes it:
+    /// `kind:source:id` of a deployment, release, change, CI run, incident,
+    /// postmortem, issue or push (a review belongs to its change). `None`
+    /// for observations that are not merged with others into a thing (CI
+    /// jobs, test cases, status changes, stage transitions): a store
+    /// selects those by their own time.
+    pub fn thing(&self) -> Option<String> {
+        let (kind, id) = match &self.body {
+            EventBody::Deployment(d) => ("deployment", &d.id),
+            EventBody::Release(r) => ("release", &r.id),
+            EventBody::Change(c) => ("change", &c.id),
+            EventBody::Review(r) => ("change", &r.change_id),
+            EventBody::CiRun(r) => ("ci_run", &r.id),
+            EventBody::Incident(i) => ("incident", &i.id),
+            EventBody::Postmortem(p) => ("postmortem", &p.id),
+            EventBody::Issue(i) => ("issue", &i.id),
+            EventBody::Push(p) => {
+                return Some(format!("push:{}:{}@{}", self.source, p.repository, p.after));
+            }
+            EventBody::CiJob(_)
+            | EventBody::IssueStatusChange(_)
+            | EventBody::TestCase(_)
+            | EventBody::StageTransition(_) => return None,
+        };
+        Some(format!("{kind}:{}:{id}", self.source))
+    }
+
     /// The id of the observed thing within its source (a deployment id, a
     /// change id, an incident id, a test's full name, ...).
     pub fn entity_id(&self) -> String {

@@ -28,8 +28,11 @@
 
 use nextneck_model::events::{Event, TracedEvent};
 
+mod derived;
 mod postgres_store;
 mod sqlite_store;
+
+pub use derived::{DERIVED_VERSION, ReadRange, ThingSpan};
 
 pub use postgres_store::PostgresStore;
 pub use sqlite_store::SqliteStore;
@@ -277,8 +280,9 @@ pub trait Store: Send {
         process: &mut dyn FnMut(&Delivery) -> Processed,
     ) -> Result<usize, StoreError>;
 
-    /// Throws away every derived event and outcome and queues every stored
-    /// delivery again (`nextneck reprocess`). Returns how many are queued.
+    /// Throws away every derived event, outcome and thing and queues every
+    /// stored delivery again (`nextneck reprocess`), stamping the derived
+    /// tables with [`DERIVED_VERSION`]. Returns how many are queued.
     fn requeue_all(&mut self) -> Result<u64, StoreError>;
 
     /// Counts for `nextneck status`.
@@ -292,6 +296,31 @@ pub trait Store: Send {
     /// leaving out kinds it does not use (stage transitions, CI jobs) through
     /// the `events (kind, at)` index. No kinds, no events.
     fn events_of_kinds(&mut self, kinds: &[&str]) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The oldest and the newest time of the stored events of these kinds
+    /// (what a report's window is resolved against), read by index.
+    fn event_times(&mut self, kinds: &[&str]) -> Result<(Option<i64>, Option<i64>), StoreError>;
+
+    /// The events of these kinds that a report over `range` reads, in
+    /// delivery order then sequence: every observation of each thing (see
+    /// [`derived`]) whose observations span a time in the range, or that
+    /// was never observed at any time; and every event of no thing (a test
+    /// case) with a time in the range, or none. Read by index, so the cost
+    /// follows the range, not the store.
+    fn events_in_range(
+        &mut self,
+        kinds: &[&str],
+        range: ReadRange,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Every row of the derived `things` table, by thing: for checks and
+    /// tests (an incrementally kept table equals a rebuilt one).
+    fn thing_spans(&mut self) -> Result<Vec<ThingSpan>, StoreError>;
+
+    /// Whether opening found derived tables of another definition (or
+    /// none) and queued every delivery again to rebuild them: the caller
+    /// processes the queue before it reads.
+    fn rebuilt_on_open(&self) -> bool;
 
     /// Every stored delivery, by id.
     fn deliveries(&mut self) -> Result<Vec<Delivery>, StoreError>;
@@ -445,7 +474,18 @@ fn event_from_json(delivery_id: i64, seq: u32, s: &str) -> Result<StoredEvent, S
 struct Outcome {
     status: &'static str,
     error: Option<String>,
-    events: Vec<(String, String, Option<i64>, String)>,
+    events: Vec<EventRow>,
+}
+
+/// One event as stored: its row in `events`, and the thing it belongs to.
+#[derive(Clone, Debug)]
+struct EventRow {
+    kind: &'static str,
+    entity: String,
+    at: Option<i64>,
+    data: String,
+    /// [`Event::thing`].
+    thing: Option<String>,
 }
 
 fn outcome_of(result: Processed) -> Outcome {
@@ -470,13 +510,12 @@ fn outcome_of(result: Processed) -> Outcome {
             error: None,
             events: events
                 .iter()
-                .map(|e| {
-                    (
-                        e.kind().to_owned(),
-                        e.entity_id(),
-                        e.at,
-                        serde_json::to_string(e).unwrap_or_else(|_| "null".to_owned()),
-                    )
+                .map(|e| EventRow {
+                    kind: e.kind(),
+                    entity: e.entity_id(),
+                    at: e.at,
+                    data: serde_json::to_string(e).unwrap_or_else(|_| "null".to_owned()),
+                    thing: e.thing(),
                 })
                 .collect(),
         },

@@ -12,9 +12,11 @@
 
 use postgres::{Client, NoTls};
 
+use crate::derived::BatchSpans;
 use crate::{
     Appended, Delivery, Failure, MAX_ATTEMPTS, NewDelivery, Origin, Outcome, Processed,
-    ProviderCount, RECENT_FAILURES, Status, Store, StoreError, StoredEvent, event_from_json,
+    ProviderCount, RECENT_FAILURES, ReadRange, Status, Store, StoreError, StoredEvent, ThingSpan,
+    event_from_json,
     headers_from_json, headers_to_json, outcome_of, set_aside_reason, storable, write_error,
 };
 
@@ -48,14 +50,25 @@ CREATE TABLE IF NOT EXISTS events (
     entity_id TEXT NOT NULL,
     at BIGINT,
     data TEXT NOT NULL,
+    thing TEXT,
     PRIMARY KEY (delivery_id, seq)
 );
 CREATE INDEX IF NOT EXISTS events_kind ON events (kind, at);
 ";
 
+/// Queues every delivery again and throws away what was derived from them,
+/// stamping the derived tables' version (in the caller's transaction, which
+/// holds the queue's lock).
+const REQUEUE_ALL: &str = "
+DELETE FROM events; DELETE FROM outcomes; DELETE FROM things;
+INSERT INTO queue (delivery_id) SELECT id FROM deliveries ON CONFLICT DO NOTHING;
+INSERT INTO meta (key, value) VALUES ('derived', '1') ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;
+";
+
 /// A store in a PostgreSQL database.
 pub struct PostgresStore {
     client: Client,
+    rebuilt: bool,
 }
 
 impl PostgresStore {
@@ -84,8 +97,10 @@ impl PostgresStore {
             )?;
         }
         tx.batch_execute(crate::SYNC_SCHEMA)?;
+        tx.batch_execute(crate::derived::SCHEMA)?;
+        let rebuilt = rebuild_outdated(&mut tx)?;
         tx.commit()?;
-        Ok(PostgresStore { client })
+        Ok(PostgresStore { client, rebuilt })
     }
 }
 
@@ -205,11 +220,8 @@ impl Store for PostgresStore {
 
     fn requeue_all(&mut self) -> Result<u64, StoreError> {
         let mut tx = self.client.transaction()?;
-        tx.batch_execute(
-            "LOCK TABLE queue IN EXCLUSIVE MODE;
-             DELETE FROM events; DELETE FROM outcomes;
-             INSERT INTO queue (delivery_id) SELECT id FROM deliveries ON CONFLICT DO NOTHING;",
-        )?;
+        tx.batch_execute("LOCK TABLE queue IN EXCLUSIVE MODE;")?;
+        tx.batch_execute(REQUEUE_ALL)?;
         let n: i64 = tx.query_one("SELECT count(*) FROM queue", &[])?.get(0);
         tx.commit()?;
         Ok(n as u64)
@@ -321,6 +333,69 @@ impl Store for PostgresStore {
             .collect()
     }
 
+    fn event_times(&mut self, kinds: &[&str]) -> Result<(Option<i64>, Option<i64>), StoreError> {
+        let (mut oldest, mut newest): (Option<i64>, Option<i64>) = (None, None);
+        for kind in kinds {
+            let row = self.client.query_one(
+                "SELECT (SELECT at FROM events WHERE kind = $1 AND at IS NOT NULL ORDER BY at ASC LIMIT 1),
+                        (SELECT at FROM events WHERE kind = $1 AND at IS NOT NULL ORDER BY at DESC LIMIT 1)",
+                &[kind],
+            )?;
+            let (first, last): (Option<i64>, Option<i64>) = (row.get(0), row.get(1));
+            oldest = [oldest, first].into_iter().flatten().min();
+            newest = [newest, last].into_iter().flatten().max();
+        }
+        Ok((oldest, newest))
+    }
+
+    fn events_in_range(
+        &mut self,
+        kinds: &[&str],
+        range: ReadRange,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+        let rows = self.client.query(
+            "SELECT e.delivery_id, e.seq, e.data FROM things t JOIN events e ON e.thing = t.thing
+              WHERE t.kind = ANY($3) AND e.kind = ANY($3) AND t.last_at >= $1 AND t.first_at < $2
+             UNION ALL
+             SELECT e.delivery_id, e.seq, e.data FROM things t JOIN events e ON e.thing = t.thing
+              WHERE t.kind = ANY($3) AND e.kind = ANY($3) AND t.last_at IS NULL
+             UNION ALL
+             SELECT delivery_id, seq, data FROM events
+              WHERE kind = ANY($3) AND thing IS NULL AND at >= $1 AND at < $2
+             UNION ALL
+             SELECT delivery_id, seq, data FROM events
+              WHERE kind = ANY($3) AND thing IS NULL AND at IS NULL
+             ORDER BY 1, 2",
+            &[&range.from, &range.until, &kinds],
+        )?;
+        stored_events(&rows)
+    }
+
+    fn thing_spans(&mut self) -> Result<Vec<ThingSpan>, StoreError> {
+        Ok(self
+            .client
+            .query(
+                "SELECT thing, kind, first_at, last_at FROM things ORDER BY thing COLLATE \"C\"",
+                &[],
+            )?
+            .iter()
+            .map(|r| ThingSpan {
+                thing: r.get(0),
+                kind: r.get(1),
+                first_at: r.get(2),
+                last_at: r.get(3),
+            })
+            .collect())
+    }
+
+    fn rebuilt_on_open(&self) -> bool {
+        self.rebuilt
+    }
+
     fn deliveries(&mut self) -> Result<Vec<Delivery>, StoreError> {
         Ok(self
             .client
@@ -363,6 +438,62 @@ impl Store for PostgresStore {
     }
 }
 
+/// Brings the derived tables up to [`crate::DERIVED_VERSION`] (under the
+/// schema's advisory lock): a store made before them gets the events'
+/// `thing` column, and every delivery is queued again so that processing
+/// rebuilds them; a store without deliveries is only stamped. True when it
+/// queued.
+fn rebuild_outdated(tx: &mut postgres::Transaction<'_>) -> Result<bool, StoreError> {
+    let current: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM meta WHERE key = 'derived' AND value = $1",
+            &[&crate::DERIVED_VERSION],
+        )?
+        .get(0);
+    if current > 0 {
+        return Ok(false);
+    }
+    tx.batch_execute(
+        "ALTER TABLE events ADD COLUMN IF NOT EXISTS thing TEXT;
+         CREATE INDEX IF NOT EXISTS events_thing ON events (thing);
+         LOCK TABLE queue IN EXCLUSIVE MODE;",
+    )?;
+    let deliveries: i64 = tx
+        .query_one("SELECT count(*) FROM deliveries", &[])?
+        .get(0);
+    tx.batch_execute(REQUEUE_ALL)?;
+    Ok(deliveries > 0)
+}
+
+/// Widens each thing's span by a batch's observations, in thing order (so
+/// that two servers' transactions take the rows' locks in one order).
+fn widen_things(
+    tx: &mut postgres::Transaction<'_>,
+    spans: &BatchSpans,
+) -> Result<(), StoreError> {
+    let upsert = tx.prepare(
+        "INSERT INTO things (thing, kind, first_at, last_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (thing) DO UPDATE SET
+             first_at = LEAST(things.first_at, EXCLUDED.first_at),
+             last_at = GREATEST(things.last_at, EXCLUDED.last_at)",
+    )?;
+    for s in spans.spans() {
+        tx.execute(&upsert, &[&s.thing, &s.kind, &s.first_at, &s.last_at])?;
+    }
+    Ok(())
+}
+
+/// Reads `(delivery_id, seq, data)` rows into events.
+fn stored_events(rows: &[postgres::Row]) -> Result<Vec<StoredEvent>, StoreError> {
+    rows.iter()
+        .map(|r| {
+            let seq: i32 = r.get(1);
+            let data: String = r.get(2);
+            event_from_json(r.get(0), seq as u32, &data)
+        })
+        .collect()
+}
+
 /// Writes claimed deliveries' events and outcomes and takes them off the
 /// queue, in the caller's transaction.
 fn write_outcomes(
@@ -370,15 +501,20 @@ fn write_outcomes(
     outcomes: &[(i64, Outcome)],
 ) -> Result<(), StoreError> {
     let event = tx.prepare(
-        "INSERT INTO events (delivery_id, seq, kind, entity_id, at, data) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO events (delivery_id, seq, kind, entity_id, at, data, thing) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )?;
     let outcome = tx.prepare(
         "INSERT INTO outcomes (delivery_id, status, error, events) VALUES ($1, $2, $3, $4)",
     )?;
     let dequeue = tx.prepare("DELETE FROM queue WHERE delivery_id = $1")?;
+    let mut spans = BatchSpans::default();
     for (id, o) in outcomes {
-        for (seq, (kind, entity, at, data)) in o.events.iter().enumerate() {
-            tx.execute(&event, &[id, &(seq as i32), kind, entity, at, data])?;
+        for (seq, e) in o.events.iter().enumerate() {
+            tx.execute(
+                &event,
+                &[id, &(seq as i32), &e.kind, &e.entity, &e.at, &e.data, &e.thing],
+            )?;
+            spans.add(e);
         }
         tx.execute(
             &outcome,
@@ -386,7 +522,7 @@ fn write_outcomes(
         )?;
         tx.execute(&dequeue, &[id])?;
     }
-    Ok(())
+    widen_things(tx, &spans)
 }
 
 impl PostgresStore {

@@ -12,9 +12,11 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::derived::BatchSpans;
 use crate::{
     Appended, Delivery, Failure, MAX_ATTEMPTS, NewDelivery, Origin, Outcome, Processed,
-    ProviderCount, RECENT_FAILURES, Status, Store, StoreError, StoredEvent, event_from_json,
+    ProviderCount, RECENT_FAILURES, ReadRange, Status, Store, StoreError, StoredEvent, ThingSpan,
+    event_from_json,
     headers_from_json, headers_to_json, outcome_of, set_aside_reason, storable, write_error,
 };
 
@@ -48,9 +50,18 @@ CREATE TABLE IF NOT EXISTS events (
     entity_id TEXT NOT NULL,
     at BIGINT,
     data TEXT NOT NULL,
+    thing TEXT,
     PRIMARY KEY (delivery_id, seq)
 );
 CREATE INDEX IF NOT EXISTS events_kind ON events (kind, at);
+";
+
+/// Queues every delivery again and throws away what was derived from them,
+/// stamping the derived tables' version (in the caller's transaction).
+const REQUEUE_ALL: &str = "
+DELETE FROM events; DELETE FROM outcomes; DELETE FROM things;
+INSERT INTO queue (delivery_id) SELECT id FROM deliveries WHERE true ON CONFLICT DO NOTHING;
+INSERT INTO meta (key, value) VALUES ('derived', '1') ON CONFLICT (key) DO UPDATE SET value = excluded.value;
 ";
 
 /// How long a connection waits for another's lock.
@@ -69,6 +80,7 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 pub struct SqliteStore {
     conn: Connection,
     path: String,
+    rebuilt: bool,
 }
 
 impl SqliteStore {
@@ -93,25 +105,30 @@ impl SqliteStore {
                     pause = (pause * 2).min(Duration::from_millis(100));
                 }
                 Err(e) => return Err(err(e)),
-                Ok(conn) => {
+                Ok((conn, rebuilt)) => {
                     return Ok(SqliteStore {
                         conn,
                         path: path.to_owned(),
+                        rebuilt,
                     });
                 }
             }
         }
     }
 
-    fn open_once(path: &str) -> rusqlite::Result<Connection> {
+    /// Opens the file, creates or migrates the schema, and rebuilds
+    /// derived tables of another version (true when it did).
+    fn open_once(path: &str) -> rusqlite::Result<(Connection, bool)> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(crate::SYNC_SCHEMA)?;
+        conn.execute_batch(crate::derived::SCHEMA)?;
         migrate(&mut conn)?;
-        Ok(conn)
+        let rebuilt = rebuild_outdated(&mut conn)?;
+        Ok((conn, rebuilt))
     }
 
     fn err(&self, source: rusqlite::Error) -> StoreError {
@@ -136,10 +153,11 @@ impl SqliteStore {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(err)?;
         let mut done = 0;
+        let mut spans = BatchSpans::default();
         {
             let mut event = tx
                 .prepare_cached(
-                    "INSERT INTO events (delivery_id, seq, kind, entity_id, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO events (delivery_id, seq, kind, entity_id, at, data, thing) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(err)?;
             let mut outcome = tx
@@ -154,10 +172,11 @@ impl SqliteStore {
                 if dequeue.execute(params![id]).map_err(err)? == 0 {
                     continue;
                 }
-                for (seq, (kind, entity, at, data)) in o.events.iter().enumerate() {
+                for (seq, e) in o.events.iter().enumerate() {
                     event
-                        .execute(params![id, seq as i64, kind, entity, at, data])
+                        .execute(params![id, seq as i64, e.kind, e.entity, e.at, e.data, e.thing])
                         .map_err(err)?;
+                    spans.add(e);
                 }
                 outcome
                     .execute(params![id, o.status, o.error, o.events.len() as i64])
@@ -165,6 +184,7 @@ impl SqliteStore {
                 done += 1;
             }
         }
+        widen_things(&tx, &spans).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(done)
     }
@@ -232,6 +252,77 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         )?;
     }
     tx.commit()
+}
+
+/// Brings a store made before the derived tables up to them: the events'
+/// `thing` column and its index.
+fn migrate_things(conn: &mut Connection) -> rusqlite::Result<()> {
+    let has_thing: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('events') WHERE name = 'thing'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_thing {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let again: bool = tx.query_row(
+            "SELECT count(*) > 0 FROM pragma_table_info('events') WHERE name = 'thing'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !again {
+            tx.execute_batch("ALTER TABLE events ADD COLUMN thing TEXT;")?;
+        }
+        tx.commit()?;
+    }
+    conn.execute_batch("CREATE INDEX IF NOT EXISTS events_thing ON events (thing);")
+}
+
+/// When the derived tables are of another version (or the store predates
+/// them), queues every delivery again so that processing rebuilds them; a
+/// store without deliveries is only stamped. True when it queued.
+fn rebuild_outdated(conn: &mut Connection) -> rusqlite::Result<bool> {
+    migrate_things(conn)?;
+    let current = |c: &Connection| -> rusqlite::Result<bool> {
+        c.query_row(
+            "SELECT count(*) > 0 FROM meta WHERE key = 'derived' AND value = ?1",
+            params![crate::DERIVED_VERSION],
+            |r| r.get(0),
+        )
+    };
+    if current(conn)? {
+        return Ok(false);
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if current(&tx)? {
+        return Ok(false);
+    }
+    let deliveries: i64 = tx.query_row("SELECT count(*) FROM deliveries", [], |r| r.get(0))?;
+    tx.execute_batch(REQUEUE_ALL)?;
+    tx.commit()?;
+    Ok(deliveries > 0)
+}
+
+/// Widens each thing's span by a batch's observations, in thing order.
+fn widen_things(tx: &rusqlite::Transaction<'_>, spans: &BatchSpans) -> rusqlite::Result<()> {
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO things (thing, kind, first_at, last_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (thing) DO UPDATE SET
+             first_at = coalesce(min(things.first_at, excluded.first_at), things.first_at, excluded.first_at),
+             last_at = coalesce(max(things.last_at, excluded.last_at), things.last_at, excluded.last_at)",
+    )?;
+    for s in spans.spans() {
+        upsert.execute(params![s.thing, s.kind, s.first_at, s.last_at])?;
+    }
+    Ok(())
+}
+
+/// Reads `(delivery_id, seq, data)` rows into events.
+fn stored_events(
+    rows: Vec<(i64, i64, String)>,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    rows.into_iter()
+        .map(|(d, s, data)| event_from_json(d, s as u32, &data))
+        .collect()
 }
 
 fn delivery_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
@@ -381,11 +472,7 @@ impl Store for SqliteStore {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(err)?;
-        tx.execute_batch(
-            "DELETE FROM events; DELETE FROM outcomes;
-             INSERT INTO queue (delivery_id) SELECT id FROM deliveries WHERE true ON CONFLICT DO NOTHING;",
-        )
-        .map_err(err)?;
+        tx.execute_batch(REQUEUE_ALL).map_err(err)?;
         let n: i64 = tx
             .query_row("SELECT count(*) FROM queue", [], |r| r.get(0))
             .map_err(err)?;
@@ -518,6 +605,86 @@ impl Store for SqliteStore {
         rows.into_iter()
             .map(|(d, s, data)| event_from_json(d, s as u32, &data))
             .collect()
+    }
+
+    fn event_times(&mut self, kinds: &[&str]) -> Result<(Option<i64>, Option<i64>), StoreError> {
+        let (mut oldest, mut newest): (Option<i64>, Option<i64>) = (None, None);
+        for kind in kinds {
+            let end = |order: &str| -> rusqlite::Result<Option<i64>> {
+                self.conn
+                    .prepare_cached(&format!(
+                        "SELECT at FROM events WHERE kind = ?1 AND at IS NOT NULL ORDER BY at {order} LIMIT 1"
+                    ))?
+                    .query_row(params![kind], |r| r.get(0))
+                    .optional()
+            };
+            let first = end("ASC").map_err(|e| self.err(e))?;
+            let last = end("DESC").map_err(|e| self.err(e))?;
+            oldest = [oldest, first].into_iter().flatten().min();
+            newest = [newest, last].into_iter().flatten().max();
+        }
+        Ok((oldest, newest))
+    }
+
+    fn events_in_range(
+        &mut self,
+        kinds: &[&str],
+        range: ReadRange,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        // ?1 and ?2 are the range; the kinds follow.
+        let list = (3..kinds.len() + 3)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT e.delivery_id, e.seq, e.data FROM things t JOIN events e ON e.thing = t.thing
+              WHERE t.kind IN ({list}) AND e.kind IN ({list}) AND t.last_at >= ?1 AND t.first_at < ?2
+             UNION ALL
+             SELECT e.delivery_id, e.seq, e.data FROM things t JOIN events e ON e.thing = t.thing
+              WHERE t.kind IN ({list}) AND e.kind IN ({list}) AND t.last_at IS NULL
+             UNION ALL
+             SELECT delivery_id, seq, data FROM events
+              WHERE kind IN ({list}) AND thing IS NULL AND at >= ?1 AND at < ?2
+             UNION ALL
+             SELECT delivery_id, seq, data FROM events
+              WHERE kind IN ({list}) AND thing IS NULL AND at IS NULL
+             ORDER BY 1, 2"
+        );
+        let mut args: Vec<&dyn rusqlite::ToSql> = vec![&range.from, &range.until];
+        args.extend(kinds.iter().map(|k| k as &dyn rusqlite::ToSql));
+        let rows: Vec<(i64, i64, String)> = self
+            .conn
+            .prepare(&sql)
+            .map_err(|e| self.err(e))?
+            .query_map(args.as_slice(), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        stored_events(rows)
+    }
+
+    fn thing_spans(&mut self) -> Result<Vec<ThingSpan>, StoreError> {
+        self.conn
+            .prepare("SELECT thing, kind, first_at, last_at FROM things ORDER BY thing")
+            .map_err(|e| self.err(e))?
+            .query_map([], |r| {
+                Ok(ThingSpan {
+                    thing: r.get(0)?,
+                    kind: r.get(1)?,
+                    first_at: r.get(2)?,
+                    last_at: r.get(3)?,
+                })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    fn rebuilt_on_open(&self) -> bool {
+        self.rebuilt
     }
 
     fn deliveries(&mut self) -> Result<Vec<Delivery>, StoreError> {

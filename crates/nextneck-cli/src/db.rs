@@ -31,11 +31,42 @@ impl DbArgs {
     }
 }
 
-/// Opens the store, naming the URL (without credentials) on failure.
+/// Opens the store, naming the URL (without credentials) on failure. A
+/// store whose derived tables are of an older version was queued again on
+/// open; it is processed here, once, before any command reads it.
 pub fn open(url: &str) -> anyhow::Result<Box<dyn nextneck_store::Store>> {
-    nextneck_store::open(url).map_err(|e| {
+    let mut store = nextneck_store::open(url).map_err(|e| {
         anyhow::Error::new(e).context(format!("could not open the event store {}", redact(url)))
-    })
+    })?;
+    if store.rebuilt_on_open() {
+        eprintln!(
+            "nextneck: rebuilding the derived tables of {} from its deliveries (once, after an upgrade)",
+            redact(url)
+        );
+        nextneck_server::process_pending(store.as_mut()).map_err(|e| {
+            anyhow::Error::new(e).context(format!(
+                "could not rebuild the derived tables of {}; run `nextneck reprocess`",
+                redact(url)
+            ))
+        })?;
+    }
+    Ok(store)
+}
+
+/// The events a delivery report over `settings` reads (its window and the
+/// look-back, through the store's derived tables), with `settings.read`
+/// set: [`nextneck_server::delivery_events`].
+pub fn delivery_events(
+    url: &str,
+    settings: &mut nextneck_metrics::DeliverySettings,
+) -> anyhow::Result<Vec<nextneck_store::StoredEvent>> {
+    use anyhow::Context;
+    let mut store = open(url)?;
+    match nextneck_server::delivery_events(store.as_mut(), settings) {
+        Ok(stored) => Ok(stored),
+        Err(nextneck_server::ReadEventsError::Window(e)) => Err(UsageError(e.to_string()).into()),
+        Err(e) => Err(e).with_context(|| format!("could not read the events of {}", redact(url))),
+    }
 }
 
 /// Checks that `url` is a store URL and, for SQLite, that the file exists:

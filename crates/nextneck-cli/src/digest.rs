@@ -272,10 +272,10 @@ fn delivery_reports(
             None
         }
     };
-    let stored = db::read_events(url, nextneck_metrics::delivery::KINDS)?;
-    let traced = nextneck_store::traced(&stored);
-    let mut report = |(since, until): (Timestamp, Timestamp)| {
+    let mut report = |(since, until): (Timestamp, Timestamp)| -> anyhow::Result<Report> {
         d.window = range(since, until);
+        let stored = db::delivery_events(url, &mut d)?;
+        let traced = nextneck_store::traced(&stored);
         nextneck_metrics::delivery_report(&traced, history.as_ref(), &d).map_err(report_error)
     };
     Ok((report(now)?, report(before)?))

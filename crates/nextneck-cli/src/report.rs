@@ -382,7 +382,7 @@ fn run_events(args: &ReportArgs, settings: &Settings, url: &str) -> anyhow::Resu
         }
         None => None,
     };
-    let stored = db::read_events(url, nextneck_metrics::delivery::KINDS)?;
+    let stored = db::delivery_events(url, &mut delivery)?;
     let traced = nextneck_store::traced(&stored);
     let report = nextneck_metrics::delivery_report(&traced, history.as_ref(), &delivery).map_err(
         |e| match e {

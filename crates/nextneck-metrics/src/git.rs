@@ -126,6 +126,7 @@ pub fn report_and_failed_changes(
             shallow: history.shallow,
             db: None,
             events: None,
+            read: None,
         },
         window: Window {
             since,

@@ -153,6 +153,25 @@ pub struct Source {
     pub db: Option<String>,
     /// Normalized events read from the store; `None` for a git report.
     pub events: Option<usize>,
+    /// The times a windowed events report read (the window widened by the
+    /// look-back before and after it), when that left some of the store's
+    /// events out; absent when every event was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read: Option<ReadSpan>,
+}
+
+/// What a windowed events report read: every thing observed within
+/// `[since, until)` (docs/metrics.md, "What a report reads").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ReadSpan {
+    /// Start, inclusive.
+    #[serde(with = "serde_rfc3339")]
+    pub since: Timestamp,
+    /// End, exclusive.
+    #[serde(with = "serde_rfc3339")]
+    pub until: Timestamp,
+    /// The look-back, in days, before and after the window.
+    pub look_back_days: i64,
 }
 
 /// How deployments were recognised.

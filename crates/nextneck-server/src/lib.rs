@@ -473,6 +473,42 @@ pub fn process_pending(store: &mut dyn Store) -> Result<usize, StoreError> {
     }
 }
 
+/// Why the events of a delivery report could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadEventsError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The window is empty.
+    #[error(transparent)]
+    Window(#[from] nextneck_metrics::ReportError),
+}
+
+/// The events a delivery report over `settings` reads, and `settings.read`
+/// set to what was read: the window widened by the look-back
+/// ([`nextneck_metrics::delivery::read_range`]), through the store's
+/// derived tables, or every event when that range holds them all (or the
+/// window is `--all`). The one read of `report --db`, `digest`, the API,
+/// the dashboard and `/metrics`.
+pub fn delivery_events(
+    store: &mut dyn Store,
+    settings: &mut DeliverySettings,
+) -> Result<Vec<nextneck_store::StoredEvent>, ReadEventsError> {
+    use nextneck_metrics::delivery::{KINDS, read_range};
+    let (oldest, newest) = store.event_times(KINDS)?;
+    settings.read = read_range(settings, oldest, newest)?;
+    Ok(match settings.read {
+        None => store.events_of_kinds(KINDS)?,
+        Some(read) => store.events_in_range(
+            KINDS,
+            nextneck_store::ReadRange {
+                from: read.since,
+                until: read.until,
+            },
+        )?,
+    })
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cause = e.source();

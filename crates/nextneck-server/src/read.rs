@@ -20,7 +20,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use base64::Engine as _;
 use nextneck_ingest::signature;
-use nextneck_metrics::delivery::{Filter, KINDS};
+use nextneck_metrics::delivery::Filter;
 use nextneck_metrics::flow::{FlowError, FlowReport, FlowSettings};
 use nextneck_metrics::forecast::{
     DEFAULT_SEED, DEFAULT_TRIALS, ForecastError, ForecastReport, ForecastSettings,
@@ -499,7 +499,6 @@ pub(crate) fn delivery_report(
     q: &DeliveryQuery,
     series: bool,
 ) -> Result<Report, ApiError> {
-    let stored = read_store(shared, |s| s.events_of_kinds(KINDS))?;
     let mut settings = shared.read.delivery.clone();
     settings.window = q.window;
     settings.filter = q.filter.clone();
@@ -507,6 +506,24 @@ pub(crate) fn delivery_report(
     settings.series = series;
     // Only an empty store's default window depends on it.
     settings.now = Some(crate::now_ms() / 1000);
+    let mut window_error = None;
+    let stored = read_store(shared, |s| {
+        match crate::delivery_events(s, &mut settings) {
+            Ok(stored) => Ok(stored),
+            Err(crate::ReadEventsError::Store(e)) => Err(e),
+            Err(crate::ReadEventsError::Window(e)) => {
+                window_error = Some(e);
+                Ok(Vec::new())
+            }
+        }
+    })?;
+    if let Some(e) = window_error {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "empty_window",
+            e.to_string(),
+        ));
+    }
     nextneck_metrics::delivery_report(&nextneck_store::traced(&stored), None, &settings).map_err(
         |e| match e {
             ReportError::EmptyWindow { .. } => {

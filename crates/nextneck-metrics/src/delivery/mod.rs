@@ -65,6 +65,12 @@ pub use self::names::glob_match;
 /// start with either followed by a separator (`prod-eu`, `production/us`).
 pub const DEFAULT_PRODUCTION: &str = r"(?i)^(prod|production)([-_./: ].*)?$";
 
+/// How far before and after its window a report reads by default, in
+/// days: long enough for a repository that deploys at least once a quarter
+/// to have its previous deployment read (docs/metrics.md, "What a report
+/// reads").
+pub const DEFAULT_LOOK_BACK_DAYS: i64 = 90;
+
 /// The kinds a delivery report reads from the store.
 pub const KINDS: &[&str] = &[
     "deployment",
@@ -213,6 +219,12 @@ pub struct DeliverySettings {
     pub codeowners: Vec<String>,
     /// `--repo`, `--service`, `--team`.
     pub filter: Filter,
+    /// How far before and after the window a windowed read of a store
+    /// reaches, in days ([`read_range`]).
+    pub look_back_days: i64,
+    /// What the caller read, when [`read_range`] left some of the store's
+    /// events out; `None` when every event was read.
+    pub read: Option<ReadSpan>,
     /// The caller's clock, used for one thing only: when the store holds no
     /// event at all, the default window ends with this time's day (instead
     /// of the Unix epoch's). Any event makes the report independent of it.
@@ -241,6 +253,8 @@ impl DeliverySettings {
             teams: Vec::new(),
             codeowners: Vec::new(),
             filter: Filter::default(),
+            look_back_days: DEFAULT_LOOK_BACK_DAYS,
+            read: None,
             now: None,
         }
     }
@@ -288,7 +302,34 @@ impl Span {
     }
 }
 
-/// The window's production deployments: those selected with a time in the
+/// What a report over `settings` reads from a store whose events (of
+/// [`KINDS`]) span `oldest..=newest`: the window widened by the look-back
+/// before and after it, or `None` for every event (`--all`, an empty
+/// store, or a widened window that holds every event anyway). The window is
+/// resolved exactly as the report resolves it, so the events read hold the
+/// window's newest event.
+pub fn read_range(
+    settings: &DeliverySettings,
+    oldest: Option<Timestamp>,
+    newest: Option<Timestamp>,
+) -> Result<Option<ReadSpan>, ReportError> {
+    let (Some(oldest), Some(newest)) = (oldest, newest) else {
+        return Ok(None);
+    };
+    if settings.window == WindowSpec::All {
+        return Ok(None);
+    }
+    let (since, until, _) = resolve_window(settings.window, oldest, newest, DefaultStart::Fixed)?;
+    let look_back = settings.look_back_days.max(0) * DAY;
+    let read = ReadSpan {
+        since: since.saturating_sub(look_back),
+        until: until.saturating_add(look_back),
+        look_back_days: settings.look_back_days.max(0),
+    };
+    Ok((read.since > oldest || read.until <= newest).then_some(read))
+}
+
+/// The window's production deployments: those selected with a time in the/// The window's production deployments: those selected with a time in the
 /// window, and of them the successes and the failures, in time order.
 struct InWindow {
     deployments: Vec<DeploymentIx>,
@@ -367,6 +408,7 @@ pub fn delivery_report(
         dora: &dora,
         counted: &counted,
         production: &settings.production,
+        read: settings.read,
     }));
     notices.extend(sample_notices(&dora, bottleneck.as_ref()));
     notices.extend(notices::unlinked(&unlinked));
@@ -467,5 +509,6 @@ fn source(
         shallow: history.is_some_and(|h| h.shallow),
         db: Some(settings.db.clone()),
         events: Some(events.len()),
+        read: settings.read,
     }
 }

@@ -7,7 +7,8 @@ use regex::Regex;
 use super::stages::Counted;
 use super::things::Things;
 use crate::dora::{Baseline, NegativeLead, baseline_notice, negative_lead_times_notice};
-use crate::report::{Dora, Notice, Unlinked};
+use crate::report::{Dora, Notice, ReadSpan, Unlinked};
+use crate::time::rfc3339;
 use crate::words::plural;
 
 /// What the notices are about.
@@ -18,12 +19,14 @@ pub(super) struct Facts<'a> {
     pub(super) dora: &'a Dora,
     pub(super) counted: &'a Counted,
     pub(super) production: &'a Regex,
+    /// What a windowed read covered, when it left events out.
+    pub(super) read: Option<ReadSpan>,
 }
 
 /// The notices, in the order the report lists them.
 pub(super) fn of(f: &Facts<'_>) -> Vec<Notice> {
     let mut notices = Vec::new();
-    if f.events == 0 {
+    if f.events == 0 && f.read.is_none() {
         notices.push(Notice {
             code: "no_events",
             message: "the event store holds no delivery events yet: point webhooks at `nextneck serve`, or load API exports with `nextneck import` (docs/events.md)".to_owned(),
@@ -35,6 +38,7 @@ pub(super) fn of(f: &Facts<'_>) -> Vec<Notice> {
             Baseline::OldestOfEachService,
             f.counted.baseline_changes,
         ));
+        notices.extend(f.read.map(look_back));
     }
     if f.counted.negative_dropped > 0 {
         notices.push(negative_lead_times_notice(
@@ -52,6 +56,21 @@ pub(super) fn of(f: &Facts<'_>) -> Vec<Notice> {
         });
     }
     notices
+}
+
+/// `look_back`: a windowed read cut the history, and some deployment of the
+/// window is the first its service had in what was read, so the changes it
+/// shipped are not counted; an earlier deployment may lie before the read.
+fn look_back(read: ReadSpan) -> Notice {
+    Notice {
+        code: "look_back",
+        message: format!(
+            "the report read the things observed from {} to {} (the window and {} before and after it); a deployment of the window with no earlier one of its service in that time may have one before it: a longer look-back (`--look-back`, `look_back_days` in [delivery]) or --all counts its changes",
+            rfc3339(read.since),
+            rfc3339(read.until),
+            plural(read.look_back_days as usize, "day", "days"),
+        ),
+    }
 }
 
 /// `no_deployments` when no production deployment is recognised,

@@ -14,6 +14,7 @@
 //! link_incidents = "explicit_or_service" # or "explicit"
 //! deployments_from = "auto"            # or ["deployments"], ["releases"], ["deployments", "releases"]
 //! prereleases = false                  # whether pre-releases count when releases do
+//! look_back_days = 90                  # how far before and after its window a report reads
 //!
 //! [services.checkout]
 //! repositories = ["acme/shop", "acme/checkout-*"]
@@ -35,6 +36,9 @@ use serde::Deserialize;
 
 use crate::UsageError;
 
+/// The longest look-back, in days (a century).
+pub const MAX_LOOK_BACK_DAYS: i64 = 36_525;
+
 /// The `[delivery]` section.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,6 +51,7 @@ pub struct DeliverySection {
     link_incidents: Option<String>,
     deployments_from: Option<OneOrMany>,
     prereleases: Option<bool>,
+    look_back_days: Option<i64>,
 }
 
 /// A word or a list of words.
@@ -96,6 +101,8 @@ pub struct DeliveryConfig {
     pub deployments_from: Option<DeploymentSources>,
     /// `[delivery] prereleases`.
     pub prereleases: Option<bool>,
+    /// `[delivery] look_back_days`.
+    pub look_back_days: Option<i64>,
     /// `[services.NAME]`, by name.
     pub services: Vec<ServiceRule>,
     /// `[teams.NAME]`, by name.
@@ -166,6 +173,18 @@ pub fn from_file(file: crate::config::Config) -> Result<DeliveryConfig, String> 
             })
             .transpose()?,
         prereleases: d.prereleases,
+        look_back_days: d
+            .look_back_days
+            .map(|days| {
+                if (0..=MAX_LOOK_BACK_DAYS).contains(&days) {
+                    Ok(days)
+                } else {
+                    Err(format!(
+                        "[delivery] look_back_days: {days} is not a number of days from 0 to {MAX_LOOK_BACK_DAYS}"
+                    ))
+                }
+            })
+            .transpose()?,
         services: file
             .services
             .into_iter()

@@ -63,6 +63,13 @@ pub struct ReportArgs {
     #[arg(long, value_name = "RULE", value_parser = link_incidents)]
     link_incidents: Option<IncidentLinking>,
 
+    /// With --db: how many days before and after the window the report
+    /// reads, so that a window's deployments find the changes, incidents
+    /// and recoveries they link to. Default: `look_back_days` in
+    /// nextneck.toml's [delivery], else 90. `--all` reads everything.
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(i64).range(0..=delivery_config::MAX_LOOK_BACK_DAYS))]
+    look_back: Option<i64>,
+
     /// The configuration file (default: ./nextneck.toml when it exists).
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
@@ -239,6 +246,7 @@ pub fn delivery_defaults(
     d.link_incidents = file.link_incidents.unwrap_or(d.link_incidents);
     d.deployments_from = file.deployments_from.unwrap_or(d.deployments_from);
     d.prereleases = file.prereleases.unwrap_or(d.prereleases);
+    d.look_back_days = file.look_back_days.unwrap_or(d.look_back_days);
     d.services = file.services;
     d.teams = file.teams;
     Ok(d)
@@ -265,6 +273,7 @@ fn resolve_delivery(
     d.link_changes = args.link_changes.unwrap_or(d.link_changes);
     d.link_incidents = args.link_incidents.unwrap_or(d.link_incidents);
     d.deployments_from = args.deployments_from.unwrap_or(d.deployments_from);
+    d.look_back_days = args.look_back.unwrap_or(d.look_back_days);
     for team in &args.teams {
         if !d.teams.iter().any(|t| t.name.eq_ignore_ascii_case(team)) {
             let known: Vec<&str> = d.teams.iter().map(|t| t.name.as_str()).collect();
@@ -308,6 +317,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
             (args.link_changes.is_some(), "--link-changes"),
             (args.link_incidents.is_some(), "--link-incidents"),
             (args.deployments_from.is_some(), "--deployments-from"),
+            (args.look_back.is_some(), "--look-back"),
         ];
         if let Some((_, flag)) = only_events.iter().find(|(given, _)| *given) {
             return Err(UsageError(format!(

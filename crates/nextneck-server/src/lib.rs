@@ -456,7 +456,9 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     nextneck_ingest::escape_control(&text)
 }
 
-fn process_batch(store: &mut dyn Store, limit: usize) -> Result<usize, StoreError> {
+/// Processes up to `limit` queued deliveries in one transaction (what the
+/// processor thread does each time); returns how many.
+pub fn process_batch(store: &mut dyn Store, limit: usize) -> Result<usize, StoreError> {
     store.process(limit, &mut process_delivery)
 }
 

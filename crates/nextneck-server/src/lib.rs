@@ -20,10 +20,12 @@
 //! --format json`.
 
 mod exposition;
+mod gate;
 mod listener;
 mod read;
 
-pub use listener::Limits;
+pub use gate::ReportPermit;
+pub use listener::{Limits, available_cores};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -104,6 +106,7 @@ struct Shared {
     secrets: Secrets,
     writer: mpsc::SyncSender<(NewDelivery, Reply)>,
     read: read::ReadSide,
+    reports: gate::ReportGate,
     health: Arc<exposition::Health>,
     limits: Limits,
     bodies: Arc<listener::BodyBudget>,
@@ -157,6 +160,24 @@ impl AppState {
     /// Connections held now by [`serve`].
     pub fn connections_held(&self) -> usize {
         self.shared.connections.held()
+    }
+
+    /// Report computations running now.
+    pub fn reports_running(&self) -> usize {
+        self.shared.reports.running()
+    }
+
+    /// Report requests waiting for a computation to finish now.
+    pub fn reports_waiting(&self) -> usize {
+        self.shared.reports.waiting()
+    }
+
+    /// Takes a report permit as a request would, waiting as long as it
+    /// takes and outside the queue's count; the server computes one report
+    /// fewer at once until it is dropped. For tests.
+    #[doc(hidden)]
+    pub async fn hold_report_permit(&self) -> Option<ReportPermit> {
+        self.shared.reports.hold().await
     }
 }
 
@@ -301,6 +322,11 @@ pub fn start(db_url: &str, options: Options) -> Result<(AppState, Workers), Serv
                 options.read_token,
                 options.delivery,
                 options.streams,
+            ),
+            reports: gate::ReportGate::new(
+                options.limits.max_reports,
+                options.limits.report_queue,
+                options.limits.report_wait,
             ),
             health,
             bodies: Arc::new(listener::BodyBudget::new(
@@ -509,13 +535,16 @@ pub fn api_paths() -> Vec<&'static str> {
 /// The OpenAPI 3.1 document served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-/// A stable JSON error: `{"code": "...", "message": "..."}`.
+/// A stable JSON error: `{"code": "...", "message": "..."}`, with a
+/// `Retry-After` header when the client should come back.
 #[derive(Debug, Serialize)]
 pub(crate) struct ApiError {
     #[serde(skip)]
     status: StatusCode,
     code: &'static str,
     message: String,
+    #[serde(skip)]
+    retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -528,13 +557,32 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// Tells the client to retry after `seconds`.
+    pub(crate) fn retry_after(mut self, seconds: u32) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// Adds the `Retry-After` header, if any, to a response made of this
+    /// error (the JSON error or a dashboard's error page).
+    pub(crate) fn headers_onto(&self, response: &mut Response) {
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(&self)).into_response()
+        let mut response = (self.status, axum::Json(&self)).into_response();
+        self.headers_onto(&mut response);
+        response
     }
 }
 

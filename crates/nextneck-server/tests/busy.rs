@@ -185,7 +185,10 @@ async fn every_report_route_is_busy_while_the_only_permit_is_held(db: Db) {
             "nextneck_reports_refused_total{reason=\"queue_full\"}",
             REPORT_ROUTES.len() as f64,
         ),
-        ("nextneck_reports_refused_total{reason=\"wait_timeout\"}", 0.0),
+        (
+            "nextneck_reports_refused_total{reason=\"wait_timeout\"}",
+            0.0,
+        ),
         ("nextneck_reports_running", 0.0),
         ("nextneck_reports_waiting", 0.0),
         ("nextneck_reports_max_running", 1.0),

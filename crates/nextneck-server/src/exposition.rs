@@ -6,8 +6,15 @@
 //! events (events are only ever added, or thrown away and derived again by
 //! `reprocess`), so a scrape recomputes only after something changed. The
 //! service's health (deliveries received per provider and status code, the
-//! processing backlog and lag, store errors) is read fresh on every scrape.
+//! processing backlog and lag, store errors, the report computations
+//! running, waiting and refused) is read fresh on every scrape.
 //! A figure that cannot be computed has no sample (never a made-up 0).
+//!
+//! Scrapes and the limit on report computations (`gate`): the store's
+//! status and cached figures are read without a permit, so a scrape never
+//! queues behind dashboards while the events are unchanged; a scrape that
+//! must compute the figures again takes a permit like any report, and gets
+//! `503 busy` when none frees in time (the next scrape tries again).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -435,7 +442,10 @@ fn health(t: &mut Text, shared: &Shared, status: &Status, now_ms: i64) {
         &[],
         h.computations.load(Ordering::SeqCst) as f64,
     );
-    let gate = &shared.reports;
+}
+
+/// The limit on report computations: running, waiting, refused.
+fn report_gate(t: &mut Text, gate: &crate::gate::ReportGate) {
     t.gauge(
         "nextneck_reports_running",
         "Report computations running now (dashboard pages, /api/v1 reports, a /metrics that recomputes).",
@@ -491,6 +501,7 @@ async fn scrape(state: &AppState) -> Result<String, crate::ApiError> {
     };
     let mut t = Text(text);
     health(&mut t, &state.shared, &status, crate::now_ms());
+    report_gate(&mut t, &state.shared.reports);
     Ok(t.0)
 }
 

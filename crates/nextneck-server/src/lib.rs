@@ -13,7 +13,9 @@
 //! store's queue ([`process_pending`]), so it survives restarts.
 //!
 //! A read request goes: the read token, when one is set (401) → its query
-//! parameters checked (400 naming the parameter) → the store's events read on
+//! parameters checked (400 naming the parameter) → a permit of the limit on
+//! report computations (`max_reports` at once, `report_queue` waiting, else
+//! `503 busy` with `Retry-After`) → the store's events read on
 //! a blocking thread from a small pool of connections → the report computed
 //! with the settings the CLI resolved ([`Options`]) → rendered as the CLI
 //! renders it, so `/api/v1/report` is byte for byte `report --db URL

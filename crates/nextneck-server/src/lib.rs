@@ -12,14 +12,14 @@
 //! into normalized events runs afterwards, on another thread, from the
 //! store's queue ([`process_pending`]), so it survives restarts.
 //!
-//! A read request goes: the read token, when one is set (401) → its query
-//! parameters checked (400 naming the parameter) → a permit of the limit on
-//! report computations (`max_reports` at once, `report_queue` waiting, else
-//! `503 busy` with `Retry-After`) → the store's events read on
-//! a blocking thread from a small pool of connections → the report computed
-//! with the settings the CLI resolved ([`Options`]) → rendered as the CLI
-//! renders it, so `/api/v1/report` is byte for byte `report --db URL
-//! --format json`.
+//! A read request goes: the read token, when one is set (401) → a permit of
+//! the limit on report computations (`max_reports` at once, `report_queue`
+//! waiting at most 30 s, else `503 busy` with `Retry-After`) → on a blocking
+//! thread, its query parameters checked (400 naming the parameter) → the
+//! store's events read from a small pool of connections → the report
+//! computed with the settings the CLI resolved ([`Options`]) → rendered as
+//! the CLI renders it, so `/api/v1/report` is byte for byte `report --db URL
+//! --format json` → the permit given back, then the answer written.
 
 mod exposition;
 mod gate;

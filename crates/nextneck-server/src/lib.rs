@@ -228,7 +228,8 @@ pub struct Options {
     /// The configured value streams' settings, by name; a stream of the
     /// store that is not configured gets [`FlowSettings::new`].
     pub streams: BTreeMap<String, FlowSettings>,
-    /// Connections, timeouts and buffered bytes ([`Limits::default`]).
+    /// Connections, timeouts, buffered bytes and report computations
+    /// ([`Limits::default`]).
     pub limits: Limits,
 }
 

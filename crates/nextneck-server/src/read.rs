@@ -6,8 +6,9 @@
 //! exactly as the CLI renders it: `/api/v1/report` is the bytes of
 //! `nextneck report --db URL --format json` for the same window and
 //! filters, `/api/v1/streams/{name}` those of `nextneck flow --db URL
-//! --stream NAME --format json`. Store reads and computations run on
-//! blocking threads, never on the async runtime.
+//! --stream NAME --format json`. Store reads, computations and rendering
+//! run on blocking threads, never on the async runtime, each under a permit
+//! of the limit on report computations (`gate`).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

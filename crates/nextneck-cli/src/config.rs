@@ -301,6 +301,8 @@ mod tests {
     fn the_documented_example_parses() {
         let c = parse(include_str!("../../../docs/nextneck.example.toml")).unwrap();
         assert_eq!(c.server.listen.as_deref(), Some("0.0.0.0:8080"));
+        let limits = c.server.limits().unwrap();
+        assert_eq!((limits.max_reports, limits.report_queue), (4, 16));
         assert_eq!(c.streams["hiring"].done, ["hired", "rejected"]);
         assert_eq!(c.streams["hiring"].start.as_deref(), Some("screen"));
         assert_eq!(

@@ -19,6 +19,8 @@
 //! body_timeout_seconds = 60     # for a request's body (408)
 //! max_body_bytes_in_flight = 67108864   # request bodies buffered at once, all requests together (503 past it)
 //! max_header_bytes = 65536   # a request's line and headers (431 past it)
+//! max_reports = 4            # report computations at once (default: the cores)
+//! report_queue = 16          # report requests waiting (default: 4 × max_reports; 503 busy past it)
 //! ```
 
 use std::path::Path;
@@ -49,6 +51,8 @@ pub struct ServerSection {
     pub body_timeout_seconds: Option<u64>,
     pub max_body_bytes_in_flight: Option<usize>,
     pub max_header_bytes: Option<usize>,
+    pub max_reports: Option<usize>,
+    pub report_queue: Option<usize>,
 }
 
 /// Reads `[server]` from `path`, or from ./nextneck.toml when it exists.
@@ -75,7 +79,7 @@ impl ServerSection {
     }
 
     /// The server's limits: the file's over the defaults; zero is a usage
-    /// error.
+    /// error (but for `report_queue`, where it means no waiting).
     pub fn limits(&self) -> Result<Limits, String> {
         let mut limits = Limits::default();
         let positive = |name: &str, v: Option<u64>| match v {
@@ -103,6 +107,13 @@ impl ServerSection {
         if let Some(n) = positive("max_header_bytes", as_u64(self.max_header_bytes))? {
             limits.max_header_bytes = (n as usize).max(1024);
         }
+        if let Some(n) = positive("max_reports", as_u64(self.max_reports))? {
+            limits.max_reports = n as usize;
+        }
+        // 0 is allowed: no request waits, a busy server answers at once.
+        limits.report_queue = self
+            .report_queue
+            .unwrap_or_else(|| limits.max_reports.saturating_mul(4));
         Ok(limits)
     }
 
@@ -159,7 +170,7 @@ mod tests {
         let limits = |text: &str| parse(text).expect("parses").limits();
         assert_eq!(limits(""), Ok(Limits::default()));
         let set = limits(
-            "[server]\nmax_connections = 100\nheader_timeout_seconds = 5\nbody_timeout_seconds = 30\nmax_body_bytes_in_flight = 1048576\nmax_header_bytes = 16384\n",
+            "[server]\nmax_connections = 100\nheader_timeout_seconds = 5\nbody_timeout_seconds = 30\nmax_body_bytes_in_flight = 1048576\nmax_header_bytes = 16384\nmax_reports = 3\nreport_queue = 7\n",
         )
         .expect("valid");
         assert_eq!(
@@ -170,9 +181,51 @@ mod tests {
                 body_timeout: Duration::from_secs(30),
                 max_body_bytes_in_flight: 1 << 20,
                 max_header_bytes: 16384,
+                max_reports: 3,
+                report_queue: 7,
+                report_wait: Duration::from_secs(30),
             }
         );
         let zero = limits("[server]\nmax_connections = 0\n").expect_err("0 is refused");
         assert!(zero.starts_with("max_connections in [server]"), "{zero}");
+    }
+
+    #[test]
+    fn report_limits() {
+        let check = |text: &str, expected: Result<(usize, usize), &str>| {
+            let got = parse(text)
+                .and_then(|s| s.limits())
+                .map(|l| (l.max_reports, l.report_queue));
+            match (got, expected) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{text}"),
+                (Err(got), Err(want)) => assert!(got.contains(want), "{text}: {got}"),
+                (got, want) => panic!("{text}: got {got:?}, want {want:?}"),
+            }
+        };
+        let cores = nextneck_server::available_cores();
+        assert!(cores >= 1);
+        check("", Ok((cores, 4 * cores)));
+        check("[server]\nmax_reports = 2\n", Ok((2, 8)));
+        check("[server]\nreport_queue = 0\n", Ok((cores, 0)));
+        check("[server]\nmax_reports = 1\nreport_queue = 0\n", Ok((1, 0)));
+        check(
+            "[server]\nmax_reports = 0\n",
+            Err(
+                "max_reports in [server] of nextneck.toml is 0; give a positive number or leave it out for the default",
+            ),
+        );
+        // Not a whole number: the parser names the line.
+        check(
+            "[server]\nmax_reports = -1\n",
+            Err("line 2, column 15: invalid value: integer `-1`"),
+        );
+        check(
+            "[server]\nreport_queue = \"many\"\n",
+            Err("line 2, column 16:"),
+        );
+        check(
+            "[server]\nmax_report = 2\n",
+            Err("unknown field `max_report`"),
+        );
     }
 }

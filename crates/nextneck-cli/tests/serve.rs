@@ -179,4 +179,15 @@ fn serve_refuses_bad_settings() {
     let (code, _, err) = run(db.dir.path(), &["serve"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("nextneck.toml"), "{err}");
+    std::fs::write(
+        db.dir.path().join("nextneck.toml"),
+        "[server]\nmax_reports = 0\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(db.dir.path(), &["serve", "--db", &db.url]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("error: max_reports in [server] of nextneck.toml is 0; give a positive number or leave it out for the default"),
+        "{err}"
+    );
 }

@@ -6,8 +6,15 @@
 //! events (events are only ever added, or thrown away and derived again by
 //! `reprocess`), so a scrape recomputes only after something changed. The
 //! service's health (deliveries received per provider and status code, the
-//! processing backlog and lag, store errors) is read fresh on every scrape.
+//! processing backlog and lag, store errors, the report computations
+//! running, waiting and refused) is read fresh on every scrape.
 //! A figure that cannot be computed has no sample (never a made-up 0).
+//!
+//! Scrapes and the limit on report computations (`gate`): the store's
+//! status and cached figures are read without a permit, so a scrape never
+//! queues behind dashboards while the events are unchanged; a scrape that
+//! must compute the figures again takes a permit like any report, and gets
+//! `503 busy` when none frees in time (the next scrape tries again).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -22,7 +29,10 @@ use nextneck_metrics::delivery::Filter;
 use nextneck_metrics::report::Report;
 use nextneck_store::Status;
 
-use crate::read::{DeliveryQuery, blocking, delivery_report, read_store, stream_reports_each};
+use crate::gate::Refusal;
+use crate::read::{
+    DeliveryQuery, blocking, compute, delivery_report, read_store, stream_reports_each,
+};
 use crate::{AppState, Shared};
 
 /// The exposition's content type.
@@ -286,10 +296,28 @@ fn stream_figures(t: &mut Text, shared: &Shared) -> Result<(), crate::ApiError> 
     Ok(())
 }
 
+/// The cache's key: the store's event counts per kind.
+fn cache_key(status: &Status) -> String {
+    format!("{:?}", status.events)
+}
+
+/// The cached figures, if the store's events did not change since they were
+/// computed.
+fn cached(shared: &Shared, key: &str) -> Option<String> {
+    let cache = shared
+        .health
+        .cache
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    cache
+        .as_ref()
+        .filter(|(cached_key, _)| cached_key == key)
+        .map(|(_, text)| text.clone())
+}
+
 /// The figures' text: computed, or from the cache when the store's events
-/// did not change.
-fn figures(shared: &Shared, status: &Status) -> Result<String, crate::ApiError> {
-    let key = format!("{:?}", status.events);
+/// did not change (another scrape may have computed them meanwhile).
+fn figures(shared: &Shared, key: String) -> Result<String, crate::ApiError> {
     let mut cache = shared
         .health
         .cache
@@ -416,20 +444,65 @@ fn health(t: &mut Text, shared: &Shared, status: &Status, now_ms: i64) {
     );
 }
 
-/// `GET /metrics`.
+/// The limit on report computations: running, waiting, refused.
+fn report_gate(t: &mut Text, gate: &crate::gate::ReportGate) {
+    t.gauge(
+        "nextneck_reports_running",
+        "Report computations running now (dashboard pages, /api/v1 reports, a /metrics that recomputes).",
+        Some(gate.running() as f64),
+    );
+    t.gauge(
+        "nextneck_reports_max_running",
+        "Report computations this process runs at once (max_reports in [server]).",
+        Some(gate.max() as f64),
+    );
+    t.gauge(
+        "nextneck_reports_waiting",
+        "Report requests waiting now for a running computation to finish.",
+        Some(gate.waiting() as f64),
+    );
+    t.family(
+        "nextneck_reports_refused_total",
+        "counter",
+        "Report requests this process answered 503 busy, by reason (queue_full: report_queue requests were already waiting; wait_timeout: none finished within 30 s).",
+    );
+    for why in Refusal::ALL {
+        t.sample(
+            "nextneck_reports_refused_total",
+            &[("reason", why.as_str())],
+            gate.refused(why) as f64,
+        );
+    }
+}
+
+/// `GET /metrics`. The store's status is read outside the limit on report
+/// computations, and cached figures are served without a permit, so a
+/// scrape never queues behind dashboards while the store's events are
+/// unchanged; only a recomputation takes a permit like any report (and may
+/// get `503 busy`).
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    let result = blocking(&state, |shared| {
-        let status = read_store(shared, |s| s.status())?;
-        let figures = figures(shared, &status)?;
-        let mut t = Text(figures);
-        health(&mut t, shared, &status, crate::now_ms());
-        Ok(t.0)
-    })
-    .await;
-    match result {
+    match scrape(&state).await {
         Ok(text) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+async fn scrape(state: &AppState) -> Result<String, crate::ApiError> {
+    let (status, key, hit) = blocking(state, |shared| {
+        let status = read_store(shared, |s| s.status())?;
+        let key = cache_key(&status);
+        let hit = cached(shared, &key);
+        Ok((status, key, hit))
+    })
+    .await?;
+    let text = match hit {
+        Some(text) => text,
+        None => compute(state, move |shared| figures(shared, key)).await?,
+    };
+    let mut t = Text(text);
+    health(&mut t, &state.shared, &status, crate::now_ms());
+    report_gate(&mut t, &state.shared.reports);
+    Ok(t.0)
 }
 
 #[cfg(test)]

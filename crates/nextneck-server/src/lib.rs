@@ -12,18 +12,22 @@
 //! into normalized events runs afterwards, on another thread, from the
 //! store's queue ([`process_pending`]), so it survives restarts.
 //!
-//! A read request goes: the read token, when one is set (401) → its query
-//! parameters checked (400 naming the parameter) → the store's events read on
-//! a blocking thread from a small pool of connections → the report computed
-//! with the settings the CLI resolved ([`Options`]) → rendered as the CLI
-//! renders it, so `/api/v1/report` is byte for byte `report --db URL
-//! --format json`.
+//! A read request goes: the read token, when one is set (401) → a permit of
+//! the limit on report computations (`max_reports` at once, `report_queue`
+//! waiting at most 30 s, else `503 busy` with `Retry-After`) → on a blocking
+//! thread, its query parameters checked (400 naming the parameter) → the
+//! store's events read from a small pool of connections → the report
+//! computed with the settings the CLI resolved ([`Options`]) → rendered as
+//! the CLI renders it, so `/api/v1/report` is byte for byte `report --db URL
+//! --format json` → the permit given back, then the answer written.
 
 mod exposition;
+mod gate;
 mod listener;
 mod read;
 
-pub use listener::Limits;
+pub use gate::ReportPermit;
+pub use listener::{Limits, available_cores};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -104,6 +108,7 @@ struct Shared {
     secrets: Secrets,
     writer: mpsc::SyncSender<(NewDelivery, Reply)>,
     read: read::ReadSide,
+    reports: gate::ReportGate,
     health: Arc<exposition::Health>,
     limits: Limits,
     bodies: Arc<listener::BodyBudget>,
@@ -158,6 +163,24 @@ impl AppState {
     pub fn connections_held(&self) -> usize {
         self.shared.connections.held()
     }
+
+    /// Report computations running now.
+    pub fn reports_running(&self) -> usize {
+        self.shared.reports.running()
+    }
+
+    /// Report requests waiting for a computation to finish now.
+    pub fn reports_waiting(&self) -> usize {
+        self.shared.reports.waiting()
+    }
+
+    /// Takes a report permit as a request would, waiting as long as it
+    /// takes and outside the queue's count; the server computes one report
+    /// fewer at once until it is dropped. For tests.
+    #[doc(hidden)]
+    pub async fn hold_report_permit(&self) -> Option<ReportPermit> {
+        self.shared.reports.hold().await
+    }
 }
 
 /// The running background threads; dropping it (and every [`AppState`])
@@ -205,7 +228,8 @@ pub struct Options {
     /// The configured value streams' settings, by name; a stream of the
     /// store that is not configured gets [`FlowSettings::new`].
     pub streams: BTreeMap<String, FlowSettings>,
-    /// Connections, timeouts and buffered bytes ([`Limits::default`]).
+    /// Connections, timeouts, buffered bytes and report computations
+    /// ([`Limits::default`]).
     pub limits: Limits,
 }
 
@@ -301,6 +325,11 @@ pub fn start(db_url: &str, options: Options) -> Result<(AppState, Workers), Serv
                 options.read_token,
                 options.delivery,
                 options.streams,
+            ),
+            reports: gate::ReportGate::new(
+                options.limits.max_reports,
+                options.limits.report_queue,
+                options.limits.report_wait,
             ),
             health,
             bodies: Arc::new(listener::BodyBudget::new(
@@ -547,13 +576,16 @@ pub fn api_paths() -> Vec<&'static str> {
 /// The OpenAPI 3.1 document served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-/// A stable JSON error: `{"code": "...", "message": "..."}`.
+/// A stable JSON error: `{"code": "...", "message": "..."}`, with a
+/// `Retry-After` header when the client should come back.
 #[derive(Debug, Serialize)]
 pub(crate) struct ApiError {
     #[serde(skip)]
     status: StatusCode,
     code: &'static str,
     message: String,
+    #[serde(skip)]
+    retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -566,13 +598,32 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// Tells the client to retry after `seconds`.
+    pub(crate) fn retry_after(mut self, seconds: u32) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// Adds the `Retry-After` header, if any, to a response made of this
+    /// error (the JSON error or a dashboard's error page).
+    pub(crate) fn headers_onto(&self, response: &mut Response) {
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(&self)).into_response()
+        let mut response = (self.status, axum::Json(&self)).into_response();
+        self.headers_onto(&mut response);
+        response
     }
 }
 

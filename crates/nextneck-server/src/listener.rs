@@ -61,6 +61,20 @@ pub struct Limits {
     /// Largest request head (request line and headers) read
     /// (`max_header_bytes`, default 64 KiB); larger is 431.
     pub max_header_bytes: usize,
+    /// Report computations (dashboard pages, `/api/v1/*` reports, a
+    /// `/metrics` that recomputes) running at once (`max_reports`, default:
+    /// the available cores, at least 1); see `gate`.
+    pub max_reports: usize,
+    /// Report requests that may wait for a running one to finish
+    /// (`report_queue`, default 4 × `max_reports`); beyond, `503 busy`.
+    pub report_queue: usize,
+    /// Longest wait in that queue (30 s), then `503 busy`.
+    pub report_wait: Duration,
+}
+
+/// The cores this process may use, at least 1: the default `max_reports`.
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 impl Default for Limits {
@@ -71,6 +85,9 @@ impl Default for Limits {
             body_timeout: Duration::from_secs(60),
             max_body_bytes_in_flight: 64 * 1024 * 1024,
             max_header_bytes: 64 * 1024,
+            max_reports: available_cores(),
+            report_queue: 4 * available_cores(),
+            report_wait: Duration::from_secs(30),
         }
     }
 }

@@ -6,8 +6,9 @@
 //! exactly as the CLI renders it: `/api/v1/report` is the bytes of
 //! `nextneck report --db URL --format json` for the same window and
 //! filters, `/api/v1/streams/{name}` those of `nextneck flow --db URL
-//! --stream NAME --format json`. Store reads and computations run on
-//! blocking threads, never on the async runtime.
+//! --stream NAME --format json`. Store reads, computations and rendering
+//! run on blocking threads, never on the async runtime, each under a permit
+//! of the limit on report computations (`gate`).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -462,7 +463,8 @@ fn internal() -> ApiError {
     )
 }
 
-/// Runs `f` on a blocking thread.
+/// Runs `f` on a blocking thread, outside the limit on report
+/// computations (for what is small: `/metrics`' store status).
 pub(crate) async fn blocking<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&Shared) -> Result<T, ApiError> + Send + 'static,
@@ -471,6 +473,25 @@ pub(crate) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || f(&state.shared))
         .await
         .unwrap_or_else(|_| Err(internal()))
+}
+
+/// Runs a report computation `f` (store read, metrics, render) on a
+/// blocking thread once the report gate admits it (`503 busy` when it does
+/// not, see `gate`); the permit is given back as soon as `f` returns, before
+/// the answer is written.
+pub(crate) async fn compute<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Shared) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let permit = state.shared.reports.admit().await?;
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let result = f(&state.shared);
+        drop(permit);
+        result
+    })
+    .await
+    .unwrap_or_else(|_| Err(internal()))
 }
 
 /// Reads from the store; a failure is counted, logged and answered 503
@@ -717,45 +738,50 @@ fn stream_forecast(
 // ---------------------------------------------------------------------------
 // JSON API.
 
-fn json_response(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> Response {
+/// Renders JSON into a body (on the computation's thread, under its
+/// permit).
+fn json_body(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> Result<Vec<u8>, ApiError> {
     let mut body = Vec::new();
-    match write(&mut body) {
-        Ok(()) => (
+    write(&mut body).map_err(|_| internal())?;
+    Ok(body)
+}
+
+fn json_response(result: Result<Vec<u8>, ApiError>) -> Response {
+    match result {
+        Ok(body) => (
             [(header::CONTENT_TYPE, "application/json")],
             axum::body::Body::from(body),
         )
             .into_response(),
-        Err(_) => internal().into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
 async fn api_report(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
-    let result = blocking(&state, move |shared| {
-        let q = delivery_query(&Params::parse(query.as_deref()), &shared.read)?;
-        delivery_report(shared, &q, false)
-    })
-    .await;
-    match result {
-        Ok(report) => json_response(|out| nextneck_render::json(&report, out)),
-        Err(e) => e.into_response(),
-    }
+    json_response(
+        compute(&state, move |shared| {
+            let q = delivery_query(&Params::parse(query.as_deref()), &shared.read)?;
+            let report = delivery_report(shared, &q, false)?;
+            json_body(|out| nextneck_render::json(&report, out))
+        })
+        .await,
+    )
 }
 
 async fn api_streams(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
-    let result = blocking(&state, move |shared| {
-        let p = Params::parse(query.as_deref());
-        p.only(&["since", "until", "all"])?;
-        stream_reports(shared, p.window()?)
-    })
-    .await;
-    match result {
-        Ok(reports) => json_response(|out| {
+    json_response(
+        compute(&state, move |shared| {
+            let p = Params::parse(query.as_deref());
+            p.only(&["since", "until", "all"])?;
+            let reports = stream_reports(shared, p.window()?)?;
             let refs: Vec<&FlowReport> = reports.iter().collect();
             let overview = nextneck_metrics::flow::overview(&refs);
-            nextneck_render::flow::render_streams(&reports, &overview, Format::Json, false, out)
-        }),
-        Err(e) => e.into_response(),
-    }
+            json_body(|out| {
+                nextneck_render::flow::render_streams(&reports, &overview, Format::Json, false, out)
+            })
+        })
+        .await,
+    )
 }
 
 async fn api_stream(
@@ -763,18 +789,15 @@ async fn api_stream(
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let result = blocking(&state, move |shared| {
-        let p = Params::parse(query.as_deref());
-        p.only(&["since", "until", "all"])?;
-        stream_report(shared, &name, p.window()?)
-    })
-    .await;
-    match result {
-        Ok(report) => json_response(|out| {
-            nextneck_render::flow::render_flow(&report, Format::Json, false, out)
-        }),
-        Err(e) => e.into_response(),
-    }
+    json_response(
+        compute(&state, move |shared| {
+            let p = Params::parse(query.as_deref());
+            p.only(&["since", "until", "all"])?;
+            let report = stream_report(shared, &name, p.window()?)?;
+            json_body(|out| nextneck_render::flow::render_flow(&report, Format::Json, false, out))
+        })
+        .await,
+    )
 }
 
 async fn api_forecast(
@@ -782,17 +805,16 @@ async fn api_forecast(
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let result = blocking(&state, move |shared| {
-        let q = forecast_query(&Params::parse(query.as_deref()))?;
-        stream_forecast(shared, &name, &q)
-    })
-    .await;
-    match result {
-        Ok(report) => json_response(|out| {
-            nextneck_render::flow::render_forecast(&report, Format::Json, false, out)
-        }),
-        Err(e) => e.into_response(),
-    }
+    json_response(
+        compute(&state, move |shared| {
+            let q = forecast_query(&Params::parse(query.as_deref()))?;
+            let report = stream_forecast(shared, &name, &q)?;
+            json_body(|out| {
+                nextneck_render::flow::render_forecast(&report, Format::Json, false, out)
+            })
+        })
+        .await,
+    )
 }
 
 async fn api_openapi() -> Response {
@@ -805,17 +827,21 @@ async fn api_openapi() -> Response {
 fn html_response(result: Result<String, ApiError>) -> Response {
     match result {
         Ok(page) => Html(page).into_response(),
-        Err(e) => (
-            e.status,
-            Html(dashboard::error_page(e.status.as_u16(), &e.message)),
-        )
-            .into_response(),
+        Err(e) => {
+            let mut response = (
+                e.status,
+                Html(dashboard::error_page(e.status.as_u16(), &e.message)),
+            )
+                .into_response();
+            e.headers_onto(&mut response);
+            response
+        }
     }
 }
 
 async fn page_report(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     html_response(
-        blocking(&state, move |shared| {
+        compute(&state, move |shared| {
             let mut p = Params::parse(query.as_deref());
             let refresh = p.take_refresh()?;
             let q = delivery_query(&p, &shared.read)?;
@@ -831,7 +857,7 @@ async fn page_report(State(state): State<AppState>, RawQuery(query): RawQuery) -
 
 async fn page_explain(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     html_response(
-        blocking(&state, move |shared| {
+        compute(&state, move |shared| {
             let mut p = Params::parse(query.as_deref());
             let refresh = p.take_refresh()?;
             let mut q = delivery_query(&p, &shared.read)?;
@@ -848,7 +874,7 @@ async fn page_explain(State(state): State<AppState>, RawQuery(query): RawQuery) 
 
 async fn page_streams(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     html_response(
-        blocking(&state, move |shared| {
+        compute(&state, move |shared| {
             let mut p = Params::parse(query.as_deref());
             let refresh = p.take_refresh()?;
             p.only(&["since", "until", "all"])?;
@@ -871,7 +897,7 @@ async fn page_stream(
     RawQuery(query): RawQuery,
 ) -> Response {
     html_response(
-        blocking(&state, move |shared| {
+        compute(&state, move |shared| {
             let mut p = Params::parse(query.as_deref());
             let refresh = p.take_refresh()?;
             p.only(&["since", "until", "all"])?;
@@ -891,7 +917,7 @@ async fn page_forecast(
     RawQuery(query): RawQuery,
 ) -> Response {
     html_response(
-        blocking(&state, move |shared| {
+        compute(&state, move |shared| {
             let mut p = Params::parse(query.as_deref());
             let refresh = p.take_refresh()?;
             let q = forecast_query(&p)?;

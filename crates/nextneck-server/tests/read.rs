@@ -896,6 +896,24 @@ async fn the_openapi_document_describes_every_api_path_and_real_responses(db: Db
             .map(String::from)
             .into()
     );
+    // Every path that computes a report documents the 503 of a busy server
+    // (`busy`, with Retry-After) and of an unreadable store.
+    for path in nextneck_server::api_paths() {
+        let unavailable = &doc["paths"][path]["get"]["responses"]["503"];
+        if path == "/api/v1/openapi.json" {
+            assert!(unavailable.is_null(), "{path} computes nothing");
+            continue;
+        }
+        let unavailable = resolve(&doc, unavailable);
+        let description = unavailable["description"].as_str().unwrap_or_default();
+        for code in ["`busy`", "`store_unavailable`"] {
+            assert!(description.contains(code), "{path} 503: {description}");
+        }
+        assert_eq!(
+            unavailable["headers"]["Retry-After"]["schema"]["type"], "integer",
+            "{path} 503 documents Retry-After"
+        );
+    }
     // Real responses carry what the schemas require, for successes and errors.
     let mut checked = 0;
     for (path, template, status) in [

@@ -49,6 +49,8 @@ pub(crate) struct Health {
     computations: AtomicU64,
     /// The figures' text and the event counts it was computed from.
     cache: Mutex<Option<(String, String)>>,
+    /// The store's status and the change mark it was read under.
+    status: Mutex<Option<(String, Status)>>,
 }
 
 /// The operations whose store failures are counted.
@@ -297,6 +299,26 @@ fn stream_figures(t: &mut Text, shared: &Shared) -> Result<(), crate::ApiError> 
 }
 
 /// The cache's key: the store's event counts per kind.
+/// The store's status: read again only when the store's change mark moved
+/// (counting every event of a large store on each scrape would cost
+/// seconds).
+fn status(shared: &Shared) -> Result<Status, crate::ApiError> {
+    let mark = read_store(shared, |s| s.change_mark())?;
+    let mut cache = shared
+        .health
+        .status
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((cached, status)) = cache.as_ref()
+        && *cached == mark
+    {
+        return Ok(status.clone());
+    }
+    let status = read_store(shared, |s| s.status())?;
+    *cache = Some((mark, status.clone()));
+    Ok(status)
+}
+
 fn cache_key(status: &Status) -> String {
     format!("{:?}", status.events)
 }
@@ -489,7 +511,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
 
 async fn scrape(state: &AppState) -> Result<String, crate::ApiError> {
     let (status, key, hit) = blocking(state, |shared| {
-        let status = read_store(shared, |s| s.status())?;
+        let status = status(shared)?;
         let key = cache_key(&status);
         let hit = cached(shared, &key);
         Ok((status, key, hit))

@@ -528,14 +528,12 @@ pub(crate) fn delivery_report(
     // Only an empty store's default window depends on it.
     settings.now = Some(crate::now_ms() / 1000);
     let mut window_error = None;
-    let stored = read_store(shared, |s| {
-        match crate::delivery_events(s, &mut settings) {
-            Ok(stored) => Ok(stored),
-            Err(crate::ReadEventsError::Store(e)) => Err(e),
-            Err(crate::ReadEventsError::Window(e)) => {
-                window_error = Some(e);
-                Ok(Vec::new())
-            }
+    let stored = read_store(shared, |s| match crate::delivery_events(s, &mut settings) {
+        Ok(stored) => Ok(stored),
+        Err(crate::ReadEventsError::Store(e)) => Err(e),
+        Err(crate::ReadEventsError::Window(e)) => {
+            window_error = Some(e);
+            Ok(Vec::new())
         }
     })?;
     if let Some(e) = window_error {

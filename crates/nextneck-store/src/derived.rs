@@ -77,15 +77,12 @@ impl BatchSpans {
         let Some(thing) = &row.thing else {
             return;
         };
-        let span = self
-            .0
-            .entry(thing.clone())
-            .or_insert_with(|| ThingSpan {
-                thing: thing.clone(),
-                kind: thing.split(':').next().unwrap_or_default().to_owned(),
-                first_at: None,
-                last_at: None,
-            });
+        let span = self.0.entry(thing.clone()).or_insert_with(|| ThingSpan {
+            thing: thing.clone(),
+            kind: thing.split(':').next().unwrap_or_default().to_owned(),
+            first_at: None,
+            last_at: None,
+        });
         span.first_at = earliest(span.first_at, row.at);
         span.last_at = latest(span.last_at, row.at);
     }

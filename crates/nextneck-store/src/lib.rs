@@ -322,6 +322,13 @@ pub trait Store: Send {
     /// processes the queue before it reads.
     fn rebuilt_on_open(&self) -> bool;
 
+    /// A cheap mark that changes whenever the store's deliveries, outcomes
+    /// or queue change (the newest delivery and outcome ids, the queue's
+    /// length and attempts), read by index: what `/metrics` caches
+    /// [`Store::status`] under, so that a steady-state scrape of a large
+    /// store counts nothing.
+    fn change_mark(&mut self) -> Result<String, StoreError>;
+
     /// Every stored delivery, by id.
     fn deliveries(&mut self) -> Result<Vec<Delivery>, StoreError>;
 
@@ -338,6 +345,11 @@ pub trait Store: Send {
     /// Stores `value` under `key` (replacing the old one), durably.
     fn set_sync_cursor(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
 }
+
+/// The query of [`Store::change_mark`], in SQL both backends accept.
+const CHANGE_MARK: &str =
+    "SELECT (SELECT max(id) FROM deliveries), (SELECT max(delivery_id) FROM outcomes),
+        (SELECT count(*) FROM queue), (SELECT coalesce(sum(attempts), 0) FROM queue)";
 
 /// The table of [`Store::sync_cursor`], created on open by both backends.
 const SYNC_SCHEMA: &str = "

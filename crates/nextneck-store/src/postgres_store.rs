@@ -16,8 +16,8 @@ use crate::derived::BatchSpans;
 use crate::{
     Appended, Delivery, Failure, MAX_ATTEMPTS, NewDelivery, Origin, Outcome, Processed,
     ProviderCount, RECENT_FAILURES, ReadRange, Status, Store, StoreError, StoredEvent, ThingSpan,
-    event_from_json,
-    headers_from_json, headers_to_json, outcome_of, set_aside_reason, storable, write_error,
+    event_from_json, headers_from_json, headers_to_json, outcome_of, set_aside_reason, storable,
+    write_error,
 };
 
 const SCHEMA: &str = "
@@ -392,6 +392,18 @@ impl Store for PostgresStore {
             .collect())
     }
 
+    fn change_mark(&mut self) -> Result<String, StoreError> {
+        let r = self.client.query_one(crate::CHANGE_MARK, &[])?;
+        // sum(integer) is a bigint.
+        Ok(format!(
+            "{:?}/{:?}/{}/{}",
+            r.try_get::<_, Option<i64>>(0)?,
+            r.try_get::<_, Option<i64>>(1)?,
+            r.try_get::<_, i64>(2)?,
+            r.try_get::<_, i64>(3)?
+        ))
+    }
+
     fn rebuilt_on_open(&self) -> bool {
         self.rebuilt
     }
@@ -458,19 +470,14 @@ fn rebuild_outdated(tx: &mut postgres::Transaction<'_>) -> Result<bool, StoreErr
          CREATE INDEX IF NOT EXISTS events_thing ON events (thing);
          LOCK TABLE queue IN EXCLUSIVE MODE;",
     )?;
-    let deliveries: i64 = tx
-        .query_one("SELECT count(*) FROM deliveries", &[])?
-        .get(0);
+    let deliveries: i64 = tx.query_one("SELECT count(*) FROM deliveries", &[])?.get(0);
     tx.batch_execute(REQUEUE_ALL)?;
     Ok(deliveries > 0)
 }
 
 /// Widens each thing's span by a batch's observations, in thing order (so
 /// that two servers' transactions take the rows' locks in one order).
-fn widen_things(
-    tx: &mut postgres::Transaction<'_>,
-    spans: &BatchSpans,
-) -> Result<(), StoreError> {
+fn widen_things(tx: &mut postgres::Transaction<'_>, spans: &BatchSpans) -> Result<(), StoreError> {
     let upsert = tx.prepare(
         "INSERT INTO things (thing, kind, first_at, last_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (thing) DO UPDATE SET
@@ -512,7 +519,15 @@ fn write_outcomes(
         for (seq, e) in o.events.iter().enumerate() {
             tx.execute(
                 &event,
-                &[id, &(seq as i32), &e.kind, &e.entity, &e.at, &e.data, &e.thing],
+                &[
+                    id,
+                    &(seq as i32),
+                    &e.kind,
+                    &e.entity,
+                    &e.at,
+                    &e.data,
+                    &e.thing,
+                ],
             )?;
             spans.add(e);
         }

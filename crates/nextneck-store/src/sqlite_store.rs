@@ -16,8 +16,8 @@ use crate::derived::BatchSpans;
 use crate::{
     Appended, Delivery, Failure, MAX_ATTEMPTS, NewDelivery, Origin, Outcome, Processed,
     ProviderCount, RECENT_FAILURES, ReadRange, Status, Store, StoreError, StoredEvent, ThingSpan,
-    event_from_json,
-    headers_from_json, headers_to_json, outcome_of, set_aside_reason, storable, write_error,
+    event_from_json, headers_from_json, headers_to_json, outcome_of, set_aside_reason, storable,
+    write_error,
 };
 
 const SCHEMA: &str = "
@@ -174,7 +174,9 @@ impl SqliteStore {
                 }
                 for (seq, e) in o.events.iter().enumerate() {
                     event
-                        .execute(params![id, seq as i64, e.kind, e.entity, e.at, e.data, e.thing])
+                        .execute(params![
+                            id, seq as i64, e.kind, e.entity, e.at, e.data, e.thing
+                        ])
                         .map_err(err)?;
                     spans.add(e);
                 }
@@ -317,9 +319,7 @@ fn widen_things(tx: &rusqlite::Transaction<'_>, spans: &BatchSpans) -> rusqlite:
 }
 
 /// Reads `(delivery_id, seq, data)` rows into events.
-fn stored_events(
-    rows: Vec<(i64, i64, String)>,
-) -> Result<Vec<StoredEvent>, StoreError> {
+fn stored_events(rows: Vec<(i64, i64, String)>) -> Result<Vec<StoredEvent>, StoreError> {
     rows.into_iter()
         .map(|(d, s, data)| event_from_json(d, s as u32, &data))
         .collect()
@@ -680,6 +680,20 @@ impl Store for SqliteStore {
             })
             .map_err(|e| self.err(e))?
             .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    fn change_mark(&mut self) -> Result<String, StoreError> {
+        self.conn
+            .query_row(crate::CHANGE_MARK, [], |r| {
+                Ok(format!(
+                    "{:?}/{:?}/{}/{}",
+                    r.get::<_, Option<i64>>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?
+                ))
+            })
             .map_err(|e| self.err(e))
     }
 

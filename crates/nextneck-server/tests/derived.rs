@@ -247,7 +247,14 @@ fn same(a: &(Vec<ThingSpan>, Vec<String>), b: &(Vec<ThingSpan>, Vec<String>)) ->
         return Some(format!("{} things against {}", a.0.len(), b.0.len()));
     }
     a.1.iter().zip(&b.1).enumerate().find_map(|(i, (x, y))| {
-        let at = x.bytes().zip(y.bytes()).position(|(p, q)| p != q)?;
+        if x == y {
+            return None;
+        }
+        let at = x
+            .bytes()
+            .zip(y.bytes())
+            .position(|(p, q)| p != q)
+            .unwrap_or(x.len().min(y.len()));
         let from = at.saturating_sub(120);
         Some(format!(
             "report {i} differs at byte {at}: …{}… against …{}…",

@@ -318,19 +318,12 @@ impl Store for PostgresStore {
             return Ok(Vec::new());
         }
         let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
-        self.client
-            .query(
-                "SELECT delivery_id, seq, data FROM events WHERE kind = ANY($1)
+        let rows = self.client.query(
+            "SELECT delivery_id, seq, data FROM events WHERE kind = ANY($1)
                  ORDER BY delivery_id, seq",
-                &[&kinds],
-            )?
-            .iter()
-            .map(|r| {
-                let seq: i32 = r.get(1);
-                let data: String = r.get(2);
-                event_from_json(r.get(0), seq as u32, &data)
-            })
-            .collect()
+            &[&kinds],
+        )?;
+        stored_events(rows)
     }
 
     fn event_times(&mut self, kinds: &[&str]) -> Result<(Option<i64>, Option<i64>), StoreError> {
@@ -368,11 +361,10 @@ impl Store for PostgresStore {
               WHERE kind = ANY($3) AND thing IS NULL AND at >= $1 AND at < $2
              UNION ALL
              SELECT delivery_id, seq, data FROM events
-              WHERE kind = ANY($3) AND thing IS NULL AND at IS NULL
-             ORDER BY 1, 2",
+              WHERE kind = ANY($3) AND thing IS NULL AND at IS NULL",
             &[&range.from, &range.until, &kinds],
         )?;
-        stored_events(&rows)
+        stored_events(rows)
     }
 
     fn thing_spans(&mut self) -> Result<Vec<ThingSpan>, StoreError> {
@@ -491,14 +483,12 @@ fn widen_things(tx: &mut postgres::Transaction<'_>, spans: &BatchSpans) -> Resul
 }
 
 /// Reads `(delivery_id, seq, data)` rows into events.
-fn stored_events(rows: &[postgres::Row]) -> Result<Vec<StoredEvent>, StoreError> {
-    rows.iter()
-        .map(|r| {
-            let seq: i32 = r.get(1);
-            let data: String = r.get(2);
-            event_from_json(r.get(0), seq as u32, &data)
-        })
-        .collect()
+fn stored_events(rows: Vec<postgres::Row>) -> Result<Vec<StoredEvent>, StoreError> {
+    let rows: Vec<(i64, i64, String)> = rows
+        .into_iter()
+        .map(|r| (r.get(0), i64::from(r.get::<_, i32>(1)), r.get(2)))
+        .collect();
+    crate::decode_rows(rows)
 }
 
 /// Writes claimed deliveries' events and outcomes and takes them off the

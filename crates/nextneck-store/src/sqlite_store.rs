@@ -16,8 +16,7 @@ use crate::derived::BatchSpans;
 use crate::{
     Appended, Delivery, Failure, MAX_ATTEMPTS, NewDelivery, Origin, Outcome, Processed,
     ProviderCount, RECENT_FAILURES, ReadRange, Status, Store, StoreError, StoredEvent, ThingSpan,
-    event_from_json, headers_from_json, headers_to_json, outcome_of, set_aside_reason, storable,
-    write_error,
+    headers_from_json, headers_to_json, outcome_of, set_aside_reason, storable, write_error,
 };
 
 const SCHEMA: &str = "
@@ -318,13 +317,6 @@ fn widen_things(tx: &rusqlite::Transaction<'_>, spans: &BatchSpans) -> rusqlite:
     Ok(())
 }
 
-/// Reads `(delivery_id, seq, data)` rows into events.
-fn stored_events(rows: Vec<(i64, i64, String)>) -> Result<Vec<StoredEvent>, StoreError> {
-    rows.into_iter()
-        .map(|(d, s, data)| event_from_json(d, s as u32, &data))
-        .collect()
-}
-
 fn delivery_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
     let headers: String = row.get(5)?;
     let origin: String = row.get(4)?;
@@ -579,9 +571,7 @@ impl Store for SqliteStore {
             .map_err(|e| self.err(e))?
             .collect::<Result<_, _>>()
             .map_err(|e| self.err(e))?;
-        rows.into_iter()
-            .map(|(d, s, data)| event_from_json(d, s as u32, &data))
-            .collect()
+        crate::decode_rows(rows)
     }
 
     fn events_of_kinds(&mut self, kinds: &[&str]) -> Result<Vec<StoredEvent>, StoreError> {
@@ -602,9 +592,7 @@ impl Store for SqliteStore {
             .map_err(|e| self.err(e))?
             .collect::<Result<_, _>>()
             .map_err(|e| self.err(e))?;
-        rows.into_iter()
-            .map(|(d, s, data)| event_from_json(d, s as u32, &data))
-            .collect()
+        crate::decode_rows(rows)
     }
 
     fn event_times(&mut self, kinds: &[&str]) -> Result<(Option<i64>, Option<i64>), StoreError> {
@@ -653,8 +641,7 @@ impl Store for SqliteStore {
               WHERE kind IN ({list}) AND thing IS NULL AND at >= ?1 AND at < ?2
              UNION ALL
              SELECT delivery_id, seq, data FROM events INDEXED BY events_kind
-              WHERE kind IN ({list}) AND thing IS NULL AND at IS NULL
-             ORDER BY 1, 2"
+              WHERE kind IN ({list}) AND thing IS NULL AND at IS NULL"
         );
         let mut args: Vec<&dyn rusqlite::ToSql> = vec![&range.from, &range.until];
         args.extend(kinds.iter().map(|k| k as &dyn rusqlite::ToSql));
@@ -666,7 +653,7 @@ impl Store for SqliteStore {
             .map_err(|e| self.err(e))?
             .collect::<Result<_, _>>()
             .map_err(|e| self.err(e))?;
-        stored_events(rows)
+        crate::decode_rows(rows)
     }
 
     fn thing_spans(&mut self) -> Result<Vec<ThingSpan>, StoreError> {

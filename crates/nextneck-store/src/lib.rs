@@ -469,27 +469,62 @@ fn headers_from_json(s: &str) -> Vec<(String, String)> {
 }
 
 /// Decodes `(delivery_id, seq, data)` rows into events in delivery order
-/// then sequence, on every core (decoding is most of a large read's CPU).
-fn decode_rows(mut rows: Vec<(i64, i64, String)>) -> Result<Vec<StoredEvent>, StoreError> {
-    rows.sort_unstable_by_key(|r| (r.0, r.1));
+/// then sequence: a batch of rows at a time, each batch on every core
+/// (decoding is most of a large read's CPU), so that the rows' text and
+/// the decoded events never all live at once.
+fn decode_rows<E>(
+    rows: impl IntoIterator<Item = Result<(i64, i64, String), E>>,
+) -> Result<Vec<StoredEvent>, StoreError>
+where
+    StoreError: From<E>,
+{
+    const BATCH: usize = 16_384;
+    let mut rows = rows.into_iter();
+    let mut events = Vec::new();
+    let mut sorted = true;
+    loop {
+        let batch: Vec<(i64, i64, String)> = rows.by_ref().take(BATCH).collect::<Result<_, E>>()?;
+        if batch.is_empty() {
+            break;
+        }
+        let decoded = decode_batch(batch)?;
+        sorted &= events.last().zip(decoded.first()).is_none_or(
+            |(a, b): (&StoredEvent, &StoredEvent)| (a.delivery_id, a.seq) < (b.delivery_id, b.seq),
+        ) && decoded
+            .windows(2)
+            .all(|w| (w[0].delivery_id, w[0].seq) < (w[1].delivery_id, w[1].seq));
+        events.extend(decoded);
+    }
+    if !sorted {
+        events.sort_unstable_by_key(|e| (e.delivery_id, e.seq));
+    }
+    Ok(events)
+}
+
+/// Decodes one batch of rows on every core, in order, consuming the rows.
+fn decode_batch(rows: Vec<(i64, i64, String)>) -> Result<Vec<StoredEvent>, StoreError> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || rows.len() < 4096 {
-        return rows
-            .into_iter()
+    let decode = |part: Vec<(i64, i64, String)>| -> Result<Vec<StoredEvent>, StoreError> {
+        part.into_iter()
             .map(|(d, s, data)| event_from_json(d, s as u32, &data))
-            .collect();
+            .collect()
+    };
+    if threads < 2 || rows.len() < 2048 {
+        return decode(rows);
     }
     let chunk = rows.len().div_ceil(threads);
-    let parts: Vec<Result<Vec<StoredEvent>, StoreError>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = rows
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(d, s, data)| event_from_json(*d, *s as u32, data))
-                        .collect()
-                })
-            })
+    let mut parts = Vec::new();
+    let mut rest = rows;
+    while rest.len() > chunk {
+        let tail = rest.split_off(chunk);
+        parts.push(rest);
+        rest = tail;
+    }
+    parts.push(rest);
+    let decoded: Vec<Result<Vec<StoredEvent>, StoreError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(move || decode(part)))
             .collect();
         workers
             .into_iter()
@@ -499,9 +534,8 @@ fn decode_rows(mut rows: Vec<(i64, i64, String)>) -> Result<Vec<StoredEvent>, St
             })
             .collect()
     });
-    let mut events = Vec::with_capacity(rows.len());
-    drop(rows);
-    for part in parts {
+    let mut events = Vec::new();
+    for part in decoded {
         events.extend(part?);
     }
     Ok(events)

@@ -320,7 +320,7 @@ impl Store for PostgresStore {
         let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
         let rows = self.client.query(
             "SELECT delivery_id, seq, data FROM events WHERE kind = ANY($1)
-                 ORDER BY delivery_id, seq",
+             ORDER BY delivery_id, seq",
             &[&kinds],
         )?;
         stored_events(rows)
@@ -484,11 +484,13 @@ fn widen_things(tx: &mut postgres::Transaction<'_>, spans: &BatchSpans) -> Resul
 
 /// Reads `(delivery_id, seq, data)` rows into events.
 fn stored_events(rows: Vec<postgres::Row>) -> Result<Vec<StoredEvent>, StoreError> {
-    let rows: Vec<(i64, i64, String)> = rows
-        .into_iter()
-        .map(|r| (r.get(0), i64::from(r.get::<_, i32>(1)), r.get(2)))
-        .collect();
-    crate::decode_rows(rows)
+    crate::decode_rows(rows.into_iter().map(|r| {
+        Ok::<_, postgres::Error>((
+            r.try_get(0)?,
+            i64::from(r.try_get::<_, i32>(1)?),
+            r.try_get(2)?,
+        ))
+    }))
 }
 
 /// Writes claimed deliveries' events and outcomes and takes them off the

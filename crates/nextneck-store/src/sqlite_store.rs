@@ -563,15 +563,20 @@ impl Store for SqliteStore {
     }
 
     fn events(&mut self) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows: Vec<(i64, i64, String)> = self
+        let path = self.path.clone();
+        let mut stmt = self
             .conn
             .prepare("SELECT delivery_id, seq, data FROM events ORDER BY delivery_id, seq")
-            .map_err(|e| self.err(e))?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(|e| self.err(e))?
-            .collect::<Result<_, _>>()
             .map_err(|e| self.err(e))?;
-        crate::decode_rows(rows)
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(|e| self.err(e))?;
+        crate::decode_rows(rows.map(|row| {
+            row.map_err(|source| StoreError::Sqlite {
+                path: path.clone(),
+                source,
+            })
+        }))
     }
 
     fn events_of_kinds(&mut self, kinds: &[&str]) -> Result<Vec<StoredEvent>, StoreError> {
@@ -579,20 +584,25 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let placeholders = vec!["?"; kinds.len()].join(", ");
-        let rows: Vec<(i64, i64, String)> = self
+        let path = self.path.clone();
+        let mut stmt = self
             .conn
             .prepare(&format!(
                 "SELECT delivery_id, seq, data FROM events WHERE kind IN ({placeholders})
                  ORDER BY delivery_id, seq"
             ))
-            .map_err(|e| self.err(e))?
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
             .query_map(rusqlite::params_from_iter(kinds.iter()), |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
-            .map_err(|e| self.err(e))?
-            .collect::<Result<_, _>>()
             .map_err(|e| self.err(e))?;
-        crate::decode_rows(rows)
+        crate::decode_rows(rows.map(|row| {
+            row.map_err(|source| StoreError::Sqlite {
+                path: path.clone(),
+                source,
+            })
+        }))
     }
 
     fn event_times(&mut self, kinds: &[&str]) -> Result<(Option<i64>, Option<i64>), StoreError> {
@@ -645,15 +655,17 @@ impl Store for SqliteStore {
         );
         let mut args: Vec<&dyn rusqlite::ToSql> = vec![&range.from, &range.until];
         args.extend(kinds.iter().map(|k| k as &dyn rusqlite::ToSql));
-        let rows: Vec<(i64, i64, String)> = self
-            .conn
-            .prepare(&sql)
-            .map_err(|e| self.err(e))?
+        let path = self.path.clone();
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
             .query_map(args.as_slice(), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(|e| self.err(e))?
-            .collect::<Result<_, _>>()
             .map_err(|e| self.err(e))?;
-        crate::decode_rows(rows)
+        crate::decode_rows(rows.map(|row| {
+            row.map_err(|source| StoreError::Sqlite {
+                path: path.clone(),
+                source,
+            })
+        }))
     }
 
     fn thing_spans(&mut self) -> Result<Vec<ThingSpan>, StoreError> {

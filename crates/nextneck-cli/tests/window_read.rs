@@ -40,7 +40,7 @@ fn deployment(repo: &str, n: i64, at: i64) -> String {
 
 /// `acme/fast` ships one change a week for 400 days; `acme/slow` ships
 /// three changes every 200 days (days 0, 190 and 390), so its deployment
-/// in the default window (days 311 to 401) has its predecessor 200 days
+/// in the default window (days 310 to 400) has its predecessor 200 days
 /// before it: beyond the default look-back of 90 days.
 fn history() -> String {
     let mut body = String::new();
@@ -92,10 +92,12 @@ fn the_look_back_decides_what_is_read(db: Db) {
         &cut,
         &[
             ("/source/read/look_back_days", json!(90)),
-            ("/source/read/since", json!("2024-08-10T00:00:00Z")),
-            ("/window/since", json!("2024-11-08T00:00:00Z")),
+            ("/source/read/since", json!("2024-08-08T00:00:00Z")),
+            ("/window/since", json!("2024-11-06T00:00:00Z")),
             ("/dora/lead_time/baseline_changes", json!(3)),
-            ("/dora/lead_time/changes", json!(13)),
+            // The deploy stage of every change a counted deployment shipped.
+            ("/stages/4/name", json!("deploy")),
+            ("/stages/4/changes", json!(13)),
         ],
     );
     assert!(codes(&cut).contains(&"look_back".to_owned()), "{cut}");
@@ -108,7 +110,7 @@ fn the_look_back_decides_what_is_read(db: Db) {
         &[
             ("/source/read/look_back_days", json!(200)),
             ("/dora/lead_time/baseline_changes", json!(0)),
-            ("/dora/lead_time/changes", json!(16)),
+            ("/stages/4/changes", json!(16)),
         ],
     );
     assert!(!codes(&wide).contains(&"look_back".to_owned()), "{wide}");

@@ -97,9 +97,19 @@ fn main() {
     println!(
         "nextneck: {}\nbaseline: {}\nsizes: {}; stores: {}; rounds {} ({} from 10M); {} clients, {} requests a round; webhooks: {} connections, {} s; timeout {} s; {} cores, load average {}",
         s.nextneck,
-        s.baseline.as_deref().unwrap_or("none (NEXTNECK_BENCH_BASELINE)"),
-        sizes.iter().map(|z| z.label.as_str()).collect::<Vec<_>>().join(", "),
-        backends.iter().map(Backend::name).collect::<Vec<_>>().join(", "),
+        s.baseline
+            .as_deref()
+            .unwrap_or("none (NEXTNECK_BENCH_BASELINE)"),
+        sizes
+            .iter()
+            .map(|z| z.label.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        backends
+            .iter()
+            .map(Backend::name)
+            .collect::<Vec<_>>()
+            .join(", "),
         s.rounds,
         s.rounds_large,
         s.clients,
@@ -188,9 +198,9 @@ impl Size {
                 None => (lower.as_str(), 1.0),
             },
         };
-        let value: f64 = number.parse().unwrap_or_else(|_| {
-            panic!("NEXTNECK_SCALE: `{s}` is not a size; use 100k, 1m or 10m")
-        });
+        let value: f64 = number
+            .parse()
+            .unwrap_or_else(|_| panic!("NEXTNECK_SCALE: `{s}` is not a size; use 100k, 1m or 10m"));
         let label = match lower.chars().last() {
             Some('m') => format!("{number}M"),
             _ => lower.clone(),
@@ -220,7 +230,7 @@ impl Backend {
 /// schema; deleted when dropped.
 struct Store {
     url: String,
-    _dir: Option<tempfile::TempDir>,
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Store {
@@ -231,12 +241,12 @@ impl Store {
                 let url = format!("sqlite:{}", dir.path().join("store.db").display());
                 Store {
                     url,
-                    _dir: Some(dir),
+                    dir: Some(dir),
                 }
             }
             Backend::Postgres(base) => Store {
                 url: nextneck_store::fresh_postgres_schema(base).unwrap(),
-                _dir: None,
+                dir: None,
             },
         }
     }
@@ -355,6 +365,7 @@ enum Who {
 enum Row {
     ImportRate,
     ImportRss,
+    StoreSize,
     Report90,
     Report90Rss,
     ReportAll,
@@ -390,9 +401,10 @@ struct Goal {
 }
 
 impl Row {
-    const ALL: [Row; 16] = [
+    const ALL: [Row; 17] = [
         Row::ImportRate,
         Row::ImportRss,
+        Row::StoreSize,
         Row::Report90,
         Row::Report90Rss,
         Row::ReportAll,
@@ -413,6 +425,7 @@ impl Row {
         match self {
             Row::ImportRate => "`import events`, events/s",
             Row::ImportRss => "`import events`, peak memory",
+            Row::StoreSize => "store size on disk (SQLite file)",
             Row::Report90 => "`report --format json` (90 days), time",
             Row::Report90Rss => "`report --format json` (90 days), peak memory",
             Row::ReportAll => "`report --all --format json`, time",
@@ -433,7 +446,11 @@ impl Row {
     fn unit(self) -> Unit {
         match self {
             Row::ImportRate => Unit::EventsPerSecond,
-            Row::ImportRss | Row::Report90Rss | Row::ReportAllRss | Row::ServeRss => Unit::MiB,
+            Row::ImportRss
+            | Row::StoreSize
+            | Row::Report90Rss
+            | Row::ReportAllRss
+            | Row::ServeRss => Unit::MiB,
             Row::Report90 | Row::ReportAll => Unit::Seconds,
             Row::Hooks1Rate | Row::Hooks2Rate => Unit::PerSecond,
             _ => Unit::Ms,
@@ -536,10 +553,32 @@ fn measure(
             let m = run_measured(bin, &args, s.timeout);
             let done = matches!(m, Measured::Done { .. });
             progress(name, size, round, who, "import events", &m);
-            record(results, backend, size, who, &m, Row::ImportRate, Row::ImportRss, |t| {
-                data.lines as f64 / t
-            });
+            record(
+                results,
+                backend,
+                size,
+                who,
+                &m,
+                Row::ImportRate,
+                Row::ImportRss,
+                |t| data.lines as f64 / t,
+            );
             if done {
+                if let Some(dir) = &store.dir {
+                    let bytes = dir_bytes(dir.path());
+                    println!(
+                        "{name} {} round {round} store size {:.0} MiB",
+                        size.label,
+                        bytes as f64 / 1048576.0
+                    );
+                    results.push(
+                        Row::StoreSize,
+                        backend,
+                        size,
+                        who,
+                        Sample::Value(bytes as f64 / 1048576.0),
+                    );
+                }
                 stores.insert(who, store);
             }
         }
@@ -548,7 +587,12 @@ fn measure(
     for round in 0..rounds {
         for (flags, row, rss_row, what) in [
             (&[][..], Row::Report90, Row::Report90Rss, "report (90 days)"),
-            (&["--all"][..], Row::ReportAll, Row::ReportAllRss, "report --all"),
+            (
+                &["--all"][..],
+                Row::ReportAll,
+                Row::ReportAllRss,
+                "report --all",
+            ),
         ] {
             for (who, bin) in s.binaries(size) {
                 let Some(store) = stores.get(&who) else {
@@ -565,13 +609,28 @@ fn measure(
     }
     stores.remove(&Who::Baseline);
     let Some(store) = stores.remove(&Who::New) else {
-        println!("{name} {}: no store was imported; serve not measured", size.label);
+        println!(
+            "{name} {}: no store was imported; serve not measured",
+            size.label
+        );
         return;
     };
     reads(s, size, backend, &store, results);
     if matches!(backend, Backend::Postgres(_)) {
         webhooks(s, size, backend, &store, results);
     }
+}
+
+/// The bytes of the files in `dir` (a SQLite store and its journal).
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 /// Records a command's time (through `rate`) and peak memory.
@@ -606,7 +665,10 @@ fn progress(name: &str, size: &Size, round: usize, who: Who, what: &str, m: &Mea
     let outcome = match m {
         Measured::Done { seconds, rss_kib } => format!(
             "{seconds:>8.2} s  peak {}",
-            rss_kib.map_or("n/a".to_owned(), |k| format!("{:.0} MiB", k as f64 / 1024.0))
+            rss_kib.map_or("n/a".to_owned(), |k| format!(
+                "{:.0} MiB",
+                k as f64 / 1024.0
+            ))
         ),
         Measured::TimedOut => "timed out".to_owned(),
         Measured::Failed(e) => format!("failed: {e}"),
@@ -712,7 +774,6 @@ fn reads(s: &Settings, size: &Size, backend: &Backend, store: &Store, results: &
     );
 }
 
-
 /// Signed deliveries into one server on the store, then into two servers
 /// on the same database at once.
 fn webhooks(s: &Settings, size: &Size, backend: &Backend, store: &Store, results: &mut Results) {
@@ -784,6 +845,7 @@ fn format_value(unit: Unit, v: f64) -> String {
     match unit {
         Unit::EventsPerSecond | Unit::PerSecond => format!("{}/s", thousands(v.round() as u64)),
         Unit::Seconds => format!("{v:.2} s"),
+        Unit::Ms if v >= 1000.0 => format!("{} ms", thousands(v.round() as u64)),
         Unit::Ms => format!("{v:.1} ms"),
         Unit::MiB => format!("{} MiB", thousands(v.round() as u64)),
     }
@@ -793,7 +855,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -817,7 +879,9 @@ fn cell(row: Row, backend: &Backend, size: &Size, figure: Option<Sample>) -> Str
     };
     match figure {
         None => "—".to_owned(),
-        Some(Sample::Value(v)) => format!("{}{}", format_value(row.unit(), v), met(v).unwrap_or("")),
+        Some(Sample::Value(v)) => {
+            format!("{}{}", format_value(row.unit(), v), met(v).unwrap_or(""))
+        }
         Some(Sample::TimedOut) => format!("timed out{}", goal.map_or("", |_| " ✗")),
         Some(Sample::Failed) => "failed".to_owned(),
     }
@@ -847,14 +911,8 @@ fn print_table(s: &Settings, sizes: &[Size], backends: &[Backend], results: &Res
         rule.push_str("---:|---:|");
     }
     println!(
-        "Medians of {} rounds ({} from 10M); API: {} clients, {} requests a round; /metrics: one client, {} scrapes a round; webhooks: {} connections for {} s after 1 s of warm-up. Ratios of times and memory: below 1 is less; of rates: above 1 is more.\n",
-        s.rounds,
-        s.rounds_large,
-        s.clients,
-        s.requests,
-        s.requests,
-        s.connections,
-        s.seconds
+        "Rounds: {} ({} from 10M), each figure their median; API: {} clients, {} requests a round; /metrics: one client, {} scrapes a round; webhooks: {} connections for {} s after 1 s of warm-up. Ratios of times and memory: below 1 is less; of rates: above 1 is more.\n",
+        s.rounds, s.rounds_large, s.clients, s.requests, s.requests, s.connections, s.seconds
     );
     println!("{head}");
     println!("{rule}");
@@ -877,10 +935,7 @@ fn print_table(s: &Settings, sizes: &[Size], backends: &[Backend], results: &Res
                     ratio(figures[0], figures[figures.len() - 1])
                 ));
             }
-            line.push_str(&format!(
-                " {} |",
-                row.goal(backend).map_or("", |g| g.text)
-            ));
+            line.push_str(&format!(" {} |", row.goal(backend).map_or("", |g| g.text)));
             for z in &baseline_sizes {
                 let old = results.figure(row, backend, z, Who::Baseline);
                 let new = results.figure(row, backend, z, Who::New);
@@ -906,7 +961,9 @@ fn print_table(s: &Settings, sizes: &[Size], backends: &[Backend], results: &Res
 /// `to / from`, when both are figures.
 fn ratio(from: Option<Sample>, to: Option<Sample>) -> String {
     match (from, to) {
-        (Some(Sample::Value(a)), Some(Sample::Value(b))) if a > 0.0 && !a.is_nan() && !b.is_nan() => {
+        (Some(Sample::Value(a)), Some(Sample::Value(b)))
+            if a > 0.0 && !a.is_nan() && !b.is_nan() =>
+        {
             format!("{:.2}", b / a)
         }
         _ => "—".to_owned(),

@@ -42,7 +42,9 @@
 //! * `NEXTNECK_BENCH_ROUNDS` (default 3), `NEXTNECK_BENCH_ROUNDS_10M` (for
 //!   sizes of 10M and more, default 1: an import takes minutes);
 //! * `NEXTNECK_BENCH_CLIENTS` (default 8), `NEXTNECK_BENCH_REQUESTS` (API
-//!   requests and steady `/metrics` scrapes per round, default 48);
+//!   requests and steady `/metrics` scrapes per round, default 48),
+//!   `NEXTNECK_BENCH_REQUESTS_10M` (the same from 10M, default 16: while a
+//!   report over 10M events takes a minute, 48 would hit the timeout);
 //! * `NEXTNECK_BENCH_CONNECTIONS` (default 64), `NEXTNECK_BENCH_SECONDS`
 //!   (default 5): the webhook load;
 //! * `NEXTNECK_BENCH_PYTHON` (default `python3`): runs the generator.
@@ -95,7 +97,7 @@ fn main() {
         backends.push(Backend::Postgres(pg));
     }
     println!(
-        "nextneck: {}\nbaseline: {}\nsizes: {}; stores: {}; rounds {} ({} from 10M); {} clients, {} requests a round; webhooks: {} connections, {} s; timeout {} s; {} cores, load average {}",
+        "nextneck: {}\nbaseline: {}\nsizes: {}; stores: {}; rounds {} ({} from 10M); {} clients, {} requests a round ({} from 10M); webhooks: {} connections, {} s; timeout {} s; {} cores, load average {}",
         s.nextneck,
         s.baseline
             .as_deref()
@@ -114,6 +116,7 @@ fn main() {
         s.rounds_large,
         s.clients,
         s.requests,
+        s.requests_large,
         s.connections,
         s.seconds,
         s.timeout.as_secs(),
@@ -139,6 +142,7 @@ struct Settings {
     rounds_large: usize,
     clients: usize,
     requests: usize,
+    requests_large: usize,
     connections: usize,
     seconds: u64,
     timeout: Duration,
@@ -156,6 +160,7 @@ impl Settings {
             rounds_large: env_or("NEXTNECK_BENCH_ROUNDS_10M", 1usize).max(1),
             clients: env_or("NEXTNECK_BENCH_CLIENTS", 8usize).max(1),
             requests: env_or("NEXTNECK_BENCH_REQUESTS", 48usize).max(1),
+            requests_large: env_or("NEXTNECK_BENCH_REQUESTS_10M", 16usize).max(1),
             connections: env_or("NEXTNECK_BENCH_CONNECTIONS", 64usize).max(2),
             seconds: env_or("NEXTNECK_BENCH_SECONDS", 5u64).max(1),
             timeout: Duration::from_secs(env_or("NEXTNECK_BENCH_TIMEOUT", 1200u64)),
@@ -167,6 +172,15 @@ impl Settings {
             self.rounds_large
         } else {
             self.rounds
+        }
+    }
+
+    /// API requests and steady `/metrics` scrapes a round on a size.
+    fn requests_for(&self, size: &Size) -> usize {
+        if size.events >= LARGE {
+            self.requests_large
+        } else {
+            self.requests
         }
     }
 
@@ -724,7 +738,7 @@ fn reads(s: &Settings, size: &Size, backend: &Backend, store: &Store, results: &
             "/api/v1/report",
             READ_TOKEN,
             s.clients,
-            s.requests,
+            s.requests_for(size),
             Instant::now() + s.timeout,
         );
         push_reads(
@@ -754,7 +768,7 @@ fn reads(s: &Settings, size: &Size, backend: &Backend, store: &Store, results: &
             "/metrics",
             READ_TOKEN,
             1,
-            s.requests,
+            s.requests_for(size),
             Instant::now() + s.timeout,
         );
         push_reads(
@@ -911,8 +925,8 @@ fn print_table(s: &Settings, sizes: &[Size], backends: &[Backend], results: &Res
         rule.push_str("---:|---:|");
     }
     println!(
-        "Rounds: {} ({} from 10M), each figure their median; API: {} clients, {} requests a round; /metrics: one client, {} scrapes a round; webhooks: {} connections for {} s after 1 s of warm-up. Ratios of times and memory: below 1 is less; of rates: above 1 is more.\n",
-        s.rounds, s.rounds_large, s.clients, s.requests, s.requests, s.connections, s.seconds
+        "Rounds: {} ({} from 10M), each figure their median; API: {} clients, {} requests a round ({} from 10M); /metrics: one client, as many scrapes a round; webhooks: {} connections for {} s after 1 s of warm-up. Ratios of times and memory: below 1 is less; of rates: above 1 is more.\n",
+        s.rounds, s.rounds_large, s.clients, s.requests, s.requests_large, s.connections, s.seconds
     );
     println!("{head}");
     println!("{rule}");

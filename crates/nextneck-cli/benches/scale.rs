@@ -503,6 +503,8 @@ enum Sample {
     Value(f64),
     TimedOut,
     Failed,
+    /// Not run: it would need more memory than the machine has free.
+    Skipped,
 }
 
 type Key = (Row, &'static str, String, Who);
@@ -732,7 +734,16 @@ fn reads(s: &Settings, size: &Size, backend: &Backend, store: &Store, results: &
             results.push(*row, backend, size, Who::New, sample);
         }
     };
+    let guard = api_memory_guard(s, size, backend, results);
+    if let Some(why) = &guard {
+        println!("{name} {}: GET /api/v1/report not run: {why}", size.label);
+        results.push(Row::ApiP50, backend, size, Who::New, Sample::Skipped);
+        results.push(Row::ApiP95, backend, size, Who::New, Sample::Skipped);
+    }
     for round in 0..s.rounds_for(size) {
+        if guard.is_some() {
+            break;
+        }
         let r = timed_gets(
             server.addr,
             "/api/v1/report",
@@ -786,6 +797,46 @@ fn reads(s: &Settings, size: &Size, backend: &Backend, store: &Store, results: &
         Who::New,
         Sample::Value(rss.map_or(f64::NAN, |k| k as f64 / 1024.0)),
     );
+}
+
+/// Why the API is not measured with concurrent clients, if it is not:
+/// when the clients' reports at once, each as large as the CLI's report on
+/// the same store, would need more than the memory available (the server
+/// computes every request's report anew, so 8 clients hold 8 reports).
+/// `NEXTNECK_BENCH_NO_MEMORY_GUARD=1` runs it anyway.
+fn api_memory_guard(
+    s: &Settings,
+    size: &Size,
+    backend: &Backend,
+    results: &Results,
+) -> Option<String> {
+    if std::env::var_os("NEXTNECK_BENCH_NO_MEMORY_GUARD").is_some() {
+        return None;
+    }
+    let report_mib = [Row::Report90Rss, Row::ReportAllRss]
+        .into_iter()
+        .filter_map(|row| match results.figure(row, backend, size, Who::New) {
+            Some(Sample::Value(v)) if !v.is_nan() => Some(v),
+            _ => None,
+        })
+        .fold(0.0, f64::max);
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let available_mib = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<f64>()
+        .ok()?
+        / 1024.0;
+    let needed = report_mib * s.clients as f64;
+    (needed > 0.8 * available_mib).then(|| {
+        format!(
+            "{} clients × the CLI report's {:.0} MiB = {:.0} MiB, more than 80 % of the {:.0} MiB available (NEXTNECK_BENCH_NO_MEMORY_GUARD=1 runs it anyway)",
+            s.clients, report_mib, needed, available_mib
+        )
+    })
 }
 
 /// Signed deliveries into one server on the store, then into two servers
@@ -898,6 +949,7 @@ fn cell(row: Row, backend: &Backend, size: &Size, figure: Option<Sample>) -> Str
         }
         Some(Sample::TimedOut) => format!("timed out{}", goal.map_or("", |_| " ✗")),
         Some(Sample::Failed) => "failed".to_owned(),
+        Some(Sample::Skipped) => "not run (memory)".to_owned(),
     }
 }
 
@@ -939,7 +991,10 @@ fn print_table(s: &Settings, sizes: &[Size], backends: &[Backend], results: &Res
             if figures.iter().all(Option::is_none) {
                 continue;
             }
-            let mut line = format!("| {} | {} |", row.label(), backend.name());
+            let label = row
+                .label()
+                .replace("8 clients", &format!("{} clients", s.clients));
+            let mut line = format!("| {label} | {} |", backend.name());
             for (z, f) in sizes.iter().zip(&figures) {
                 line.push_str(&format!(" {} |", cell(row, backend, z, *f)));
             }

@@ -17,16 +17,13 @@
 
 mod common;
 
+use common::http::{GITHUB_SECRET, Server, github_body, github_deliveries};
 use common::*;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-const SECRET: &str = "bench-secret";
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 fn main() {
     if let Ok(addr) = std::env::var("NEXTNECK_BENCH_CLIENT") {
@@ -49,7 +46,7 @@ fn main() {
         "{} connections, {} s per run, {rounds} rounds, body {} bytes (octokit deployment_status)",
         env_or::<usize>("NEXTNECK_BENCH_CONNECTIONS", 64),
         env_or::<u64>("NEXTNECK_BENCH_SECONDS", 5),
-        body().len()
+        github_body().len()
     );
     let mut summary = Vec::new();
     for (name, pg) in &backends {
@@ -61,15 +58,24 @@ fn main() {
                     Some(base) => nextneck_store::fresh_postgres_schema(base).unwrap(),
                     None => format!("sqlite:{}", dir.path().join("bench.db").display()),
                 };
-                let mut server = start_server(&url, batch);
-                let run = run_client(server.1);
-                server.0.kill().unwrap();
-                server.0.wait().unwrap();
+                let server = Server::start(
+                    env!("CARGO_BIN_EXE_nextneck"),
+                    &url,
+                    &[
+                        ("NEXTNECK_GITHUB_SECRET", GITHUB_SECRET),
+                        ("NEXTNECK_SERVE_MAX_BATCH", batch),
+                    ],
+                    Duration::from_secs(60),
+                )
+                .unwrap();
+                let run = run_client(server.addr);
+                drop(server);
                 let stored = nextneck_store::open(&url)
                     .unwrap()
                     .deliveries()
                     .unwrap()
                     .len();
+                nextneck_store::drop_postgres_schema(&url);
                 assert!(
                     stored >= run.ok,
                     "{stored} stored < {} acknowledged",
@@ -123,37 +129,6 @@ struct Run {
     errors: usize,
 }
 
-fn body() -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/github/octokit__deployment_status__payload.json");
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn start_server(url: &str, max_batch: &str) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nextneck"))
-        .args(["serve", "--db", url, "--listen", "127.0.0.1:0"])
-        .env("NEXTNECK_GITHUB_SECRET", SECRET)
-        .env("NEXTNECK_SERVE_MAX_BATCH", max_batch)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    out.read_line(&mut line).unwrap();
-    // Keep reading (and discarding) so the server never sees a closed pipe.
-    std::thread::spawn(move || {
-        let mut sink = Vec::new();
-        let _ = out.read_to_end(&mut sink);
-    });
-    let addr = line
-        .trim()
-        .trim_start_matches("listening on http://")
-        .parse()
-        .unwrap();
-    (child, addr)
-}
-
 /// Runs this binary as the load generator and reads its one-line result.
 fn run_client(addr: SocketAddr) -> Run {
     let out = Command::new(std::env::current_exe().unwrap())
@@ -176,104 +151,18 @@ fn run_client(addr: SocketAddr) -> Run {
     }
 }
 
-/// The load generator: `connections` keep-alive connections, each sending
-/// signed deliveries back to back for the duration (after a one-second
-/// warm-up), every one with a new `X-GitHub-Delivery`.
+/// The load generator (`common::http::github_deliveries`) on one server,
+/// printing its one-line result.
 fn client(addr: SocketAddr) {
     let connections: usize = env_or("NEXTNECK_BENCH_CONNECTIONS", 64);
     let seconds: u64 = env_or("NEXTNECK_BENCH_SECONDS", 5);
-    let body = Arc::new(body());
-    let signature = format!(
-        "sha256={}",
-        nextneck_ingest::signature::hmac_sha256_hex(SECRET.as_bytes(), &body)
-    );
-    let warmup_end = Instant::now() + Duration::from_secs(1);
-    let end = warmup_end + Duration::from_secs(seconds);
-    let threads: Vec<_> = (0..connections)
-        .map(|c| {
-            let body = Arc::clone(&body);
-            let signature = signature.clone();
-            std::thread::spawn(move || {
-                let mut latencies = Vec::new();
-                let mut errors = 0usize;
-                let mut stream = connect(addr);
-                let mut i = 0u64;
-                while Instant::now() < end {
-                    i += 1;
-                    let head = format!(
-                        "POST /hooks/github HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\nx-github-event: deployment_status\r\nx-github-delivery: bench-{c}-{i}\r\nx-hub-signature-256: {signature}\r\ncontent-length: {}\r\n\r\n",
-                        body.len()
-                    );
-                    let start = Instant::now();
-                    match request(&mut stream, head.as_bytes(), &body) {
-                        Some(202) if start >= warmup_end => latencies.push(start.elapsed()),
-                        Some(202) => {}
-                        _ => {
-                            errors += 1;
-                            stream = connect(addr);
-                        }
-                    }
-                }
-                (latencies, errors)
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for t in threads {
-        let (l, e) = t.join().unwrap();
-        all.extend(l);
-        errors += e;
-    }
-    all.sort();
-    let pct = |q: f64| {
-        if all.is_empty() {
-            return f64::NAN;
-        }
-        let h = (all.len() - 1) as f64 * q;
-        all[h.round() as usize].as_secs_f64() * 1000.0
-    };
-    let rate = all.len() as f64 / seconds as f64;
+    let tag = format!("{}", std::process::id());
+    let load = github_deliveries(&[addr], connections, seconds, &tag);
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{rate} {} {} {} {errors}",
-        pct(0.5),
-        pct(0.99),
-        all.len()
+        "{} {} {} {} {}",
+        load.per_second, load.p50_ms, load.p99_ms, load.ok, load.errors
     )
     .unwrap();
-}
-
-fn connect(addr: SocketAddr) -> BufReader<TcpStream> {
-    let stream = TcpStream::connect(addr).unwrap();
-    stream.set_nodelay(true).unwrap();
-    BufReader::new(stream)
-}
-
-/// One request on a keep-alive connection; the status code.
-fn request(stream: &mut BufReader<TcpStream>, head: &[u8], body: &[u8]) -> Option<u16> {
-    let s = stream.get_mut();
-    s.write_all(head).ok()?;
-    s.write_all(body).ok()?;
-    let mut status_line = String::new();
-    stream.read_line(&mut status_line).ok()?;
-    let status: u16 = status_line.get(9..12)?.parse().ok()?;
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        stream.read_line(&mut line).ok()?;
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':')
-            && k.eq_ignore_ascii_case("content-length")
-        {
-            length = v.trim().parse().ok()?;
-        }
-    }
-    let mut rest = vec![0; length];
-    stream.read_exact(&mut rest).ok()?;
-    Some(status)
 }

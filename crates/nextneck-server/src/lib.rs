@@ -21,6 +21,7 @@
 //! the CLI renders it, so `/api/v1/report` is byte for byte `report --db URL
 //! --format json` → the permit given back, then the answer written.
 
+mod answers;
 mod exposition;
 mod gate;
 mod listener;
@@ -109,6 +110,9 @@ struct Shared {
     writer: mpsc::SyncSender<(NewDelivery, Reply)>,
     read: read::ReadSide,
     reports: gate::ReportGate,
+    /// The delivery report routes' answers, kept until the store changes.
+    json_answers: answers::Answers<Vec<u8>>,
+    page_answers: answers::Answers<String>,
     health: Arc<exposition::Health>,
     limits: Limits,
     bodies: Arc<listener::BodyBudget>,
@@ -172,6 +176,13 @@ impl AppState {
     /// Report requests waiting for a computation to finish now.
     pub fn reports_waiting(&self) -> usize {
         self.shared.reports.waiting()
+    }
+
+    /// Report answers served from memory since the start, because the
+    /// store had not changed since they were computed.
+    pub fn answers_from_memory(&self) -> u64 {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.shared.json_answers.hits.load(Relaxed) + self.shared.page_answers.hits.load(Relaxed)
     }
 
     /// Takes a report permit as a request would, waiting as long as it
@@ -331,6 +342,8 @@ pub fn start(db_url: &str, options: Options) -> Result<(AppState, Workers), Serv
                 options.limits.report_queue,
                 options.limits.report_wait,
             ),
+            json_answers: answers::Answers::default(),
+            page_answers: answers::Answers::default(),
             health,
             bodies: Arc::new(listener::BodyBudget::new(
                 options.limits.max_body_bytes_in_flight,

@@ -33,6 +33,7 @@ use nextneck_render::Format;
 use nextneck_render::dashboard::{self, Query};
 use nextneck_store::{Store, StoreError};
 
+use crate::answers::answer;
 use crate::{ApiError, AppState, Shared, error_chain};
 
 /// Most Monte Carlo trials one request may ask for (the CLI allows more;
@@ -455,7 +456,7 @@ fn delivery_query(p: &Params, read: &ReadSide) -> Result<DeliveryQuery, ApiError
 // ---------------------------------------------------------------------------
 // Computing, on a blocking thread.
 
-fn internal() -> ApiError {
+pub(crate) fn internal() -> ApiError {
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal",
@@ -756,13 +757,15 @@ fn json_response(result: Result<Vec<u8>, ApiError>) -> Response {
 }
 
 async fn api_report(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let key = format!("api/report?{}", query.as_deref().unwrap_or(""));
     json_response(
-        compute(&state, move |shared| {
+        answer(&state, &state.shared.json_answers, key, move |shared| {
             let q = delivery_query(&Params::parse(query.as_deref()), &shared.read)?;
             let report = delivery_report(shared, &q, false)?;
             json_body(|out| nextneck_render::json(&report, out))
         })
-        .await,
+        .await
+        .map(|body| body.as_ref().clone()),
     )
 }
 
@@ -838,8 +841,9 @@ fn html_response(result: Result<String, ApiError>) -> Response {
 }
 
 async fn page_report(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let key = format!("report?{}", query.as_deref().unwrap_or(""));
     html_response(
-        compute(&state, move |shared| {
+        answer(&state, &state.shared.page_answers, key, move |shared| {
             let mut p = Params::parse(query.as_deref());
             let refresh = p.take_refresh()?;
             let q = delivery_query(&p, &shared.read)?;
@@ -849,13 +853,15 @@ async fn page_report(State(state): State<AppState>, RawQuery(query): RawQuery) -
                 &p.form(&shared.read, refresh),
             ))
         })
-        .await,
+        .await
+        .map(|page| page.as_ref().clone()),
     )
 }
 
 async fn page_explain(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let key = format!("explain?{}", query.as_deref().unwrap_or(""));
     html_response(
-        compute(&state, move |shared| {
+        answer(&state, &state.shared.page_answers, key, move |shared| {
             let mut p = Params::parse(query.as_deref());
             let refresh = p.take_refresh()?;
             let mut q = delivery_query(&p, &shared.read)?;
@@ -866,7 +872,8 @@ async fn page_explain(State(state): State<AppState>, RawQuery(query): RawQuery) 
                 &p.form(&shared.read, refresh),
             ))
         })
-        .await,
+        .await
+        .map(|page| page.as_ref().clone()),
     )
 }
 

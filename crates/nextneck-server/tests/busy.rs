@@ -28,6 +28,7 @@ nextneck_testkit::both_backends!(
     every_report_route_is_busy_while_the_only_permit_is_held,
     a_waiter_is_served_when_the_permit_frees,
     metrics_serve_cached_figures_without_a_permit,
+    the_same_report_is_computed_once_until_the_store_changes,
 );
 
 /// Two deployments, a change, and a value stream with finished items.
@@ -280,4 +281,41 @@ async fn a_waiter_past_the_longest_wait_is_busy() {
         200,
         "served again"
     );
+}
+
+async fn the_same_report_is_computed_once_until_the_store_changes(db: Db) {
+    let (state, router, _w) = filled(&db, limits(0, Duration::from_secs(30))).await;
+    let routes = [
+        "/api/v1/report",
+        "/api/v1/report?explain=true",
+        "/",
+        "/explain",
+    ];
+    let mut first = Vec::new();
+    for path in routes {
+        let (status, _, body) = get(router.clone(), path.into()).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        first.push(body);
+    }
+    assert_eq!(state.answers_from_memory(), 0);
+    // The store did not change: answered from memory, even with the only
+    // permit held (no computation).
+    let permit = state.hold_report_permit().await.unwrap();
+    for (path, body) in routes.iter().zip(&first) {
+        let (status, _, again) = get(router.clone(), (*path).into()).await;
+        assert_eq!(status, 200, "{path}: {again}");
+        assert_eq!(&again, body, "{path}");
+    }
+    assert_eq!(state.answers_from_memory(), routes.len() as u64);
+    // A new deployment changes the store: the answer is computed again.
+    deliver(&router, &db.url, MORE).await;
+    let busy = get(router.clone(), routes[0].into()).await;
+    check_busy(routes[0], false, &busy, FULL);
+    drop(permit);
+    let (status, _, body) = get(router.clone(), routes[0].into()).await;
+    assert_eq!(status, 200, "{body}");
+    let before: Value = serde_json::from_str(&first[0]).unwrap();
+    let after: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(before["source"]["events"], 3);
+    assert_eq!(after["source"]["events"], 4);
 }

@@ -128,20 +128,67 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     }
     let mut store = db::open(&url)?;
     let mut read = Read::default();
-    let mut items = args
-        .files
-        .iter()
-        .flat_map(|path| plan.items(path))
-        .inspect(|item| read.count(item));
-    let counts = store.import(&mut items).map_err(|e| match e {
+    let counts = pipelined(store.as_mut(), &plan, &args.files, &mut read).map_err(|e| match e {
         ImportError::Input(e) => anyhow::anyhow!(e),
         ImportError::Store(e) => anyhow::Error::new(e).context(format!(
             "could not store the import in {}; nothing was imported",
             db::redact(&url)
         )),
     })?;
-    drop(items);
     summary(args.files.len(), &read, &counts, &url)
+}
+
+/// How many converted deliveries wait for the store at most: reading and
+/// converting run ahead of writing by this many chunks, no more.
+const AHEAD: usize = 2;
+
+/// What the reading thread sends: a delivery (or the error that stops the
+/// import), then that it is done.
+enum Message {
+    Item(Result<ImportItem, ImportError>),
+    Done,
+}
+
+/// Imports the files' deliveries into the store, reading and converting
+/// them on a thread of their own while the store writes the ones before
+/// (two cores: the store's work and the conversion overlap). The store
+/// commits only once the reader said it is done: a reader that stops
+/// otherwise (a panic) ends the import with an error, and nothing is kept.
+fn pipelined(
+    store: &mut dyn nextneck_store::Store,
+    plan: &Plan,
+    files: &[PathBuf],
+    read: &mut Read,
+) -> Result<ImportCounts, ImportError> {
+    std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel(AHEAD);
+        scope.spawn(move || {
+            for item in files.iter().flat_map(|path| plan.items(path)) {
+                let last = item.is_err();
+                if send.send(Message::Item(item)).is_err() || last {
+                    return;
+                }
+            }
+            let _ = send.send(Message::Done);
+        });
+        let mut done = false;
+        let mut items = std::iter::from_fn(|| match receive.recv() {
+            Ok(Message::Item(item)) => Some(item),
+            Ok(Message::Done) => {
+                done = true;
+                None
+            }
+            Err(_) if done => None,
+            Err(_) => {
+                done = true;
+                let stopped =
+                    anyhow::anyhow!("reading the files stopped unexpectedly; nothing was imported");
+                Some(Err(ImportError::Input(stopped.into())))
+            }
+        })
+        .inspect(|item| read.count(item));
+        store.import(&mut items)
+    })
 }
 
 /// The plan of an import, or the usage error of its arguments.

@@ -147,6 +147,7 @@ impl Store for PostgresStore {
         items: &mut dyn Iterator<Item = Result<ImportItem, ImportError>>,
     ) -> Result<ImportCounts, ImportError> {
         let mut tx = self.client.transaction().map_err(StoreError::from)?;
+        fast_compression(&mut tx)?;
         let statements = AppendStatements::prepare(&mut tx)?;
         let mut counts = ImportCounts::default();
         // Keys are not locked ahead as `append` locks them (they are not
@@ -428,6 +429,24 @@ fn insert_events(
          SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::bigint[], $6::text[])",
         &[&delivery_id, &seqs, &kinds, &ids, &ats, &data],
     )?;
+    Ok(())
+}
+
+/// Compresses the transaction's large bodies with lz4 where the server has
+/// it (PostgreSQL 14 and later, built with lz4), not the default pglz,
+/// which takes a fifth of the server's time of a large import. Stored
+/// values name their method, so every reader reads both.
+fn fast_compression(tx: &mut Transaction<'_>) -> Result<(), StoreError> {
+    let lz4: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM pg_settings
+             WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)",
+            &[],
+        )?
+        .get(0);
+    if lz4 > 0 {
+        tx.batch_execute("SET LOCAL default_toast_compression = lz4")?;
+    }
     Ok(())
 }
 

@@ -1,20 +1,28 @@
 //! `nextneck import PROVIDER FILE...`: API exports, saved webhook payloads,
-//! JUnit reports and generic events, stored as deliveries like webhooks and
-//! processed at once. All or nothing: every file is read and checked before
-//! anything is stored, and all are stored in one transaction.
+//! JUnit reports and generic events, stored as deliveries like webhooks,
+//! with their events. All or nothing: everything is stored in one
+//! transaction, committed only when every file was read and converted.
+//!
+//! A generic-events file (NDJSON) is read as a stream of chunks of whole
+//! lines (`chunks.rs`), each stored as its own delivery as soon as it is
+//! converted, so that a file of any size takes the memory of one chunk.
+//! Other files are read whole, each one delivery.
 //!
 //! `nextneck import events LOG --stream NAME` reads any log `flow` reads
 //! (CSV, NDJSON, XES, the wide layout, Jira and Trello exports) and stores
 //! each of its events as a generic `stage.transition` of that stream.
 
+mod chunks;
+
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use nextneck_ingest::{Provider, convert, dedupe_key};
-use nextneck_store::{Appended, NewDelivery, Origin};
+use nextneck_ingest::{FIRST_LINE_HEADER, Provider, convert, dedupe_key};
+use nextneck_store::{ImportCounts, ImportError, ImportItem, NewDelivery, Origin, Processed};
 
 use crate::db::{self, DbArgs};
 use crate::{UsageError, server_config};
@@ -48,6 +56,16 @@ pub struct ImportArgs {
     #[arg(long, value_name = "NAME")]
     stream: Option<String>,
 
+    /// Generic events: the most lines a chunk (one delivery) holds; for
+    /// tests.
+    #[arg(
+        long,
+        hide = true,
+        env = "NEXTNECK_IMPORT_CHUNK_LINES",
+        default_value = "10000"
+    )]
+    chunk_lines: NonZeroUsize,
+
     #[command(flatten)]
     read: crate::flow::ReadArgs,
 }
@@ -77,11 +95,104 @@ impl ProviderArg {
     }
 }
 
-/// The largest file imported: each is stored whole as one delivery, and
-/// PostgreSQL's `bytea` holds at most 1 GiB.
+/// The largest file read whole (all but generic events, which are read in
+/// chunks): each is stored whole as one delivery, and PostgreSQL's `bytea`
+/// holds at most 1 GiB.
 const MAX_IMPORT_BYTES: u64 = 512 << 20;
 
+/// How the files are read and stored: resolved from the arguments before
+/// anything is read.
+struct Plan {
+    provider: Provider,
+    /// `--commit` and `--run` as headers.
+    headers: Vec<(String, String)>,
+    /// `--stream` and the options to read its logs with.
+    stream: Option<(String, nextneck_eventlog::ReadOptions)>,
+    chunk_lines: NonZeroUsize,
+    received_at_ms: i64,
+}
+
+/// What was read: deliveries and the events converted.
+#[derive(Default)]
+struct Read {
+    deliveries: usize,
+    events: usize,
+}
+
 pub fn run(args: ImportArgs) -> anyhow::Result<()> {
+    let plan = plan(&args)?;
+    let section = server_config::load(None)?;
+    let url = args.db.resolve(section.db.as_deref())?;
+    for path in &args.files {
+        check_file(path, plan.streamed())?;
+    }
+    let mut store = db::open(&url)?;
+    let mut read = Read::default();
+    let counts = pipelined(store.as_mut(), &plan, &args.files, &mut read).map_err(|e| match e {
+        ImportError::Input(e) => anyhow::anyhow!(e),
+        ImportError::Store(e) => anyhow::Error::new(e).context(format!(
+            "could not store the import in {}; nothing was imported",
+            db::redact(&url)
+        )),
+    })?;
+    summary(args.files.len(), &read, &counts, &url)
+}
+
+/// How many converted deliveries wait for the store at most: reading and
+/// converting run ahead of writing by this many chunks, no more.
+const AHEAD: usize = 2;
+
+/// What the reading thread sends: a delivery (or the error that stops the
+/// import), then that it is done.
+enum Message {
+    Item(Result<ImportItem, ImportError>),
+    Done,
+}
+
+/// Imports the files' deliveries into the store, reading and converting
+/// them on a thread of their own while the store writes the ones before
+/// (two cores: the store's work and the conversion overlap). The store
+/// commits only once the reader said it is done: a reader that stops
+/// otherwise (a panic) ends the import with an error, and nothing is kept.
+fn pipelined(
+    store: &mut dyn nextneck_store::Store,
+    plan: &Plan,
+    files: &[PathBuf],
+    read: &mut Read,
+) -> Result<ImportCounts, ImportError> {
+    std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel(AHEAD);
+        scope.spawn(move || {
+            for item in files.iter().flat_map(|path| plan.items(path)) {
+                let last = item.is_err();
+                if send.send(Message::Item(item)).is_err() || last {
+                    return;
+                }
+            }
+            let _ = send.send(Message::Done);
+        });
+        let mut done = false;
+        let mut items = std::iter::from_fn(|| match receive.recv() {
+            Ok(Message::Item(item)) => Some(item),
+            Ok(Message::Done) => {
+                done = true;
+                None
+            }
+            Err(_) if done => None,
+            Err(_) => {
+                done = true;
+                let stopped =
+                    anyhow::anyhow!("reading the files stopped unexpectedly; nothing was imported");
+                Some(Err(ImportError::Input(stopped.into())))
+            }
+        })
+        .inspect(|item| read.count(item));
+        store.import(&mut items)
+    })
+}
+
+/// The plan of an import, or the usage error of its arguments.
+fn plan(args: &ImportArgs) -> anyhow::Result<Plan> {
     let provider = args.provider.provider();
     if provider != Provider::Junit && (args.commit.is_some() || args.run.is_some()) {
         return Err(
@@ -94,88 +205,155 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         )
         .into());
     }
-    let log_options = match &args.stream {
-        Some(name) => Some(log_options(name, &args.read)?),
+    let stream = match &args.stream {
+        Some(name) => Some((name.clone(), log_options(name, &args.read)?)),
         None => None,
     };
-    let section = server_config::load(None)?;
-    let url = args.db.resolve(section.db.as_deref())?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    // Read and check everything first.
-    let mut deliveries = Vec::new();
-    let mut events = 0usize;
-    for path in &args.files {
-        let size = std::fs::metadata(path)
-            .with_context(|| format!("could not read {}", path.display()))?
-            .len();
-        if size > MAX_IMPORT_BYTES {
-            anyhow::bail!(
-                "{}: the file is larger than {} MiB, the largest import (a delivery is stored whole); split it into pages; nothing was imported",
-                path.display(),
-                MAX_IMPORT_BYTES >> 20
-            );
+    let mut headers = Vec::new();
+    if let Some(c) = &args.commit {
+        headers.push(("x-nextneck-commit".to_owned(), c.clone()));
+    }
+    if let Some(r) = &args.run {
+        headers.push(("x-nextneck-run".to_owned(), r.clone()));
+    }
+    Ok(Plan {
+        provider,
+        headers,
+        stream,
+        chunk_lines: args.chunk_lines,
+        received_at_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
+    })
+}
+
+/// Checks that a file can be read before the store is opened, and that a
+/// file read whole is not too large for one delivery.
+fn check_file(path: &Path, streamed: bool) -> anyhow::Result<()> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("could not read {}", path.display()))?
+        .len();
+    if !streamed && size > MAX_IMPORT_BYTES {
+        anyhow::bail!(
+            "{}: the file is larger than {} MiB, the largest import (a delivery is stored whole); split it into pages; nothing was imported",
+            path.display(),
+            MAX_IMPORT_BYTES >> 20
+        );
+    }
+    Ok(())
+}
+
+impl Read {
+    fn count(&mut self, item: &Result<ImportItem, ImportError>) {
+        let Ok(item) = item else {
+            return;
+        };
+        self.deliveries += 1;
+        if let Processed::Events(events) = &item.processed {
+            self.events += events.len();
         }
-        let body = match (&args.stream, &log_options) {
-            (Some(stream), Some(options)) => log_events(path, stream, options)?,
-            _ => {
+    }
+}
+
+/// The line `nextneck import` prints.
+fn summary(files: usize, read: &Read, counts: &ImportCounts, url: &str) -> anyhow::Result<()> {
+    let deliveries = if read.deliveries == files {
+        String::new()
+    } else {
+        format!(" ({} deliveries)", read.deliveries)
+    };
+    writeln!(
+        io::stdout().lock(),
+        "imported {files} {}{deliveries} into {}: {} new, {} already stored; {} events",
+        if files == 1 { "file" } else { "files" },
+        db::redact(url),
+        counts.new,
+        counts.duplicates,
+        read.events,
+    )?;
+    Ok(())
+}
+
+impl Plan {
+    /// Whether files are read in chunks: generic events not read as logs.
+    fn streamed(&self) -> bool {
+        self.provider == Provider::Events && self.stream.is_none()
+    }
+
+    /// The deliveries of one file, converted: its chunks, or the file.
+    fn items(&self, path: &Path) -> Box<dyn Iterator<Item = Result<ImportItem, ImportError>> + '_> {
+        let input = |e: anyhow::Error| ImportError::Input(e.into());
+        if !self.streamed() {
+            return Box::new(std::iter::once(self.whole_file(path).map_err(input)));
+        }
+        let chunks = match chunks::Chunks::open(path, self.chunk_lines) {
+            Ok(chunks) => chunks,
+            Err(e) => return Box::new(std::iter::once(Err(input(e)))),
+        };
+        let path = path.to_owned();
+        Box::new(chunks.map(move |chunk| {
+            chunk
+                .and_then(|c| self.item(&path, c.body, Some(c.first_line)))
+                .map_err(input)
+        }))
+    }
+
+    /// A file read whole: its body (a log's events as generic events).
+    fn whole_file(&self, path: &Path) -> anyhow::Result<ImportItem> {
+        let body = match &self.stream {
+            Some((stream, options)) => log_events(path, stream, options)?,
+            None => {
                 std::fs::read(path).with_context(|| format!("could not read {}", path.display()))?
             }
         };
-        let mut headers = vec![(
-            "x-nextneck-file".to_owned(),
-            path.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        )];
-        if let Some(c) = &args.commit {
-            headers.push(("x-nextneck-commit".to_owned(), c.clone()));
+        self.item(path, body, None)
+    }
+
+    /// One delivery of `path`, converted: the file, or its chunk starting
+    /// at `first_line`.
+    fn item(
+        &self,
+        path: &Path,
+        body: Vec<u8>,
+        first_line: Option<usize>,
+    ) -> anyhow::Result<ImportItem> {
+        let mut headers = vec![("x-nextneck-file".to_owned(), file_name(path))];
+        if let Some(n) = first_line {
+            headers.push((FIRST_LINE_HEADER.to_owned(), n.to_string()));
         }
-        if let Some(r) = &args.run {
-            headers.push(("x-nextneck-run".to_owned(), r.clone()));
-        }
-        let converted = convert(provider, &headers, &body).map_err(|e| {
-            let hint = if provider == Provider::Events && args.stream.is_none() {
+        headers.extend(self.headers.iter().cloned());
+        let converted = convert(self.provider, &headers, &body).map_err(|e| {
+            let hint = if self.streamed() {
                 "; an event log (CSV, XES, an export) is imported with --stream NAME"
             } else {
                 ""
             };
             anyhow::anyhow!("{}: {e}{hint}; nothing was imported", path.display())
         })?;
-        events += converted.events.as_ref().map_or(0, Vec::len);
-        deliveries.push(NewDelivery {
-            provider: provider.as_str().to_owned(),
-            dedupe_key: dedupe_key(provider, &headers, &body),
-            event_type: converted.event_type,
-            origin: Origin::Import,
-            headers,
-            body,
-            received_at_ms: now,
-        });
+        Ok(ImportItem {
+            delivery: NewDelivery {
+                provider: self.provider.as_str().to_owned(),
+                dedupe_key: dedupe_key(self.provider, &headers, &body),
+                event_type: converted.event_type,
+                origin: Origin::Import,
+                headers,
+                body,
+                received_at_ms: self.received_at_ms,
+            },
+            processed: match converted.events {
+                Some(events) => Processed::Events(events),
+                None => Processed::Unknown,
+            },
+        })
     }
-    let mut store = db::open(&url)?;
-    let appended = store.append(&deliveries)?;
-    nextneck_server::process_pending(store.as_mut())?;
-    let new = appended
-        .iter()
-        .filter(|a| matches!(a, Appended::New(_)))
-        .count();
-    let mut out = io::stdout().lock();
-    writeln!(
-        out,
-        "imported {} {} into {}: {new} new, {} already stored; {events} events",
-        deliveries.len(),
-        if deliveries.len() == 1 {
-            "file"
-        } else {
-            "files"
-        },
-        db::redact(&url),
-        deliveries.len() - new,
-    )?;
-    Ok(())
+}
+
+/// A file's name, as the `x-nextneck-file` header holds it.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The options to read a stream's logs with: the arguments over the

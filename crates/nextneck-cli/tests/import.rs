@@ -479,4 +479,126 @@ both_backends!(
     imports_are_all_or_nothing,
     generic_reviews_status_words_and_direct_pushes,
     generic_ci_runs_deploying_to_an_environment,
+    a_file_imported_in_chunks_reports_as_the_file_in_one,
+    a_bad_line_in_the_last_chunk_stores_nothing,
 );
+
+/// Issue 14: a generic-events file of 17 lines (a blank one and one of an
+/// unknown type among them).
+fn seventeen_lines() -> String {
+    format!("{REVIEWED_AND_PUSHED}\n{{\"type\": \"sale.closed\", \"id\": \"s\"}}\n{DEPLOYED_BY_CI}")
+}
+
+/// Imports `body` as `name` in chunks of `lines` lines (the default when
+/// `None`): the exit code, what it printed and its errors.
+fn import_in_chunks(db: &Db, name: &str, body: &str, lines: Option<&str>) -> (i32, String, String) {
+    let path = db.dir.path().join(name);
+    std::fs::write(&path, body).unwrap();
+    let mut args = vec!["import", "events", "--db", &db.url, path.to_str().unwrap()];
+    if let Some(lines) = lines {
+        args.extend(["--chunk-lines", lines]);
+    }
+    run(db.dir.path(), &args)
+}
+
+/// `report --db --all --explain` as JSON, without the lists of the deliveries each
+/// thing came from (their ids depend on how the file was cut).
+fn report_all(db: &Db) -> Value {
+    let (code, out, err) = run(
+        db.dir.path(),
+        &[
+            "report",
+            "--db",
+            &db.url,
+            "--all",
+            "--format",
+            "json",
+            "--explain",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut report = serde_json::from_str(&out).unwrap();
+    drop_deliveries(&mut report);
+    report
+}
+
+/// Removes every `deliveries` field.
+fn drop_deliveries(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.remove("deliveries");
+            map.values_mut().for_each(drop_deliveries);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_deliveries),
+        _ => {}
+    }
+}
+
+/// Issue 14: a file stored in chunks of 4 lines (5 deliveries) gives the
+/// report of the same file stored whole, and importing it again stores
+/// nothing and changes no figure.
+fn a_file_imported_in_chunks_reports_as_the_file_in_one(db: Db) {
+    let body = seventeen_lines();
+    let whole = match db.backend() {
+        "sqlite" => sqlite(),
+        _ => postgres(),
+    };
+    let (code, out, err) = import_in_chunks(&whole, "e.ndjson", &body, None);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.ends_with(": 1 new, 0 already stored; 19 events\n"),
+        "{out}"
+    );
+    let (code, out, err) = import_in_chunks(&db, "e.ndjson", &body, Some("4"));
+    assert_eq!(code, 0, "{err}");
+    let into = format!("imported 1 file (5 deliveries) into {}", db.url);
+    assert!(out.starts_with(&into), "{out}");
+    assert!(
+        out.ends_with(": 5 new, 0 already stored; 19 events\n"),
+        "{out}"
+    );
+    let report = report_all(&db);
+    assert_eq!(report, report_all(&whole));
+    check(
+        &report,
+        &[
+            ("/dora/deployments/count", json!(4)),
+            ("/dora/change_failure_rate/failed", json!(2)),
+            ("/ci/workflows/1/runs", json!(4)),
+            ("/explain/delivery/deployments/5/id", json!("dep-3")),
+        ],
+    );
+    let (code, out, err) = import_in_chunks(&db, "e.ndjson", &body, Some("4"));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.ends_with(": 0 new, 5 already stored; 19 events\n"),
+        "{out}"
+    );
+    assert_eq!(report_all(&db), report);
+    let status = status_json(&db);
+    assert_eq!(status["deliveries_total"], json!(5));
+    assert_eq!(status["backlog"], json!(0));
+}
+
+/// Issue 14: a bad line in the last chunk, after four chunks were written,
+/// leaves the store as it was, and the error names the file's line.
+fn a_bad_line_in_the_last_chunk_stores_nothing(db: Db) {
+    let (code, _, err) = import_in_chunks(&db, "first.ndjson", DEPLOYED_BY_CI, Some("4"));
+    assert_eq!(code, 0, "{err}");
+    let before = (status_json(&db), kinds_and_ids(&db));
+    let body = format!(
+        "{}{{\"type\": \"incident\", \"id\": \"i\", \"opened_at\": 12345}}\n",
+        seventeen_lines()
+    );
+    let (code, out, err) = import_in_chunks(&db, "bad.ndjson", &body, Some("4"));
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    let path = db.dir.path().join("bad.ndjson");
+    assert_eq!(
+        err.trim(),
+        format!(
+            "error: {}: line 18: field opened_at: expected a time as an RFC 3339 string such as \"2024-03-01T12:00:00Z\", found a number; an event log (CSV, XES, an export) is imported with --stream NAME; nothing was imported",
+            path.display()
+        )
+    );
+    assert_eq!((status_json(&db), kinds_and_ids(&db)), before);
+}

@@ -135,8 +135,8 @@ pub fn closed_words() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
     ]
 }
 
-pub(crate) fn convert(body: &[u8]) -> Result<Converted, IngestError> {
-    let (events, unknown) = parse_lines(body)?;
+pub(crate) fn convert(first_line: usize, body: &[u8]) -> Result<Converted, IngestError> {
+    let (events, unknown) = parse_lines(first_line, body)?;
     let event_type = match (events.is_empty(), unknown.first()) {
         (true, Some(t)) => format!("events:{t}"),
         _ => "events:ndjson".to_owned(),
@@ -155,22 +155,44 @@ pub(crate) fn convert(body: &[u8]) -> Result<Converted, IngestError> {
 /// does not know are skipped and returned by name; blank lines are skipped,
 /// so an empty body (or one of blank lines) is no events.
 pub fn parse_events(body: &[u8]) -> Result<(Vec<Event>, Vec<String>), IngestError> {
-    parse_lines(body)
+    parse_lines(1, body)
 }
 
-fn parse_lines(body: &[u8]) -> Result<(Vec<Event>, Vec<String>), IngestError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|e| IngestError::Unrecognized(format!("not UTF-8 text: {e}")))?;
+/// The lines of `body`, numbered from `first_line` (a part of a larger file
+/// names the file's lines), each without its `\n` or `\r\n`.
+fn numbered_lines(first_line: usize, body: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    let mut rest = Some(body);
+    let mut n = first_line;
+    std::iter::from_fn(move || {
+        let text = rest?;
+        let line = match memchr::memchr(b'\n', text) {
+            Some(i) => {
+                rest = Some(&text[i + 1..]);
+                text[..i].strip_suffix(b"\r").unwrap_or(&text[..i])
+            }
+            None => {
+                rest = None;
+                text
+            }
+        };
+        n += 1;
+        Some((n - 1, line))
+    })
+}
+
+fn parse_lines(first_line: usize, body: &[u8]) -> Result<(Vec<Event>, Vec<String>), IngestError> {
     let mut events = Vec::new();
     let mut unknown = Vec::new();
-    for (n, line) in text.lines().enumerate() {
+    for (n, line) in numbered_lines(first_line, body) {
+        let at_line = |e: IngestError| IngestError::Line {
+            line: n,
+            source: Box::new(e),
+        };
+        let line = std::str::from_utf8(line)
+            .map_err(|e| at_line(IngestError::Unrecognized(format!("not UTF-8 text: {e}"))))?;
         if line.trim().is_empty() {
             continue;
         }
-        let at_line = |e: IngestError| IngestError::Line {
-            line: n + 1,
-            source: Box::new(e),
-        };
         let value: serde_json::Value =
             serde_json::from_str(line).map_err(|e| at_line(json::json_error(&e)))?;
         json::refuse_nul(&value).map_err(at_line)?;
@@ -645,6 +667,35 @@ mod tests {
         check(
             &run("Neutral"),
             &["ci.run r Completed Some(Other(\"Neutral\"))"],
+        );
+    }
+
+    #[test]
+    fn a_part_of_a_file_names_the_files_lines() {
+        let bad = r#"{"type": "deployment", "id": "d", "status": "success"}"#;
+        let body = format!("{}\r\n\n{bad}\n", deployment_with("success"));
+        let error = |headers: &[(String, String)], body: &[u8]| {
+            crate::convert(crate::Provider::Events, headers, body)
+                .map(|c| c.event_type)
+                .unwrap_or_else(|e| e.to_string())
+        };
+        let part = |n: &str| vec![(crate::FIRST_LINE_HEADER.to_owned(), n.to_owned())];
+        let missing =
+            "field finished_at: missing; a deployment needs started_at, finished_at or both";
+        for (headers, line) in [
+            (vec![], 3),
+            (part("1"), 3),
+            (part("10001"), 10003),
+            (part("x"), 3),
+        ] {
+            assert_eq!(
+                error(&headers, body.as_bytes()),
+                format!("line {line}: {missing}")
+            );
+        }
+        assert_eq!(
+            error(&part("7"), b"\n\xff\n"),
+            "line 8: not UTF-8 text: invalid utf-8 sequence of 1 bytes from index 0"
         );
     }
 

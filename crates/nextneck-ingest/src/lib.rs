@@ -195,12 +195,18 @@ pub fn dedupe_key(provider: Provider, headers: &[(String, String)], body: &[u8])
 /// The longest delivery id kept as it is in the dedupe key, in bytes.
 pub const MAX_DELIVERY_ID: usize = 200;
 
-/// Converts one delivery (a webhook request, or a file given to
-/// `nextneck import`) into normalized events.
+/// The header of a generic-events delivery that is a part of a larger file
+/// (`nextneck import events` stores a file in parts): the file's line number
+/// of the part's first line, so that errors name the file's lines.
+pub const FIRST_LINE_HEADER: &str = "x-nextneck-line";
+
+/// Converts one delivery (a webhook request, or a file or a part of one
+/// given to `nextneck import`) into normalized events.
 ///
 /// Headers matter for GitHub (`X-GitHub-Event`; without it the event type is
-/// inferred from the body, as for a saved payload file) and for JUnit
-/// imports (`x-nextneck-commit`, `x-nextneck-run`, `x-nextneck-file`).
+/// inferred from the body, as for a saved payload file), for JUnit imports
+/// (`x-nextneck-commit`, `x-nextneck-run`, `x-nextneck-file`) and for a part
+/// of a generic-events file ([`FIRST_LINE_HEADER`]).
 pub fn convert(
     provider: Provider,
     headers: &[(String, String)],
@@ -208,7 +214,7 @@ pub fn convert(
 ) -> Result<Converted, IngestError> {
     match provider {
         Provider::Junit => junit::convert(headers, body),
-        Provider::Events => generic::convert(body),
+        Provider::Events => generic::convert(first_line(headers), body),
         _ => {
             if provider == Provider::Github && form_encoded(headers, body) {
                 return Err(IngestError::Unrecognized(
@@ -228,6 +234,14 @@ pub fn convert(
             }
         }
     }
+}
+
+/// The line number of a body's first line: [`FIRST_LINE_HEADER`], else 1.
+fn first_line(headers: &[(String, String)]) -> usize {
+    header(headers, FIRST_LINE_HEADER)
+        .and_then(|n| n.trim().parse().ok())
+        .filter(|&n| n >= 1)
+        .unwrap_or(1)
 }
 
 /// A GitHub hook configured with form encoding: its content type, or a body

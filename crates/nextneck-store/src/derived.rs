@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::EventRow;
+use nextneck_model::events::Event;
 
 /// The version of the derived tables' definition. A store stamped with
 /// another (or none: made before they existed) is rebuilt from its raw
@@ -73,18 +73,19 @@ pub(crate) struct BatchSpans(BTreeMap<String, ThingSpan>);
 
 impl BatchSpans {
     /// Adds one written event's time to its thing's span.
-    pub(crate) fn add(&mut self, row: &EventRow) {
-        let Some(thing) = &row.thing else {
+    pub(crate) fn add(&mut self, event: &Event) {
+        let Some(thing) = event.thing() else {
             return;
         };
+        let at = event.at;
         let span = self.0.entry(thing.clone()).or_insert_with(|| ThingSpan {
             thing: thing.clone(),
             kind: thing.split(':').next().unwrap_or_default().to_owned(),
             first_at: None,
             last_at: None,
         });
-        span.first_at = earliest(span.first_at, row.at);
-        span.last_at = latest(span.last_at, row.at);
+        span.first_at = earliest(span.first_at, at);
+        span.last_at = latest(span.last_at, at);
     }
 
     /// The spans, by thing.

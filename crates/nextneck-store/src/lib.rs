@@ -128,7 +128,39 @@ pub enum Processed {
     Failed(String),
 }
 
-/// A normalized event with the delivery it came from.
+/// One delivery of an import, converted: what [`Store::import`] stores.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImportItem {
+    /// The delivery (origin [`Origin::Import`]).
+    pub delivery: NewDelivery,
+    /// What converting it gave (events, or an unknown type).
+    pub processed: Processed,
+}
+
+/// What [`Store::import`] stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    /// Deliveries stored now (with their events and outcomes).
+    pub new: u64,
+    /// Deliveries already stored, of which nothing was written.
+    pub duplicates: u64,
+    /// Events written (those of the new deliveries).
+    pub events: u64,
+}
+
+/// Why [`Store::import`] stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Reading or converting the input failed (the importer's error, as it
+    /// gave it).
+    #[error(transparent)]
+    Input(Box<dyn std::error::Error + Send + Sync>),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A normalized event with the delivery it came from./// A normalized event with the delivery it came from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredEvent {
     /// The raw delivery's id.
@@ -279,6 +311,18 @@ pub trait Store: Send {
         limit: usize,
         process: &mut dyn FnMut(&Delivery) -> Processed,
     ) -> Result<usize, StoreError>;
+
+    /// Stores an import all or nothing, in one transaction committed
+    /// (durably) only after `items` ends: each new delivery is appended with
+    /// its events and its outcome, and never queued; a duplicate of a
+    /// stored delivery (or of an earlier item) is counted, and nothing of it
+    /// written. An item that is an error, or any failure of the store, rolls
+    /// everything back: nothing of the import is kept. Items are taken one at
+    /// a time, so an import of any size holds one in memory.
+    fn import(
+        &mut self,
+        items: &mut dyn Iterator<Item = Result<ImportItem, ImportError>>,
+    ) -> Result<ImportCounts, ImportError>;
 
     /// Throws away every derived event, outcome and thing and queues every
     /// stored delivery again (`nextneck reprocess`), stamping the derived
@@ -554,55 +598,32 @@ fn event_from_json(delivery_id: i64, seq: u32, s: &str) -> Result<StoredEvent, S
     })
 }
 
-/// The outcome row written for a processed delivery.
+/// The outcome row written for a processed delivery, with its events.
 #[derive(Clone, Debug)]
 struct Outcome {
     status: &'static str,
     error: Option<String>,
-    events: Vec<EventRow>,
-}
-
-/// One event as stored: its row in `events`, and the thing it belongs to.
-#[derive(Clone, Debug)]
-struct EventRow {
-    kind: &'static str,
-    entity: String,
-    at: Option<i64>,
-    data: String,
-    /// [`Event::thing`].
-    thing: Option<String>,
+    events: Vec<Event>,
 }
 
 fn outcome_of(result: Processed) -> Outcome {
     match result {
-        Processed::Events(events) if events.iter().any(|e| e.entity_id().contains('\0')) => {
-            let i = events
-                .iter()
-                .position(|e| e.entity_id().contains('\0'))
-                .unwrap_or(0);
-            Outcome {
+        Processed::Events(events) => match events.iter().position(|e| e.entity_id().contains('\0'))
+        {
+            Some(i) => Outcome {
                 status: "failed",
                 error: Some(format!(
                     "the id of event {} ({}) contains a NUL character, which the store does not hold",
                     i + 1,
-                    events.get(i).map_or("", Event::kind)
+                    events[i].kind()
                 )),
                 events: Vec::new(),
-            }
-        }
-        Processed::Events(events) => Outcome {
-            status: "ok",
-            error: None,
-            events: events
-                .iter()
-                .map(|e| EventRow {
-                    kind: e.kind(),
-                    entity: e.entity_id(),
-                    at: e.at,
-                    data: serde_json::to_string(e).unwrap_or_else(|_| "null".to_owned()),
-                    thing: e.thing(),
-                })
-                .collect(),
+            },
+            None => Outcome {
+                status: "ok",
+                error: None,
+                events,
+            },
         },
         Processed::Unknown => Outcome {
             status: "unknown",
@@ -615,6 +636,15 @@ fn outcome_of(result: Processed) -> Outcome {
             events: Vec::new(),
         },
     }
+}
+
+/// An event's stored form: its JSON, written into `buf` (cleared first;
+/// reused from event to event, so that writing many allocates once).
+fn event_json<'a>(event: &Event, buf: &'a mut Vec<u8>) -> Result<&'a str, serde_json::Error> {
+    buf.clear();
+    serde_json::to_writer(&mut *buf, event)?;
+    // serde_json writes UTF-8 only.
+    Ok(std::str::from_utf8(buf).unwrap_or("null"))
 }
 
 /// Text every backend stores as it is: NUL characters (which PostgreSQL's

@@ -10,13 +10,15 @@
 
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use nextneck_model::events::Event;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::derived::BatchSpans;
 use crate::{
-    Appended, Delivery, Failure, MAX_ATTEMPTS, NewDelivery, Origin, Outcome, Processed,
-    ProviderCount, RECENT_FAILURES, ReadRange, Status, Store, StoreError, StoredEvent, ThingSpan,
-    headers_from_json, headers_to_json, outcome_of, set_aside_reason, storable, write_error,
+    Appended, Delivery, Failure, ImportCounts, ImportError, ImportItem, MAX_ATTEMPTS, NewDelivery,
+    Origin, Outcome, Processed, ProviderCount, RECENT_FAILURES, ReadRange, Status, Store,
+    StoreError, StoredEvent, ThingSpan, event_json, headers_from_json, headers_to_json, outcome_of,
+    set_aside_reason, storable, write_error,
 };
 
 const SCHEMA: &str = "
@@ -137,51 +139,41 @@ impl SqliteStore {
         }
     }
 
+    /// An IMMEDIATE transaction (the write lock taken at once, so that it
+    /// never fails half way to upgrade a read lock), and the error mapping
+    /// that names the file: every write's preamble.
+    fn write_tx(
+        &mut self,
+    ) -> Result<
+        (
+            Transaction<'_>,
+            impl Fn(rusqlite::Error) -> StoreError + Copy + '_,
+        ),
+        StoreError,
+    > {
+        let path = self.path.as_str();
+        let err = move |source| StoreError::Sqlite {
+            path: path.to_owned(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        Ok((tx, err))
+    }
+
     /// Writes the outcomes of claimed deliveries in one transaction: their
     /// events and outcome rows, and takes them off the queue. A delivery
     /// another connection already took is skipped. Returns how many were
     /// written.
     fn write_outcomes(&mut self, outcomes: &[(i64, Outcome)]) -> Result<usize, StoreError> {
-        let path = self.path.clone();
-        let err = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(err)?;
+        let (tx, err) = self.write_tx()?;
         let mut done = 0;
         let mut spans = BatchSpans::default();
-        {
-            let mut event = tx
-                .prepare_cached(
-                    "INSERT INTO events (delivery_id, seq, kind, entity_id, at, data, thing) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(err)?;
-            let mut outcome = tx
-                .prepare_cached(
-                    "INSERT INTO outcomes (delivery_id, status, error, events) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .map_err(err)?;
-            let mut dequeue = tx
-                .prepare_cached("DELETE FROM queue WHERE delivery_id = ?1")
-                .map_err(err)?;
-            for (id, o) in outcomes {
-                if dequeue.execute(params![id]).map_err(err)? == 0 {
-                    continue;
-                }
-                for (seq, e) in o.events.iter().enumerate() {
-                    event
-                        .execute(params![
-                            id, seq as i64, e.kind, e.entity, e.at, e.data, e.thing
-                        ])
-                        .map_err(err)?;
-                    spans.add(e);
-                }
-                outcome
-                    .execute(params![id, o.status, o.error, o.events.len() as i64])
-                    .map_err(err)?;
+        for (id, o) in outcomes {
+            if dequeue(&tx, *id).map_err(err)? {
+                write_outcome(&tx, *id, o, &mut spans).map_err(err)?;
                 done += 1;
             }
         }
@@ -190,19 +182,25 @@ impl SqliteStore {
         Ok(done)
     }
 
+    /// The oldest `limit` queued deliveries.
+    fn queued(&self, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {DELIVERY_COLUMNS} FROM queue q JOIN deliveries d ON d.id = q.delivery_id
+                 ORDER BY q.delivery_id LIMIT ?1"
+            ))
+            .and_then(|mut stmt| {
+                stmt.query_map(params![limit as i64], delivery_from_row)?
+                    .collect::<Result<_, _>>()
+            })
+            .map_err(|e| self.err(e))
+    }
+
     /// Counts a failed attempt to write a delivery's events; at
     /// [`MAX_ATTEMPTS`] sets it aside as failed with the reason. Returns 1
     /// when the delivery was still queued, else 0.
     fn record_attempt(&mut self, id: i64, error: &str) -> Result<usize, StoreError> {
-        let path = self.path.clone();
-        let err = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(err)?;
+        let (tx, err) = self.write_tx()?;
         let attempts: Option<i64> = tx
             .query_row(
                 "UPDATE queue SET attempts = attempts + 1, last_error = ?2 WHERE delivery_id = ?1
@@ -221,13 +219,99 @@ impl SqliteStore {
                 params![id, set_aside_reason(error)],
             )
             .map_err(err)?;
-            tx.execute("DELETE FROM queue WHERE delivery_id = ?1", params![id])
-                .map_err(err)?;
+            dequeue(&tx, id).map_err(err)?;
         }
         tx.commit().map_err(err)?;
         Ok(1)
     }
 }
+
+/// Every write of event rows (processing, reprocessing, imports): a
+/// delivery's events, numbered from 0 in their order.
+fn insert_events(
+    tx: &Connection,
+    delivery_id: i64,
+    events: &[Event],
+    spans: &mut BatchSpans,
+) -> rusqlite::Result<()> {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO events (delivery_id, seq, kind, entity_id, at, data, thing) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut buf = Vec::new();
+    for (seq, event) in events.iter().enumerate() {
+        let data = event_json(event, &mut buf)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        insert.execute(params![
+            delivery_id,
+            seq as i64,
+            event.kind(),
+            event.entity_id(),
+            event.at,
+            data,
+            event.thing()
+        ])?;
+        spans.add(event);
+    }
+    Ok(())
+}
+
+/// A processed delivery's events and its outcome row.
+fn write_outcome(
+    tx: &Connection,
+    id: i64,
+    o: &Outcome,
+    spans: &mut BatchSpans,
+) -> rusqlite::Result<()> {
+    insert_events(tx, id, &o.events, spans)?;
+    tx.prepare_cached(
+        "INSERT INTO outcomes (delivery_id, status, error, events) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![id, o.status, o.error, o.events.len() as i64])?;
+    Ok(())
+}
+
+/// Takes a delivery off the queue; whether it was there.
+fn dequeue(tx: &Connection, id: i64) -> rusqlite::Result<bool> {
+    Ok(tx
+        .prepare_cached("DELETE FROM queue WHERE delivery_id = ?1")?
+        .execute(params![id])?
+        > 0)
+}
+
+/// Stores one delivery unless its provider and dedupe key are stored (it
+/// is not queued here).
+fn append_one(tx: &Connection, d: &NewDelivery) -> rusqlite::Result<Appended> {
+    let id: Option<i64> = tx
+        .prepare_cached(
+            "INSERT INTO deliveries (provider, dedupe_key, event_type, origin, headers, body, received_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (provider, dedupe_key) DO NOTHING RETURNING id",
+        )?
+        .query_row(
+            params![
+                d.provider,
+                d.dedupe_key,
+                storable(&d.event_type),
+                d.origin.as_str(),
+                headers_to_json(&d.headers),
+                d.body,
+                d.received_at_ms
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = id {
+        return Ok(Appended::New(id));
+    }
+    let id = tx
+        .prepare_cached("SELECT id FROM deliveries WHERE provider = ?1 AND dedupe_key = ?2")?
+        .query_row(params![d.provider, d.dedupe_key], |r| r.get(0))?;
+    Ok(Appended::Duplicate(id))
+}
+
+/// The page cache of an import's connection, in KiB: a large transaction's
+/// index pages stay in memory instead of being spilled and read back.
+const IMPORT_CACHE_KIB: i64 = 64 * 1024;
 
 /// Brings a store made by an earlier version up to the schema: the queue's
 /// `attempts` and `last_error` columns (added with the defaults every
@@ -245,7 +329,7 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     }
     // Checked again under the write lock: another connection may have
     // migrated meanwhile.
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if !has_attempts(&tx)? {
         tx.execute_batch(
             "ALTER TABLE queue ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
@@ -339,62 +423,48 @@ const DELIVERY_COLUMNS: &str =
 
 impl Store for SqliteStore {
     fn append(&mut self, batch: &[NewDelivery]) -> Result<Vec<Appended>, StoreError> {
-        let path = self.path.clone();
-        let err = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(err)?;
+        let (tx, err) = self.write_tx()?;
         let mut out = Vec::with_capacity(batch.len());
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO deliveries (provider, dedupe_key, event_type, origin, headers, body, received_at_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                     ON CONFLICT (provider, dedupe_key) DO NOTHING RETURNING id",
-                )
-                .map_err(err)?;
-            let mut existing = tx
-                .prepare_cached("SELECT id FROM deliveries WHERE provider = ?1 AND dedupe_key = ?2")
-                .map_err(err)?;
-            let mut queue = tx
-                .prepare_cached("INSERT INTO queue (delivery_id) VALUES (?1)")
-                .map_err(err)?;
-            for d in batch {
-                let id: Option<i64> = insert
-                    .query_row(
-                        params![
-                            d.provider,
-                            d.dedupe_key,
-                            storable(&d.event_type),
-                            d.origin.as_str(),
-                            headers_to_json(&d.headers),
-                            d.body,
-                            d.received_at_ms
-                        ],
-                        |r| r.get(0),
-                    )
-                    .optional()
+        for d in batch {
+            let appended = append_one(&tx, d).map_err(err)?;
+            if let Appended::New(id) = appended {
+                tx.prepare_cached("INSERT INTO queue (delivery_id) VALUES (?1)")
+                    .and_then(|mut queue| queue.execute(params![id]))
                     .map_err(err)?;
-                match id {
-                    Some(id) => {
-                        queue.execute(params![id]).map_err(err)?;
-                        out.push(Appended::New(id));
-                    }
-                    None => {
-                        let id: i64 = existing
-                            .query_row(params![d.provider, d.dedupe_key], |r| r.get(0))
-                            .map_err(err)?;
-                        out.push(Appended::Duplicate(id));
-                    }
-                }
             }
+            out.push(appended);
         }
         tx.commit().map_err(err)?;
         Ok(out)
+    }
+
+    fn import(
+        &mut self,
+        items: &mut dyn Iterator<Item = Result<ImportItem, ImportError>>,
+    ) -> Result<ImportCounts, ImportError> {
+        self.conn
+            .pragma_update(None, "cache_size", -IMPORT_CACHE_KIB)
+            .map_err(|e| self.err(e))?;
+        let (tx, err) = self.write_tx()?;
+        let mut counts = ImportCounts::default();
+        for item in items {
+            let item = item?;
+            match append_one(&tx, &item.delivery).map_err(err)? {
+                Appended::New(id) => {
+                    let outcome = outcome_of(item.processed);
+                    // A delivery's things at a time: the spans of a whole
+                    // import would not be bounded by a chunk.
+                    let mut spans = BatchSpans::default();
+                    write_outcome(&tx, id, &outcome, &mut spans).map_err(err)?;
+                    widen_things(&tx, &spans).map_err(err)?;
+                    counts.new += 1;
+                    counts.events += outcome.events.len() as u64;
+                }
+                Appended::Duplicate(_) => counts.duplicates += 1,
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(counts)
     }
 
     fn process(
@@ -402,30 +472,13 @@ impl Store for SqliteStore {
         limit: usize,
         process: &mut dyn FnMut(&Delivery) -> Processed,
     ) -> Result<usize, StoreError> {
-        let path = self.path.clone();
-        let err = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
         // Read and convert outside the write lock, so the writer thread's
         // group commits are never kept waiting by processing; then write in
         // a short IMMEDIATE transaction. A delivery is written only if this
         // transaction is the one that takes it off the queue, so it is
         // processed once even if another connection raced for it.
         loop {
-            let claimed: Vec<Delivery> = {
-                let mut stmt = self
-                .conn
-                .prepare_cached(&format!(
-                    "SELECT {DELIVERY_COLUMNS} FROM queue q JOIN deliveries d ON d.id = q.delivery_id
-                     ORDER BY q.delivery_id LIMIT ?1"
-                ))
-                .map_err(err)?;
-                stmt.query_map(params![limit as i64], delivery_from_row)
-                    .map_err(err)?
-                    .collect::<Result<_, _>>()
-                    .map_err(err)?
-            };
+            let claimed = self.queued(limit)?;
             let outcomes: Vec<(i64, Outcome)> = claimed
                 .iter()
                 .map(|d| (d.id, outcome_of(process(d))))
@@ -455,15 +508,7 @@ impl Store for SqliteStore {
     }
 
     fn requeue_all(&mut self) -> Result<u64, StoreError> {
-        let path = self.path.clone();
-        let err = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(err)?;
+        let (tx, err) = self.write_tx()?;
         tx.execute_batch(REQUEUE_ALL).map_err(err)?;
         let n: i64 = tx
             .query_row("SELECT count(*) FROM queue", [], |r| r.get(0))

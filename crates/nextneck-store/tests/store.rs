@@ -8,7 +8,10 @@
 use std::sync::Arc;
 
 use nextneck_model::events::{Event, EventBody, Postmortem, StageTransition};
-use nextneck_store::{Appended, Delivery, NewDelivery, Origin, Processed, Store, open};
+use nextneck_store::{
+    Appended, Delivery, ImportCounts, ImportError, ImportItem, NewDelivery, Origin, Processed,
+    Store, open,
+};
 use nextneck_testkit::{Db, both_backends};
 
 both_backends!(
@@ -23,6 +26,8 @@ both_backends!(
     a_nul_in_an_event_id_fails_that_delivery_alone,
     a_nul_in_an_event_type_is_stored_escaped,
     a_store_made_before_the_attempt_columns_is_migrated_on_open,
+    an_import_stores_events_at_once_and_duplicates_once,
+    an_import_is_all_or_nothing,
 );
 
 fn delivery(provider: &str, key: &str, body: &str, at: i64) -> NewDelivery {
@@ -539,4 +544,96 @@ fn printed_urls_hold_no_password_in_any_form() {
         db_label("postgres://u:S3cr@h/db", true),
         "postgres://u:***@h/db"
     );
+}
+
+/// An import's items: each body is converted as [`convert`] does (a
+/// delivery id of 0, which the store does not read).
+fn import_items(bodies: &[&str]) -> Vec<Result<ImportItem, ImportError>> {
+    bodies
+        .iter()
+        .map(|body| {
+            let delivery = NewDelivery {
+                origin: Origin::Import,
+                ..delivery("events", body, body, 5_000)
+            };
+            let processed = convert(&Delivery {
+                id: 0,
+                delivery: delivery.clone(),
+            });
+            Ok(ImportItem {
+                delivery,
+                processed,
+            })
+        })
+        .collect()
+}
+
+/// What an import leaves: deliveries, backlog, events per kind, outcomes.
+type Footprint = (usize, u64, Vec<(String, u64)>, Vec<(i64, u64)>);
+
+fn footprint(store: &mut dyn Store) -> Footprint {
+    let status = store.status().unwrap();
+    (
+        store.deliveries().unwrap().len(),
+        status.backlog,
+        status.events,
+        store.outcome_counts().unwrap(),
+    )
+}
+
+fn an_import_stores_events_at_once_and_duplicates_once(db: Db) {
+    let mut store = open(&db.url).unwrap();
+    store.append(&[delivery("events", "b", "b", 1)]).unwrap();
+    let counts = store
+        .import(&mut import_items(&["a", "b", "?x", "a", "c"]).into_iter())
+        .unwrap();
+    // `b` was stored before, the second `a` is the first's duplicate.
+    let want = ImportCounts {
+        new: 3,
+        duplicates: 2,
+        events: 2,
+    };
+    assert_eq!(counts, want);
+    // Imported deliveries are processed, not queued: only `b` waits.
+    let (deliveries, backlog, events, outcomes) = footprint(store.as_mut());
+    assert_eq!((deliveries, backlog), (4, 1));
+    assert_eq!(events, [("stage_transition".to_owned(), 2)]);
+    assert_eq!(outcomes.iter().filter(|(_, n)| *n == 1).count(), 3);
+    let status = store.status().unwrap();
+    assert_eq!(status.unknown_types, [("events:test".to_owned(), 1)]);
+    // The same import again stores nothing.
+    let before = footprint(store.as_mut());
+    let again = store
+        .import(&mut import_items(&["a", "b", "?x", "a", "c"]).into_iter())
+        .unwrap();
+    assert_eq!((again.new, again.duplicates, again.events), (0, 5, 0));
+    assert_eq!(footprint(store.as_mut()), before);
+    // Processing the queue gives `b` its event; each delivery once.
+    assert_eq!(drain(store.as_mut()), 1);
+    assert!(store.outcome_counts().unwrap().iter().all(|&(_, n)| n == 1));
+}
+
+fn an_import_is_all_or_nothing(db: Db) {
+    let mut store = open(&db.url).unwrap();
+    store.append(&[delivery("events", "q", "q", 1)]).unwrap();
+    let before = footprint(store.as_mut());
+    // An input error after items were written: nothing is kept.
+    let mut items = import_items(&["a", "b"]);
+    items.push(Err(ImportError::Input("line 9: bad".into())));
+    items.extend(import_items(&["c"]));
+    let err = store.import(&mut items.into_iter()).unwrap_err();
+    assert_eq!(err.to_string(), "line 9: bad");
+    assert_eq!(footprint(store.as_mut()), before);
+    // The store refusing an event: nothing is kept either.
+    refuse_poison(&db);
+    let err = store
+        .import(&mut import_items(&["a", "poison", "c"]).into_iter())
+        .unwrap_err();
+    assert!(matches!(err, ImportError::Store(_)), "{err}");
+    assert_eq!(footprint(store.as_mut()), before);
+    // And the store takes the next import.
+    let counts = store
+        .import(&mut import_items(&["a", "c"]).into_iter())
+        .unwrap();
+    assert_eq!(counts.new, 2);
 }

@@ -138,6 +138,12 @@ fn the_look_back_decides_what_is_read(db: Db) {
     let all = report(&db, &["--all"]);
     check_absent(&all, &["/source/read"]);
     check(&all, &[("/source/events", json!(58 * 2 + 3 * 4))]);
+
+    // What the import kept is what a rebuild from its deliveries gives.
+    let (code, _, err) = run(db.dir.path(), &["reprocess", "--db", &db.url]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(report(&db, &[]), cut);
+    assert_eq!(report(&db, &["--look-back", "200"]), wide);
 }
 
 both_backends!(the_look_back_decides_what_is_read);

@@ -473,15 +473,24 @@ fn rebuild_outdated(tx: &mut postgres::Transaction<'_>) -> Result<bool, StoreErr
 /// Widens each thing's span by a batch's observations, in thing order (so
 /// that two servers' transactions take the rows' locks in one order).
 fn widen_things(tx: &mut postgres::Transaction<'_>, spans: &BatchSpans) -> Result<(), StoreError> {
-    let upsert = tx.prepare(
-        "INSERT INTO things (thing, kind, first_at, last_at) VALUES ($1, $2, $3, $4)
+    let spans: Vec<&ThingSpan> = spans.spans().collect();
+    if spans.is_empty() {
+        return Ok(());
+    }
+    let things: Vec<&str> = spans.iter().map(|s| s.thing.as_str()).collect();
+    let kinds: Vec<&str> = spans.iter().map(|s| s.kind.as_str()).collect();
+    let firsts: Vec<Option<i64>> = spans.iter().map(|s| s.first_at).collect();
+    let lasts: Vec<Option<i64>> = spans.iter().map(|s| s.last_at).collect();
+    // One statement for the batch; its rows come in thing order (unnest
+    // keeps the arrays' order), and each thing once.
+    tx.execute(
+        "INSERT INTO things (thing, kind, first_at, last_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
          ON CONFLICT (thing) DO UPDATE SET
              first_at = LEAST(things.first_at, EXCLUDED.first_at),
              last_at = GREATEST(things.last_at, EXCLUDED.last_at)",
+        &[&things, &kinds, &firsts, &lasts],
     )?;
-    for s in spans.spans() {
-        tx.execute(&upsert, &[&s.thing, &s.kind, &s.first_at, &s.last_at])?;
-    }
     Ok(())
 }
 

@@ -21,7 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use nextneck_ingest::{FIRST_LINE_HEADER, Provider, convert, dedupe_key};
+use nextneck_ingest::{FIRST_LINE_HEADER, Provider, convert_noting_unknown, dedupe_key};
 use nextneck_store::{ImportCounts, ImportError, ImportItem, NewDelivery, Origin, Processed};
 
 use crate::db::{self, DbArgs};
@@ -110,6 +110,8 @@ struct Plan {
     stream: Option<(String, nextneck_eventlog::ReadOptions)>,
     chunk_lines: NonZeroUsize,
     received_at_ms: i64,
+    /// Lines of generic types this version does not know, by type.
+    unknown: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 /// What was read: deliveries and the events converted.
@@ -135,7 +137,9 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
             db::redact(&url)
         )),
     })?;
-    summary(args.files.len(), &read, &counts, &url)
+    summary(args.files.len(), &read, &counts, &url)?;
+    plan.warn_unknown();
+    Ok(())
 }
 
 /// How many converted deliveries wait for the store at most: reading and
@@ -225,6 +229,7 @@ fn plan(args: &ImportArgs) -> anyhow::Result<Plan> {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0),
+        unknown: std::sync::Mutex::default(),
     })
 }
 
@@ -323,7 +328,7 @@ impl Plan {
             headers.push((FIRST_LINE_HEADER.to_owned(), n.to_string()));
         }
         headers.extend(self.headers.iter().cloned());
-        let converted = convert(self.provider, &headers, &body).map_err(|e| {
+        let (converted, unknown) = convert_noting_unknown(self.provider, &headers, &body).map_err(|e| {
             let hint = if self.streamed() {
                 "; an event log (CSV, XES, an export) is imported with --stream NAME"
             } else {
@@ -331,6 +336,7 @@ impl Plan {
             };
             anyhow::anyhow!("{}: {e}{hint}; nothing was imported", path.display())
         })?;
+        self.note_unknown(unknown);
         Ok(ImportItem {
             delivery: NewDelivery {
                 provider: self.provider.as_str().to_owned(),
@@ -346,6 +352,37 @@ impl Plan {
                 None => Processed::Unknown,
             },
         })
+    }
+}
+
+impl Plan {
+    fn note_unknown(&self, types: Vec<String>) {
+        if types.is_empty() {
+            return;
+        }
+        let mut unknown = self.unknown.lock().unwrap_or_else(|p| p.into_inner());
+        for t in types {
+            *unknown.entry(t).or_insert(0) += 1;
+        }
+    }
+
+    /// What the import skipped, for the user: lines of unknown types are
+    /// stored (a later version may know them) but count for nothing now.
+    fn warn_unknown(&self) {
+        let unknown = self.unknown.lock().unwrap_or_else(|p| p.into_inner());
+        if unknown.is_empty() {
+            return;
+        }
+        let lines: u64 = unknown.values().sum();
+        let types: Vec<String> = unknown.iter().map(|(t, n)| format!("`{t}` ({n})")).collect();
+        let known: Vec<&str> = nextneck_ingest::EVENT_TYPES.iter().map(|(t, _, _)| *t).collect();
+        eprintln!(
+            "nextneck: warning: {lines} {} of a type this version does not know {} stored but not counted: {}; the generic format's types are {} (docs/events.md)",
+            if lines == 1 { "line" } else { "lines" },
+            if lines == 1 { "was" } else { "were" },
+            types.join(", "),
+            known.join(", ")
+        );
     }
 }
 

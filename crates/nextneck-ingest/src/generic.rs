@@ -136,19 +136,29 @@ pub fn closed_words() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
 }
 
 pub(crate) fn convert(first_line: usize, body: &[u8]) -> Result<Converted, IngestError> {
+    convert_noting_unknown(first_line, body).map(|(converted, _)| converted)
+}
+
+/// [`convert`], and the type of every line of a type this version does not
+/// know (skipped), in order.
+pub(crate) fn convert_noting_unknown(
+    first_line: usize,
+    body: &[u8],
+) -> Result<(Converted, Vec<String>), IngestError> {
     let (events, unknown) = parse_lines(first_line, body)?;
     let event_type = match (events.is_empty(), unknown.first()) {
         (true, Some(t)) => format!("events:{t}"),
         _ => "events:ndjson".to_owned(),
     };
-    Ok(Converted {
+    let converted = Converted {
         event_type,
         events: if events.is_empty() && !unknown.is_empty() {
             None
         } else {
             Some(events)
         },
-    })
+    };
+    Ok((converted, unknown))
 }
 
 /// Parses an NDJSON body of generic events. Lines of a type this version

@@ -236,6 +236,20 @@ pub fn convert(
     }
 }
 
+/// [`convert`], and for generic events the type of every line of a type
+/// this version does not know (kept, and not counted), so that an import
+/// can say what it skipped.
+pub fn convert_noting_unknown(
+    provider: Provider,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Result<(Converted, Vec<String>), IngestError> {
+    match provider {
+        Provider::Events => generic::convert_noting_unknown(first_line(headers), body),
+        _ => Ok((convert(provider, headers, body)?, Vec::new())),
+    }
+}
+
 /// The line number of a body's first line: [`FIRST_LINE_HEADER`], else 1.
 fn first_line(headers: &[(String, String)]) -> usize {
     header(headers, FIRST_LINE_HEADER)

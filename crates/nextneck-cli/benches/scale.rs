@@ -39,6 +39,8 @@
 //! `cargo bench -p nextneck-cli --bench scale`. Environment:
 //! * `NEXTNECK_SCALE`: sizes, comma-separated (`100k`, `1m`, `10m`; default
 //!   `1m`);
+//! * `NEXTNECK_BENCH_SKIP_ALL`: leave out `report --all` (minutes and
+//!   GiBs on 10M) to measure the rest again.
 //! * `NEXTNECK_BENCH_ROUNDS` (default 3), `NEXTNECK_BENCH_ROUNDS_10M` (for
 //!   sizes of 10M and more, default 1: an import takes minutes);
 //! * `NEXTNECK_BENCH_CLIENTS` (default 8), `NEXTNECK_BENCH_REQUESTS` (API
@@ -610,6 +612,9 @@ fn measure(
                 "report --all",
             ),
         ] {
+            if row == Row::ReportAll && std::env::var_os("NEXTNECK_BENCH_SKIP_ALL").is_some() {
+                continue;
+            }
             for (who, bin) in s.binaries(size) {
                 let Some(store) = stores.get(&who) else {
                     continue;

@@ -328,14 +328,15 @@ impl Plan {
             headers.push((FIRST_LINE_HEADER.to_owned(), n.to_string()));
         }
         headers.extend(self.headers.iter().cloned());
-        let (converted, unknown) = convert_noting_unknown(self.provider, &headers, &body).map_err(|e| {
-            let hint = if self.streamed() {
-                "; an event log (CSV, XES, an export) is imported with --stream NAME"
-            } else {
-                ""
-            };
-            anyhow::anyhow!("{}: {e}{hint}; nothing was imported", path.display())
-        })?;
+        let (converted, unknown) =
+            convert_noting_unknown(self.provider, &headers, &body).map_err(|e| {
+                let hint = if self.streamed() {
+                    "; an event log (CSV, XES, an export) is imported with --stream NAME"
+                } else {
+                    ""
+                };
+                anyhow::anyhow!("{}: {e}{hint}; nothing was imported", path.display())
+            })?;
         self.note_unknown(unknown);
         Ok(ImportItem {
             delivery: NewDelivery {
@@ -374,8 +375,14 @@ impl Plan {
             return;
         }
         let lines: u64 = unknown.values().sum();
-        let types: Vec<String> = unknown.iter().map(|(t, n)| format!("`{t}` ({n})")).collect();
-        let known: Vec<&str> = nextneck_ingest::EVENT_TYPES.iter().map(|(t, _, _)| *t).collect();
+        let types: Vec<String> = unknown
+            .iter()
+            .map(|(t, n)| format!("`{t}` ({n})"))
+            .collect();
+        let known: Vec<&str> = nextneck_ingest::EVENT_TYPES
+            .iter()
+            .map(|(t, _, _)| *t)
+            .collect();
         eprintln!(
             "nextneck: warning: {lines} {} of a type this version does not know {} stored but not counted: {}; the generic format's types are {} (docs/events.md)",
             if lines == 1 { "line" } else { "lines" },

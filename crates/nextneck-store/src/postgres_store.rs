@@ -181,6 +181,7 @@ impl Store for PostgresStore {
             }
         }
         tx.commit().map_err(StoreError::from)?;
+        refresh_statistics(&mut self.client, counts.events)?;
         Ok(counts)
     }
 
@@ -491,6 +492,17 @@ fn widen_things(tx: &mut postgres::Transaction<'_>, spans: &BatchSpans) -> Resul
              last_at = GREATEST(things.last_at, EXCLUDED.last_at)",
         &[&things, &kinds, &firsts, &lasts],
     )?;
+    Ok(())
+}
+
+/// After an import of many events, the planner's statistics of the tables
+/// it filled, at once: until autovacuum gets to them, PostgreSQL would
+/// plan a windowed read on the empty tables' figures and scan every event
+/// (7 s instead of 2 on a 10M-event store).
+fn refresh_statistics(client: &mut Client, events: u64) -> Result<(), StoreError> {
+    if events >= 10_000 {
+        client.batch_execute("ANALYZE events; ANALYZE things;")?;
+    }
     Ok(())
 }
 

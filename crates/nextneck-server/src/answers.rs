@@ -7,8 +7,11 @@
 //! whose mark and day match is answered from memory, without a permit.
 //! Requests for the same route and query wait for one computation instead
 //! of computing side by side (eight dashboards opening the same page cost
-//! one report). Errors are never kept. At most [`MAX_ANSWERS`] are kept;
-//! beyond that the oldest half is forgotten.
+//! one report). Errors are never kept. The memory is bounded whatever the
+//! queries: at most [`MAX_ANSWERS`] answers are kept (beyond that the
+//! oldest half is forgotten), and only answers of at most
+//! [`MAX_ANSWER_BYTES`] (a large `--explain` answer is computed each time,
+//! under the report gate like any report).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,7 +20,11 @@ use crate::read::{compute, read_store};
 use crate::{ApiError, AppState, Shared};
 
 /// How many answers are kept at most.
-pub(crate) const MAX_ANSWERS: usize = 256;
+pub(crate) const MAX_ANSWERS: usize = 32;
+
+/// The largest answer kept, in bytes: with [`MAX_ANSWERS`], kept answers
+/// hold at most 128 MiB.
+pub(crate) const MAX_ANSWER_BYTES: usize = 4 << 20;
 
 /// One route and query's answer, and the store state it was computed over.
 #[derive(Default)]
@@ -81,7 +88,7 @@ fn state_mark(shared: &Shared) -> Result<String, ApiError> {
 /// The answer of `key` (a route and its query) over the store as it is
 /// now: kept, or computed by `f` under the report gate (see `compute`) and
 /// kept.
-pub(crate) async fn answer<T: Send + Sync + 'static>(
+pub(crate) async fn answer<T: AsRef<[u8]> + Send + Sync + 'static>(
     state: &AppState,
     answers: &Answers<T>,
     key: String,
@@ -102,6 +109,31 @@ pub(crate) async fn answer<T: Send + Sync + 'static>(
         return Ok(answer.clone());
     }
     let answer = Arc::new(compute(state, f).await?);
-    slot.answer = Some((mark, answer.clone()));
+    slot.answer =
+        (answer.as_ref().as_ref().len() <= MAX_ANSWER_BYTES).then(|| (mark, answer.clone()));
     Ok(answer)
+}
+
+/// Whether an answer of `bytes` is kept.
+fn kept(bytes: usize) -> bool {
+    bytes <= MAX_ANSWER_BYTES
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kept_answers_are_bounded_in_number_and_size() {
+        let answers = Answers::<Vec<u8>>::default();
+        for i in 0..MAX_ANSWERS * 3 {
+            answers.slot(&format!("k{i}"));
+        }
+        let slots = answers.slots.lock().unwrap_or_else(|p| p.into_inner());
+        assert!(slots.len() <= MAX_ANSWERS, "{} slots", slots.len());
+        assert!(slots.contains_key(&format!("k{}", MAX_ANSWERS * 3 - 1)));
+        assert!(!slots.contains_key("k0"));
+        assert!(kept(MAX_ANSWER_BYTES));
+        assert!(!kept(MAX_ANSWER_BYTES + 1));
+    }
 }

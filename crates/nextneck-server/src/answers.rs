@@ -109,8 +109,7 @@ pub(crate) async fn answer<T: AsRef<[u8]> + Send + Sync + 'static>(
         return Ok(answer.clone());
     }
     let answer = Arc::new(compute(state, f).await?);
-    slot.answer =
-        (answer.as_ref().as_ref().len() <= MAX_ANSWER_BYTES).then(|| (mark, answer.clone()));
+    slot.answer = kept(answer.as_ref().as_ref().len()).then(|| (mark, answer.clone()));
     Ok(answer)
 }
 

@@ -37,9 +37,10 @@ type Slots<T> = Mutex<HashMap<String, (u64, Arc<tokio::sync::Mutex<Slot<T>>>)>>;
 /// The kept answers of one kind (JSON bodies or pages).
 pub(crate) struct Answers<T> {
     slots: Slots<T>,
-    /// Incremented for every slot made, so the oldest can be forgotten.
-    made: Mutex<u64>,
-    /// Answers served from memory (for tests and `/metrics`).
+    /// Incremented for every slot made (under the slots' lock), so the
+    /// oldest can be forgotten.
+    made: std::sync::atomic::AtomicU64,
+    /// Answers served from memory (`AppState::answers_from_memory`).
     pub(crate) hits: std::sync::atomic::AtomicU64,
 }
 
@@ -47,7 +48,7 @@ impl<T> Default for Answers<T> {
     fn default() -> Self {
         Answers {
             slots: Mutex::new(HashMap::new()),
-            made: Mutex::new(0),
+            made: std::sync::atomic::AtomicU64::new(0),
             hits: std::sync::atomic::AtomicU64::new(0),
         }
     }
@@ -70,10 +71,9 @@ impl<T: Send + Sync + 'static> Answers<T> {
             let cut = ages[ages.len() / 2];
             slots.retain(|_, (age, _)| *age >= cut);
         }
-        let mut made = self.made.lock().unwrap_or_else(|p| p.into_inner());
-        *made += 1;
+        let age = self.made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let slot = Arc::new(tokio::sync::Mutex::new(Slot { answer: None }));
-        slots.insert(key.to_owned(), (*made, slot.clone()));
+        slots.insert(key.to_owned(), (age, slot.clone()));
         slot
     }
 }

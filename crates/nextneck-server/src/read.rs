@@ -528,22 +528,13 @@ pub(crate) fn delivery_report(
     settings.series = series;
     // Only an empty store's default window depends on it.
     settings.now = Some(crate::now_ms() / 1000);
-    let mut window_error = None;
-    let stored = read_store(shared, |s| match crate::delivery_events(s, &mut settings) {
-        Ok(stored) => Ok(stored),
+    // A store failure is the store's 503; an empty window the caller's 400.
+    let read = read_store(shared, |s| match crate::delivery_events(s, &mut settings) {
         Err(crate::ReadEventsError::Store(e)) => Err(e),
-        Err(crate::ReadEventsError::Window(e)) => {
-            window_error = Some(e);
-            Ok(Vec::new())
-        }
+        read => Ok(read),
     })?;
-    if let Some(e) = window_error {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "empty_window",
-            e.to_string(),
-        ));
-    }
+    let stored =
+        read.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "empty_window", e.to_string()))?;
     nextneck_metrics::delivery_report(&nextneck_store::traced(&stored), None, &settings).map_err(
         |e| match e {
             ReportError::EmptyWindow { .. } => {

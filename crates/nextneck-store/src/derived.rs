@@ -94,14 +94,16 @@ impl BatchSpans {
     }
 }
 
-fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+/// The earlier of two optional times (either when one is missing).
+pub(crate) fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }
 }
 
-fn latest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+/// The later of two optional times (either when one is missing).
+pub(crate) fn latest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),

@@ -13,7 +13,7 @@
 use nextneck_model::events::Event;
 use postgres::{Client, NoTls, Statement, Transaction};
 
-use crate::derived::BatchSpans;
+use crate::derived::{BatchSpans, earliest, latest};
 use crate::{
     Appended, Delivery, Failure, ImportCounts, ImportError, ImportItem, MAX_ATTEMPTS, NewDelivery,
     Origin, Outcome, Processed, ProviderCount, RECENT_FAILURES, ReadRange, Status, Store,
@@ -339,8 +339,8 @@ impl Store for PostgresStore {
                 &[kind],
             )?;
             let (first, last): (Option<i64>, Option<i64>) = (row.get(0), row.get(1));
-            oldest = [oldest, first].into_iter().flatten().min();
-            newest = [newest, last].into_iter().flatten().max();
+            oldest = earliest(oldest, first);
+            newest = latest(newest, last);
         }
         Ok((oldest, newest))
     }

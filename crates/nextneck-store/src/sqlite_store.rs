@@ -13,7 +13,7 @@ use std::time::Duration;
 use nextneck_model::events::Event;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use crate::derived::BatchSpans;
+use crate::derived::{BatchSpans, earliest, latest};
 use crate::{
     Appended, Delivery, Failure, ImportCounts, ImportError, ImportItem, MAX_ATTEMPTS, NewDelivery,
     Origin, Outcome, Processed, ProviderCount, RECENT_FAILURES, ReadRange, Status, Store,
@@ -342,19 +342,17 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 /// Brings a store made before the derived tables up to them: the events'
 /// `thing` column and its index.
 fn migrate_things(conn: &mut Connection) -> rusqlite::Result<()> {
-    let has_thing: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM pragma_table_info('events') WHERE name = 'thing'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_thing {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let again: bool = tx.query_row(
+    let has_thing = |c: &Connection| -> rusqlite::Result<bool> {
+        c.query_row(
             "SELECT count(*) > 0 FROM pragma_table_info('events') WHERE name = 'thing'",
             [],
             |r| r.get(0),
-        )?;
-        if !again {
+        )
+    };
+    if !has_thing(conn)? {
+        // Checked again under the write lock, as `migrate` does.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if !has_thing(&tx)? {
             tx.execute_batch("ALTER TABLE events ADD COLUMN thing TEXT;")?;
         }
         tx.commit()?;
@@ -663,8 +661,8 @@ impl Store for SqliteStore {
             };
             let first = end("ASC").map_err(|e| self.err(e))?;
             let last = end("DESC").map_err(|e| self.err(e))?;
-            oldest = [oldest, first].into_iter().flatten().min();
-            newest = [newest, last].into_iter().flatten().max();
+            oldest = earliest(oldest, first);
+            newest = latest(newest, last);
         }
         Ok((oldest, newest))
     }

@@ -53,20 +53,34 @@ pub fn open(url: &str) -> anyhow::Result<Box<dyn nextneck_store::Store>> {
     Ok(store)
 }
 
-/// The events a delivery report over `settings` reads (its window and the
-/// look-back, through the store's derived tables), with `settings.read`
-/// set: [`nextneck_server::delivery_events`].
-pub fn delivery_events(
+/// The delivery report over the store at `url`:
+/// [`nextneck_server::delivery_report_over`], its window's events read
+/// through the derived tables (and every event when that read would cut a
+/// deployment's predecessor). An empty window is a usage error.
+pub fn delivery_report(
     url: &str,
+    history: Option<&nextneck_model::History>,
     settings: &mut nextneck_metrics::DeliverySettings,
-) -> anyhow::Result<Vec<nextneck_store::StoredEvent>> {
+) -> anyhow::Result<Result<nextneck_metrics::Report, nextneck_metrics::ReportError>> {
     use anyhow::Context;
     let mut store = open(url)?;
-    match nextneck_server::delivery_events(store.as_mut(), settings) {
-        Ok(stored) => Ok(stored),
-        Err(nextneck_server::ReadEventsError::Window(e)) => Err(UsageError(e.to_string()).into()),
-        Err(e) => Err(e).with_context(|| format!("could not read the events of {}", redact(url))),
-    }
+    nextneck_server::delivery_report_over(
+        |settings, reading| match nextneck_server::delivery_events(
+            store.as_mut(),
+            settings,
+            reading,
+        ) {
+            Ok(stored) => Ok(stored),
+            Err(nextneck_server::ReadEventsError::Window(e)) => {
+                Err(anyhow::Error::new(UsageError(e.to_string())))
+            }
+            Err(e) => {
+                Err(e).with_context(|| format!("could not read the events of {}", redact(url)))
+            }
+        },
+        history,
+        settings,
+    )
 }
 
 /// Checks that `url` is a store URL and, for SQLite, that the file exists:

@@ -274,9 +274,7 @@ fn delivery_reports(
     };
     let mut report = |(since, until): (Timestamp, Timestamp)| -> anyhow::Result<Report> {
         d.window = range(since, until);
-        let stored = db::delivery_events(url, &mut d)?;
-        let traced = nextneck_store::traced(&stored);
-        nextneck_metrics::delivery_report(&traced, history.as_ref(), &d).map_err(report_error)
+        db::delivery_report(url, history.as_ref(), &mut d)?.map_err(report_error)
     };
     Ok((report(now)?, report(before)?))
 }

@@ -392,14 +392,11 @@ fn run_events(args: &ReportArgs, settings: &Settings, url: &str) -> anyhow::Resu
         }
         None => None,
     };
-    let stored = db::delivery_events(url, &mut delivery)?;
-    let traced = nextneck_store::traced(&stored);
-    let report = nextneck_metrics::delivery_report(&traced, history.as_ref(), &delivery).map_err(
-        |e| match e {
+    let report =
+        db::delivery_report(url, history.as_ref(), &mut delivery)?.map_err(|e| match e {
             ReportError::EmptyWindow { .. } => anyhow::Error::new(UsageError(e.to_string())),
             other => anyhow::Error::new(other),
-        },
-    )?;
+        })?;
     if !args.incident.is_empty() {
         let incidents = report
             .explain

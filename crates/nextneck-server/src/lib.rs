@@ -528,19 +528,33 @@ pub enum ReadEventsError {
     Window(#[from] nextneck_metrics::ReportError),
 }
 
+/// How much of the store a delivery report reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reading {
+    /// The window widened by the look-back
+    /// ([`nextneck_metrics::delivery::read_range`]), or everything when
+    /// that holds every event.
+    Window,
+    /// Every event.
+    Whole,
+}
+
 /// The events a delivery report over `settings` reads, and `settings.read`
-/// set to what was read: the window widened by the look-back
-/// ([`nextneck_metrics::delivery::read_range`]), through the store's
-/// derived tables, or every event when that range holds them all (or the
-/// window is `--all`). The one read of `report --db`, `digest`, the API,
-/// the dashboard and `/metrics`.
+/// set to what was read: through the store's derived tables for
+/// [`Reading::Window`], else every event.
 pub fn delivery_events(
     store: &mut dyn Store,
     settings: &mut DeliverySettings,
+    reading: Reading,
 ) -> Result<Vec<nextneck_store::StoredEvent>, ReadEventsError> {
     use nextneck_metrics::delivery::{KINDS, read_range};
-    let (oldest, newest) = store.event_times(KINDS)?;
-    settings.read = read_range(settings, oldest, newest)?;
+    settings.read = match reading {
+        Reading::Whole => None,
+        Reading::Window => {
+            let (oldest, newest) = store.event_times(KINDS)?;
+            read_range(settings, oldest, newest)?
+        }
+    };
     Ok(match settings.read {
         None => store.events_of_kinds(KINDS)?,
         Some(read) => store.events_in_range(
@@ -551,6 +565,38 @@ pub fn delivery_events(
             },
         )?,
     })
+}
+
+/// The delivery report over a store, the one computation of `report
+/// --db`, `digest`, the API, the dashboard and `/metrics`: over the
+/// window's read (`read` with [`Reading::Window`]); and when that read was
+/// cut and a deployment of the window is the first of its service in it (a
+/// baseline that a deployment before the read would contradict: a
+/// repository that releases less often than the look-back), over every
+/// event, so that its changes count as they would. Read errors are the
+/// outer result, the report's the inner.
+pub fn delivery_report_over<E>(
+    mut read: impl FnMut(&mut DeliverySettings, Reading) -> Result<Vec<nextneck_store::StoredEvent>, E>,
+    history: Option<&nextneck_model::History>,
+    settings: &mut DeliverySettings,
+) -> Result<Result<nextneck_metrics::Report, nextneck_metrics::ReportError>, E> {
+    let stored = read(settings, Reading::Window)?;
+    let report =
+        nextneck_metrics::delivery_report(&nextneck_store::traced(&stored), history, settings);
+    let cut_baseline = settings.read.is_some()
+        && report
+            .as_ref()
+            .is_ok_and(|r| r.dora.deployments.baseline_in_window);
+    if !cut_baseline {
+        return Ok(report);
+    }
+    drop(stored);
+    let stored = read(settings, Reading::Whole)?;
+    Ok(nextneck_metrics::delivery_report(
+        &nextneck_store::traced(&stored),
+        history,
+        settings,
+    ))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

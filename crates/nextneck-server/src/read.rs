@@ -529,23 +529,28 @@ pub(crate) fn delivery_report(
     // Only an empty store's default window depends on it.
     settings.now = Some(crate::now_ms() / 1000);
     // A store failure is the store's 503; an empty window the caller's 400.
-    let read = read_store(shared, |s| match crate::delivery_events(s, &mut settings) {
-        Err(crate::ReadEventsError::Store(e)) => Err(e),
-        read => Ok(read),
-    })?;
-    let stored =
-        read.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "empty_window", e.to_string()))?;
-    nextneck_metrics::delivery_report(&nextneck_store::traced(&stored), None, &settings).map_err(
-        |e| match e {
-            ReportError::EmptyWindow { .. } => {
-                ApiError::new(StatusCode::BAD_REQUEST, "empty_window", e.to_string())
-            }
-            other => {
-                eprintln!("nextneck serve: the report failed: {other}");
-                internal()
-            }
+    let report = crate::delivery_report_over(
+        |settings, reading| {
+            let read = read_store(shared, |s| {
+                match crate::delivery_events(s, settings, reading) {
+                    Err(crate::ReadEventsError::Store(e)) => Err(e),
+                    read => Ok(read),
+                }
+            })?;
+            read.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "empty_window", e.to_string()))
         },
-    )
+        None,
+        &mut settings,
+    )?;
+    report.map_err(|e| match e {
+        ReportError::EmptyWindow { .. } => {
+            ApiError::new(StatusCode::BAD_REQUEST, "empty_window", e.to_string())
+        }
+        other => {
+            eprintln!("nextneck serve: the report failed: {other}");
+            internal()
+        }
+    })
 }
 
 /// Every stream of the store, as `flow --db` reads them.

@@ -152,9 +152,13 @@ fn state(store: &mut dyn Store) -> (Vec<ThingSpan>, Vec<String>) {
             settings.window = window;
             settings.look_back_days = look_back_days;
             settings.explain = true;
-            let stored = nextneck_server::delivery_events(store, &mut settings).unwrap();
-            let traced = nextneck_store::traced(&stored);
-            let report = nextneck_metrics::delivery_report(&traced, None, &settings).unwrap();
+            let report = nextneck_server::delivery_report_over(
+                |settings, reading| nextneck_server::delivery_events(store, settings, reading),
+                None,
+                &mut settings,
+            )
+            .unwrap()
+            .unwrap();
             serde_json::to_string(&report).unwrap()
         })
         .collect();

@@ -8,7 +8,6 @@ use super::stages::Counted;
 use super::things::Things;
 use crate::dora::{Baseline, NegativeLead, baseline_notice, negative_lead_times_notice};
 use crate::report::{Dora, Notice, ReadSpan, Unlinked};
-use crate::time::rfc3339;
 use crate::words::plural;
 
 /// What the notices are about.
@@ -38,7 +37,6 @@ pub(super) fn of(f: &Facts<'_>) -> Vec<Notice> {
             Baseline::OldestOfEachService,
             f.counted.baseline_changes,
         ));
-        notices.extend(f.read.map(look_back));
     }
     if f.counted.negative_dropped > 0 {
         notices.push(negative_lead_times_notice(
@@ -56,21 +54,6 @@ pub(super) fn of(f: &Facts<'_>) -> Vec<Notice> {
         });
     }
     notices
-}
-
-/// `look_back`: a windowed read cut the history, and some deployment of the
-/// window is the first its service had in what was read, so the changes it
-/// shipped are not counted; an earlier deployment may lie before the read.
-fn look_back(read: ReadSpan) -> Notice {
-    Notice {
-        code: "look_back",
-        message: format!(
-            "the report read the things observed from {} to {} (the window and {} before and after it); a deployment of the window with no earlier one of its service in that time may have one before it: a longer look-back (`--look-back`, `look_back_days` in [delivery]) or --all counts its changes",
-            rfc3339(read.since),
-            rfc3339(read.until),
-            plural(read.look_back_days as usize, "day", "days"),
-        ),
-    }
 }
 
 /// `no_deployments` when no production deployment is recognised,
